@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Each sets itself up.
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := imsperm.settings
+
+.PHONY: run test setup migrate demo lint bench browser-deps clean
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+setup: $(VENV)/.installed
+
+migrate: setup
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+
+demo: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+
+run: demo
+	@echo ""
+	@echo "imsperm: http://127.0.0.1:$(PORT)/   (Ctrl-C stops it)"
+	@echo "Demo logins (password imsperm-demo): admin, iam-admin, ims-admin, viewer, developer, north-ops, newcomer"
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: setup
+	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
+	DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: migrate
+	DJANGO_DEBUG=1 $(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts

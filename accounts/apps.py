@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Identity and access"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (registers the authorization-stamp receivers)

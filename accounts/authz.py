@@ -1,0 +1,327 @@
+"""The one authorization service: every page, button, view, admin screen and command asks it.
+
+For a user it loads the grants of all their groups in a fixed number of queries, compiles the
+documents once (cached per policy revision), and answers `decide(action, project, image)` with
+a decision and its explanation. Compiled permissions are cached per process and keyed by the
+database's authorization stamp, which every change to memberships, grants or policies bumps, so
+the very next request in every process sees the change.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from accounts.policy import SERVICES, CompiledPolicy, compile_document, evaluate, get_action
+from accounts.policy.catalogue import IMAGE_KEY_ACTIONS, IMS_ACTIONS
+
+from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership, Project
+
+DOMAIN_NAME = "imsperm"
+_CACHE_SIZE = 512
+_USER_ATTR = "_imsperm_authorization"
+
+
+@dataclass(frozen=True)
+class GrantRule:
+    """One grant as the engine sees it: who holds it, what it says, where it applies."""
+
+    grant_id: int
+    group_name: str
+    policy_id: int
+    policy_name: str
+    policy_kind: str
+    all_resources: bool
+    project_names: frozenset[str]
+    document: dict
+    compiled: CompiledPolicy
+
+    def covers(self, project_name: str | None, is_global: bool) -> bool:
+        if self.all_resources:
+            return True
+        if is_global or project_name is None:
+            return False
+        return project_name in self.project_names
+
+    @property
+    def scope_label(self) -> str:
+        return "All resources" if self.all_resources else ", ".join(sorted(self.project_names))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A deciding statement, traced back to its group and grant."""
+
+    group_name: str
+    grant_id: int | None
+    policy_name: str
+    policy_kind: str
+    statement_index: int | None
+    effect: str
+    scope: str
+
+    def __str__(self):
+        if self.grant_id is None:
+            return f"member of the {self.group_name} group (allowed everything)"
+        return (
+            f"{self.effect} in {self.policy_name} Statement[{self.statement_index}], "
+            f"granted to group {self.group_name} on {self.scope}"
+        )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision with everything needed to explain it to a person."""
+
+    action: str
+    project: str | None
+    outcome: str  # "allow" | "explicit_deny" | "implicit_deny"
+    reasons: tuple[Reason, ...] = ()
+    missing_keys: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == "allow"
+
+    def __bool__(self):
+        return self.allowed
+
+    @property
+    def summary(self) -> str:
+        where = f" in {self.project}" if self.project else ""
+        if self.outcome == "allow":
+            return f"Allowed{where}: " + "; ".join(str(r) for r in self.reasons)
+        if self.outcome == "explicit_deny":
+            return f"Denied{where} explicitly: " + "; ".join(str(r) for r in self.reasons)
+        return f"Denied{where}: no grant allows {self.action} here (implicit deny)."
+
+
+def image_context(image, project_name: str | None) -> dict[str, object]:
+    """Condition keys an image supplies (SPEC 5.3), as seen from `project_name`."""
+    image_type = image.image_type
+    if image_type == "private" and project_name and image.project.name != project_name:
+        image_type = "shared"
+    context: dict[str, object] = {
+        "ims:ImageType": image_type,
+        "ims:OsType": image.os_type,
+        "ims:Platform": image.platform,
+        "ims:Architecture": image.architecture,
+    }
+    for tag in image.tags.all():
+        context[f"ims:ResourceTag/{tag.key}"] = tag.value
+    return context
+
+
+class Authorization:
+    """The compiled permissions of one user at one authorization stamp."""
+
+    def __init__(self, *, user_id, username, is_active, is_admin, rules, stamp):
+        self.user_id = user_id
+        self.username = username
+        self.is_active = is_active
+        self.is_admin = is_admin
+        self.rules: tuple[GrantRule, ...] = tuple(rules)
+        self.stamp = stamp
+        self._memo: dict[tuple[str, str | None], Explanation] = {}
+
+    def decide(self, action: str, project=None, image=None, context: dict | None = None) -> Explanation:
+        """Decide one request. `project` is a Project, a project name, or None (global)."""
+        if image is None and context is None:
+            key = (action, getattr(project, "name", project))
+            memo = self._memo.get(key)
+            if memo is None:
+                memo = self._memo[key] = self._decide(action, project, None, None)
+            return memo
+        return self._decide(action, project, image, context)
+
+    def _decide(self, action, project, image, context) -> Explanation:
+        service = SERVICES[get_action(action).service]
+        project_name = getattr(project, "name", project)
+        if image is not None and project_name is None:
+            project_name = image.project.name
+        if not self.is_active:
+            return Explanation(action, project_name, "implicit_deny")
+        if self.is_admin:
+            reason = Reason(ADMIN_GROUP_NAME, None, "admin group", "group", None, "Allow", "All resources")
+            return Explanation(action, project_name, "allow", (reason,))
+        request_context = self._context(action, service, project, project_name, image, context)
+        applicable = [rule for rule in self.rules if rule.covers(project_name, service.is_global)]
+        decision = evaluate(((rule, rule.compiled) for rule in applicable), action, request_context)
+        reasons = tuple(
+            Reason(
+                rule.group_name,
+                rule.grant_id,
+                rule.policy_name,
+                rule.policy_kind,
+                index,
+                rule.document["Statement"][index]["Effect"],
+                rule.scope_label,
+            )
+            for rule, index in decision.matched
+        )
+        return Explanation(action, project_name, decision.outcome, reasons, decision.missing_keys)
+
+    def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
+        return self.decide(action, project, image, context).allowed
+
+    def allowed_actions(self, actions, project=None, image=None) -> frozenset[str]:
+        """The subset of `actions` allowed here, decided in memory."""
+        return frozenset(a for a in actions if self.allows(a, project, image))
+
+    @cached_property
+    def project_names_with_any_permission(self) -> frozenset[str] | None:
+        """Projects some grant covers; None means every project (admin or an All-resources grant)."""
+        if self.is_admin:
+            return None
+        names: set[str] = set()
+        for rule in self.rules:
+            if rule.all_resources:
+                return None
+            names |= rule.project_names
+        return frozenset(names)
+
+    def _context(self, action, service, project, project_name, image, extra):
+        context: dict[str, object] = {
+            "g:UserName": self.username,
+            "g:UserId": str(self.user_id),
+            "g:DomainName": DOMAIN_NAME,
+            "g:ServiceName": service.name,
+            "g:CurrentTime": datetime.now(UTC),
+            "g:MFAPresent": False,
+        }
+        if project_name:
+            context["g:ProjectName"] = project_name
+            region = getattr(getattr(project, "region", None), "code", None) or project_name.split("_", 1)[0]
+            context["g:RequestedRegion"] = region
+        if image is not None and action in IMAGE_KEY_ACTIONS:
+            context.update(image_context(image, project_name))
+        if extra:
+            context.update(extra)
+        return context
+
+
+# --- loading and caching -------------------------------------------------------------------
+
+_lock = threading.Lock()
+_authorizations: OrderedDict[tuple[int, str], Authorization] = OrderedDict()
+_compiled: dict[str, CompiledPolicy] = {}
+
+
+def current_stamp() -> str:
+    """The database's authorization stamp (one query)."""
+    return AuthorizationStamp.objects.filter(pk=1).values_list("value", flat=True).first() or ""
+
+
+def bump_stamp() -> None:
+    """Make every process reload permissions on its next request. Call inside the writing transaction."""
+    token = uuid.uuid4().hex
+    if not AuthorizationStamp.objects.filter(pk=1).update(value=token):
+        AuthorizationStamp.objects.update_or_create(pk=1, defaults={"value": token})
+
+
+def _compile(document: dict) -> CompiledPolicy:
+    """Compile a document once per process, keyed by its content (ids can be reused; text cannot lie)."""
+    key = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = compile_document(document)
+        with _lock:
+            if len(_compiled) > 4 * _CACHE_SIZE:
+                _compiled.clear()
+            _compiled[key] = compiled
+    return compiled
+
+
+def load_authorization(user, stamp: str) -> Authorization:
+    """Load and compile a user's grants: two queries, whatever the number of groups and grants."""
+    grants = list(
+        Grant.objects.filter(group__memberships__user_id=user.pk)
+        .select_related("group", "policy")
+        .prefetch_related("projects")
+        .order_by("group__name", "policy__name")
+    )
+    is_admin = Membership.objects.filter(
+        user_id=user.pk, group__name=ADMIN_GROUP_NAME, group__is_builtin=True
+    ).exists()
+    rules = [
+        GrantRule(
+            grant_id=g.pk,
+            group_name=g.group.name,
+            policy_id=g.policy_id,
+            policy_name=g.policy.name,
+            policy_kind=g.policy.kind_label,
+            all_resources=g.all_resources,
+            project_names=frozenset(p.name for p in g.projects.all()),
+            document=g.policy.document,
+            compiled=_compile(g.policy.document),
+        )
+        for g in grants
+    ]
+    return Authorization(
+        user_id=user.pk,
+        username=user.get_username(),
+        is_active=user.is_active,
+        is_admin=is_admin,
+        rules=rules,
+        stamp=stamp,
+    )
+
+
+def authorization_for(user) -> Authorization | None:
+    """The user's compiled permissions, memoised on the user object for the rest of the request.
+
+    One query (the stamp) per request when the process cache is warm; None for anonymous users.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    memo = getattr(user, _USER_ATTR, None)
+    if memo is not None:
+        return memo
+    stamp = current_stamp()
+    key = (user.pk, stamp)
+    with _lock:
+        authorization = _authorizations.get(key)
+        if authorization is not None:
+            _authorizations.move_to_end(key)
+    if authorization is None or authorization.is_active != user.is_active:
+        authorization = load_authorization(user, stamp)
+        with _lock:
+            _authorizations[key] = authorization
+            while len(_authorizations) > _CACHE_SIZE:
+                _authorizations.popitem(last=False)
+    setattr(user, _USER_ATTR, authorization)
+    return authorization
+
+
+def forget(user) -> None:
+    """Drop the per-request memo (tests and long-running commands that change grants)."""
+    if hasattr(user, _USER_ATTR):
+        delattr(user, _USER_ATTR)
+
+
+def decide(user, action: str, project=None, image=None, context: dict | None = None) -> Explanation:
+    """Decide for any user object; anonymous users are denied everything."""
+    authorization = authorization_for(user)
+    if authorization is None:
+        return Explanation(action, getattr(project, "name", project), "implicit_deny")
+    return authorization.decide(action, project, image, context)
+
+
+def ims_permission_grid(user, projects) -> list[tuple[object, list[tuple[Project, Explanation]]]]:
+    """Every IMS action × every project, each cell explained (My permissions, the simulator)."""
+    authorization = authorization_for(user)
+    rows = []
+    for action in IMS_ACTIONS:
+        cells = []
+        for project in projects:
+            if authorization is None:
+                cells.append((project, Explanation(action.name, project.name, "implicit_deny")))
+            else:
+                cells.append((project, authorization.decide(action.name, project)))
+        rows.append((action, cells))
+    return rows

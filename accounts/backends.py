@@ -1,0 +1,73 @@
+"""Django's door into the policy engine: `user.has_perm("ims:images:delete", image)`.
+
+Catalogue actions are decided for the object given (an Image, a Project, a project name, or
+None for global or All-resources questions). Django's model permissions, which the admin site
+asks for, are mapped onto catalogue actions, so the admin obeys the same policies.
+"""
+
+from django.contrib.auth.backends import ModelBackend
+
+from accounts.policy import ACTION_NAMES
+
+from . import authz
+
+# Django admin's model permissions, expressed as catalogue actions.
+MODEL_PERMISSION_ACTIONS = {
+    "accounts.user": {"view": "iam:users:getUser", "add": "iam:users:createUser",
+                      "change": "iam:users:updateUser", "delete": "iam:users:deleteUser"},
+    "accounts.usergroup": {"view": "iam:groups:getGroup", "add": "iam:groups:createGroup",
+                           "change": "iam:groups:updateGroup", "delete": "iam:groups:deleteGroup"},
+    "accounts.membership": {"view": "iam:groups:getGroup", "add": "iam:groups:addUserToGroup",
+                            "change": "iam:groups:addUserToGroup", "delete": "iam:groups:removeUserFromGroup"},
+    "accounts.policy": {"view": "iam:roles:getRole", "add": "iam:roles:createRole",
+                        "change": "iam:roles:updateRole", "delete": "iam:roles:deleteRole"},
+    "accounts.grant": {"view": "iam:permissions:listPermissions", "add": "iam:permissions:grantPermission",
+                       "change": "iam:permissions:grantPermission", "delete": "iam:permissions:revokePermission"},
+    "accounts.region": {"view": "iam:projects:listProjects", "add": "iam:projects:createProject",
+                        "change": "iam:projects:updateProject", "delete": "iam:projects:updateProject"},
+    "accounts.project": {"view": "iam:projects:listProjects", "add": "iam:projects:createProject",
+                         "change": "iam:projects:updateProject", "delete": "iam:projects:updateProject"},
+    "accounts.auditevent": {"view": "iam:audit:listEvents"},
+    "images.image": {"view": "ims:images:get", "add": "ims:images:create",
+                     "change": "ims:images:update", "delete": "ims:images:delete"},
+    "images.imagetag": {"view": "ims:images:get", "add": "ims:images:update",
+                        "change": "ims:images:update", "delete": "ims:images:update"},
+    "images.imagemember": {"view": "ims:images:get", "add": "ims:images:share",
+                           "change": "ims:images:share", "delete": "ims:images:share"},
+}
+
+
+def action_for_permission(perm: str) -> str | None:
+    """'ims:images:delete' → itself; 'images.delete_image' → 'ims:images:delete'; else None."""
+    if perm in ACTION_NAMES:
+        return perm
+    app_label, _, codename = perm.partition(".")
+    verb, _, model = codename.partition("_")
+    return MODEL_PERMISSION_ACTIONS.get(f"{app_label}.{model}", {}).get(verb)
+
+
+class PolicyBackend(ModelBackend):
+    """Authenticates like ModelBackend; answers every permission from the policy engine."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        return set()
+
+    def has_perm(self, user_obj, perm, obj=None):
+        if not user_obj.is_active:
+            return False
+        action = action_for_permission(perm)
+        if action is None:
+            return False
+        image = project = None
+        if obj is not None and obj.__class__.__name__ == "Image":
+            image = obj
+        elif obj is not None:
+            project = obj
+        return authz.decide(user_obj, action, project=project, image=image).allowed
+
+    def has_module_perms(self, user_obj, app_label):
+        return any(
+            self.has_perm(user_obj, f"{app_label}.view_{key.split('.', 1)[1]}")
+            for key in MODEL_PERMISSION_ACTIONS
+            if key.startswith(f"{app_label}.")
+        )

@@ -1,0 +1,58 @@
+"""The console's navigation: every entry present, those the user cannot reach disabled."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from . import authz
+from .selectors import all_projects
+
+# (section, label, url name, action needed, needs a project) — the catalogue names the actions.
+NAVIGATION = (
+    ("Images", "Images", "images:list", "ims:images:list", True),
+    ("Images", "My permissions", "accounts:my-permissions", None, False),
+    ("IAM", "Users", "iam:user-list", "iam:users:listUsers", False),
+    ("IAM", "User groups", "iam:group-list", "iam:groups:listGroups", False),
+    ("IAM", "Policies", "iam:policy-list", "iam:roles:listRoles", False),
+    ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
+    ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    enabled: bool
+    active: bool
+    reason: str
+
+
+def build_navigation(request):
+    authorization = authz.authorization_for(request.user)
+    sections: dict[str, list[NavItem]] = {}
+    for section, label, url_name, action, per_project in NAVIGATION:
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        if action is None:
+            enabled = True
+        elif per_project:
+            enabled = any(authorization.allows(action, p) for p in all_projects(request))
+        else:
+            enabled = authorization.allows(action)
+        reason = "" if enabled else f"You need {action} to open this page."
+        sections.setdefault(section, []).append(
+            NavItem(label, url, enabled, request.path.startswith(url), reason)
+        )
+    items = [{"title": title, "items": entries} for title, entries in sections.items()]
+    if request.user.is_staff:
+        items.append({"title": "Operators", "items": [NavItem("Django admin", reverse("admin:index"), True, False, "")]})
+    return items
+
+
+def console(request):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"console_nav": build_navigation(request)}

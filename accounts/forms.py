@@ -1,0 +1,67 @@
+"""Forms shared by the console and Django admin; policy documents go through the one validator."""
+
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.policy import validate_text
+
+from .models import Grant, Policy, Project
+
+
+class PolicyDocumentField(forms.CharField):
+    """A JSON text area whose value is checked by accounts.policy; errors name path, line and column."""
+
+    widget = forms.Textarea(attrs={"rows": 18, "class": "code", "spellcheck": "false"})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict | list):
+            return json.dumps(value, indent=2)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        result = validate_text(text or "")
+        self.last_result = result
+        if not result.ok:
+            raise ValidationError(
+                [f"{f.tier.capitalize()} at {f.path or 'document'} (line {f.line}, column {f.column}): {f.message}"
+                 for f in result.errors]
+            )
+        return result.document
+
+
+def format_finding(finding) -> str:
+    where = finding.path or "document"
+    if finding.line is not None:
+        where += f" (line {finding.line}, column {finding.column})"
+    return f"{finding.tier.capitalize()} at {where}: {finding.message}"
+
+
+class PolicyAdminForm(forms.ModelForm):
+    document = PolicyDocumentField(help_text="A policy document, Version 1.1. Findings show here when you save.")
+
+    class Meta:
+        model = Policy
+        fields = ["name", "description", "document"]
+
+
+class GrantAdminForm(forms.ModelForm):
+    """Scope is All resources or chosen projects, never both or neither."""
+
+    projects = forms.ModelMultipleChoiceField(queryset=Project.objects.select_related("region"), required=False)
+
+    class Meta:
+        model = Grant
+        fields = ["group", "policy", "all_resources", "projects"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("all_resources") and not data.get("projects"):
+            policy = data.get("policy")
+            from .services import is_global_only
+
+            if policy is None or not is_global_only(policy):
+                raise ValidationError({"projects": "Choose projects, or tick All resources."})
+        return data

@@ -1,0 +1,157 @@
+"""The policy simulator: decide requests against policies, for people writing policies and their CI."""
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import authz
+from accounts.models import Project, User
+from accounts.policy import ACTION_NAMES, SYSTEM_DOCUMENTS, compile_document, evaluate, validate_document
+
+HELP_EPILOG = """
+Each input line is one case (a pretty-printed single JSON object is accepted too):
+
+  {"policies": [{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:*:*"]}]},
+                "DenyImageDeletion-like documents, or the name of a system policy: IMS ReadOnlyAccess"],
+   "requests": [{"action": "ims:images:delete", "context": {"ims:ResourceTag/env": "prod"}}]}
+
+Output, one line per case:
+
+  {"results": [{"action": "ims:images:delete", "decision": "allow", "matched": [{"policy": 0, "statement": 0}]}]}
+
+A case with an invalid policy prints {"errors": [{"policy": 0, "path": "...", "message": "..."}]}
+instead; the other cases are still answered and the command exits 2.
+
+Example:
+  echo '{"policies": ["IMS ReadOnlyAccess"], "requests": [{"action": "ims:images:list"}]}' \\
+    | python manage.py iam_simulate
+
+For a stored user:
+  python manage.py iam_simulate --user developer --project cn-north-4_dev --action ims:images:delete
+"""
+
+_SYSTEM_BY_NAME = {entry["name"].lower(): entry["document"] for entry in SYSTEM_DOCUMENTS}
+
+
+def read_cases(text: str) -> list:
+    """JSON Lines, or one (possibly pretty-printed) JSON object. Bad lines become error cases."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        return [json.loads(stripped)]
+    except json.JSONDecodeError:
+        pass
+    cases = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            cases.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            cases.append(ValueError(f"line {number}: not JSON: {error.msg} at column {error.colno}"))
+    return cases
+
+
+def simulate_case(case) -> tuple[dict, bool]:
+    """Answer one case; returns the output object and whether it was valid."""
+    if isinstance(case, ValueError):
+        return {"errors": [{"policy": None, "path": "", "message": str(case)}]}, False
+    if not isinstance(case, dict) or not isinstance(case.get("policies"), list) \
+            or not isinstance(case.get("requests"), list):
+        return {"errors": [{"policy": None, "path": "",
+                            "message": 'a case is an object with lists "policies" and "requests"'}]}, False
+    errors, compiled = [], []
+    for index, policy in enumerate(case["policies"]):
+        if isinstance(policy, str):
+            document = _SYSTEM_BY_NAME.get(policy.lower())
+            if document is None:
+                errors.append({"policy": index, "path": "", "message": f"no system policy or role named {policy!r}"})
+                continue
+            compiled.append((index, compile_document(document)))
+            continue
+        result = validate_document(policy)
+        if not result.ok:
+            errors.extend({"policy": index, "path": f.path, "message": f.message} for f in result.errors)
+            continue
+        compiled.append((index, compile_document(result.document)))
+    results = []
+    for number, request in enumerate(case["requests"]):
+        action = request.get("action") if isinstance(request, dict) else None
+        context = request.get("context", {}) if isinstance(request, dict) else None
+        if not isinstance(action, str) or action not in ACTION_NAMES:
+            errors.append({"policy": None, "path": f"requests[{number}].action",
+                           "message": f"unknown action {action!r}"})
+        elif not isinstance(context, dict):
+            errors.append({"policy": None, "path": f"requests[{number}].context", "message": "context is an object"})
+        if errors:
+            continue
+        decision = evaluate(compiled, action, context)
+        results.append({"action": action, "decision": decision.outcome,
+                        "matched": [{"policy": p, "statement": s} for p, s in decision.matched]})
+    if errors:
+        return {"errors": errors}, False
+    return {"results": results}, True
+
+
+class Command(BaseCommand):
+    help = "Decide requests against policies (JSON Lines on stdin), or for a stored user."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.epilog = HELP_EPILOG
+        from argparse import RawDescriptionHelpFormatter
+
+        parser.formatter_class = RawDescriptionHelpFormatter
+        return parser
+
+    def add_arguments(self, parser):
+        parser.add_argument("--input", help="read cases from this file instead of stdin")
+        parser.add_argument("--user", help="decide for this stored user instead of reading cases")
+        parser.add_argument("--project", help="with --user: the project the requests are made in")
+        parser.add_argument("--action", action="append", default=[], help="with --user: an action (repeatable)")
+
+    def handle(self, *args, input=None, user=None, project=None, action=(), **options):
+        if user:
+            return self._for_user(user, project, action)
+        if input:
+            with open(input, encoding="utf-8") as handle:
+                text = handle.read()
+        else:
+            text = sys.stdin.read()
+        failed = False
+        for case in read_cases(text):
+            output, ok = simulate_case(case)
+            failed = failed or not ok
+            self.stdout.write(json.dumps(output))
+        if failed:
+            sys.exit(2)
+
+    def _for_user(self, username, project_name, actions):
+        if not actions:
+            raise CommandError("Give at least one --action with --user.")
+        unknown = [a for a in actions if a not in ACTION_NAMES]
+        if unknown:
+            raise CommandError(f"Unknown action(s): {', '.join(unknown)}")
+        stored = User.objects.filter(username=username).first()
+        if stored is None:
+            raise CommandError(f"No user named {username!r}.")
+        project = None
+        if project_name:
+            project = Project.objects.select_related("region").filter(name=project_name).first()
+            if project is None:
+                raise CommandError(f"No project named {project_name!r}.")
+        results = []
+        for name in actions:
+            explanation = authz.decide(stored, name, project=project)
+            results.append({
+                "action": name,
+                "project": project_name,
+                "decision": explanation.outcome,
+                "explanation": explanation.summary,
+                "matched": [{"group": r.group_name, "grant": r.grant_id, "policy": r.policy_name,
+                             "statement": r.statement_index, "effect": r.effect, "scope": r.scope}
+                            for r in explanation.reasons],
+            })
+        self.stdout.write(json.dumps({"user": username, "results": results}))

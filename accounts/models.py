@@ -1,0 +1,238 @@
+"""IAM data: users, groups, regions and projects, roles and policies, grants, audit events."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+ADMIN_GROUP_NAME = "admin"
+MAX_GROUPS_PER_USER = 10
+MAX_GRANTS_PER_GROUP = 200
+MAX_CUSTOM_POLICIES = 200
+MAX_SUBPROJECTS_PER_REGION = 10
+
+
+class User(AbstractUser):
+    """A console user. Permissions come only from the user's IAM groups (UserGroup).
+
+    Django's own `groups`/`user_permissions` are unused: every `has_perm` goes to the policy
+    engine (accounts.backends.PolicyBackend), superuser or not.
+    """
+
+    username = models.CharField(
+        "username",
+        max_length=64,
+        unique=True,
+        help_text="Up to 64 characters: letters, digits and @/./+/-/_ only.",
+        validators=[AbstractUser.username_validator],
+        error_messages={"unique": "A user with that username already exists."},
+    )
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self):
+        return self.username
+
+    def get_absolute_url(self):
+        return reverse("iam:user-detail", args=[self.pk])
+
+    def has_perm(self, perm, obj=None):
+        """Ask the policy engine, without Django's superuser short-cut (one engine decides)."""
+        if not self.is_active:
+            return False
+        from django.contrib.auth.models import _user_has_perm
+
+        return _user_has_perm(self, perm, obj)
+
+    def has_module_perms(self, app_label):
+        if not self.is_active:
+            return False
+        from django.contrib.auth.models import _user_has_module_perms
+
+        return _user_has_module_perms(self, app_label)
+
+
+class UserGroup(models.Model):
+    """An IAM user group: the only thing permissions are granted to."""
+
+    name = models.CharField(max_length=128, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    is_builtin = models.BooleanField(default=False, editable=False)
+    members = models.ManyToManyField(User, through="Membership", related_name="iam_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "user group"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("iam:group-detail", args=[self.pk])
+
+    @property
+    def is_admin_group(self) -> bool:
+        return self.is_builtin and self.name == ADMIN_GROUP_NAME
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(UserGroup, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "group"], name="unique_membership")]
+
+    def __str__(self):
+        return f"{self.user} in {self.group}"
+
+
+class Region(models.Model):
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z]+(-[a-z0-9]+)+$", "Use a region id like cn-north-4.")],
+    )
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class Project(models.Model):
+    """A region project: the region's default project has the region's code as its name."""
+
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z]+(-[a-z0-9]+)+(_[A-Za-z0-9-]+)?$",
+                "Use the region id, optionally followed by _ and a subproject name (cn-north-4_dev).",
+            )
+        ],
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="projects")
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == self.region.code
+
+
+class Policy(models.Model):
+    """A role (coarse, system-defined, with dependencies) or a policy (system or custom).
+
+    The document is stored as JSON and validated by accounts.policy; `revision` increases on
+    every save so a concurrent edit can be detected.
+    """
+
+    class Kind(models.TextChoices):
+        ROLE = "role", "System role"
+        POLICY = "policy", "Policy"
+
+    name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POLICY)
+    is_system = models.BooleanField(default=False)
+    description = models.CharField(max_length=512, blank=True)
+    document = models.JSONField()
+    depends_on = models.ManyToManyField("self", symmetrical=False, related_name="dependents", blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_system", "kind", "name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("iam:policy-detail", args=[self.pk])
+
+    @property
+    def is_custom(self) -> bool:
+        return not self.is_system
+
+    @property
+    def kind_label(self) -> str:
+        if self.kind == self.Kind.ROLE:
+            return "System role"
+        return "System policy" if self.is_system else "Custom policy"
+
+
+class Grant(models.Model):
+    """One group × one role or policy × one scope (All resources, or chosen projects)."""
+
+    group = models.ForeignKey(UserGroup, on_delete=models.CASCADE, related_name="grants")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="grants")
+    all_resources = models.BooleanField(default=False)
+    projects = models.ManyToManyField(Project, related_name="grants", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["group__name", "policy__name"]
+        constraints = [models.UniqueConstraint(fields=["group", "policy"], name="one_grant_per_group_and_policy")]
+
+    def __str__(self):
+        return f"{self.policy} → {self.group} ({self.scope_label})"
+
+    @property
+    def scope_label(self) -> str:
+        if self.all_resources:
+            return "All resources"
+        return ", ".join(p.name for p in self.projects.all()) or "no projects"
+
+
+class AuthorizationStamp(models.Model):
+    """A single token renewed by every change to memberships, grants or policies.
+
+    Every process compares it with the stamp of its cached decisions at the start of each
+    request, so a change is honoured by the very next request everywhere (no timers). A fresh
+    random token, not a counter: a rolled-back or restored database never repeats an old stamp.
+    """
+
+    value = models.CharField(max_length=32, default="initial")
+
+    def __str__(self):
+        return f"authorization stamp {self.value}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did (or tried) what to which target."""
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.CharField(max_length=64, blank=True, db_index=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    project = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED, db_index=True)
+    message = models.CharField(max_length=512, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"

@@ -1,0 +1,47 @@
+"""The policy language of the console's IAM: catalogue, validator and evaluator.
+
+Pure Python on purpose (no Django, nothing outside the stdlib): it sits at the bottom of the
+architecture, so models, services and pages above it can all rely on one definition of what
+a policy means, and it can be tested in isolation.
+"""
+
+from .catalogue import (
+    ACTION_NAMES,
+    ACTIONS,
+    IAM_ACTIONS,
+    IMS_ACTIONS,
+    SERVICES,
+    SYSTEM_DOCUMENTS,
+    Action,
+    get_action,
+    lookup_condition_key,
+)
+from .evaluator import CompiledPolicy, Decision, compile_document, evaluate
+from .validator import (
+    Finding,
+    ValidationResult,
+    expand_pattern,
+    validate_document,
+    validate_text,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_NAMES",
+    "IAM_ACTIONS",
+    "IMS_ACTIONS",
+    "SERVICES",
+    "SYSTEM_DOCUMENTS",
+    "Action",
+    "CompiledPolicy",
+    "Decision",
+    "Finding",
+    "ValidationResult",
+    "compile_document",
+    "evaluate",
+    "expand_pattern",
+    "get_action",
+    "lookup_condition_key",
+    "validate_document",
+    "validate_text",
+]

@@ -1,0 +1,272 @@
+"""The action catalogue, services, condition keys and system documents, as data.
+
+This is the one place in the codebase where action names are spelled out: pages, views,
+forms, admin screens and tests take them from here, so a renamed action cannot drift.
+"""
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Action:
+    """One catalogued action, `service:resourceType:operation`."""
+
+    name: str
+    label: str
+    description: str
+
+    @property
+    def service(self) -> str:
+        return self.name.split(":")[0]
+
+    @property
+    def resource_type(self) -> str:
+        return self.name.split(":")[1]
+
+    @property
+    def operation(self) -> str:
+        return self.name.split(":")[2]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service the policy language knows.
+
+    `is_global` services (IAM) are granted on *All resources* only; `has_catalogue` services
+    have their actions listed here, so a pattern matching none of them is a typo.
+    """
+
+    name: str
+    label: str
+    is_global: bool
+    has_catalogue: bool
+
+
+@dataclass(frozen=True)
+class ConditionKey:
+    """A condition key the server supplies; `type` decides which values the validator accepts.
+
+    `per_image` keys are supplied only for actions on one image (see IMAGE_KEY_ACTIONS).
+    """
+
+    name: str
+    type: str  # "string" | "number" | "date" | "bool" | "ip"
+    per_image: bool = False
+
+
+IMS_ACTIONS: tuple[Action, ...] = (
+    Action("ims:images:list", "List images", "List images, list OS versions, query tags"),
+    Action("ims:images:get", "View images", "Image details, share members"),
+    Action("ims:images:create", "Register images", "Create image metadata (native API)"),
+    Action(
+        "ims:serverImages:create",
+        "Create system-disk images",
+        "Create a private system-disk image (from a server, a file, an ISO)",
+    ),
+    Action("ims:dataImages:create", "Create data-disk images", "Create a data-disk image"),
+    Action("ims:wholeImages:create", "Create full-server images", "Create a full-server image"),
+    Action("ims:images:update", "Modify images", "Modify attributes; add and remove tags"),
+    Action("ims:images:delete", "Delete images", "Delete images"),
+    Action(
+        "ims:images:upload",
+        "Upload images",
+        "Upload or register an image file into an image record",
+    ),
+    Action("ims:images:export", "Export images", "Export an image file to storage"),
+    Action("ims:images:copy", "Replicate images", "Replicate in-region or across regions"),
+    Action(
+        "ims:images:share",
+        "Share images",
+        "Add/remove share members; accept/reject an image shared with you",
+    ),
+    Action("ims:quotas:get", "View image quota", "Read the project's image quota"),
+)
+
+IAM_ACTIONS: tuple[Action, ...] = (
+    Action("iam:users:listUsers", "List users", "List IAM users"),
+    Action("iam:users:getUser", "View users", "View a user's details and groups"),
+    Action("iam:users:createUser", "Create users", "Create a user"),
+    Action("iam:users:updateUser", "Modify users", "Modify a user, activate or deactivate it"),
+    Action("iam:users:deleteUser", "Delete users", "Delete a user"),
+    Action("iam:groups:listGroups", "List user groups", "List user groups"),
+    Action("iam:groups:getGroup", "View user groups", "View a group, its members and grants"),
+    Action("iam:groups:createGroup", "Create user groups", "Create a user group"),
+    Action("iam:groups:updateGroup", "Modify user groups", "Rename or describe a user group"),
+    Action("iam:groups:deleteGroup", "Delete user groups", "Delete a user group"),
+    Action("iam:groups:addUserToGroup", "Add group members", "Add a user to a group"),
+    Action("iam:groups:removeUserFromGroup", "Remove group members", "Remove a user from a group"),
+    Action("iam:roles:listRoles", "List policies", "List system roles and policies, custom policies"),
+    Action("iam:roles:getRole", "View policies", "View a role or policy and its document"),
+    Action("iam:roles:createRole", "Create custom policies", "Create a custom policy"),
+    Action("iam:roles:updateRole", "Modify custom policies", "Modify a custom policy"),
+    Action("iam:roles:deleteRole", "Delete custom policies", "Delete a custom policy"),
+    Action("iam:permissions:listPermissions", "List grants", "List the grants of a user group"),
+    Action(
+        "iam:permissions:grantPermission",
+        "Grant permissions",
+        "Attach a role or policy to a user group in a scope",
+    ),
+    Action(
+        "iam:permissions:revokePermission",
+        "Revoke permissions",
+        "Detach a role or policy from a user group",
+    ),
+    Action("iam:projects:listProjects", "List projects", "List regions and projects"),
+    Action("iam:projects:createProject", "Create projects", "Create a subproject in a region"),
+    Action("iam:projects:updateProject", "Modify projects", "Rename or describe a project"),
+    Action("iam:audit:listEvents", "View audit log", "List audit events"),
+)
+
+ACTIONS: tuple[Action, ...] = IMS_ACTIONS + IAM_ACTIONS
+ACTION_NAMES: frozenset[str] = frozenset(action.name for action in ACTIONS)
+_ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
+
+
+def get_action(name: str) -> Action:
+    """The catalogued action called exactly `name`; KeyError if there is none."""
+    return _ACTIONS_BY_NAME[name]
+
+
+SERVICES: MappingProxyType[str, Service] = MappingProxyType(
+    {
+        service.name: service
+        for service in (
+            Service("ims", "Image Management Service", is_global=False, has_catalogue=True),
+            Service("iam", "Identity and Access Management", is_global=True, has_catalogue=True),
+            Service("ecs", "Elastic Cloud Server", is_global=False, has_catalogue=False),
+            Service("evs", "Elastic Volume Service", is_global=False, has_catalogue=False),
+            Service("bms", "Bare Metal Server", is_global=False, has_catalogue=False),
+            Service("obs", "Object Storage Service", is_global=False, has_catalogue=False),
+            Service("kms", "Key Management Service", is_global=False, has_catalogue=False),
+        )
+    }
+)
+
+# Image keys describe one existing image, so listing and creating cannot supply them.
+IMAGE_KEY_ACTIONS: frozenset[str] = frozenset(
+    action.name
+    for action in IMS_ACTIONS
+    if action.name
+    not in {
+        "ims:images:list",
+        "ims:images:create",
+        "ims:serverImages:create",
+        "ims:dataImages:create",
+        "ims:wholeImages:create",
+        "ims:quotas:get",
+    }
+)
+
+CONDITION_KEYS: tuple[ConditionKey, ...] = (
+    ConditionKey("g:CurrentTime", "date"),
+    ConditionKey("g:DomainName", "string"),
+    ConditionKey("g:MFAPresent", "bool"),
+    ConditionKey("g:MFAAge", "number"),
+    ConditionKey("g:ProjectName", "string"),
+    ConditionKey("g:ServiceName", "string"),
+    ConditionKey("g:UserId", "string"),
+    ConditionKey("g:UserName", "string"),
+    ConditionKey("g:SourceIp", "ip"),
+    ConditionKey("g:RequestedRegion", "string"),
+    ConditionKey("ims:ImageType", "string", per_image=True),
+    ConditionKey("ims:OsType", "string", per_image=True),
+    ConditionKey("ims:Platform", "string", per_image=True),
+    ConditionKey("ims:Architecture", "string", per_image=True),
+)
+_KEYS_BY_LOWER_NAME = {key.name.lower(): key for key in CONDITION_KEYS}
+RESOURCE_TAG_PREFIX = "ims:ResourceTag/"
+
+
+def lookup_condition_key(name: str) -> ConditionKey | None:
+    """The declared key called `name` (case-insensitive), in its catalogue spelling, or None.
+
+    `ims:ResourceTag/<tag key>` is a family: any non-empty tag key is a string image key.
+    """
+    lowered = name.lower()
+    if lowered.startswith(RESOURCE_TAG_PREFIX.lower()) and len(name) > len(RESOURCE_TAG_PREFIX):
+        return ConditionKey(RESOURCE_TAG_PREFIX + name[len(RESOURCE_TAG_PREFIX) :], "string", per_image=True)
+    return _KEYS_BY_LOWER_NAME.get(lowered)
+
+
+_NON_IAM = ("ims", "ecs", "evs", "bms", "obs", "kms")
+
+
+def _allow(version: str, actions: list[str]) -> dict:
+    return {"Version": version, "Statement": [{"Effect": "Allow", "Action": actions}]}
+
+
+# Every document is an explicit list of Allows: a Deny inside a system document would cancel
+# the other grants of whoever receives it.
+SYSTEM_DOCUMENTS: tuple[dict, ...] = (
+    {
+        "name": "Tenant Administrator",
+        "kind": "role",
+        "description": "Administrator permissions for all services except IAM",
+        "document": _allow("1.0", [f"{service}:*:*" for service in _NON_IAM]),
+        "depends_on": [],
+    },
+    {
+        "name": "Tenant Guest",
+        "kind": "role",
+        "description": "Read-only permissions for all services except IAM",
+        "document": _allow(
+            "1.0",
+            [f"{service}:*:{op}*" for service in _NON_IAM for op in ("get", "list")],
+        ),
+        "depends_on": [],
+    },
+    {
+        "name": "IMS Administrator",
+        "kind": "role",
+        "description": "Administrator permissions for IMS",
+        "document": _allow("1.0", ["ims:*:*", "ecs:*:list", "ecs:*:get", "evs:*:get"]),
+        "depends_on": ["Tenant Administrator"],
+    },
+    {
+        "name": "Server Administrator",
+        "kind": "role",
+        "description": ("Permissions for creating, deleting, querying, modifying, and uploading images"),
+        "document": _allow(
+            "1.0",
+            [
+                "ims:serverImages:create",
+                "ims:images:create",
+                "ims:images:delete",
+                "ims:images:get",
+                "ims:images:list",
+                "ims:images:update",
+                "ims:images:upload",
+            ],
+        ),
+        "depends_on": ["IMS Administrator"],
+    },
+    {
+        "name": "Security Administrator",
+        "kind": "role",
+        "description": "Full permissions for IAM: users, groups, policies and grants",
+        "document": _allow("1.0", ["iam:*:*"]),
+        "depends_on": [],
+    },
+    {
+        "name": "IMS FullAccess",
+        "kind": "policy",
+        "description": "All permissions for IMS",
+        "document": _allow("1.1", ["ims:*:*"]),
+        "depends_on": [],
+    },
+    {
+        "name": "IMS ReadOnlyAccess",
+        "kind": "policy",
+        "description": ("Read-only permissions for IMS. Users with these permissions can only view IMS data."),
+        "document": _allow("1.1", ["ims:*:get*", "ims:*:list*"]),
+        "depends_on": [],
+    },
+    {
+        "name": "FullAccess",
+        "kind": "policy",
+        "description": "Full permissions for all services except IAM",
+        "document": _allow("1.1", [f"{service}:*:*" for service in _NON_IAM]),
+        "depends_on": [],
+    },
+)

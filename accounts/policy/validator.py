@@ -1,0 +1,557 @@
+"""Checking a policy document and saying, with a location, what is wrong with it (SPEC 5.1).
+
+Findings come in three tiers: errors block saving, warnings flag what is probably not what
+was meant, suggestions are style. Any text or JSON value yields findings, never an exception,
+because the editor shows whatever the user typed.
+"""
+
+import difflib
+import json
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from .catalogue import (
+    ACTION_NAMES,
+    ACTIONS,
+    CONDITION_KEYS,
+    IMAGE_KEY_ACTIONS,
+    SERVICES,
+    lookup_condition_key,
+)
+from .conditions import (
+    BASE_OPERATORS,
+    FAMILY_KEY_TYPES,
+    IF_EXISTS,
+    PREFIXES,
+    Operator,
+    parse_bool,
+    parse_date,
+    parse_network,
+    parse_number,
+    parse_operator,
+)
+from .evaluator import patterns_regex
+from .locate import Located, LocateError, Path, parse
+
+ERROR = "error"
+WARNING = "warning"
+SUGGESTION = "suggestion"
+MAX_COMPACT_LENGTH = 6144
+
+_PATTERN = re.compile(r"[A-Za-z0-9*]+:[A-Za-z0-9*]+:[A-Za-z0-9*]+")
+_PLAIN_PATH_KEY = re.compile(r"[A-Za-z0-9_:/-]+")
+_STATEMENT_KEYS = ("Effect", "Action", "Condition")
+_CANONICAL_ACTION = {name.lower(): name for name in ACTION_NAMES}
+_OPERATOR_NAMES = sorted(
+    prefix + base + suffix
+    for base in BASE_OPERATORS
+    for prefix in ("", *PREFIXES)
+    for suffix in ("", IF_EXISTS)
+    if parse_operator(prefix + base + suffix)
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: its tier, where it is (path, and 1-based line/column) and what it is."""
+
+    tier: str  # "error" | "warning" | "suggestion"
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The parsed document (None if the text is not JSON) and its findings, by position."""
+
+    document: object
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.tier == ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.tier == WARNING)
+
+    @property
+    def suggestions(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.tier == SUGGESTION)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the document may be saved (it has no errors)."""
+        return not self.errors
+
+
+@lru_cache(maxsize=1024)
+def expand_pattern(pattern: str) -> frozenset[str]:
+    """The catalogued action names an action pattern matches (any case); empty if malformed."""
+    if not _PATTERN.fullmatch(pattern):
+        return frozenset()
+    regex = patterns_regex((pattern.lower(),))
+    return frozenset(name for name in ACTION_NAMES if regex.fullmatch(name.lower()))
+
+
+def validate_text(text: str, *, system: bool = False) -> ValidationResult:
+    """Validate policy JSON as typed in the editor; `system` also admits Version "1.0" roles
+    and documents mixing global and project-level services."""
+    if not isinstance(text, str):
+        return ValidationResult(None, (Finding(ERROR, "", "The policy must be JSON text"),))
+    try:
+        located = parse(text)
+    except LocateError as error:
+        finding = Finding(ERROR, "", f"Not valid JSON: {error.message}", error.line, error.column)
+        return ValidationResult(None, (finding,))
+    return ValidationResult(located.value, _Checker(located, system).run())
+
+
+def validate_document(document: object, *, system: bool = False) -> ValidationResult:
+    """Validate an already-parsed document; positions refer to `json.dumps(document, indent=2)`."""
+    try:
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        message = f"The document cannot be written as JSON: {error}"
+        return ValidationResult(None, (Finding(ERROR, "", message),))
+    return validate_text(text, system=system)
+
+
+def format_path(path: Path) -> str:
+    """("Statement", 1, "Condition") -> "Statement[1].Condition"."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_PATH_KEY.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
+
+
+def _and(words) -> str:
+    *first, last = words
+    return f"{', '.join(first)} and {last}" if first else last
+
+
+def _show(value: object) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f'; did you mean "{by_lower[close[0]]}"?' if close else ""
+
+
+def _canonical_pattern(pattern: str) -> str:
+    """How the catalogue spells a pattern: a full action name as listed, a service in lower case."""
+    if pattern.lower() in _CANONICAL_ACTION:
+        return _CANONICAL_ACTION[pattern.lower()]
+    service, rest = pattern.split(":", 1)
+    return f"{service.lower()}:{rest}"
+
+
+def _resource_groups() -> dict[str, frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for action in ACTIONS:
+        groups.setdefault(f"{action.service}:{action.resource_type}", set()).add(action.name)
+    return {prefix: frozenset(names) for prefix, names in groups.items() if len(names) > 1}
+
+
+_RESOURCE_GROUPS = _resource_groups()
+
+
+@dataclass
+class _Pattern:
+    """A well-formed action pattern of a known service, as found in a statement."""
+
+    path: Path
+    text: str
+    service: str
+    actions: frozenset[str]  # the catalogued actions it matches
+
+
+@dataclass
+class _Statement:
+    index: int
+    effect: str | None = None
+    patterns: list[_Pattern] | None = None  # None when Action itself is malformed
+    condition: object = None
+
+
+class _Checker:
+    def __init__(self, located: Located, system: bool):
+        self.located = located
+        self.system = system
+        self.findings: list[Finding] = []
+
+    def add(self, tier: str, path: Path, message: str, *, at_key: bool = False):
+        position = self.located.keys.get(path) if at_key else None
+        probe = path
+        while position is None and probe:
+            position = self.located.values.get(probe)
+            probe = probe[:-1]
+        position = position or self.located.values.get(())
+        line, column = position if position else (None, None)
+        self.findings.append(Finding(tier, format_path(path), message, line, column))
+
+    def run(self) -> tuple[Finding, ...]:
+        for path, (line, column) in self.located.duplicate_keys:
+            where = format_path(path[:-1]) or "the document"
+            message = f'"{path[-1]}" is written twice in {where}; only the last one would count'
+            self.findings.append(Finding(ERROR, format_path(path), message, line, column))
+        document = self.located.value
+        if isinstance(document, dict):
+            self.check_document(document)
+        else:
+            self.add(ERROR, (), 'A policy must be a JSON object with "Version" and "Statement"')
+        order = {ERROR: 0, WARNING: 1, SUGGESTION: 2}
+        return tuple(
+            sorted(
+                self.findings,
+                key=lambda f: (f.line is None, f.line or 0, f.column or 0, order[f.tier]),
+            )
+        )
+
+    def unknown_key(self, path: Path, allowed: tuple[str, ...], where: str):
+        key = path[-1]
+        same = [name for name in allowed if name.lower() == key.lower()]
+        hint = (
+            f'; keys are case-sensitive: write "{same[0]}"'
+            if same
+            else f"; {where} may only have " + _and(f'"{name}"' for name in allowed)
+        )
+        self.add(ERROR, path, f'Unknown key "{key}" in {where}{hint}', at_key=True)
+
+    def check_document(self, document: dict):
+        compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        if len(compact) > MAX_COMPACT_LENGTH:
+            self.add(
+                ERROR,
+                (),
+                f"The policy is {len(compact)} characters long as compact JSON; the limit is {MAX_COMPACT_LENGTH}",
+            )
+        for key in document:
+            if key not in ("Version", "Statement"):
+                self.unknown_key((key,), ("Version", "Statement"), "the policy")
+        self.check_version(document)
+        if "Statement" not in document:
+            self.add(ERROR, (), 'The policy needs a "Statement" list')
+            return
+        statements = document["Statement"]
+        if isinstance(statements, dict):
+            self.add(ERROR, ("Statement",), "Statement must be a list: wrap the statement in [ ]")
+            return
+        if not isinstance(statements, list):
+            self.add(ERROR, ("Statement",), "Statement must be a list of statements")
+            return
+        if not statements:
+            self.add(ERROR, ("Statement",), "Statement must contain at least one statement")
+            return
+        checked = [self.check_statement(index, item) for index, item in enumerate(statements)]
+        checked = [statement for statement in checked if statement is not None]
+        if not self.system:
+            self.check_service_mix(checked)
+        self.check_duplicates(checked)
+        self.check_unneeded_denies(checked)
+
+    def check_version(self, document: dict):
+        allowed = ("1.1", "1.0") if self.system else ("1.1",)
+        if "Version" not in document:
+            self.add(ERROR, (), 'The policy needs "Version": "1.1"')
+        elif document["Version"] not in allowed:
+            wanted = '"1.1" (or "1.0" for a system role)' if self.system else '"1.1"'
+            self.add(ERROR, ("Version",), f"Version must be {wanted}, not {_show(document['Version'])}")
+
+    def check_statement(self, index: int, item: object) -> _Statement | None:
+        path: Path = ("Statement", index)
+        if not isinstance(item, dict):
+            self.add(ERROR, path, 'Each statement must be an object with "Effect" and "Action"')
+            return None
+        statement = _Statement(index)
+        for key in item:
+            if key == "Resource":
+                self.add(
+                    ERROR,
+                    (*path, key),
+                    "Resource is not supported: IMS and IAM have no resource paths, so a "
+                    'statement covers every resource of its actions; remove "Resource"',
+                    at_key=True,
+                )
+            elif key not in _STATEMENT_KEYS:
+                self.unknown_key((*path, key), _STATEMENT_KEYS, "a statement")
+        if "Effect" not in item:
+            self.add(ERROR, path, 'The statement needs "Effect": "Allow" or "Deny"')
+        elif item["Effect"] in ("Allow", "Deny"):
+            statement.effect = item["Effect"]
+        else:
+            self.add(
+                ERROR,
+                (*path, "Effect"),
+                f'Effect must be "Allow" or "Deny" (exact case), not {_show(item["Effect"])}',
+            )
+        if "Action" not in item:
+            self.add(ERROR, path, 'The statement needs an "Action" list')
+        else:
+            statement.patterns = self.check_actions((*path, "Action"), item["Action"])
+        if "Condition" in item:
+            statement.condition = item["Condition"]
+            self.check_condition((*path, "Condition"), item["Condition"], statement.patterns)
+        return statement
+
+    def check_actions(self, path: Path, actions: object) -> list[_Pattern] | None:
+        if isinstance(actions, str):
+            self.add(
+                ERROR,
+                path,
+                f"Action must be a list of action patterns, not a single string: write [{_show(actions)}]",
+            )
+            return None
+        if not isinstance(actions, list):
+            self.add(ERROR, path, 'Action must be a list of action patterns such as ["ims:images:get"]')
+            return None
+        if not actions:
+            self.add(ERROR, path, "Action must list at least one action pattern")
+            return None
+        patterns = []
+        for index, text in enumerate(actions):
+            pattern = self.check_pattern((*path, index), text)
+            if pattern is not None:
+                patterns.append(pattern)
+        self.suggest_shorter_actions(patterns)
+        return patterns
+
+    def check_pattern(self, path: Path, text: object) -> _Pattern | None:
+        if not isinstance(text, str):
+            self.add(ERROR, path, f"An action pattern must be a string, not {_show(text)}")
+            return None
+        segments = text.split(":")
+        if len(segments) != 3 or not all(segments):
+            self.add(
+                ERROR,
+                path,
+                f"Action {_show(text)} must have three non-empty parts: service:resourceType:operation",
+            )
+            return None
+        if not _PATTERN.fullmatch(text):
+            self.add(ERROR, path, f'Action {_show(text)} may contain only letters, digits and "*" in each part')
+            return None
+        service_name = segments[0].lower()
+        if "*" in service_name:
+            self.add(ERROR, path, f"The service of {_show(text)} must be written out, not a wildcard")
+            return None
+        service = SERVICES.get(service_name)
+        if service is None:
+            known = ", ".join(sorted(SERVICES))
+            hint = _did_you_mean(service_name, list(SERVICES))
+            self.add(
+                ERROR,
+                path,
+                f'Unknown service "{segments[0]}" in {_show(text)}{hint or f"; known services: {known}"}',
+            )
+            return None
+        actions = expand_pattern(text)
+        if service.has_catalogue and not actions:
+            catalogue = [name for name in ACTION_NAMES if name.startswith(service.name + ":")]
+            self.add(
+                ERROR,
+                path,
+                f"Action {_show(text)} matches no {service.name.upper()} action{_did_you_mean(text, catalogue)}",
+            )
+            return None
+        canonical = _canonical_pattern(text)
+        if canonical != text:
+            self.add(SUGGESTION, path, f'Write {_show(text)} as the catalogue spells it: "{canonical}"')
+        return _Pattern(path, text, service.name, actions)
+
+    def suggest_shorter_actions(self, patterns: list[_Pattern]):
+        for i, pattern in enumerate(patterns):
+            for j, other in enumerate(patterns):
+                if i == j or pattern.service != other.service:
+                    continue
+                if SERVICES[pattern.service].has_catalogue:
+                    covered = pattern.actions <= other.actions and (pattern.actions != other.actions or j < i)
+                else:
+                    covered = j < i and pattern.text.lower() == other.text.lower()
+                if covered:
+                    self.add(
+                        SUGGESTION,
+                        pattern.path,
+                        f"{_show(pattern.text)} is already covered by {_show(other.text)} in this statement",
+                    )
+                    break
+        literal = {p.text.lower(): p for p in patterns if "*" not in p.text}
+        named = {_CANONICAL_ACTION[name] for name in literal if name in _CANONICAL_ACTION}
+        for prefix, group in _RESOURCE_GROUPS.items():
+            if group <= named:
+                first = min((literal[name.lower()] for name in group), key=lambda p: p.path[-1])
+                self.add(
+                    SUGGESTION,
+                    first.path,
+                    f'This statement lists every {prefix} action one by one; "{prefix}:*" says the same',
+                )
+
+    def check_condition(self, path: Path, block: object, patterns: list[_Pattern] | None):
+        if not isinstance(block, dict):
+            self.add(ERROR, path, 'Condition must be an object such as {"StringEquals": {"key": ["value"]}}')
+            return
+        if not block:
+            self.add(ERROR, path, "Condition must name at least one operator; remove it if there is none")
+            return
+        for name, entries in block.items():
+            operator = parse_operator(name)
+            if operator is None:
+                self.add(ERROR, (*path, name), _unknown_operator(name), at_key=True)
+                continue
+            if not isinstance(entries, dict) or not entries:
+                self.add(
+                    ERROR,
+                    (*path, name),
+                    f"{name} must map at least one condition key to its values",
+                )
+                continue
+            for key, listed in entries.items():
+                self.check_condition_entry((*path, name, key), operator, key, listed, patterns)
+
+    def check_condition_entry(
+        self,
+        path: Path,
+        operator: Operator,
+        key: str,
+        listed: object,
+        patterns: list[_Pattern] | None,
+    ):
+        declared = lookup_condition_key(key)
+        if declared is None:
+            hint = _did_you_mean(key, [known.name for known in CONDITION_KEYS])
+            self.add(ERROR, path, f'Unknown condition key "{key}"{hint}', at_key=True)
+            return
+        if declared.type not in FAMILY_KEY_TYPES[operator.family]:
+            self.add(
+                ERROR,
+                path,
+                f'{operator.name} compares {operator.family} values, but "{declared.name}" is a {declared.type} key',
+                at_key=True,
+            )
+            return
+        if isinstance(listed, list):
+            values = [((*path, index), value) for index, value in enumerate(listed)]
+            if not values:
+                self.add(ERROR, path, f'List at least one value for "{declared.name}"')
+        else:
+            values = [(path, listed)]
+        for value_path, value in values:
+            problem = _value_problem(operator, value)
+            if problem:
+                self.add(ERROR, value_path, problem)
+        if declared.per_image and patterns and not any(p.actions & IMAGE_KEY_ACTIONS for p in patterns):
+            self.add(
+                WARNING,
+                path,
+                f'"{declared.name}" is supplied only for actions on one image, and none of this '
+                "statement's actions is one, so the key will always be missing",
+                at_key=True,
+            )
+
+    def check_service_mix(self, statements: list[_Statement]):
+        patterns = [p for s in statements for p in s.patterns or ()]
+        kinds = {SERVICES[p.service].is_global for p in patterns}
+        if len(kinds) < 2:
+            return
+        first_kind = SERVICES[patterns[0].service].is_global
+        offending = next(p for p in patterns if SERVICES[p.service].is_global != first_kind)
+        global_services = sorted({p.service for p in patterns if SERVICES[p.service].is_global})
+        project_services = sorted({p.service for p in patterns if not SERVICES[p.service].is_global})
+        self.add(
+            ERROR,
+            offending.path,
+            f"A custom policy cannot mix global services ({', '.join(global_services)}) with "
+            f"project-level services ({', '.join(project_services)}): they are granted in "
+            "different scopes; split it into two policies",
+        )
+
+    def check_duplicates(self, statements: list[_Statement]):
+        seen: dict[tuple, int] = {}
+        for statement in statements:
+            if statement.effect is None or not statement.patterns:
+                continue
+            signature = (
+                statement.effect,
+                frozenset(p.text.lower() for p in statement.patterns),
+                json.dumps(statement.condition, sort_keys=True),
+            )
+            if signature in seen:
+                self.add(
+                    WARNING,
+                    ("Statement", statement.index),
+                    f"This statement repeats Statement[{seen[signature]}]; the copy changes nothing",
+                )
+            else:
+                seen[signature] = statement.index
+
+    def check_unneeded_denies(self, statements: list[_Statement]):
+        allows = [p for s in statements if s.effect == "Allow" for p in s.patterns or ()]
+        if not allows:
+            return  # a Deny-only policy is a guardrail over other policies, which is its point
+        for statement in statements:
+            if statement.effect != "Deny" or not statement.patterns:
+                continue
+            if not any(_overlap(deny, allow) for deny in statement.patterns for allow in allows):
+                self.add(
+                    WARNING,
+                    ("Statement", statement.index, "Effect"),
+                    "This Deny overlaps no Allow of this policy, so it only matters together "
+                    "with another policy that allows these actions",
+                )
+
+
+def _overlap(first: _Pattern, second: _Pattern) -> bool:
+    if first.service != second.service:
+        return False
+    if SERVICES[first.service].has_catalogue:
+        return bool(first.actions & second.actions)
+    return True  # no catalogue to compare against: assume they may overlap
+
+
+def _unknown_operator(name: str) -> str:
+    base = name
+    for prefix in PREFIXES:
+        base = base.removeprefix(prefix)
+    if base in ("NullIfExists", "Null"):
+        return (
+            f'"{name}" is not allowed: Null itself tests whether the key exists, so it takes no prefix and no IfExists'
+        )
+    same = [op for op in _OPERATOR_NAMES if op.lower() == name.lower()]
+    if same:
+        return f'Unknown condition operator "{name}"; operators are case-sensitive: did you mean "{same[0]}"?'
+    return f'Unknown condition operator "{name}"{_did_you_mean(name, _OPERATOR_NAMES)}'
+
+
+def _value_problem(operator: Operator, value: object) -> str | None:
+    family = operator.family
+    shown = _show(value)
+    if family == "string":
+        ok = isinstance(value, str)
+        wanted = "strings"
+    elif family == "number":
+        ok = parse_number(value) is not None
+        wanted = "numbers"
+    elif family == "date":
+        ok = isinstance(value, str) and parse_date(value) is not None
+        wanted = 'ISO 8601 date-times with an offset, such as "2025-01-31T00:00:00+08:00"'
+    elif family == "ip":
+        ok = parse_network(value) is not None
+        wanted = 'IP addresses or CIDR blocks, such as "192.168.0.0/24"'
+    else:
+        ok = parse_bool(value) is not None
+        wanted = "true or false"
+    return None if ok else f"{operator.name} needs {wanted}, not {shown}"

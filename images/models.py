@@ -1,0 +1,138 @@
+"""Images, their tags and their share members (SPEC section 8)."""
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+
+from accounts.models import Project
+
+MAX_TAGS_PER_IMAGE = 10
+MAX_MEMBERS_PER_IMAGE = 128
+
+image_name_validator = RegexValidator(
+    r"^(?! )[A-Za-z0-9 ._-]{1,128}(?<! )$",
+    "Use 1–128 letters, digits, spaces, hyphens, periods or underscores, with no space at either end.",
+)
+
+
+class Image(models.Model):
+    class ImageType(models.TextChoices):
+        GOLD = "gold", "Public"
+        PRIVATE = "private", "Private"
+        SHARED = "shared", "Shared"
+        MARKET = "market", "Marketplace"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SAVING = "saving", "Saving"
+        ACTIVE = "active", "Active"
+        KILLED = "killed", "Killed"
+        DELETED = "deleted", "Deleted"
+
+    class Kind(models.TextChoices):
+        SYSTEM = "system", "System disk"
+        DATA = "data", "Data disk"
+        WHOLE = "whole", "Full server"
+
+    class OsType(models.TextChoices):
+        LINUX = "Linux", "Linux"
+        WINDOWS = "Windows", "Windows"
+        OTHER = "Other", "Other"
+
+    class Architecture(models.TextChoices):
+        X86 = "x86", "x86"
+        ARM = "arm", "Arm"
+
+    class DiskFormat(models.TextChoices):
+        ZVHD2 = "zvhd2", "ZVHD2"
+        VHD = "vhd", "VHD"
+        ZVHD = "zvhd", "ZVHD"
+        RAW = "raw", "RAW"
+        QCOW2 = "qcow2", "QCOW2"
+        ISO = "iso", "ISO"
+
+    PLATFORMS = ["Ubuntu", "CentOS", "Debian", "EulerOS", "openEuler", "Windows", "Other"]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=128, validators=[image_name_validator])
+    description = models.CharField(max_length=1024, blank=True)
+    image_type = models.CharField(max_length=8, choices=ImageType.choices, default=ImageType.PRIVATE)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SYSTEM)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    os_type = models.CharField(max_length=8, choices=OsType.choices, default=OsType.LINUX)
+    platform = models.CharField(max_length=32, choices=[(p, p) for p in PLATFORMS], default="Ubuntu")
+    os_version = models.CharField(max_length=64, blank=True)
+    os_bit = models.PositiveSmallIntegerField(choices=[(32, "32-bit"), (64, "64-bit")], default=64)
+    architecture = models.CharField(max_length=4, choices=Architecture.choices, default=Architecture.X86)
+    disk_format = models.CharField(max_length=8, choices=DiskFormat.choices, default=DiskFormat.QCOW2)
+    min_disk = models.PositiveIntegerField(
+        "minimum disk (GB)", default=40, validators=[MinValueValidator(1), MaxValueValidator(1024)]
+    )
+    min_ram = models.PositiveIntegerField(
+        "minimum memory (MB)", default=1024, validators=[MinValueValidator(0), MaxValueValidator(1024 * 1024)]
+    )
+    size = models.PositiveBigIntegerField("size (bytes)", default=0)
+    protected = models.BooleanField(default=False)
+    encryption_key_id = models.CharField("KMS key id", max_length=64, blank=True)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="images")
+    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies")
+    file = models.FileField(upload_to="images/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["project", "image_type", "name"]),
+            models.Index(fields=["image_type", "name"]),
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("images:detail", args=[self.pk])
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.encryption_key_id)
+
+
+class ImageTag(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(
+        max_length=36, validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "Tag keys use letters, digits, _ . -")]
+    )
+    value = models.CharField(max_length=43, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["image", "key"], name="unique_tag_key_per_image")]
+
+    def __str__(self):
+        return f"{self.key}={self.value}"
+
+
+class ImageMember(models.Model):
+    """A share of an image with a consumer project."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="members")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shared_images")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project__name"]
+        constraints = [models.UniqueConstraint(fields=["image", "project"], name="unique_member_per_image")]
+
+    def __str__(self):
+        return f"{self.image} → {self.project} ({self.status})"

@@ -1,0 +1,29 @@
+"""Error pages that explain themselves; htmx requests get a fragment shown as a message."""
+
+from django.shortcuts import render
+
+
+def _respond(request, template, status, reason):
+    if getattr(request, "htmx", False):
+        response = render(request, "partials/refusal.html", {"reason": reason}, status=status)
+        response["HX-Retarget"] = "#messages"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, template, {"reason": reason}, status=status)
+
+
+def permission_denied(request, exception=None):
+    reason = str(exception) if exception and str(exception) else "Your permissions do not allow this request."
+    return _respond(request, "403.html", 403, reason)
+
+
+def page_not_found(request, exception=None):
+    return _respond(request, "404.html", 404, "Not found, or outside the projects you can see.")
+
+
+def bad_request(request, exception=None):
+    return _respond(request, "400.html", 400, "The request could not be understood.")
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)

@@ -1,0 +1,1 @@
+// Image browser behaviours.

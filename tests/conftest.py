@@ -1,0 +1,98 @@
+"""Shared fixtures: demo data, personas, fast hashing, and Chromium for browser tests."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+CHROMIUM = os.environ.get("IMSPERM_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PASSWORD = "imsperm-demo"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The demo world, loaded once for the session; each test rolls back its own changes."""
+    with django_db_blocker.unblock():
+        call_command("seed_demo", stdout=open(os.devnull, "w"))
+
+
+@pytest.fixture
+def demo(db):
+    """Marks a test as using the demo data (seeded once per session)."""
+    return True
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign the test client in as a demo persona: as_user("viewer")."""
+    from accounts.models import User
+
+    def sign_in(username):
+        client.force_login(User.objects.get(username=username))
+        return client
+
+    return sign_in
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Chromium; CI (IMSPERM_REQUIRE_BROWSER=1) fails instead of skipping."""
+    if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("IMSPERM_REQUIRE_BROWSER"):
+        raise pytest.UsageError(f"Browser tests are required but {CHROMIUM} is missing: apt-get install -y chromium")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing (apt-get install -y chromium); CI requires it")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }
+
+
+@pytest.fixture
+def live_demo(live_server, transactional_db):
+    """A live server with the demo data (browser tests flush the database after each test)."""
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    return live_server
+
+
+@pytest.fixture
+def sign_in(page, live_demo):
+    """Sign in through the real form: sign_in("viewer") leaves `page` on the first page after sign-in."""
+
+    def go(username, password=PASSWORD):
+        page.goto(f"{live_demo.url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    return go
+
+
+@pytest.fixture
+def screenshot(page):
+    """screenshot("name") saves test-artifacts/screenshots/name.png (look at them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
