@@ -1,5 +1,7 @@
-"""URLs of the IAM console (users, groups, policies, simulator, audit)."""
+"""URLs of the IAM console, namespace "iam"."""
+
+from accounts.iam import directory_urls, policy_urls
 
 app_name = "iam"
 
-urlpatterns = []
+urlpatterns = [*directory_urls.urlpatterns, *policy_urls.urlpatterns]

@@ -1,0 +1,54 @@
+"""IAM writes as named service functions: each checks the actor's permission with the policy
+engine, runs in a transaction and writes its audit event. Views, Django admin and commands all
+call these, so the rules live in one place.
+
+`actor=None` means the system itself (data migrations, seed_demo): no permission check.
+"""
+
+from .grants import (
+    AttachResult,
+    actions_of,
+    dependency_closure,
+    describe_dependencies,
+    detach_blockers,
+    grant_attach,
+    grant_detach,
+    is_global_only,
+)
+from .groups import group_add_member, group_create, group_delete, group_remove_member, group_update
+from .policies import (
+    ConcurrentEditError,
+    PolicyDocumentError,
+    parse_policy_document,
+    policy_create,
+    policy_delete,
+    policy_update,
+)
+from .users import generate_password, user_create, user_delete, user_set_password, user_update
+
+__all__ = [
+    "AttachResult",
+    "ConcurrentEditError",
+    "PolicyDocumentError",
+    "actions_of",
+    "dependency_closure",
+    "describe_dependencies",
+    "detach_blockers",
+    "generate_password",
+    "grant_attach",
+    "grant_detach",
+    "group_add_member",
+    "group_create",
+    "group_delete",
+    "group_remove_member",
+    "group_update",
+    "is_global_only",
+    "parse_policy_document",
+    "policy_create",
+    "policy_delete",
+    "policy_update",
+    "user_create",
+    "user_delete",
+    "user_set_password",
+    "user_update",
+]

@@ -1,0 +1,76 @@
+"""Group services: create, update, delete, and membership (≤ 10 groups per user)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from accounts import audit
+from accounts.enforcement import atomic_service, require
+from accounts.models import MAX_GROUPS_PER_USER, Membership, User, UserGroup
+
+from ._common import _active_admins, _diff
+
+
+@atomic_service
+def group_create(*, actor, name: str, description: str = "") -> UserGroup:
+    require(actor, "iam:groups:createGroup", target_repr=name)
+    group = UserGroup(name=name, description=description)
+    group.full_clean()
+    group.save()
+    audit.record(actor=actor, action="iam:groups:createGroup", target=group,
+                 details={"after": {"name": name, "description": description}})
+    return group
+
+
+@atomic_service
+def group_update(*, actor, group: UserGroup, name: str, description: str) -> UserGroup:
+    require(actor, "iam:groups:updateGroup", target=group)
+    if group.is_builtin and name != group.name:
+        raise ValidationError({"name": "The built-in admin group cannot be renamed."})
+    before = {"name": group.name, "description": group.description}
+    group.name, group.description = name, description
+    group.full_clean()
+    group.save()
+    audit.record(actor=actor, action="iam:groups:updateGroup", target=group,
+                 details=_diff(before, {"name": name, "description": description}))
+    return group
+
+
+@atomic_service
+def group_delete(*, actor, group: UserGroup) -> None:
+    require(actor, "iam:groups:deleteGroup", target=group)
+    if group.is_builtin:
+        raise ValidationError("The built-in admin group cannot be deleted.")
+    audit.record(actor=actor, action="iam:groups:deleteGroup", target=group, details={"before": {
+        "name": group.name,
+        "members": list(group.members.values_list("username", flat=True)),
+        "grants": list(group.grants.values_list("policy__name", flat=True)),
+    }})
+    group.delete()
+
+
+@atomic_service
+def group_add_member(*, actor, group: UserGroup, user: User) -> Membership:
+    require(actor, "iam:groups:addUserToGroup", target=group)
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    if Membership.objects.filter(group=group, user=user).exists():
+        raise ValidationError(f"{user} is already a member of {group}.")
+    if Membership.objects.filter(user=user).count() >= MAX_GROUPS_PER_USER:
+        raise ValidationError(f"{user} is already in {MAX_GROUPS_PER_USER} groups, the most a user can be in.")
+    membership = Membership.objects.create(group=group, user=user)
+    audit.record(actor=actor, action="iam:groups:addUserToGroup", target=group,
+                 details={"after": {"member": user.username}})
+    return membership
+
+
+@atomic_service
+def group_remove_member(*, actor, group: UserGroup, user: User) -> None:
+    require(actor, "iam:groups:removeUserFromGroup", target=group)
+    membership = Membership.objects.select_for_update().filter(group=group, user=user).first()
+    if membership is None:
+        raise ValidationError(f"{user} is not a member of {group}.")
+    if group.is_admin_group and user.is_active and _active_admins() <= 1:
+        raise ValidationError("This is the last active member of the admin group: it cannot be removed.")
+    membership.delete()
+    audit.record(actor=actor, action="iam:groups:removeUserFromGroup", target=group,
+                 details={"before": {"member": user.username}})

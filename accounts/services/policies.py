@@ -1,0 +1,90 @@
+"""Custom policy services: every document passes the validator; saves detect concurrent edits."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from accounts import audit
+from accounts.enforcement import atomic_service, require
+from accounts.models import MAX_CUSTOM_POLICIES, Policy, UserGroup
+from accounts.policy import validate_document, validate_text
+
+from ._common import _diff
+
+
+class PolicyDocumentError(ValidationError):
+    """A policy document with validator errors; `findings` holds every finding, located."""
+
+    def __init__(self, result):
+        self.findings = result.findings
+        messages = [f"{f.path or 'document'}: {f.message}" for f in result.errors]
+        super().__init__(messages or ["The policy document is invalid."], code="invalid_policy")
+
+
+class ConcurrentEditError(ValidationError):
+    """Someone saved the same policy after this editor loaded it."""
+
+
+
+def parse_policy_document(document_or_text) -> dict:
+    """Validate a custom policy document (text or parsed); raise PolicyDocumentError if it has errors."""
+    if isinstance(document_or_text, str):
+        result = validate_text(document_or_text)
+    else:
+        result = validate_document(document_or_text)
+    if not result.ok:
+        raise PolicyDocumentError(result)
+    return result.document
+
+
+@atomic_service
+def policy_create(*, actor, name: str, description: str = "", document) -> Policy:
+    require(actor, "iam:roles:createRole", target_repr=name)
+    parsed = parse_policy_document(document)
+    if Policy.objects.filter(is_system=False).count() >= MAX_CUSTOM_POLICIES:
+        raise ValidationError(f"This account already has {MAX_CUSTOM_POLICIES} custom policies, the most allowed.")
+    policy = Policy(name=name, description=description, document=parsed, kind=Policy.Kind.POLICY)
+    policy.full_clean()
+    policy.save()
+    audit.record(actor=actor, action="iam:roles:createRole", target=policy,
+                 details={"after": {"name": name, "description": description, "document": parsed}})
+    return policy
+
+
+@atomic_service
+def policy_update(*, actor, policy: Policy, name: str, description: str, document,
+                  expected_revision: int) -> Policy:
+    """Save a custom policy, refusing if someone saved it after `expected_revision` was read."""
+    require(actor, "iam:roles:updateRole", target=policy)
+    if policy.is_system:
+        raise ValidationError("System-defined roles and policies are read-only.")
+    parsed = parse_policy_document(document)
+    current = Policy.objects.select_for_update().get(pk=policy.pk)
+    if current.revision != expected_revision:
+        raise ConcurrentEditError(
+            f"{current.name} was changed by someone else (now revision {current.revision}, you edited "
+            f"revision {expected_revision}). Your text is kept below: review their version, then save again.",
+            code="conflict",
+        )
+    before = {"name": current.name, "description": current.description, "document": current.document}
+    current.name, current.description, current.document = name, description, parsed
+    current.revision += 1
+    current.full_clean()
+    current.save()
+    audit.record(actor=actor, action="iam:roles:updateRole", target=current,
+                 details=_diff(before, {"name": name, "description": description, "document": parsed}))
+    policy.refresh_from_db()
+    return current
+
+
+@atomic_service
+def policy_delete(*, actor, policy: Policy) -> None:
+    require(actor, "iam:roles:deleteRole", target=policy)
+    if policy.is_system:
+        raise ValidationError("System-defined roles and policies cannot be deleted.")
+    groups = list(UserGroup.objects.filter(grants__policy=policy).values_list("name", flat=True))
+    if groups:
+        raise ValidationError(f"{policy.name} is attached to {', '.join(groups)}: detach it first.")
+    audit.record(actor=actor, action="iam:roles:deleteRole", target=policy,
+                 details={"before": {"name": policy.name, "document": policy.document}})
+    policy.delete()

@@ -1,0 +1,86 @@
+"""User services: create, update, set password, delete (with the admin-group guard)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.exceptions import ValidationError
+
+from accounts import audit
+from accounts.enforcement import atomic_service, require
+from accounts.models import User
+
+from ._common import _active_admins, _diff, _is_admin_member
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@atomic_service
+def user_create(*, actor, username: str, password: str | None = None, email: str = "",
+                first_name: str = "", last_name: str = "", is_active: bool = True,
+                is_staff: bool = False) -> tuple[User, str | None]:
+    """Create a user; returns it and the generated password when none was given (shown once)."""
+    require(actor, "iam:users:createUser", target_repr=username)
+    generated = None
+    if not password:
+        password = generated = generate_password()
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name,
+                is_active=is_active, is_staff=is_staff)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    audit.record(actor=actor, action="iam:users:createUser", target=user,
+                 details={"after": {"username": username, "email": email, "is_active": is_active}})
+    return user, generated
+
+
+@atomic_service
+def user_update(*, actor, user: User, **changes) -> User:
+    """Change a user's attributes (username, email, names, is_active, is_staff)."""
+    require(actor, "iam:users:updateUser", target=user)
+    allowed = {"username", "email", "first_name", "last_name", "is_active", "is_staff"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    before = {k: getattr(locked, k) for k in changes}
+    deactivating = changes.get("is_active") is False and locked.is_active
+    if deactivating and _is_admin_member(locked) and _active_admins() <= 1:
+        raise ValidationError({"is_active": "This is the last active member of the admin group: "
+                                            "it cannot be deactivated."})
+    for key, value in changes.items():
+        setattr(locked, key, value)
+    locked.full_clean()
+    locked.save()
+    audit.record(actor=actor, action="iam:users:updateUser", target=locked, details=_diff(before, changes))
+    for key, value in changes.items():
+        setattr(user, key, value)
+    return locked
+
+
+@atomic_service
+def user_set_password(*, actor, user: User, password: str | None = None) -> str | None:
+    """Set (or generate, returning it once) a user's password."""
+    require(actor, "iam:users:updateUser", target=user)
+    generated = None
+    if not password:
+        password = generated = generate_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit.record(actor=actor, action="iam:users:updateUser", target=user, message="password changed")
+    return generated
+
+
+@atomic_service
+def user_delete(*, actor, user: User) -> None:
+    require(actor, "iam:users:deleteUser", target=user)
+    if user.is_active and _is_admin_member(user) and _active_admins() <= 1:
+        raise ValidationError("This is the last active member of the admin group: it cannot be deleted.")
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError("You cannot delete your own user.")
+    audit.record(actor=actor, action="iam:users:deleteUser", target=user,
+                 details={"before": {"username": user.username, "groups": list(
+                     user.iam_groups.values_list("name", flat=True))}})
+    user.delete()
