@@ -33,7 +33,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-bench: migrate
+bench: setup
 	DJANGO_DEBUG=1 $(PY) bench/run.py
 
 clean:
