@@ -94,8 +94,8 @@ class _Parser:
     def string(self, index: int) -> tuple[str, int]:
         try:
             return scanstring(self.text, index + 1, True)
-        except json.JSONDecodeError as error:
-            self.fail(error.msg, error.pos)
+        except json.JSONDecodeError as error:  # its messages end in " at" before a position
+            self.fail(error.msg.removesuffix(" at").removesuffix(" starting"), error.pos)
 
     def object(self, index: int, path: Path, depth: int) -> tuple[dict, int]:
         if depth > MAX_DEPTH:

@@ -115,7 +115,7 @@ def test_undeclared_condition_keys_are_not_found(written):
 
 
 def test_image_keys_are_supplied_only_by_actions_on_one_image():
-    assert IMAGE_KEY_ACTIONS == {
+    assert {
         "ims:images:get",
         "ims:images:update",
         "ims:images:delete",
@@ -123,7 +123,7 @@ def test_image_keys_are_supplied_only_by_actions_on_one_image():
         "ims:images:export",
         "ims:images:copy",
         "ims:images:share",
-    }
+    } == IMAGE_KEY_ACTIONS
 
 
 def test_the_eight_system_documents_exist_with_their_kinds_and_dependencies():
