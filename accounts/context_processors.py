@@ -48,7 +48,8 @@ def build_navigation(request):
         )
     items = [{"title": title, "items": entries} for title, entries in sections.items()]
     if request.user.is_staff:
-        items.append({"title": "Operators", "items": [NavItem("Django admin", reverse("admin:index"), True, False, "")]})
+        admin_entry = NavItem("Django admin", reverse("admin:index"), True, False, "")
+        items.append({"title": "Operators", "items": [admin_entry]})
     return items
 
 

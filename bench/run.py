@@ -21,7 +21,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsperm.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -146,7 +146,8 @@ def bench_list_page():
 
 def main():
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", stdout=quiet)
     bench_evaluator()
     bench_service()
     bench_list_page()

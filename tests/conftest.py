@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ PASSWORD = "imsperm-demo"
 def django_db_setup(django_db_setup, django_db_blocker):
     """The demo world, loaded once for the session; each test rolls back its own changes."""
     with django_db_blocker.unblock():
-        call_command("seed_demo", stdout=open(os.devnull, "w"))
+        call_command("seed_demo", stdout=StringIO())
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def live_demo(live_server, transactional_db):
     """A live server with the demo data (browser tests flush the database after each test)."""
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", stdout=StringIO())
     return live_server
 
 

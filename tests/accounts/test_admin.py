@@ -22,7 +22,9 @@ def test_the_admin_lists_every_model(operator):
 
 
 def test_a_bad_policy_document_is_shown_on_the_field_with_its_location_and_not_saved(operator):
-    document = '{\n  "Version": "1.1",\n  "Statement": [\n    {"Effect": "Allow", "Action": ["ims:images:delet"]}\n  ]\n}'
+    document = (
+        '{\n  "Version": "1.1",\n  "Statement": [\n    {"Effect": "Allow", "Action": ["ims:images:delet"]}\n  ]\n}'
+    )
     response = operator.post("/admin/accounts/policy/add/", {"name": "Typo", "description": "", "document": document})
     assert response.status_code == 200
     html = response.content.decode()

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import services
-from accounts.system_rows import sync_system_rows
 from accounts.models import Grant, Membership, Policy, Project, Region, User, UserGroup
+from accounts.system_rows import sync_system_rows
 from images.models import Image, ImageMember, ImageTag
 
 DEMO_PASSWORD = "imsperm-demo"
@@ -60,7 +60,7 @@ def image_specs():
             specs.append({"name": f"{platform}-{arch}-public", "image_type": "gold", "project": "cn-north-4",
                           "os_type": os_type, "platform": platform, "os_version": version, "architecture": arch,
                           "status": "active", "protected": True, "disk_format": "zvhd2", "min_disk": 40 + i})
-    for i, (os_type, platform, version) in enumerate(PLATFORMS[:3]):
+    for os_type, platform, version in PLATFORMS[:3]:
         specs.append({"name": f"market-{platform.lower()}-lamp", "image_type": "market", "project": "cn-north-4",
                       "os_type": os_type, "platform": platform, "os_version": version, "architecture": "x86",
                       "status": "active", "protected": False, "disk_format": "zvhd2", "min_disk": 40})
