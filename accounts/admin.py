@@ -44,7 +44,13 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     def save_model(self, request, obj, form, change):
-        if change and "is_active" in form.changed_data and not obj.is_active:
+        if not change:
+            created, _ = services.user_create(actor=request.user, username=obj.username,
+                                              password=form.cleaned_data.get("password1"))
+            obj.pk = created.pk
+            obj.password = created.password
+            return None
+        if "is_active" in form.changed_data and not obj.is_active:
             current = User.objects.get(pk=obj.pk)
             obj.is_active = True
             try:
@@ -76,6 +82,28 @@ class UserGroupAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_builtin:
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        """Membership changes go through the services (≤ 10 groups, last-admin guard, audit)."""
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        group = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for member_form in formset.forms:
+            if not member_form.has_changed() and member_form not in formset.deleted_forms:
+                continue
+            user = member_form.cleaned_data.get("user")
+            if user is None:
+                continue
+            try:
+                if member_form in formset.deleted_forms:
+                    if member_form.instance.pk:
+                        services.group_remove_member(actor=request.user, group=group, user=user)
+                elif member_form.instance.pk is None:
+                    services.group_add_member(actor=request.user, group=group, user=user)
+            except (ValidationError, PermissionDenied) as error:
+                _report(request, error)
+        return None
 
     def delete_model(self, request, obj):
         try:

@@ -83,3 +83,31 @@ def test_a_staff_user_sees_only_what_their_policies_allow(client):
     assert "policies" not in index and "grants" not in index
     assert client.get("/admin/accounts/policy/").status_code == 403
     assert client.get("/admin/images/image/").status_code == 200
+
+
+def test_memberships_edited_in_the_admin_go_through_the_guards(operator):
+    from accounts.models import Membership
+
+    group = UserGroup.objects.get(name="admin")
+    membership = Membership.objects.get(group=group)
+    response = operator.post(f"/admin/accounts/usergroup/{group.pk}/change/", {
+        "name": "admin", "description": group.description,
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": membership.pk, "memberships-0-group": group.pk,
+        "memberships-0-user": membership.user_id, "memberships-0-DELETE": "on",
+    }, follow=True)
+    assert "last active member" in response.content.decode()
+    assert Membership.objects.filter(group=group, user__username="admin").exists()
+
+
+def test_a_user_added_in_the_admin_is_audited(operator):
+    from accounts.models import AuditEvent
+
+    response = operator.post("/admin/accounts/user/add/", {
+        "username": "made-in-admin", "password1": "a-long-passphrase-1", "password2": "a-long-passphrase-1",
+        "usable_password": "true"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(username="made-in-admin")
+    assert user.check_password("a-long-passphrase-1")
+    assert AuditEvent.objects.filter(action="iam:users:createUser", target_id=str(user.pk)).exists()
