@@ -1,0 +1,130 @@
+"""Forms of the image operations; each cleans user input into what its service takes."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.conf import settings
+
+from accounts.models import Project
+
+from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image
+
+TAG_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,36}$")
+
+
+class ImageCreateForm(forms.ModelForm):
+    """The attributes of a new image; `kinds` are the kinds the user may create here."""
+
+    class Meta:
+        model = Image
+        fields = ["name", "kind", "description", "os_type", "platform", "os_version", "os_bit", "architecture",
+                  "disk_format", "min_disk", "min_ram"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {"name": "1 to 128 letters, digits, spaces, hyphens, periods or underscores."}
+        labels = {"os_type": "OS type", "os_version": "OS version", "os_bit": "OS bits"}
+
+    def __init__(self, *args, kinds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(value, label) for value, label in Image.Kind.choices if value in kinds]
+        self.fields["kind"].label = "Image type"
+
+
+class ImageModifyForm(forms.ModelForm):
+    class Meta:
+        model = Image
+        fields = ["name", "description", "os_version", "min_disk", "min_ram", "protected"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {"os_version": "OS version"}
+        help_texts = {"protected": "A protected image cannot be deleted."}
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=f"One <code>key=value</code> per line, at most {MAX_TAGS_PER_IMAGE} tags.",
+    )
+
+    def clean_tags(self) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        errors = []
+        for number, line in enumerate(self.cleaned_data["tags"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, _, value = line.partition("=")
+            key, value = key.strip(), value.strip()
+            if not TAG_KEY.match(key):
+                errors.append(f"Line {number}: a tag key is 1 to 36 letters, digits, _ . or -.")
+            elif key in tags:
+                errors.append(f"Line {number}: the key {key} is given twice.")
+            elif len(value) > 43:
+                errors.append(f"Line {number}: a tag value is at most 43 characters.")
+            else:
+                tags[key] = value
+        if errors:
+            raise forms.ValidationError(errors)
+        if len(tags) > MAX_TAGS_PER_IMAGE:
+            raise forms.ValidationError(f"An image can have at most {MAX_TAGS_PER_IMAGE} tags; you gave {len(tags)}.")
+        return tags
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="QCOW2, VHD/ZVHD/ZVHD2, ISO or RAW; the content must match the disk format.")
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        limit = settings.IMSPERM_MAX_UPLOAD_BYTES
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                f"The file is {uploaded.size:,} bytes; uploads are limited to {limit:,} bytes. Nothing was stored."
+            )
+        return uploaded
+
+
+class ShareForm(forms.Form):
+    projects = forms.CharField(
+        label="Share with projects",
+        max_length=4000,
+        help_text="Project names, separated by commas or spaces (e.g. cn-north-4_dev).",
+    )
+
+    def clean_projects(self) -> list[Project]:
+        names = list(dict.fromkeys(n for n in re.split(r"[\s,]+", self.cleaned_data["projects"]) if n))
+        if not names:
+            raise forms.ValidationError("Name at least one project.")
+        if len(names) > MAX_MEMBERS_PER_IMAGE:
+            raise forms.ValidationError(f"An image can be shared with at most {MAX_MEMBERS_PER_IMAGE} projects.")
+        found = {p.name: p for p in Project.objects.filter(name__in=names)}
+        unknown = [name for name in names if name not in found]
+        if unknown:
+            raise forms.ValidationError(
+                f"No project is called {', '.join(unknown)}. Check the spelling: project names look like "
+                "cn-north-4 or cn-north-4_dev."
+            )
+        return [found[name] for name in names]
+
+
+class UnshareForm(forms.Form):
+    project = forms.CharField(max_length=64)
+
+    def clean_project(self) -> Project:
+        project = Project.objects.filter(name=self.cleaned_data["project"]).first()
+        if project is None:
+            raise forms.ValidationError("No such project.")
+        return project
+
+
+class ReplicateForm(forms.Form):
+    """The target project: one of `targets` (projects where the user may replicate images)."""
+
+    target = forms.ChoiceField(label="Target project")
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.targets = {project.name: project for project in targets}
+        self.fields["target"].choices = [(p.name, f"{p.name} — {p.region.name}") for p in targets]
+
+    def clean_target(self) -> Project:
+        return self.targets[self.cleaned_data["target"]]

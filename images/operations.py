@@ -1,0 +1,229 @@
+"""Every image operation as data: its catalogue action, its label, and the image states that forbid it.
+
+One place decides how a control is drawn: hidden when the policy engine denies the action in
+this project, disabled with the state rule's reason, otherwise enabled. Views and services
+check the very same rules, so a button is enabled exactly when the server accepts its request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from .models import Image, ImageMember
+
+PRIVATE_IMAGE_QUOTA = 100
+
+# Creating an image needs the action of its kind (SPEC 3.1).
+CREATE_ACTIONS = {
+    Image.Kind.SYSTEM: "ims:serverImages:create",
+    Image.Kind.DATA: "ims:dataImages:create",
+    Image.Kind.WHOLE: "ims:wholeImages:create",
+}
+
+
+def membership_of(image: Image, project) -> ImageMember | None:
+    """The share of `image` with `project`, read from the prefetched members."""
+    return next((m for m in image.members.all() if m.project_id == project.pk), None)
+
+
+def _owned(image: Image, project, verb: str) -> str | None:
+    if image.project_id != project.pk:
+        return f"Only the owning project ({image.project.name}) can {verb} this image."
+    return None
+
+
+def _private(image: Image, participle: str) -> str | None:
+    if image.image_type == Image.ImageType.GOLD:
+        return f"Public images cannot be {participle}."
+    if image.image_type == Image.ImageType.MARKET:
+        return f"Marketplace images cannot be {participle}."
+    return None
+
+
+def _active(image: Image, participle: str) -> str | None:
+    if image.status != Image.Status.ACTIVE:
+        return f"Only active images can be {participle}; this one is {image.get_status_display().lower()}."
+    return None
+
+
+def modify_rule(image, project):
+    return _owned(image, project, "modify") or _private(image, "modified") or _active(image, "modified")
+
+
+def tags_rule(image, project):
+    if image.image_type == Image.ImageType.GOLD:
+        return _owned(image, project, "tag") or "Public images cannot be tagged."
+    return _owned(image, project, "tag")
+
+
+def upload_rule(image, project):
+    if image.status != Image.Status.QUEUED:
+        status = image.get_status_display().lower()
+        owned = _owned(image, project, "upload a file into")
+        return owned or f"Only queued images accept a file; this one is {status}."
+    return _owned(image, project, "upload a file into")
+
+
+def delete_rule(image, project):
+    if image.image_type == Image.ImageType.GOLD:
+        return "Public images are protected and cannot be deleted."
+    return (
+        _owned(image, project, "delete")
+        or _private(image, "deleted")
+        or ("Protected images cannot be deleted. Turn protection off first." if image.protected else None)
+    )
+
+
+def share_rule(image, project):
+    return (
+        _owned(image, project, "share")
+        or _private(image, "shared")
+        or ("Encrypted images cannot be shared." if image.encrypted else None)
+    )
+
+
+def _pending_share(image, project, verb: str) -> str | None:
+    if image.project_id == project.pk:
+        return f"This image belongs to {project.name}: there is no share to {verb}."
+    membership = membership_of(image, project)
+    if membership is None or membership.status != ImageMember.Status.PENDING:
+        return f"Only an image shared with {project.name} and awaiting acceptance can be {verb}ed."
+    return None
+
+
+def accept_rule(image, project):
+    return _pending_share(image, project, "accept")
+
+
+def reject_rule(image, project):
+    return _pending_share(image, project, "reject")
+
+
+def export_rule(image, project):
+    return (
+        _owned(image, project, "export")
+        or _private(image, "exported")
+        or _active(image, "exported")
+        or ("ISO images cannot be exported." if image.disk_format == Image.DiskFormat.ISO else None)
+        or ("Full-server images cannot be exported." if image.kind == Image.Kind.WHOLE else None)
+    )
+
+
+def replicate_rule(image, project):
+    return _owned(image, project, "replicate") or _private(image, "replicated") or _active(image, "replicated")
+
+
+def cross_region_rule(image) -> str | None:
+    """What forbids replicating to another region (SPEC 8)."""
+    if image.encrypted:
+        return "Encrypted images cannot be replicated to another region."
+    if image.disk_format == Image.DiskFormat.ISO:
+        return "ISO images cannot be replicated to another region."
+    if image.kind == Image.Kind.WHOLE:
+        return "Full-server images cannot be replicated to another region."
+    return None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One thing a user can do to an image.
+
+    `needs_input` operations open a form on the details page; the others are a single POST.
+    `in_row` ones appear in a list row's menu, `bulk` ones act on the selected rows.
+    """
+
+    name: str
+    action: str
+    label: str
+    rule: Callable[[Image, object], str | None]
+    needs_input: bool = False
+    in_row: bool = True
+    bulk: bool = False
+    danger: bool = False
+    confirm: str = ""
+
+    def url(self, image) -> str:
+        return reverse(f"images:{self.name}", args=[image.pk])
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("modify", "ims:images:update", "Modify", modify_rule, needs_input=True),
+    Operation("tags", "ims:images:update", "Tags", tags_rule, needs_input=True, in_row=False),
+    Operation("upload", "ims:images:upload", "Upload file", upload_rule, needs_input=True),
+    Operation("share", "ims:images:share", "Share", share_rule, needs_input=True),
+    Operation("unshare", "ims:images:share", "Remove member", share_rule, needs_input=True, in_row=False),
+    Operation("accept", "ims:images:share", "Accept", accept_rule, bulk=True),
+    Operation("reject", "ims:images:share", "Reject", reject_rule, bulk=True, danger=True),
+    Operation("export", "ims:images:export", "Export", export_rule, bulk=True),
+    Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, needs_input=True),
+    Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True,
+              confirm="Delete this image? This cannot be undone."),
+)
+OPERATIONS_BY_NAME = {operation.name: operation for operation in OPERATIONS}
+BULK_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.bulk)
+
+
+@dataclass(frozen=True)
+class Control:
+    """How one operation is drawn for one image: enabled, or disabled with the reason."""
+
+    operation: Operation
+    url: str
+    reason: str | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.reason is None
+
+    @property
+    def action(self) -> str:
+        return self.operation.action
+
+    @property
+    def name(self) -> str:
+        return self.operation.name
+
+
+def controls_for(authorization, image: Image, project, operations=OPERATIONS) -> list[Control]:
+    """The controls to draw for `image` seen from `project`: engine-denied ones are left out (in memory)."""
+    controls = []
+    for operation in operations:
+        if not authorization.allows(operation.action, project, image):
+            continue
+        controls.append(Control(operation, operation.url(image), operation.rule(image, project)))
+    return controls
+
+
+@dataclass(frozen=True)
+class CreateControl:
+    kind: str
+    label: str
+    action: str
+    reason: str | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.reason is None
+
+    @property
+    def url(self) -> str:
+        return f"{reverse('images:create')}?kind={self.kind}"
+
+
+def quota_reason(image_count: int) -> str | None:
+    if image_count >= PRIVATE_IMAGE_QUOTA:
+        return f"The project has reached its quota of {PRIVATE_IMAGE_QUOTA} private images."
+    return None
+
+
+def create_controls(authorization, project, image_count: int) -> list[CreateControl]:
+    """One "Create" control per image kind the engine allows in `project`."""
+    reason = quota_reason(image_count)
+    return [
+        CreateControl(kind, Image.Kind(kind).label, action, reason)
+        for kind, action in CREATE_ACTIONS.items()
+        if authorization.allows(action, project)
+    ]

@@ -1,0 +1,236 @@
+"""Reads of the image browser: which project the user works in, which images it sees, one page of them.
+
+Every queryset here loads an image with its project, region, tags and members in a fixed
+number of queries, so deciding each row's controls afterwards costs no query at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q
+from django.http import Http404
+
+from accounts.models import Project
+from accounts.selectors import all_projects
+
+from .models import Image, ImageMember
+
+SESSION_PROJECT_KEY = "images_project"
+PAGE_SIZES = (10, 25, 50)
+DEFAULT_PAGE_SIZE = 25
+TABS = (
+    ("private", "Private images"),
+    ("public", "Public images"),
+    ("shared", "Shared with me"),
+    ("awaiting", "Awaiting acceptance"),
+)
+# Sort keys offered by the column headers → ORDER BY fields (id breaks ties, so paging is stable).
+SORTS = {
+    "name": ("name", "id"),
+    "status": ("status", "name", "id"),
+    "os": ("os_type", "platform", "name", "id"),
+    "format": ("disk_format", "name", "id"),
+    "size": ("size", "name", "id"),
+    "created": ("created_at", "id"),
+}
+# Public (gold) and marketplace images are offered to every project, in the Public tab.
+PUBLIC_TYPES = (Image.ImageType.GOLD, Image.ImageType.MARKET)
+FILTER_FIELDS = ("os_type", "platform", "architecture", "status", "disk_format")
+
+
+def with_relations(queryset):
+    """Images with everything a row or a details page reads (project, region, tags, members)."""
+    return queryset.select_related("project__region").prefetch_related(
+        "tags", Prefetch("members", queryset=ImageMember.objects.select_related("project"))
+    )
+
+
+def current_project(request, authorization) -> Project:
+    """The project the user works in: `?project=` (remembered in the session), else the remembered one,
+    else the first project the user may list images in. An unknown project name is a 404."""
+    projects = all_projects(request)
+    by_name = {project.name: project for project in projects}
+    requested = request.GET.get("project")
+    if requested is not None:
+        if requested not in by_name:
+            raise Http404("No such project.")
+        request.session[SESSION_PROJECT_KEY] = requested
+        return by_name[requested]
+    remembered = by_name.get(request.session.get(SESSION_PROJECT_KEY, ""))
+    if remembered is not None:
+        return remembered
+    listable = [p for p in projects if authorization.allows("ims:images:list", p)]
+    return (listable or projects)[0]
+
+
+@dataclass(frozen=True)
+class ProjectChoice:
+    project: Project
+    enabled: bool
+    current: bool
+
+
+def project_switcher(request, authorization, current: Project) -> list[tuple[str, list[ProjectChoice]]]:
+    """Projects grouped by region; those where the user holds no permission at all are disabled."""
+    reachable = authorization.project_names_with_any_permission
+    groups: dict[str, list[ProjectChoice]] = {}
+    for project in all_projects(request):
+        enabled = reachable is None or project.name in reachable
+        groups.setdefault(str(project.region), []).append(ProjectChoice(project, enabled, project.pk == current.pk))
+    return list(groups.items())
+
+
+def visible_from(image: Image, project: Project) -> bool:
+    """Whether `project` sees the image: its own, any public or marketplace one, or one shared with it
+    (pending or accepted)."""
+    if image.project_id == project.pk or image.image_type in PUBLIC_TYPES:
+        return True
+    return any(
+        member.project_id == project.pk and member.status != ImageMember.Status.REJECTED
+        for member in image.members.all()
+    )
+
+
+def image_for_request(request, authorization, pk) -> tuple[Image, Project]:
+    """The image and the project it is seen from, or 404 when none of the user's projects sees it.
+
+    The current project is preferred; otherwise the owner or a member project the user holds
+    permissions in (a shared link opens from wherever the user can see it).
+    """
+    image = with_relations(Image.objects.filter(pk=pk)).first()
+    if image is None:
+        raise Http404("No such image.")
+    reachable = authorization.project_names_with_any_permission
+    current = current_project(request, authorization)
+    candidates = [current, image.project, *(member.project for member in image.members.all())]
+    for project in candidates:
+        if (reachable is None or project.name in reachable) and visible_from(image, project):
+            if project.pk != current.pk:
+                request.session[SESSION_PROJECT_KEY] = project.name
+            return image, project
+    raise Http404("This image is outside the projects you can see.")
+
+
+def images_in_tab(project: Project, tab: str):
+    """The images one tab of the browser lists for `project` (deleted ones only when asked for)."""
+    if tab == "public":
+        return Image.objects.filter(image_type__in=PUBLIC_TYPES)
+    if tab == "shared":
+        return Image.objects.filter(members__project=project, members__status=ImageMember.Status.ACCEPTED)
+    if tab == "awaiting":
+        return Image.objects.filter(members__project=project, members__status=ImageMember.Status.PENDING)
+    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE)
+
+
+@dataclass
+class ImageQuery:
+    """The browser's query string, cleaned: unknown values fall back to defaults instead of failing."""
+
+    tab: str = "private"
+    q: str = ""
+    tag: str = ""
+    sort: str = "name"
+    page: int = 1
+    size: int = DEFAULT_PAGE_SIZE
+    filters: dict | None = None
+
+    @classmethod
+    def from_request(cls, request) -> ImageQuery:
+        params = request.GET
+        tab = params.get("tab", "private")
+        sort = params.get("sort", "name")
+        try:
+            size = int(params.get("size", DEFAULT_PAGE_SIZE))
+        except ValueError:
+            size = DEFAULT_PAGE_SIZE
+        try:
+            page = max(1, int(params.get("page", 1)))
+        except ValueError:
+            page = 1
+        filters = {}
+        for name in FILTER_FIELDS:
+            value = params.get(name, "")
+            if value in _filter_values(name):
+                filters[name] = value
+        return cls(
+            tab=tab if tab in dict(TABS) else "private",
+            q=params.get("q", "").strip()[:128],
+            tag=params.get("tag", "").strip()[:80],
+            sort=sort if sort.lstrip("-") in SORTS else "name",
+            page=page,
+            size=size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+            filters=filters,
+        )
+
+    def params(self, **changes) -> dict:
+        """The query as URL parameters (non-defaults only), with `changes` applied."""
+        values = {"tab": self.tab, "q": self.q, "tag": self.tag, "sort": self.sort, "page": self.page,
+                  "size": self.size, **(self.filters or {})}
+        values.update(changes)
+        defaults = {"tab": "private", "sort": "name", "page": 1, "size": DEFAULT_PAGE_SIZE}
+        return {k: v for k, v in values.items() if v not in ("", None) and defaults.get(k) != v}
+
+
+def _filter_values(name: str) -> set[str]:
+    if name == "platform":
+        return set(Image.PLATFORMS)
+    return {value for value, _ in Image._meta.get_field(name).choices}
+
+
+@dataclass
+class ImagePage:
+    images: list[Image]
+    count: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.size + 1 if self.count else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.count, self.page * self.size)
+
+
+def image_page(project: Project, query: ImageQuery) -> ImagePage:
+    """One page of a tab: a single COUNT, then LIMIT/OFFSET over an indexed ORDER BY, relations prefetched."""
+    images = images_in_tab(project, query.tab)
+    if query.filters.get("status") != Image.Status.DELETED:
+        images = images.exclude(status=Image.Status.DELETED)
+    if query.q:
+        images = images.filter(name__icontains=query.q)
+    if query.filters:
+        images = images.filter(**query.filters)
+    if query.tag:
+        key, _, value = query.tag.partition("=")
+        tag_filter = Q(tags__key=key.strip())
+        if value.strip():
+            tag_filter &= Q(tags__value=value.strip())
+        images = images.filter(tag_filter)
+    count = images.count()
+    pages = max(1, -(-count // query.size))
+    page = min(query.page, pages)
+    descending = query.sort.startswith("-")
+    order = [f"-{field}" if descending else field for field in SORTS[query.sort.lstrip("-")]]
+    offset = (page - 1) * query.size
+    rows = list(with_relations(images.order_by(*order))[offset : offset + query.size])
+    return ImagePage(rows, count, page, query.size)
+
+
+def private_image_count(project: Project) -> int:
+    """Images counted against the project's quota."""
+    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE).count()

@@ -1,0 +1,273 @@
+"""Image writes as named services: each asks the policy engine, checks the image's state with the same
+rules that draw the buttons, runs in a transaction and writes its audit event.
+
+`project` is the project the actor works from (the policy engine decides there); `actor=None` is
+the system itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+from accounts.enforcement import atomic_service, require
+from accounts.models import AuditEvent, Project
+
+from . import uploads
+from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image, ImageMember, ImageTag
+from .operations import CREATE_ACTIONS, OPERATIONS_BY_NAME, cross_region_rule, membership_of, quota_reason
+from .selectors import private_image_count
+
+SNAPSHOT_FIELDS = (
+    "name", "description", "image_type", "kind", "status", "os_type", "platform", "os_version", "os_bit",
+    "architecture", "disk_format", "min_disk", "min_ram", "size", "protected", "encryption_key_id",
+)
+MODIFIABLE_FIELDS = ("name", "description", "os_version", "min_disk", "min_ram", "protected")
+
+
+def snapshot(image: Image) -> dict:
+    """The image's attributes as the audit log keeps them."""
+    data = {field: getattr(image, field) for field in SNAPSHOT_FIELDS}
+    data.update(id=str(image.pk), project=image.project.name, file=image.file.name or "",
+                tags={tag.key: tag.value for tag in image.tags.all()})
+    return data
+
+
+def _check_state(operation_name: str, image: Image, project: Project) -> None:
+    reason = OPERATIONS_BY_NAME[operation_name].rule(image, project)
+    if reason:
+        raise ValidationError(reason)
+
+
+def _begin(actor, operation_name: str, image: Image, project: Project | None) -> Project:
+    """Permission first (a refusal is audited), then the image's state."""
+    project = project or image.project
+    require(actor, OPERATIONS_BY_NAME[operation_name].action, project=project, image=image)
+    _check_state(operation_name, image, project)
+    return project
+
+
+def _diff(before: dict, after: dict) -> dict:
+    changed = [k for k in after if before.get(k) != after.get(k)]
+    return {"before": {k: before.get(k) for k in changed}, "after": {k: after[k] for k in changed}}
+
+
+@atomic_service
+def image_create(*, actor, project: Project, kind: str, **attributes) -> Image:
+    """Register a private image record in `project`, queued for its file."""
+    action = CREATE_ACTIONS[kind]
+    require(actor, action, project=project, target_repr=attributes.get("name", ""))
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    reason = quota_reason(private_image_count(project))
+    if reason:
+        raise ValidationError(reason)
+    image = Image(project=project, kind=kind, image_type=Image.ImageType.PRIVATE, status=Image.Status.QUEUED,
+                  **attributes)
+    image.full_clean()
+    image.save()
+    audit.record(actor=actor, action=action, target=image, project=project, details={"after": snapshot(image)})
+    return image
+
+
+@atomic_service
+def image_update(*, actor, image: Image, project: Project | None = None, **changes) -> Image:
+    """Modify an image's attributes (name, description, OS version, minimums, protection)."""
+    project = _begin(actor, "modify", image, project)
+    unknown = set(changes) - set(MODIFIABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"These attributes cannot be modified: {', '.join(sorted(unknown))}.")
+    before = {field: getattr(image, field) for field in changes}
+    for field, value in changes.items():
+        setattr(image, field, value)
+    image.full_clean()
+    image.save()
+    audit.record(actor=actor, action="ims:images:update", target=image, project=project,
+                 details=_diff(before, changes))
+    return image
+
+
+@atomic_service
+def image_tags_set(*, actor, image: Image, project: Project | None = None, tags: dict[str, str]) -> Image:
+    """Replace the image's tags (at most 10)."""
+    project = _begin(actor, "tags", image, project)
+    if len(tags) > MAX_TAGS_PER_IMAGE:
+        raise ValidationError({"tags": f"An image can have at most {MAX_TAGS_PER_IMAGE} tags; you gave {len(tags)}."})
+    before = {tag.key: tag.value for tag in image.tags.all()}
+    image.tags.all().delete()
+    for key, value in tags.items():
+        tag = ImageTag(image=image, key=key, value=value)
+        tag.full_clean(exclude=["image"])
+        tag.save()
+    audit.record(actor=actor, action="ims:images:update", target=image, project=project,
+                 details={"before": {"tags": before}, "after": {"tags": dict(tags)}})
+    return image
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """An upload either made the image active or killed it; `problem` says why it was killed."""
+
+    image: Image
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+@atomic_service
+def image_upload(*, actor, image: Image, project: Project | None = None, uploaded, max_bytes: int) -> UploadOutcome:
+    """Check a file by its content and stream it into a queued image.
+
+    A file that is not a whole image of the declared format kills the image (the upload failed)
+    and stores nothing; a file over the size limit is refused before anything changes.
+    """
+    project = _begin(actor, "upload", image, project)
+    if uploaded.size > max_bytes:
+        raise ValidationError({"file": f"The file is {uploaded.size:,} bytes; uploads are limited to {max_bytes:,}."})
+    try:
+        detected = uploads.detect_format(uploaded, uploaded.size, image.disk_format)
+        uploads.check_matches(detected, image.disk_format)
+    except uploads.FileRejected as rejected:
+        image.status = Image.Status.KILLED
+        image.save(update_fields=["status", "updated_at"])
+        audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
+                     outcome=AuditEvent.Outcome.ERROR, message=str(rejected),
+                     details={"file": uploaded.name, "size": uploaded.size, "after": {"status": "killed"}})
+        return UploadOutcome(image, str(rejected))
+    stored = uploads.store_image_file(image, uploaded, detected.container)
+    try:
+        image.file.name = stored
+        image.size = uploaded.size
+        image.status = Image.Status.ACTIVE
+        image.save(update_fields=["file", "size", "status", "updated_at"])
+        audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
+                     details={"file": uploaded.name, "stored": stored, "format": detected.container,
+                              "after": {"status": "active", "size": uploaded.size}})
+    except Exception:
+        uploads.discard(stored)
+        raise
+    return UploadOutcome(image)
+
+
+@atomic_service
+def image_delete(*, actor, image: Image, project: Project | None = None) -> None:
+    """Delete the image for good; the audit event keeps a snapshot of it."""
+    project = _begin(actor, "delete", image, project)
+    details = {"before": snapshot(image), "members": [m.project.name for m in image.members.all()]}
+    stored = image.file.name
+    audit.record(actor=actor, action="ims:images:delete", target=image, project=project, details=details)
+    image.delete()
+    if stored:
+        transaction.on_commit(lambda: uploads.discard(stored))
+
+
+@atomic_service
+def image_share_add(*, actor, image: Image, project: Project | None = None, members: list[Project]) -> list:
+    """Share the image with more projects (pending until they accept)."""
+    project = _begin(actor, "share", image, project)
+    Image.objects.select_for_update().filter(pk=image.pk).first()
+    existing = set(ImageMember.objects.filter(image=image).values_list("project_id", flat=True))
+    problems = []
+    for member in members:
+        if member.pk == image.project_id:
+            problems.append(f"{member.name} owns the image: it cannot be a member.")
+        elif member.pk in existing:
+            problems.append(f"The image is already shared with {member.name}.")
+    if problems:
+        raise ValidationError({"projects": problems})
+    if len(existing) + len(members) > MAX_MEMBERS_PER_IMAGE:
+        raise ValidationError({"projects": (
+            f"An image can be shared with at most {MAX_MEMBERS_PER_IMAGE} projects; it has {len(existing)} "
+            f"and you added {len(members)}."
+        )})
+    created = [ImageMember.objects.create(image=image, project=member) for member in members]
+    audit.record(actor=actor, action="ims:images:share", target=image, project=project,
+                 details={"after": {"members_added": [m.name for m in members]}})
+    return created
+
+
+@atomic_service
+def image_share_remove(*, actor, image: Image, project: Project | None = None, member: Project) -> None:
+    """Stop sharing the image with one project."""
+    project = _begin(actor, "unshare", image, project)
+    removed, _ = ImageMember.objects.filter(image=image, project=member).delete()
+    if not removed:
+        raise ValidationError({"project": f"The image is not shared with {member.name}."})
+    audit.record(actor=actor, action="ims:images:share", target=image, project=project,
+                 details={"before": {"member": member.name}, "after": {"member": None}})
+
+
+def _answer_share(actor, operation_name: str, image: Image, project: Project, status: str) -> ImageMember:
+    project = _begin(actor, operation_name, image, project)
+    membership = membership_of(image, project)
+    before = membership.status
+    membership.status = status
+    membership.save(update_fields=["status", "updated_at"])
+    audit.record(actor=actor, action="ims:images:share", target=image, project=project,
+                 details={"before": {"member": project.name, "status": before},
+                          "after": {"member": project.name, "status": status}})
+    return membership
+
+
+@atomic_service
+def image_share_accept(*, actor, image: Image, project: Project) -> ImageMember:
+    """Accept, from the consumer `project`, an image shared with it."""
+    return _answer_share(actor, "accept", image, project, ImageMember.Status.ACCEPTED)
+
+
+@atomic_service
+def image_share_reject(*, actor, image: Image, project: Project) -> ImageMember:
+    """Decline, from the consumer `project`, an image shared with it."""
+    return _answer_share(actor, "reject", image, project, ImageMember.Status.REJECTED)
+
+
+@atomic_service
+def image_export(*, actor, image: Image, project: Project | None = None) -> str:
+    """Write the image's file (or its manifest, for a record without a file) to storage under exports/."""
+    project = _begin(actor, "export", image, project)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
+    name = f"{image.pk}-{stamp}.{image.disk_format}"
+    manifest = json.dumps(snapshot(image), indent=2, default=str)
+    path = uploads.store_export(image, name, manifest)
+    audit.record(actor=actor, action="ims:images:export", target=image, project=project,
+                 details={"path": path, "had_file": bool(image.file)})
+    return path
+
+
+@atomic_service
+def image_replicate(*, actor, image: Image, project: Project | None = None, target: Project) -> Image:
+    """Copy an active private image into `target` (this region or another), as an active private image."""
+    project = _begin(actor, "replicate", image, project)
+    require(actor, "ims:images:copy", project=target, target=image)
+    if target.region_id != image.project.region_id:
+        reason = cross_region_rule(image)
+        if reason:
+            raise ValidationError({"target": reason})
+    reason = quota_reason(private_image_count(target))
+    if reason:
+        raise ValidationError({"target": reason.replace("The project", target.name)})
+    copy = Image(**{field: getattr(image, field) for field in SNAPSHOT_FIELDS})
+    copy.project = target
+    copy.source = image
+    copy.image_type = Image.ImageType.PRIVATE
+    copy.status = Image.Status.ACTIVE
+    copy.protected = False
+    copy.full_clean()
+    copy.save()
+    for tag in image.tags.all():
+        ImageTag.objects.create(image=copy, key=tag.key, value=tag.value)
+    if image.file:
+        stored = uploads.copy_image_file(image, copy)
+        copy.file.name = stored
+        copy.save(update_fields=["file"])
+    audit.record(actor=actor, action="ims:images:copy", target=image, project=project,
+                 details={"after": {"copy": str(copy.pk), "target": target.name}})
+    audit.record(actor=actor, action="ims:images:copy", target=copy, project=target,
+                 details={"after": snapshot(copy), "source": str(image.pk)})
+    return copy

@@ -1,0 +1,417 @@
+"""Pages of the image browser. Views stay thin: ask the policy engine, call a service, answer.
+
+A refusal by the engine is a 403 (a page, or for htmx a fragment shown as a message); an image
+the user's projects don't see is a 404; a state rule that forbids the operation is a 409; bad
+input is the form again with its errors (422); success redirects (for htmx, via HX-Redirect).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts import authz
+from accounts.models import AuditEvent
+from accounts.selectors import all_projects
+
+from . import forms, selectors, services
+from .models import Image
+from .operations import (
+    BULK_OPERATIONS,
+    CREATE_ACTIONS,
+    OPERATIONS,
+    OPERATIONS_BY_NAME,
+    PRIVATE_IMAGE_QUOTA,
+    controls_for,
+    create_controls,
+    membership_of,
+)
+
+ROW_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.in_row)
+BAR_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.name != "unshare")
+BULK_BY_TAB = {"private": ("export", "delete"), "awaiting": ("accept", "reject")}
+HISTORY_LENGTH = 25
+WHO_CAN_GRANT = "a member of the admin group or a user with the Security Administrator role"
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+def _finish(request, url: str):
+    """Success: a redirect, or for htmx an HX-Redirect the page follows."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    image: Image
+    seen_as: str
+    controls: list
+    can_open: bool
+    open_reason: str
+    share_status: str
+
+
+def _rows(authorization, images, project) -> list[Row]:
+    """Each row's controls, decided in memory from the compiled policies (no query per row)."""
+    rows = []
+    for image in images:
+        opening = authorization.decide("ims:images:get", project, image)
+        membership = membership_of(image, project)
+        seen_as = image.image_type
+        if image.image_type == Image.ImageType.PRIVATE and image.project_id != project.pk:
+            seen_as = Image.ImageType.SHARED
+        rows.append(Row(
+            image=image,
+            seen_as=Image.ImageType(seen_as).label,
+            controls=controls_for(authorization, image, project, ROW_OPERATIONS),
+            can_open=opening.allowed,
+            open_reason="" if opening.allowed else opening.summary,
+            share_status=membership.get_status_display() if membership else "",
+        ))
+    return rows
+
+
+def _filter_choices():
+    return [
+        ("os_type", "OS type", Image.OsType.choices),
+        ("platform", "Platform", [(p, p) for p in Image.PLATFORMS]),
+        ("architecture", "Architecture", Image.Architecture.choices),
+        ("status", "Status", Image.Status.choices),
+        ("disk_format", "Disk format", Image.DiskFormat.choices),
+    ]
+
+
+@login_required
+def image_list(request):
+    """The image browser of the current project: tabs, search, filters, sorting, pages."""
+    authorization = authz.authorization_for(request.user)
+    project = selectors.current_project(request, authorization)
+    query = selectors.ImageQuery.from_request(request)
+    listing = authorization.decide("ims:images:list", project)
+    context = {
+        "project": project,
+        "switcher": selectors.project_switcher(request, authorization, project),
+        "query": query,
+        "tabs": selectors.TABS,
+        "listing": listing,
+        "who_can_grant": WHO_CAN_GRANT,
+    }
+    if not listing.allowed:
+        if request.htmx:
+            raise PermissionDenied(listing.summary)
+        return render(request, "images/list.html", context, status=403)
+    page = selectors.image_page(project, query)
+    rows = _rows(authorization, page.images, project)
+    allowed_in_rows = {control.name for row in rows for control in row.controls}
+    context.update(
+        page=page,
+        rows=rows,
+        bulk=[op for op in BULK_OPERATIONS if op.name in BULK_BY_TAB.get(query.tab, ()) and op.name in allowed_in_rows],
+        filters=_filter_choices(),
+        page_sizes=selectors.PAGE_SIZES,
+        columns=[("name", "Name"), ("status", "Status"), ("os", "OS"), ("format", "Disk format"),
+                 ("size", "Size"), ("created", "Created")],
+        next_url=request.get_full_path(),
+    )
+    if query.tab == "private":
+        used = selectors.private_image_count(project)
+        context["create_controls"] = create_controls(authorization, project, used)
+        if authorization.allows("ims:quotas:get", project):
+            context["quota"] = {"used": used, "limit": PRIVATE_IMAGE_QUOTA}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "images/list.html#results", context)
+    return render(request, "images/list.html", context)
+
+
+# --- details --------------------------------------------------------------------------------
+
+
+def _replicate_targets(request, authorization):
+    return [p for p in all_projects(request) if authorization.allows("ims:images:copy", p)]
+
+
+def _unbound_form(name: str, request, authorization, image):
+    if name == "modify":
+        return forms.ImageModifyForm(instance=copy.copy(image))
+    if name == "tags":
+        return forms.TagsForm(initial={"tags": "\n".join(f"{t.key}={t.value}" for t in image.tags.all())})
+    if name == "upload":
+        return forms.UploadForm()
+    if name == "share":
+        return forms.ShareForm()
+    if name == "replicate":
+        return forms.ReplicateForm(targets=_replicate_targets(request, authorization),
+                                   initial={"target": image.project.name})
+    return None
+
+
+def _detail_context(request, authorization, image, project, bound=None):
+    controls = {control.name: control for control in controls_for(authorization, image, project)}
+    bound = bound or {}
+    sections = {}
+    for name, control in controls.items():
+        if name in bound:
+            sections[name] = bound[name]
+        elif control.enabled and control.operation.needs_input:
+            sections[name] = _unbound_form(name, request, authorization, image)
+    owner_view = image.project_id == project.pk
+    return {
+        "image": image,
+        "project": project,
+        "switcher": selectors.project_switcher(request, authorization, project),
+        "bar": [controls[op.name] for op in BAR_OPERATIONS if op.name in controls],
+        "controls": controls,
+        "sections": sections,
+        "members": list(image.members.all()) if owner_view else [],
+        "owner_view": owner_view,
+        "membership": membership_of(image, project),
+        "seen_as": authz.image_context(image, project.name)["ims:ImageType"],
+        "history": list(
+            AuditEvent.objects.filter(target_type="image", target_id=str(image.pk))[:HISTORY_LENGTH]
+        ),
+        "max_upload": settings.IMSPERM_MAX_UPLOAD_BYTES,
+    }
+
+
+@login_required
+def image_detail(request, pk):
+    """An image's attributes, tags, share members, history, and every operation the user may try."""
+    authorization = authz.authorization_for(request.user)
+    image, project = selectors.image_for_request(request, authorization, pk)
+    opening = authorization.decide("ims:images:get", project, image)
+    if not opening.allowed:
+        raise PermissionDenied(opening.summary)
+    return render(request, "images/detail.html", _detail_context(request, authorization, image, project))
+
+
+# --- operations on one image -------------------------------------------------------------------
+
+
+def _form_error(request, authorization, image, project, name, form):
+    context = _detail_context(request, authorization, image, project, bound={name: form})
+    if request.htmx:
+        return render(request, f"images/detail.html#{name}-form", {**context, "form": form}, status=422)
+    return render(request, "images/detail.html", context, status=422)
+
+
+def _state_error(request, authorization, image, project, reason: str):
+    if request.htmx:
+        response = render(request, "partials/refusal.html", {"reason": reason}, status=409)
+        response["HX-Retarget"] = "#messages"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    messages.error(request, reason)
+    return render(request, "images/detail.html", _detail_context(request, authorization, image, project), status=409)
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _bind(name, request, authorization, image):
+    data, files = request.POST, request.FILES
+    if name == "modify":
+        return forms.ImageModifyForm(data, instance=copy.copy(image))
+    if name == "tags":
+        return forms.TagsForm(data)
+    if name == "upload":
+        return forms.UploadForm(data, files)
+    if name == "share":
+        return forms.ShareForm(data)
+    if name == "unshare":
+        return forms.UnshareForm(data)
+    if name == "replicate":
+        return forms.ReplicateForm(data, targets=_replicate_targets(request, authorization))
+    return None
+
+
+def _run(name, request, image, project, data):
+    """Call the operation's service; the success message and where to go next."""
+    actor = request.user
+    detail = image.get_absolute_url()
+    if name == "modify":
+        changes = {field: data[field] for field in services.MODIFIABLE_FIELDS}
+        services.image_update(actor=actor, image=image, project=project, **changes)
+        return f"Image {image.name} was modified.", detail
+    if name == "tags":
+        services.image_tags_set(actor=actor, image=image, project=project, tags=data["tags"])
+        return f"Tags of {image.name} were saved ({len(data['tags'])}).", detail
+    if name == "upload":
+        outcome = services.image_upload(actor=actor, image=image, project=project, uploaded=data["file"],
+                                        max_bytes=settings.IMSPERM_MAX_UPLOAD_BYTES)
+        if not outcome.ok:
+            raise ValidationError({"file": f"{outcome.problem} The upload failed and the image is now killed."})
+        return f"The file was uploaded: {image.name} is now active.", detail
+    if name == "share":
+        services.image_share_add(actor=actor, image=image, project=project, members=data["projects"])
+        names = ", ".join(p.name for p in data["projects"])
+        return f"{image.name} is shared with {names}; they must accept it.", detail
+    if name == "unshare":
+        services.image_share_remove(actor=actor, image=image, project=project, member=data["project"])
+        return f"{image.name} is no longer shared with {data['project'].name}.", detail
+    if name == "accept":
+        services.image_share_accept(actor=actor, image=image, project=project)
+        return f"You accepted {image.name} in {project.name}.", detail
+    if name == "reject":
+        services.image_share_reject(actor=actor, image=image, project=project)
+        return f"You rejected {image.name} in {project.name}.", reverse("images:list")
+    if name == "export":
+        path = services.image_export(actor=actor, image=image, project=project)
+        return f"{image.name} was exported to {path}.", detail
+    if name == "replicate":
+        replica = services.image_replicate(actor=actor, image=image, project=project, target=data["target"])
+        return f"{image.name} was replicated to {data['target'].name}.", replica.get_absolute_url()
+    services.image_delete(actor=actor, image=image, project=project)
+    return f"Image {image.name} was deleted.", reverse("images:list")
+
+
+@login_required
+@require_POST
+def image_operation(request, pk, operation):
+    """POST /images/<uuid>/<operation>/: the engine decides, the state rules check, the service acts."""
+    op = OPERATIONS_BY_NAME[operation]
+    authorization = authz.authorization_for(request.user)
+    image, project = selectors.image_for_request(request, authorization, pk)
+    decision = authorization.decide(op.action, project, image)
+    if not decision.allowed:
+        raise PermissionDenied(decision.summary)
+    reason = op.rule(image, project)
+    if reason:
+        return _state_error(request, authorization, image, project, reason)
+    form = _bind(operation, request, authorization, image)
+    if form is not None and not form.is_valid():
+        return _form_error(request, authorization, image, project, operation, form)
+    try:
+        message, destination = _run(operation, request, image, project, form.cleaned_data if form else {})
+    except ValidationError as error:
+        if form is None:
+            return _state_error(request, authorization, image, project, " ".join(error.messages))
+        if operation == "upload":
+            image.refresh_from_db()
+        _apply_errors(form, error)
+        return _form_error(request, authorization, image, project, operation, form)
+    messages.success(request, message)
+    if not op.needs_input:
+        # One-click operations are offered in list rows too, which ask to come back to the list.
+        destination = _safe_next(request, destination)
+    return _finish(request, destination)
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+@login_required
+def image_create(request):
+    """Register a new private image in the current project (the kind decides the action needed)."""
+    authorization = authz.authorization_for(request.user)
+    project = selectors.current_project(request, authorization)
+    kinds = [kind for kind, action in CREATE_ACTIONS.items() if authorization.allows(action, project)]
+    if not kinds:
+        raise PermissionDenied(authorization.decide(CREATE_ACTIONS[Image.Kind.SYSTEM], project).summary)
+    if request.method == "POST":
+        requested_kind = request.POST.get("kind", "")
+        if requested_kind in CREATE_ACTIONS and requested_kind not in kinds:
+            raise PermissionDenied(authorization.decide(CREATE_ACTIONS[requested_kind], project).summary)
+        form = forms.ImageCreateForm(request.POST, kinds=kinds)
+        if form.is_valid():
+            attributes = {k: v for k, v in form.cleaned_data.items() if k != "kind"}
+            try:
+                image = services.image_create(actor=request.user, project=project, kind=form.cleaned_data["kind"],
+                                              **attributes)
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"Image {image.name} was created in {project.name}. Upload its file next.")
+                return _finish(request, image.get_absolute_url())
+        status = 422
+    else:
+        initial_kind = request.GET.get("kind")
+        form = forms.ImageCreateForm(initial={"kind": initial_kind if initial_kind in kinds else kinds[0]},
+                                     kinds=kinds)
+        status = 200
+    chosen = form["kind"].value() if form["kind"].value() in kinds else kinds[0]
+    context = {"form": form, "project": project, "create_action": CREATE_ACTIONS[chosen],
+               "switcher": selectors.project_switcher(request, authorization, project)}
+    return render(request, "images/create.html", context, status=status)
+
+
+# --- bulk ------------------------------------------------------------------------------------
+
+
+def _selected_ids(request) -> list[uuid.UUID]:
+    ids = []
+    for value in request.POST.getlist("ids"):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return ids
+
+
+@login_required
+@require_POST
+def image_bulk(request, operation):
+    """Run one operation on each selected image of the current project; say per image what happened."""
+    op = OPERATIONS_BY_NAME.get(operation)
+    if op is None or not op.bulk:
+        raise Http404("No such bulk operation.")
+    authorization = authz.authorization_for(request.user)
+    project = selectors.current_project(request, authorization)
+    back = _safe_next(request, reverse("images:list"))
+    ids = _selected_ids(request)
+    if not ids:
+        messages.warning(request, "Select at least one image first.")
+        return _finish(request, back)
+    images = list(selectors.with_relations(Image.objects.filter(pk__in=ids)).order_by("name", "id"))
+    visible = [image for image in images if selectors.visible_from(image, project)]
+    if not visible:
+        raise Http404("None of the selected images is visible from this project.")
+    decisions = {image.pk: authorization.decide(op.action, project, image) for image in visible}
+    if not any(decision.allowed for decision in decisions.values()):
+        raise PermissionDenied(next(iter(decisions.values())).summary)
+    missing = len(ids) - len(visible)
+    if missing:
+        messages.error(request, f"{missing} selected image(s) were not found in {project.name}.")
+    for image in visible:
+        if not decisions[image.pk].allowed:
+            messages.error(request, f"{image.name}: not allowed. {decisions[image.pk].summary}")
+            continue
+        reason = op.rule(image, project)
+        if reason:
+            messages.error(request, f"{image.name}: skipped. {reason}")
+            continue
+        try:
+            message, _ = _run(operation, request, image, project, {})
+        except (ValidationError, PermissionDenied) as error:
+            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.error(request, f"{image.name}: failed. {text}")
+        else:
+            messages.success(request, message)
+    return _finish(request, back)
