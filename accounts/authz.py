@@ -13,6 +13,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -52,6 +53,10 @@ class GrantRule:
     def scope_label(self) -> str:
         return "All resources" if self.all_resources else ", ".join(sorted(self.project_names))
 
+    def reason(self, statement_index: int) -> Reason:
+        return Reason(self.group_name, self.grant_id, self.policy_name, self.policy_kind, statement_index,
+                      self.document["Statement"][statement_index]["Effect"], self.scope_label)
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -74,15 +79,27 @@ class Reason:
         )
 
 
+ADMIN_REASON = Reason(ADMIN_GROUP_NAME, None, "admin group", "group", None, "Allow", "All resources")
+
+
 @dataclass(frozen=True)
 class Explanation:
-    """A decision with everything needed to explain it to a person."""
+    """A decision with everything needed to explain it to a person.
+
+    `matched` holds the deciding statements as (GrantRule, statement index) pairs or ready
+    Reasons; the readable `reasons` are built only when someone reads them, so deciding every
+    button of every row stays cheap.
+    """
 
     action: str
     project: str | None
     outcome: str  # "allow" | "explicit_deny" | "implicit_deny"
-    reasons: tuple[Reason, ...] = ()
+    matched: tuple = ()
     missing_keys: frozenset[str] = field(default_factory=frozenset)
+
+    @cached_property
+    def reasons(self) -> tuple[Reason, ...]:
+        return tuple(item if isinstance(item, Reason) else item[0].reason(item[1]) for item in self.matched)
 
     @property
     def allowed(self) -> bool:
@@ -117,8 +134,8 @@ def image_context(image, project_name: str | None) -> dict[str, object]:
     return context
 
 
-class Authorization:
-    """The compiled permissions of one user at one authorization stamp."""
+class CompiledGrants:
+    """A user's grants, compiled: immutable, shared by every request at one authorization stamp."""
 
     def __init__(self, *, user_id, username, is_active, is_admin, rules, stamp):
         self.user_id = user_id
@@ -127,51 +144,17 @@ class Authorization:
         self.is_admin = is_admin
         self.rules: tuple[GrantRule, ...] = tuple(rules)
         self.stamp = stamp
-        self._memo: dict[tuple[str, str | None], Explanation] = {}
+        self._covering: dict[tuple[str | None, bool], tuple[tuple[GrantRule, CompiledPolicy], ...]] = {}
 
-    def decide(self, action: str, project=None, image=None, context: dict | None = None) -> Explanation:
-        """Decide one request. `project` is a Project, a project name, or None (global)."""
-        if image is None and context is None:
-            key = (action, getattr(project, "name", project))
-            memo = self._memo.get(key)
-            if memo is None:
-                memo = self._memo[key] = self._decide(action, project, None, None)
-            return memo
-        return self._decide(action, project, image, context)
-
-    def _decide(self, action, project, image, context) -> Explanation:
-        service = SERVICES[get_action(action).service]
-        project_name = getattr(project, "name", project)
-        if image is not None and project_name is None:
-            project_name = image.project.name
-        if not self.is_active:
-            return Explanation(action, project_name, "implicit_deny")
-        if self.is_admin:
-            reason = Reason(ADMIN_GROUP_NAME, None, "admin group", "group", None, "Allow", "All resources")
-            return Explanation(action, project_name, "allow", (reason,))
-        request_context = self._context(action, service, project, project_name, image, context)
-        applicable = [rule for rule in self.rules if rule.covers(project_name, service.is_global)]
-        decision = evaluate(((rule, rule.compiled) for rule in applicable), action, request_context)
-        reasons = tuple(
-            Reason(
-                rule.group_name,
-                rule.grant_id,
-                rule.policy_name,
-                rule.policy_kind,
-                index,
-                rule.document["Statement"][index]["Effect"],
-                rule.scope_label,
-            )
-            for rule, index in decision.matched
-        )
-        return Explanation(action, project_name, decision.outcome, reasons, decision.missing_keys)
-
-    def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
-        return self.decide(action, project, image, context).allowed
-
-    def allowed_actions(self, actions, project=None, image=None) -> frozenset[str]:
-        """The subset of `actions` allowed here, decided in memory."""
-        return frozenset(a for a in actions if self.allows(a, project, image))
+    def covering(self, project_name: str | None, is_global: bool) -> tuple[tuple[GrantRule, CompiledPolicy], ...]:
+        """The grants whose scope covers a request, as (rule, compiled policy) pairs for the evaluator."""
+        key = (project_name, is_global)
+        found = self._covering.get(key)
+        if found is None:
+            found = tuple((rule, rule.compiled) for rule in self.rules if rule.covers(project_name, is_global))
+            with _lock:
+                self._covering[key] = found
+        return found
 
     @cached_property
     def project_names_with_any_permission(self) -> frozenset[str] | None:
@@ -185,21 +168,83 @@ class Authorization:
             names |= rule.project_names
         return frozenset(names)
 
+
+class Authorization:
+    """One request's view of a user's compiled grants: decisions memoised for this request only.
+
+    Time-dependent keys (g:CurrentTime) and request keys are fixed for the request, so a decision
+    made twice in one request is made once; the next request starts afresh.
+    """
+
+    def __init__(self, grants: CompiledGrants, *, now: datetime | None = None, request_context: dict | None = None):
+        self.grants = grants
+        self.now = now or datetime.now(UTC)
+        self.request_context = request_context or {}
+        self._memo: dict[tuple[str, str | None], Explanation] = {}
+        self._image_contexts: dict[tuple[object, str | None], dict] = {}
+
+    @property
+    def rules(self) -> tuple[GrantRule, ...]:
+        return self.grants.rules
+
+    @property
+    def is_admin(self) -> bool:
+        return self.grants.is_admin
+
+    @property
+    def project_names_with_any_permission(self) -> frozenset[str] | None:
+        return self.grants.project_names_with_any_permission
+
+    def decide(self, action: str, project=None, image=None, context: dict | None = None) -> Explanation:
+        """Decide one request. `project` is a Project, a project name, or None (global)."""
+        if image is None and context is None:
+            key = (action, getattr(project, "name", project))
+            memo = self._memo.get(key)
+            if memo is None:
+                memo = self._memo[key] = self._decide(action, project, None, None)
+            return memo
+        return self._decide(action, project, image, context)
+
+    def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
+        return self.decide(action, project, image, context).allowed
+
+    def allowed_actions(self, actions, project=None, image=None) -> frozenset[str]:
+        """The subset of `actions` allowed here, decided in memory."""
+        return frozenset(a for a in actions if self.allows(a, project, image))
+
+    def _decide(self, action, project, image, context) -> Explanation:
+        service = SERVICES[get_action(action).service]
+        project_name = getattr(project, "name", project)
+        if image is not None and project_name is None:
+            project_name = image.project.name
+        if not self.grants.is_active:
+            return Explanation(action, project_name, "implicit_deny")
+        if self.grants.is_admin:
+            return Explanation(action, project_name, "allow", (ADMIN_REASON,))
+        request_context = self._context(action, service, project, project_name, image, context)
+        decision = evaluate(self.grants.covering(project_name, service.is_global), action, request_context)
+        return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+
     def _context(self, action, service, project, project_name, image, extra):
         context: dict[str, object] = {
-            "g:UserName": self.username,
-            "g:UserId": str(self.user_id),
+            "g:UserName": self.grants.username,
+            "g:UserId": str(self.grants.user_id),
             "g:DomainName": DOMAIN_NAME,
             "g:ServiceName": service.name,
-            "g:CurrentTime": datetime.now(UTC),
+            "g:CurrentTime": self.now,
             "g:MFAPresent": False,
+            **self.request_context,
         }
         if project_name:
             context["g:ProjectName"] = project_name
             region = getattr(getattr(project, "region", None), "code", None) or project_name.split("_", 1)[0]
             context["g:RequestedRegion"] = region
         if image is not None and action in IMAGE_KEY_ACTIONS:
-            context.update(image_context(image, project_name))
+            key = (image.pk, project_name)
+            image_keys = self._image_contexts.get(key)
+            if image_keys is None:
+                image_keys = self._image_contexts[key] = image_context(image, project_name)
+            context.update(image_keys)
         if extra:
             context.update(extra)
         return context
@@ -208,7 +253,9 @@ class Authorization:
 # --- loading and caching -------------------------------------------------------------------
 
 _lock = threading.Lock()
-_authorizations: OrderedDict[tuple[int, str], Authorization] = OrderedDict()
+_compiled_grants: OrderedDict[tuple[int, str], CompiledGrants] = OrderedDict()
+# Condition keys the current HTTP request supplies (g:SourceIp), set by RequestKeysMiddleware.
+request_keys: ContextVar[dict[str, object] | None] = ContextVar("imsperm_request_keys", default=None)
 _compiled: dict[str, CompiledPolicy] = {}
 
 
@@ -237,8 +284,8 @@ def _compile(document: dict) -> CompiledPolicy:
     return compiled
 
 
-def load_authorization(user, stamp: str) -> Authorization:
-    """Load and compile a user's grants: two queries, whatever the number of groups and grants."""
+def load_grants(user, stamp: str) -> CompiledGrants:
+    """Load and compile a user's grants: three queries, whatever the number of groups and grants."""
     grants = list(
         Grant.objects.filter(group__memberships__user_id=user.pk)
         .select_related("group", "policy")
@@ -262,7 +309,7 @@ def load_authorization(user, stamp: str) -> Authorization:
         )
         for g in grants
     ]
-    return Authorization(
+    return CompiledGrants(
         user_id=user.pk,
         username=user.get_username(),
         is_active=user.is_active,
@@ -285,15 +332,16 @@ def authorization_for(user) -> Authorization | None:
     stamp = current_stamp()
     key = (user.pk, stamp)
     with _lock:
-        authorization = _authorizations.get(key)
-        if authorization is not None:
-            _authorizations.move_to_end(key)
-    if authorization is None or authorization.is_active != user.is_active:
-        authorization = load_authorization(user, stamp)
+        grants = _compiled_grants.get(key)
+        if grants is not None:
+            _compiled_grants.move_to_end(key)
+    if grants is None or grants.is_active != user.is_active:
+        grants = load_grants(user, stamp)
         with _lock:
-            _authorizations[key] = authorization
-            while len(_authorizations) > _CACHE_SIZE:
-                _authorizations.popitem(last=False)
+            _compiled_grants[key] = grants
+            while len(_compiled_grants) > _CACHE_SIZE:
+                _compiled_grants.popitem(last=False)
+    authorization = Authorization(grants, request_context=request_keys.get())
     setattr(user, _USER_ATTR, authorization)
     return authorization
 

@@ -33,6 +33,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from accounts.policy import IMS_ACTIONS, compile_document, evaluate  # noqa: E402
 
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 REPEATS = 5
 
 
@@ -101,7 +102,7 @@ def bench_service():
     def one_request_uncached():
         for project in projects:
             for action in actions:
-                authz.load_authorization(user, "bench").decide(action, project)
+                authz.Authorization(authz.load_grants(user, "bench")).decide(action, project)
 
     one_request_cached()
     with CaptureQueriesContext(connection) as cached_queries:
@@ -116,32 +117,62 @@ def bench_service():
     print(f"  ratio peer/cached:             {slow / fast:7.1f}x")
 
 
+def crowded_user():
+    """A user in 10 groups of 20 grants each (the peer of a user with one grant)."""
+    from accounts.models import Grant, Membership, Policy, User, UserGroup
+
+    user = User.objects.create_user("crowded", password="x")
+    policies = Policy.objects.bulk_create(
+        Policy(name=f"bench-{i}", document={"Version": "1.1", "Statement": [
+            {"Effect": "Allow", "Action": ["ims:images:*", "ims:*:get*"]},
+            {"Effect": "Deny", "Action": ["ims:images:delete"],
+             "Condition": {"StringEquals": {"ims:ResourceTag/env": [f"frozen-{i}"]}}}]}) for i in range(200))
+    for g in range(10):
+        group = UserGroup.objects.create(name=f"bench-group-{g}")
+        Membership.objects.create(user=user, group=group)
+        chunk = policies[g * 20:(g + 1) * 20]
+        Grant.objects.bulk_create(Grant(group=group, policy=p, all_resources=True) for p in chunk)
+    return user
+
+
+def more_images(count):
+    from accounts.models import Project
+    from images.models import Image, ImageTag
+
+    project = Project.objects.get(name="cn-north-4")
+    images = Image.objects.bulk_create(Image(name=f"bench-{i:04d}", project=project, status="active")
+                                       for i in range(count))
+    ImageTag.objects.bulk_create(ImageTag(image=image, key="env", value="prod") for image in images)
+
+
 def bench_list_page():
     from django.test import Client
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
     from accounts.models import User
 
-    try:
-        url = reverse("images:list")
-    except NoReverseMatch:
-        print("image list page: not built yet")
-        return
-    client = Client()
-    client.force_login(User.objects.get(username="ims-admin"))
-    counts = {}
-    for size in (10, 50):
-        client.get(f"{url}?project=cn-north-4&page_size={size}")
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(f"{url}?project=cn-north-4&page_size={size}")
-        assert response.status_code == 200, response.status_code
-        counts[size] = len(queries)
-    timing = {size: best_of(lambda s=size: client.get(f"{url}?project=cn-north-4&page_size={s}"))
-              for size in (10, 50)}
-    print("image list page (ims-admin, cn-north-4)")
-    print(f"  queries: 10 rows {counts[10]}, 50 rows {counts[50]}  (ratio {counts[50] / counts[10]:.2f})")
-    print(f"  time:    10 rows {timing[10] * 1e3:.1f} ms, 50 rows {timing[50] * 1e3:.1f} ms "
-          f"(ratio {timing[50] / timing[10]:.2f})")
+    more_images(300)
+    url = reverse("images:list")
+    people = {"1 grant": User.objects.get(username="ims-admin"), "200 grants": crowded_user()}
+    print("image list page, cn-north-4 with 300+ private images")
+    rows = {}
+    for label, user in people.items():
+        client = Client()
+        client.force_login(user)
+        for size in (10, 50):
+            page = f"{url}?project=cn-north-4&size={size}"
+            assert client.get(page).status_code == 200
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(page)
+            assert response.status_code == 200 and response.content.count(b"data-image-id=") >= size
+            rows[(label, size)] = (len(queries), best_of(lambda p=page, c=client: c.get(p)))
+            count, seconds = rows[(label, size)]
+            print(f"  {label:>10}, {size} rows: {count:3d} queries, {seconds * 1e3:7.1f} ms")
+    base_q, base_t = rows[("1 grant", 10)]
+    for key, (count, seconds) in rows.items():
+        if key != ("1 grant", 10):
+            print(f"  ratio {key[0]}, {key[1]} rows vs 1 grant, 10 rows: queries {count / base_q:.2f}, "
+                  f"time {seconds / base_t:.2f}")
 
 
 def main():

@@ -42,8 +42,11 @@ def as_user(client):
     return sign_in
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Browser tests need Chromium; CI (IMSPERM_REQUIRE_BROWSER=1) fails instead of skipping."""
+    """Browser tests run last (they flush the database the other tests share) and need Chromium;
+    CI (IMSPERM_REQUIRE_BROWSER=1) fails instead of skipping them."""
+    items.sort(key=lambda item: "browser" in item.keywords)
     if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
         return
     if os.environ.get("IMSPERM_REQUIRE_BROWSER"):

@@ -14,12 +14,14 @@ from .grants import (
     grant_attach,
     grant_detach,
     is_global_only,
+    ungrantable_actions,
 )
 from .groups import group_add_member, group_create, group_delete, group_remove_member, group_update
 from .policies import (
     ConcurrentEditError,
     PolicyDocumentError,
     parse_policy_document,
+    policy_clone,
     policy_create,
     policy_delete,
     policy_update,
@@ -44,9 +46,11 @@ __all__ = [
     "group_update",
     "is_global_only",
     "parse_policy_document",
+    "policy_clone",
     "policy_create",
     "policy_delete",
     "policy_update",
+    "ungrantable_actions",
     "user_create",
     "user_delete",
     "user_set_password",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from accounts import audit
+from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GRANTS_PER_GROUP, Grant, Policy, Project, UserGroup
 from accounts.policy import expand_pattern
@@ -72,6 +72,16 @@ def describe_dependencies(policies) -> str:
     return "; ".join(parts)
 
 
+def ungrantable_actions(actor, policy: Policy) -> list[str]:
+    """IAM actions the policy allows that the actor is not allowed itself: granting them would be an escalation.
+
+    IMS actions are not checked: a Security Administrator grants image permissions it does not hold.
+    """
+    if actor is None:
+        return []
+    return sorted(a for a in actions_of(policy) if a.startswith("iam:") and not authz.decide(actor, a).allowed)
+
+
 @atomic_service
 def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, projects=()) -> AttachResult:
     """Attach roles/policies to a group with one scope; role dependencies come along (SPEC 7)."""
@@ -83,6 +93,9 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
         require(actor, "iam:permissions:grantPermission", target=group,
                 target_repr=f"{policy.name} → {group.name}")
     dependencies = dependency_closure(policies)
+    for policy in policies + dependencies:
+        for action in ungrantable_actions(actor, policy):
+            require(actor, action, target=group, target_repr=f"{policy.name} → {group.name}")
     UserGroup.objects.select_for_update().filter(pk=group.pk).first()
     existing = {g.policy_id: g for g in group.grants.prefetch_related("projects")}
     new_count = sum(1 for p in policies + dependencies if p.pk not in existing)
@@ -131,6 +144,8 @@ def grant_detach(*, actor, group: UserGroup, policies) -> list[Policy]:
     for policy in policies:
         require(actor, "iam:permissions:revokePermission", target=group,
                 target_repr=f"{policy.name} → {group.name}")
+    if group.is_admin_group:
+        raise ValidationError("The built-in admin group keeps its permissions: nothing can be detached from it.")
     blockers = detach_blockers(group, policies)
     if blockers:
         needed = ", ".join(p.name for p in blockers)

@@ -37,18 +37,37 @@ def parse_policy_document(document_or_text) -> dict:
     return result.document
 
 
-@atomic_service
-def policy_create(*, actor, name: str, description: str = "", document) -> Policy:
-    require(actor, "iam:roles:createRole", target_repr=name)
-    parsed = parse_policy_document(document)
+def _save_new_policy(*, actor, name: str, description: str, parsed: dict, details: dict) -> Policy:
     if Policy.objects.filter(is_system=False).count() >= MAX_CUSTOM_POLICIES:
         raise ValidationError(f"This account already has {MAX_CUSTOM_POLICIES} custom policies, the most allowed.")
     policy = Policy(name=name, description=description, document=parsed, kind=Policy.Kind.POLICY)
     policy.full_clean()
     policy.save()
     audit.record(actor=actor, action="iam:roles:createRole", target=policy,
-                 details={"after": {"name": name, "description": description, "document": parsed}})
+                 details={**details, "after": {"name": name, "description": description, "document": parsed}})
     return policy
+
+
+@atomic_service
+def policy_create(*, actor, name: str, description: str = "", document) -> Policy:
+    require(actor, "iam:roles:createRole", target_repr=name)
+    parsed = parse_policy_document(document)
+    return _save_new_policy(actor=actor, name=name, description=description, parsed=parsed, details={})
+
+
+@atomic_service
+def policy_clone(*, actor, source: Policy, name: str, description: str | None = None) -> Policy:
+    """Copy any role or policy into a new custom policy (a system role's Version 1.0 becomes 1.1).
+
+    The copy must pass the custom-policy validator: a system document mixing IAM with
+    project-level services cannot be cloned as it stands.
+    """
+    require(actor, "iam:roles:createRole", target_repr=name)
+    document = {**source.document, "Version": "1.1"}
+    parsed = parse_policy_document(document)
+    description = source.description if description is None else description
+    return _save_new_policy(actor=actor, name=name, description=description, parsed=parsed,
+                            details={"cloned_from": {"id": source.pk, "name": source.name}})
 
 
 @atomic_service

@@ -1,0 +1,154 @@
+"""Reads of the directory pages (users, groups, grants, audit), and the decision each page starts with."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, time
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from accounts import audit, authz
+from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
+from accounts.selectors import all_projects
+
+PAGE_SIZE = 25
+CANDIDATE_LIMIT = 20
+
+# The IAM actions whose buttons these pages show or hide, by their operation name (`can.createUser`).
+DIRECTORY_ACTIONS = (
+    "iam:users:listUsers", "iam:users:getUser", "iam:users:createUser", "iam:users:updateUser",
+    "iam:users:deleteUser", "iam:groups:listGroups", "iam:groups:getGroup", "iam:groups:createGroup",
+    "iam:groups:updateGroup", "iam:groups:deleteGroup", "iam:groups:addUserToGroup",
+    "iam:groups:removeUserFromGroup", "iam:permissions:listPermissions", "iam:permissions:grantPermission",
+    "iam:permissions:revokePermission", "iam:roles:getRole", "iam:audit:listEvents",
+)
+
+
+def requires(action: str):
+    """View decorator: sign-in first, then the policy engine's answer for `action` (403 with its reason).
+
+    A refusal is audited like a refused service call, so the audit log shows every refused attempt.
+    The view receives the request's Authorization as `request.authorization`.
+    """
+
+    def decorator(view):
+        @login_required
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            authorization = authz.authorization_for(request.user)
+            explanation = authorization.decide(action)
+            if not explanation.allowed:
+                audit.record(actor=request.user, action=action, target_type="page", target_repr=request.path,
+                             outcome=AuditEvent.Outcome.DENIED, message=explanation.summary,
+                             details={"method": request.method})
+                raise PermissionDenied(explanation.summary)
+            request.authorization = authorization
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def deny_unless(request, action: str) -> None:
+    """Raise PermissionDenied unless the engine allows `action` (for a second action on one page)."""
+    explanation = request.authorization.decide(action)
+    if not explanation.allowed:
+        raise PermissionDenied(explanation.summary)
+
+
+def capabilities(request) -> dict[str, bool]:
+    """Which directory actions the user may take, by operation name: decided in memory, no queries."""
+    return {action.rsplit(":", 1)[1]: request.authorization.allows(action) for action in DIRECTORY_ACTIONS}
+
+
+def users_matching(*, text: str = "", group_id: int | None = None, active: str = ""):
+    """Users for the list page, with their groups in one extra query whatever the page size."""
+    users = User.objects.prefetch_related(Prefetch("iam_groups", queryset=UserGroup.objects.order_by("name")))
+    if text:
+        users = users.filter(Q(username__icontains=text) | Q(email__icontains=text)
+                             | Q(first_name__icontains=text) | Q(last_name__icontains=text))
+    if group_id:
+        users = users.filter(memberships__group_id=group_id)
+    if active in ("yes", "no"):
+        users = users.filter(is_active=active == "yes")
+    return users.order_by("username")
+
+
+def groups_matching(*, text: str = ""):
+    """Groups for the list page, each with its member and grant counts (one query)."""
+    groups = UserGroup.objects.annotate(
+        member_count=Count("memberships", distinct=True), grant_count=Count("grants", distinct=True)
+    )
+    if text:
+        groups = groups.filter(Q(name__icontains=text) | Q(description__icontains=text))
+    return groups.order_by("name")
+
+
+def group_members(group: UserGroup) -> list[User]:
+    return list(User.objects.filter(memberships__group=group).order_by("username"))
+
+
+def membership_candidates(group: UserGroup, text: str) -> list[User]:
+    """Users not yet in the group whose name matches `text`, with their group counts (the ≤ 10 limit)."""
+    users = (User.objects.exclude(memberships__group=group)
+             .annotate(group_count=Count("memberships", distinct=True)).order_by("username"))
+    if text:
+        users = users.filter(Q(username__icontains=text) | Q(email__icontains=text)
+                             | Q(first_name__icontains=text) | Q(last_name__icontains=text))
+    return list(users[:CANDIDATE_LIMIT])
+
+
+def user_memberships(user: User) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("group").order_by("group__name"))
+
+
+def group_grants(group: UserGroup) -> list[Grant]:
+    """The group's grants with policies, dependencies and projects loaded (three queries)."""
+    return list(
+        Grant.objects.filter(group=group)
+        .select_related("policy")
+        .prefetch_related("projects", "policy__depends_on")
+        .order_by("policy__name")
+    )
+
+
+def attachable_policies() -> dict[str, list[Policy]]:
+    """Every role and policy, in the three sections of the attach picker."""
+    sections = {"System roles": [], "System policies": [], "Custom policies": []}
+    for policy in Policy.objects.prefetch_related("depends_on").order_by("name"):
+        if policy.kind == Policy.Kind.ROLE:
+            sections["System roles"].append(policy)
+        elif policy.is_system:
+            sections["System policies"].append(policy)
+        else:
+            sections["Custom policies"].append(policy)
+    return sections
+
+
+def projects_by_region(request) -> list[tuple[object, list]]:
+    """[(region, [projects...]), ...] in region order, from the request's memoised project list."""
+    grouped: dict[int, tuple[object, list]] = {}
+    for project in all_projects(request):
+        grouped.setdefault(project.region_id, (project.region, []))[1].append(project)
+    return list(grouped.values())
+
+
+def audit_events(*, user: str = "", action: str = "", outcome: str = "", date_from=None, date_to=None):
+    """Audit events matching the filters, newest first; dates are whole days in the console's time zone."""
+    events = AuditEvent.objects.all()
+    if user:
+        events = events.filter(actor_name__iexact=user)
+    if action:
+        events = events.filter(action=action)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    zone = timezone.get_current_timezone()
+    if date_from:
+        events = events.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=zone))
+    if date_to:
+        events = events.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=zone))
+    return events.order_by("-created_at", "-id")

@@ -1,0 +1,250 @@
+"""IAM user groups: list, create, edit, delete, members, and the Permissions tab with attach and detach."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
+
+from .directory_forms import AttachForm, DetachForm, GroupForm, MemberForm, add_service_errors
+from .directory_selectors import (
+    PAGE_SIZE,
+    attachable_policies,
+    capabilities,
+    deny_unless,
+    group_grants,
+    group_members,
+    groups_matching,
+    membership_candidates,
+    projects_by_region,
+    requires,
+)
+
+
+@requires("iam:groups:listGroups")
+def group_list(request):
+    text = request.GET.get("q", "").strip()
+    page = Paginator(groups_matching(text=text), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "q": text, "can": capabilities(request)}
+    if request.htmx and request.htmx.target == "group-results":
+        return render(request, "iam/groups/list.html#results", context)
+    return render(request, "iam/groups/list.html", context)
+
+
+@requires("iam:groups:createGroup")
+def group_create(request):
+    form = GroupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.group_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Group {group.name} created. Add members and attach permissions below.")
+            return redirect(group)
+    status = 422 if form.errors else 200
+    return render(request, "iam/groups/form.html", {"form": form, "creating": True}, status=status)
+
+
+@requires("iam:groups:getGroup")
+def group_detail(request, pk):
+    """The Members tab: members with remove buttons, and a searchable list of users to add."""
+    group = get_object_or_404(UserGroup, pk=pk)
+    context = {"group": group, "members": group_members(group), "can": capabilities(request), "tab": "members"}
+    return render(request, "iam/groups/detail.html", context)
+
+
+@requires("iam:groups:addUserToGroup")
+def group_candidates(request, pk):
+    """Users who could join the group, matching the search box (an htmx fragment)."""
+    group = get_object_or_404(UserGroup, pk=pk)
+    text = request.GET.get("q", "").strip()
+    context = {"group": group, "candidates": membership_candidates(group, text), "q": text,
+               "max_groups": MAX_GROUPS_PER_USER}
+    return render(request, "iam/groups/detail.html#candidates", context)
+
+
+@requires("iam:groups:addUserToGroup")
+@require_POST
+def group_member_add(request, pk):
+    group = get_object_or_404(UserGroup, pk=pk)
+    form = MemberForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a user to add.")
+        return redirect(group)
+    user = form.cleaned_data["user"]
+    try:
+        services.group_add_member(actor=request.user, group=group, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{user.username} added to {group.name}.")
+    return redirect(group)
+
+
+@requires("iam:groups:removeUserFromGroup")
+@require_POST
+def group_member_remove(request, pk, user_pk):
+    group = get_object_or_404(UserGroup, pk=pk)
+    user = get_object_or_404(User, pk=user_pk)
+    try:
+        services.group_remove_member(actor=request.user, group=group, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{user.username} removed from {group.name}.")
+    return redirect(group)
+
+
+@requires("iam:groups:updateGroup")
+def group_edit(request, pk):
+    group = get_object_or_404(UserGroup, pk=pk)
+    form = GroupForm(request.POST or None, initial={"name": group.name, "description": group.description})
+    if group.is_builtin:
+        form.fields["name"].disabled = True
+        form.fields["name"].help_text = "The built-in admin group cannot be renamed."
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_update(actor=request.user, group=group, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Group {group.name} saved.")
+            return redirect(group)
+    status = 422 if form.errors else 200
+    return render(request, "iam/groups/form.html", {"form": form, "group": group}, status=status)
+
+
+@requires("iam:groups:deleteGroup")
+def group_delete(request, pk):
+    group = get_object_or_404(UserGroup, pk=pk)
+    if request.method == "POST":
+        try:
+            services.group_delete(actor=request.user, group=group)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(group)
+        messages.success(request, f"Group {group.name} deleted.")
+        return redirect("iam:group-list")
+    context = {"group": group, "members": group_members(group), "grants": group_grants(group)}
+    return render(request, "iam/groups/confirm_delete.html", context)
+
+
+def _needed_by(grants) -> dict[int, list[Policy]]:
+    """For each attached policy id, the attached roles that depend on it directly."""
+    attached = {grant.policy_id for grant in grants}
+    needed: dict[int, list[Policy]] = {}
+    for grant in grants:
+        for dependency in grant.policy.depends_on.all():
+            if dependency.pk in attached:
+                needed.setdefault(dependency.pk, []).append(grant.policy)
+    return needed
+
+
+@requires("iam:permissions:listPermissions")
+def group_permissions(request, pk):
+    """The Permissions tab: each grant with its scope and the roles that need it."""
+    deny_unless(request, "iam:groups:getGroup")
+    group = get_object_or_404(UserGroup, pk=pk)
+    grants = group_grants(group)
+    needed = _needed_by(grants)
+    rows = [{"grant": grant, "needed_by": needed.get(grant.policy_id, [])} for grant in grants]
+    context = {"group": group, "rows": rows, "can": capabilities(request), "tab": "permissions"}
+    return render(request, "iam/groups/permissions.html", context)
+
+
+def _attach_context(request, group, form, selected_policies, selected_projects):
+    return {
+        "group": group,
+        "form": form,
+        "sections": attachable_policies(),
+        "regions": projects_by_region(request),
+        "selected_policies": {str(pk) for pk in selected_policies},
+        "selected_projects": {str(pk) for pk in selected_projects},
+        "scope": (form.data.get("scope") if form.is_bound else form.initial.get("scope")) or AttachForm.SCOPE_ALL,
+        "attached": set(group.grants.values_list("policy_id", flat=True)),
+    }
+
+
+@requires("iam:permissions:grantPermission")
+def group_attach(request, pk):
+    """Attach in two steps: choose roles/policies and a scope, then review the dependencies and confirm."""
+    group = get_object_or_404(UserGroup, pk=pk)
+    if request.method != "POST":
+        initial = {"scope": request.GET.get("scope", AttachForm.SCOPE_ALL)}
+        form = AttachForm(initial=initial)
+        context = _attach_context(request, group, form, request.GET.getlist("policies"),
+                                  request.GET.getlist("projects"))
+        return render(request, "iam/groups/attach.html", context)
+    form = AttachForm(request.POST)
+    if form.is_valid():
+        policies = list(form.cleaned_data["policies"])
+        if request.POST.get("step") == "confirm":
+            try:
+                result = services.grant_attach(actor=request.user, group=group, policies=policies,
+                                               all_resources=form.all_resources, projects=form.chosen_projects)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, result.message)
+                return redirect("iam:group-permissions", pk=group.pk)
+        else:
+            return render(request, "iam/groups/attach_confirm.html", _review_context(request, group, form, policies))
+    context = _attach_context(request, group, form, request.POST.getlist("policies"), request.POST.getlist("projects"))
+    return render(request, "iam/groups/attach.html", context, status=422)
+
+
+def _review_context(request, group, form, policies):
+    """What confirming will do: each policy with its scope, the dependencies coming along, and any refusal."""
+    dependencies = services.dependency_closure(policies)
+    global_only = [p for p in policies + dependencies if services.is_global_only(p)]
+    ungrantable = {p.name: services.ungrantable_actions(request.user, p) for p in policies + dependencies}
+    choices = request.POST.copy()
+    for key in ("csrfmiddlewaretoken", "step"):
+        choices.pop(key, None)
+    return {
+        "group": group,
+        "form": form,
+        "policies": policies,
+        "dependencies": dependencies,
+        "total": len(policies) + len(dependencies),
+        "dependency_sentence": services.describe_dependencies(policies),
+        "global_only": global_only,
+        "all_resources": form.all_resources,
+        "projects": form.chosen_projects,
+        "ungrantable": {name: actions for name, actions in ungrantable.items() if actions},
+        "attached": set(group.grants.values_list("policy_id", flat=True)),
+        "back_url": reverse("iam:group-attach", args=[group.pk]) + "?" + choices.urlencode(),
+    }
+
+
+@requires("iam:permissions:revokePermission")
+def group_detach(request, pk):
+    """Confirm a detach; a needed dependency is refused, naming its dependents and offering to detach them too."""
+    group = get_object_or_404(UserGroup, pk=pk)
+    form = DetachForm(request.POST if request.method == "POST" else request.GET, group=group)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("iam:group-permissions", pk=group.pk)
+    policies = list(form.cleaned_data["policies"])
+    status = 200
+    if request.method == "POST":
+        try:
+            detached = services.grant_detach(actor=request.user, group=group, policies=policies)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            status = 409
+        else:
+            messages.success(request, "Detached " + ", ".join(p.name for p in detached) + f" from {group.name}.")
+            return redirect("iam:group-permissions", pk=group.pk)
+    blockers = services.detach_blockers(group, policies)
+    grants = [g for g in group_grants(group) if g.policy_id in {p.pk for p in policies}]
+    context = {"group": group, "grants": grants, "policies": policies, "blockers": blockers,
+               "together": policies + blockers}
+    return render(request, "iam/groups/detach.html", context, status=status)

@@ -1,0 +1,345 @@
+"""Policy pages: the list, a policy's detail, the two-mode editor (create, edit), clone and delete.
+
+Every page asks the policy engine first (the iam:roles actions; custom policies are "roles" in
+the cloud's API) and every write goes through accounts.services, so Django admin, commands and
+these pages share one set of rules and audit events.
+"""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import authz, services
+from accounts.models import Grant, Policy
+from accounts.policy import validate_text
+
+from .policy_forms import CloneForm, PolicyForm
+from .visual_editor import (
+    CONDITION_KEY_NAMES,
+    EFFECTS,
+    OPERATOR_GROUPS,
+    SERVICE_LABELS,
+    NotRepresentable,
+    VisualStatement,
+    action_groups,
+    apply_operation,
+    document_from_statements,
+    document_text,
+    service_wildcard,
+    statements_from_document,
+    statements_from_post,
+)
+
+KIND_FILTERS = {
+    "role": ("System roles", Q(kind=Policy.Kind.ROLE)),
+    "system": ("System policies", Q(kind=Policy.Kind.POLICY, is_system=True)),
+    "custom": ("Custom policies", Q(is_system=False)),
+}
+TIER_ORDER = ("error", "warning", "suggestion")
+BLANK_DOCUMENT = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": []}]}
+
+
+def require_action(request, action: str) -> None:
+    """403 with the engine's own explanation unless the signed-in user may do `action`."""
+    explanation = authz.authorization_for(request.user).decide(action)
+    if not explanation.allowed:
+        raise PermissionDenied(explanation.summary)
+
+
+def _allowed(request, action: str) -> bool:
+    return authz.authorization_for(request.user).allows(action)
+
+
+def _require_editor(request) -> None:
+    """The editor's helper endpoints serve whoever may create or modify custom policies."""
+    if not (_allowed(request, "iam:roles:createRole") or _allowed(request, "iam:roles:updateRole")):
+        require_action(request, "iam:roles:updateRole")
+
+
+def _custom_policy(pk, action_word: str) -> Policy:
+    policy = get_object_or_404(Policy, pk=pk)
+    if policy.is_system:
+        raise PermissionDenied(f"{policy.name} is system-defined: it cannot be {action_word}. Clone it to make a "
+                               "custom policy you can change.")
+    return policy
+
+
+# --- list and detail ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def policy_list(request):
+    """System roles, system policies and custom policies, filtered by kind and searched by text."""
+    require_action(request, "iam:roles:listRoles")
+    kind = request.GET.get("kind", "")
+    query = request.GET.get("q", "").strip()
+    policies = Policy.objects.annotate(group_count=Count("grants__group", distinct=True))
+    if kind in KIND_FILTERS:
+        policies = policies.filter(KIND_FILTERS[kind][1])
+    if query:
+        policies = policies.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    context = {
+        "policies": list(policies),
+        "kind": kind if kind in KIND_FILTERS else "",
+        "kinds": [(key, label) for key, (label, _) in KIND_FILTERS.items()],
+        "query": query,
+        "can_create": _allowed(request, "iam:roles:createRole"),
+    }
+    return render(request, "iam/policies/list.html", context)
+
+
+@login_required
+@require_GET
+def policy_detail(request, pk):
+    """A role or policy: its document, dependencies, the groups it is attached to, and its actions."""
+    require_action(request, "iam:roles:getRole")
+    policy = get_object_or_404(Policy.objects.prefetch_related("depends_on", "dependents"), pk=pk)
+    grants = Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects")
+    context = {
+        "policy": policy,
+        "document": document_text(policy.document),
+        "grants": list(grants),
+        "can_edit": policy.is_custom and _allowed(request, "iam:roles:updateRole"),
+        "can_delete": policy.is_custom and _allowed(request, "iam:roles:deleteRole"),
+        "can_clone": _allowed(request, "iam:roles:createRole"),
+    }
+    return render(request, "iam/policies/detail.html", context)
+
+
+# --- the editor ----------------------------------------------------------------------------
+
+
+def _gutter(text: str, result) -> list[tuple[int, str]]:
+    """(line number, worst finding tier on it or "") for every line of the JSON text."""
+    rank = {tier: position for position, tier in enumerate(TIER_ORDER)}
+    worst: dict[int, str] = {}
+    for finding in result.findings if result else ():
+        current = worst.get(finding.line)
+        if finding.line is not None and (current is None or rank[finding.tier] < rank[current]):
+            worst[finding.line] = finding.tier
+    return [(number, worst.get(number, "")) for number in range(1, text.count("\n") + 2)]
+
+
+def _findings_by_tier(result) -> list[tuple[str, list]]:
+    if result is None:
+        return []
+    return [(tier, [f for f in result.findings if f.tier == tier]) for tier in TIER_ORDER]
+
+
+def _visual_rows(statements: list[VisualStatement]) -> list[dict]:
+    return [
+        {
+            "index": index,
+            "statement": statement,
+            "groups": action_groups(statement.service),
+            "service_wildcard": service_wildcard(statement.service),
+            "checked": set(statement.actions),
+            "conditions": list(enumerate(statement.conditions)),
+        }
+        for index, statement in enumerate(statements)
+    ]
+
+
+def editor_context(*, mode: str, text: str, statements=None, notice: str = "", show_findings: bool = True) -> dict:
+    """Everything the editor partial needs, for either mode; findings always refer to `text`."""
+    result = validate_text(text) if show_findings else None
+    return {
+        "mode": mode,
+        "text": text,
+        "visual": _visual_rows(statements or []),
+        "visual_count": len(statements or []),
+        "notice": notice,
+        "result": result,
+        "findings": _findings_by_tier(result),
+        "gutter": _gutter(text, result),
+        "effects": EFFECTS,
+        "services": SERVICE_LABELS.items(),
+        "operator_groups": OPERATOR_GROUPS,
+        "condition_keys": CONDITION_KEY_NAMES,
+    }
+
+
+def _editor_for_document(document, *, prefer: str = "visual", show_findings: bool = True) -> dict:
+    """Open a stored document in the visual editor when it fits, else in JSON saying why."""
+    text = document_text(document)
+    if prefer == "visual":
+        try:
+            statements = statements_from_document(document)
+        except NotRepresentable as reason:
+            notice = f"This policy opens in JSON because {reason}."
+            return editor_context(mode="json", text=text, notice=notice, show_findings=show_findings)
+        return editor_context(mode="visual", text=text, statements=statements, show_findings=show_findings)
+    return editor_context(mode="json", text=text, show_findings=show_findings)
+
+
+def _posted_editor(data) -> tuple[str, str, list[VisualStatement] | None]:
+    """The posted editor as (mode, JSON text, visual statements or None)."""
+    if data.get("mode") == "visual":
+        statements = statements_from_post(data)
+        return "visual", document_text(document_from_statements(statements)), statements
+    return "json", data.get("document", ""), None
+
+
+def _add_service_error(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _render_editor_page(request, *, form, policy, editor: dict, status: int = 200, conflict=None):
+    context = {"form": form, "policy": policy, "conflict": conflict, **editor}
+    if conflict is not None:
+        context["conflict_text"] = document_text(conflict.document)
+    return render(request, "iam/policies/edit.html", context, status=status)
+
+
+def _save(request, policy: Policy | None):
+    """Validate and save the posted editor; on any problem show the editor again with nothing lost."""
+    mode, text, statements = _posted_editor(request.POST)
+    data = request.POST.copy()
+    data["document"] = text
+    form = PolicyForm(data)
+    editor = editor_context(mode=mode, text=text, statements=statements)
+    if not form.is_valid():
+        return _render_editor_page(request, form=form, policy=policy, editor=editor, status=422)
+    values = form.cleaned_data
+    try:
+        if policy is None:
+            saved = services.policy_create(actor=request.user, name=values["name"],
+                                           description=values["description"], document=text)
+        else:
+            saved = services.policy_update(actor=request.user, policy=policy, name=values["name"],
+                                           description=values["description"], document=text,
+                                           expected_revision=values["revision"] or 0)
+    except services.ConcurrentEditError as conflict:
+        current = Policy.objects.get(pk=policy.pk)
+        data["revision"] = current.revision
+        form = PolicyForm(data)
+        form.is_valid()
+        form.add_error(None, conflict)
+        return _render_editor_page(request, form=form, policy=policy, editor=editor, status=409, conflict=current)
+    except ValidationError as error:
+        _add_service_error(form, error)
+        return _render_editor_page(request, form=form, policy=policy, editor=editor, status=422)
+    messages.success(request, f"Saved {saved.name} (revision {saved.revision}).")
+    return redirect(saved)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_create(request):
+    """A new custom policy, written in the visual editor or as JSON."""
+    require_action(request, "iam:roles:createRole")
+    if request.method == "POST":
+        return _save(request, None)
+    form = PolicyForm(initial={"document": BLANK_DOCUMENT})
+    editor = _editor_for_document(BLANK_DOCUMENT, prefer=request.GET.get("mode", "visual"), show_findings=False)
+    return _render_editor_page(request, form=form, policy=None, editor=editor)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_edit(request, pk):
+    """Edit a custom policy; the form carries the revision it loaded so a newer save is never overwritten."""
+    require_action(request, "iam:roles:updateRole")
+    policy = _custom_policy(pk, "edited")
+    if request.method == "POST":
+        return _save(request, policy)
+    form = PolicyForm(initial={"name": policy.name, "description": policy.description,
+                               "document": policy.document, "revision": policy.revision})
+    editor = _editor_for_document(policy.document, prefer=request.GET.get("mode", "visual"))
+    return _render_editor_page(request, form=form, policy=policy, editor=editor)
+
+
+@login_required
+@require_POST
+def policy_editor(request):
+    """Switch editors or add/remove a visual row, converting on the server so nothing is lost.
+
+    JSON to visual happens only when the document fits the visual editor; otherwise the text
+    stays in JSON and the notice says why.
+    """
+    _require_editor(request)
+    target = request.POST.get("to", "")
+    mode, text, statements = _posted_editor(request.POST)
+    notice = ""
+    if mode == "visual":
+        statements = apply_operation(statements, request.POST.get("visual-op", ""))
+        text = document_text(document_from_statements(statements))
+        if target == "json":
+            mode = "json"
+    elif target == "visual":
+        try:
+            statements = statements_from_document(json.loads(text))
+            mode = "visual"
+        except json.JSONDecodeError as error:
+            notice = (f"The JSON is not valid yet (line {error.lineno}, column {error.colno}: {error.msg}); "
+                      "fix it, then switch to the visual editor.")
+        except NotRepresentable as reason:
+            notice = f"This policy stays in JSON because {reason}."
+    editor = editor_context(mode=mode, text=text, statements=statements, notice=notice)
+    return render(request, "iam/policies/edit.html#editor", editor)
+
+
+@login_required
+@require_POST
+def policy_validate(request):
+    """The validator's findings for the editor's current text (htmx, as the user types)."""
+    _require_editor(request)
+    mode, text, statements = _posted_editor(request.POST)
+    editor = editor_context(mode=mode, text=text, statements=statements)
+    return render(request, "iam/policies/validation.html", editor)
+
+
+# --- clone and delete ----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_clone(request, pk):
+    """Copy a role or policy into a new custom policy, to adapt it."""
+    require_action(request, "iam:roles:createRole")
+    source = get_object_or_404(Policy, pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = CloneForm(request.POST)
+        if form.is_valid():
+            try:
+                copy = services.policy_clone(actor=request.user, source=source, name=form.cleaned_data["name"],
+                                             description=form.cleaned_data["description"])
+            except ValidationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, f"Created {copy.name}, a copy of {source.name}.")
+                return redirect(copy)
+        status = 422
+    else:
+        name = f"{source.name} (copy)"[: Policy._meta.get_field("name").max_length]
+        form = CloneForm(initial={"name": name, "description": source.description})
+    return render(request, "iam/policies/clone.html", {"form": form, "source": source}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_delete(request, pk):
+    """Delete a custom policy after confirmation; refused while a group holds it."""
+    require_action(request, "iam:roles:deleteRole")
+    policy = _custom_policy(pk, "deleted")
+    if request.method == "POST":
+        try:
+            services.policy_delete(actor=request.user, policy=policy)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(policy)
+        messages.success(request, f"Deleted {policy.name}.")
+        return redirect("iam:policy-list")
+    groups = sorted({grant.group.name for grant in Grant.objects.filter(policy=policy).select_related("group")})
+    return render(request, "iam/policies/delete.html", {"policy": policy, "groups": groups})

@@ -1,0 +1,117 @@
+"""Forms of the policy pages and the simulator; documents go through the one validator."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.forms import PolicyDocumentField
+from accounts.models import Policy, Project, User
+from accounts.policy import IAM_ACTIONS, IMS_ACTIONS, SERVICES, get_action, lookup_condition_key, validate_text
+
+MAX_CONTEXT_LINES = 50
+
+
+class PolicyForm(forms.Form):
+    """Name, description and document of a custom policy; `revision` is what the editor loaded."""
+
+    name = forms.CharField(max_length=Policy._meta.get_field("name").max_length)
+    description = forms.CharField(
+        max_length=Policy._meta.get_field("description").max_length, required=False
+    )
+    document = PolicyDocumentField(widget=forms.Textarea(attrs={
+        "rows": 22, "class": "code", "spellcheck": "false", "wrap": "off", "data-policy-text": "",
+    }))
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+class CloneForm(forms.Form):
+    name = forms.CharField(max_length=Policy._meta.get_field("name").max_length, label="Name of the copy")
+    description = forms.CharField(max_length=Policy._meta.get_field("description").max_length, required=False)
+
+
+def _action_choices():
+    return [
+        ("IMS", [(a.name, f"{a.name} — {a.label}") for a in IMS_ACTIONS]),
+        ("IAM", [(a.name, f"{a.name} — {a.label}") for a in IAM_ACTIONS]),
+    ]
+
+
+def parse_context(text: str) -> dict[str, object]:
+    """`key=value` lines as a request context; a key given twice becomes a multi-valued key.
+
+    Raises ValidationError naming the line of an unknown key or a line without "=".
+    """
+    context: dict[str, object] = {}
+    problems = []
+    lines = [line.strip() for line in text.splitlines()]
+    if len([line for line in lines if line]) > MAX_CONTEXT_LINES:
+        raise ValidationError(f"Give at most {MAX_CONTEXT_LINES} context values.")
+    for number, line in enumerate(lines, start=1):
+        if not line:
+            continue
+        key, separator, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        declared = lookup_condition_key(key) if separator else None
+        if not separator:
+            problems.append(f'Line {number}: write key=value, e.g. "ims:ResourceTag/env=prod".')
+        elif declared is None:
+            problems.append(f'Line {number}: "{key}" is not a condition key the console supplies.')
+        elif declared.name in context:
+            previous = context[declared.name]
+            context[declared.name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            context[declared.name] = value
+    if problems:
+        raise ValidationError(problems)
+    return context
+
+
+class SimulatorForm(forms.Form):
+    """A request to decide: whose permissions (a user, or a pasted policy), what, where, with which keys."""
+
+    SUBJECTS = (("user", "A user's permissions"), ("document", "A policy document I paste"))
+
+    subject = forms.ChoiceField(choices=SUBJECTS, initial="user", widget=forms.RadioSelect)
+    user = forms.ModelChoiceField(
+        queryset=User.objects.order_by("username"), to_field_name="username", required=False,
+        empty_label="Choose a user",
+    )
+    document = forms.CharField(
+        required=False, label="Policy document",
+        widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
+    )
+    actions = forms.MultipleChoiceField(
+        choices=_action_choices, widget=forms.SelectMultiple(attrs={"size": 10}),
+        help_text="Hold Ctrl (or ⌘) to choose several.",
+    )
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.select_related("region").order_by("region__code", "name"),
+        to_field_name="name", required=False, empty_label="No project (IAM actions are global)",
+        help_text="IMS actions are requested in a project; IAM actions are global.",
+    )
+    context = forms.CharField(
+        required=False, label="Context values",
+        widget=forms.Textarea(attrs={"rows": 4, "class": "code", "spellcheck": "false",
+                                     "placeholder": "ims:ResourceTag/env=prod\ng:SourceIp=10.1.2.3"}),
+        help_text="One key=value a line. Repeat a key for a multi-valued key.",
+    )
+
+    def clean_context(self):
+        return parse_context(self.cleaned_data["context"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("subject") == "user" and not data.get("user"):
+            self.add_error("user", "Choose the user whose permissions to simulate.")
+        if data.get("subject") == "document":
+            result = validate_text(data.get("document") or "")
+            data["validation"] = result
+            if not (data.get("document") or "").strip():
+                self.add_error("document", "Paste a policy document.")
+            elif not result.ok:
+                self.add_error("document", "The document has errors: see the findings below.")
+        needs_project = [a for a in data.get("actions", ()) if not SERVICES[get_action(a).service].is_global]
+        if needs_project and not data.get("project"):
+            self.add_error("project", f"Choose the project of the request: {needs_project[0]} is a project-level "
+                                      "action.")
+        return data
+

@@ -1,0 +1,215 @@
+"""IAM users: list, create, view, edit, activate/deactivate, password, delete, and group membership."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
+
+from .directory_forms import (
+    AddToGroupForm,
+    PasswordChoiceForm,
+    UserCreateForm,
+    UserEditForm,
+    UserFilterForm,
+    add_service_errors,
+)
+from .directory_selectors import PAGE_SIZE, capabilities, requires, user_memberships, users_matching
+
+ONE_TIME_SESSION_KEY = "iam-one-time-password-{}"
+ONE_TIME_COOKIE = "iam-otp-{}"
+ONE_TIME_SECONDS = 300
+
+
+def stash_password(request, response, user: User, password: str) -> None:
+    """Keep a generated password for the next page only, in two halves useless apart.
+
+    The session (stored in the database) holds the password XOR a random pad; a short-lived
+    cookie scoped to the user's page holds the pad. The clear text exists only in the response.
+    """
+    secret = password.encode()
+    pad = secrets.token_bytes(len(secret))
+    request.session[ONE_TIME_SESSION_KEY.format(user.pk)] = bytes(
+        a ^ b for a, b in zip(secret, pad, strict=True)
+    ).hex()
+    response.set_cookie(ONE_TIME_COOKIE.format(user.pk), pad.hex(), max_age=ONE_TIME_SECONDS,
+                        path=user.get_absolute_url(), httponly=True, samesite="Strict",
+                        secure=request.is_secure())
+
+
+def reveal_password(request, user: User) -> str | None:
+    """The password stashed for this user's page, once; None when there is none (or it was tampered with)."""
+    sealed = request.session.pop(ONE_TIME_SESSION_KEY.format(user.pk), None)
+    pad = request.COOKIES.get(ONE_TIME_COOKIE.format(user.pk))
+    if not sealed or not pad:
+        return None
+    try:
+        sealed_bytes, pad_bytes = bytes.fromhex(sealed), bytes.fromhex(pad)
+        return bytes(a ^ b for a, b in zip(sealed_bytes, pad_bytes, strict=True)).decode()
+    except ValueError:
+        return None
+
+
+@requires("iam:users:listUsers")
+def user_list(request):
+    """Users with search and filters; the table refreshes in place for htmx."""
+    form = UserFilterForm(request.GET)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    group = data.get("group")
+    users = users_matching(text=data.get("q", ""), group_id=group.pk if group else None,
+                           active=data.get("active", ""))
+    page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "can": capabilities(request)}
+    if request.htmx and request.htmx.target == "user-results":
+        return render(request, "iam/users/list.html#results", context)
+    return render(request, "iam/users/list.html", context)
+
+
+@requires("iam:users:createUser")
+def user_create(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user, generated = services.user_create(
+                actor=request.user, username=data["username"], password=form.chosen_password(),
+                email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+                is_active=data["is_active"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"User {user.username} created.")
+            response = redirect(user)
+            if generated:
+                stash_password(request, response, user, generated)
+            return response
+    status = 422 if form.errors else 200
+    return render(request, "iam/users/form.html", {"form": form, "creating": True}, status=status)
+
+
+@requires("iam:users:getUser")
+def user_detail(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    password = reveal_password(request, user)
+    if password:
+        messages.warning(request, f"Password of {user.username}: {password} — copy it now, it will not be shown "
+                                  "again.")
+    can = capabilities(request)
+    memberships = user_memberships(user)
+    grants = []
+    if can["listPermissions"]:
+        grants = list(Grant.objects.filter(group__memberships__user=user).select_related("group", "policy")
+                      .prefetch_related("projects").order_by("group__name", "policy__name"))
+    add_form = None
+    if can["addUserToGroup"] and len(memberships) < MAX_GROUPS_PER_USER:
+        add_form = AddToGroupForm(user=user)
+    context = {"subject": user, "memberships": memberships, "grants": grants, "add_form": add_form, "can": can,
+               "max_groups": MAX_GROUPS_PER_USER}
+    response = render(request, "iam/users/detail.html", context)
+    if ONE_TIME_COOKIE.format(user.pk) in request.COOKIES:
+        response.delete_cookie(ONE_TIME_COOKIE.format(user.pk), path=user.get_absolute_url(), samesite="Strict")
+    return response
+
+
+@requires("iam:users:updateUser")
+def user_edit(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    initial = {"username": user.username, "email": user.email, "first_name": user.first_name,
+               "last_name": user.last_name}
+    form = UserEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(actor=request.user, user=user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"User {user.username} saved.")
+            return redirect(user)
+    status = 422 if form.errors else 200
+    return render(request, "iam/users/form.html", {"form": form, "subject": user}, status=status)
+
+
+@requires("iam:users:updateUser")
+@require_POST
+def user_set_active(request, pk):
+    """Activate (active=1) or deactivate (active=0); the last active admin stays active."""
+    user = get_object_or_404(User, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_update(actor=request.user, user=user, is_active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"User {user.username} {'activated' if active else 'deactivated'}.")
+    return redirect(user)
+
+
+@requires("iam:users:updateUser")
+def user_password(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    form = PasswordChoiceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        generated = services.user_set_password(actor=request.user, user=user, password=form.chosen_password())
+        messages.success(request, f"Password of {user.username} changed.")
+        response = redirect(user)
+        if generated:
+            stash_password(request, response, user, generated)
+        return response
+    status = 422 if form.errors else 200
+    return render(request, "iam/users/password.html", {"form": form, "subject": user}, status=status)
+
+
+@requires("iam:users:deleteUser")
+def user_delete(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    if request.method == "POST":
+        try:
+            services.user_delete(actor=request.user, user=user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(user)
+        messages.success(request, f"User {user.username} deleted.")
+        return redirect("iam:user-list")
+    context = {"subject": user, "memberships": user_memberships(user)}
+    return render(request, "iam/users/confirm_delete.html", context)
+
+
+@requires("iam:groups:addUserToGroup")
+@require_POST
+def user_group_add(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    form = AddToGroupForm(request.POST, user=user)
+    if not form.is_valid():
+        messages.error(request, "Choose a group the user is not in yet.")
+        return redirect(user)
+    group = form.cleaned_data["group"]
+    try:
+        services.group_add_member(actor=request.user, group=group, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{user.username} added to {group.name}.")
+    return redirect(user)
+
+
+@requires("iam:groups:removeUserFromGroup")
+@require_POST
+def user_group_remove(request, pk, group_pk):
+    user = get_object_or_404(User, pk=pk)
+    group = get_object_or_404(UserGroup, pk=group_pk)
+    try:
+        services.group_remove_member(actor=request.user, group=group, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{user.username} removed from {group.name}.")
+    return redirect(user)

@@ -1,0 +1,250 @@
+"""The visual policy editor's model: its form fields to a policy document and back.
+
+The visual editor shows what a person usually writes: per statement one service (IMS or IAM),
+an effect, catalogued actions as checkboxes (plus "every action" and "every action of a
+resource type" wildcards) and condition rows. Anything else (other patterns, other keys, other
+services) is written in JSON; `statements_from_document` says why a document does not fit
+instead of dropping part of it, so switching editors never loses anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from accounts.policy import IAM_ACTIONS, IMS_ACTIONS, Action
+from accounts.policy.catalogue import CONDITION_KEYS, RESOURCE_TAG_PREFIX
+from accounts.policy.conditions import BASE_OPERATORS, IF_EXISTS, PREFIXES, parse_bool, parse_number, parse_operator
+
+VERSION = "1.1"
+EFFECTS = ("Allow", "Deny")
+SERVICE_ACTIONS: dict[str, tuple[Action, ...]] = {"ims": IMS_ACTIONS, "iam": IAM_ACTIONS}
+SERVICE_LABELS = {"ims": "IMS (Image Management Service)", "iam": "IAM (Identity and Access Management)"}
+CONDITION_KEY_NAMES = (*(key.name for key in CONDITION_KEYS), RESOURCE_TAG_PREFIX)
+VALUE_SEPARATOR = ","
+MAX_STATEMENTS = 50
+MAX_CONDITIONS = 30
+
+# The operator picker lists plain operators first, then their IfExists and set-prefixed forms.
+OPERATOR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (
+        label,
+        tuple(
+            name
+            for name in (prefix + base + suffix for base in sorted(BASE_OPERATORS))
+            if parse_operator(name) is not None
+        ),
+    )
+    for label, prefix, suffix in (
+        ("Operators", "", ""),
+        ("If the key exists", "", IF_EXISTS),
+        *((f"{prefix} (multi-valued keys)", prefix, "") for prefix in PREFIXES),
+    )
+)
+OPERATOR_NAMES = frozenset(name for _, names in OPERATOR_GROUPS for name in names)
+
+
+class NotRepresentable(ValueError):
+    """The document says something the visual editor has no field for; the message says what."""
+
+
+@dataclass
+class ConditionRow:
+    operator: str = ""
+    key: str = ""
+    values: str = ""  # comma-separated, as typed
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.operator or self.key.strip() or self.values.strip())
+
+
+@dataclass
+class VisualStatement:
+    effect: str = "Allow"
+    service: str = "ims"
+    actions: list[str] = field(default_factory=list)  # catalogued names or the wildcards of action_groups
+    conditions: list[ConditionRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """The checkboxes of one resource type, with the wildcard that covers them all."""
+
+    resource_type: str
+    wildcard: str
+    actions: tuple[Action, ...]
+
+
+def service_wildcard(service: str) -> str:
+    return f"{service}:*:*"
+
+
+def action_groups(service: str) -> list[ActionGroup]:
+    """The service's catalogued actions grouped by resource type, in catalogue order."""
+    groups: dict[str, list[Action]] = {}
+    for action in SERVICE_ACTIONS[service]:
+        groups.setdefault(action.resource_type, []).append(action)
+    return [ActionGroup(kind, f"{service}:{kind}:*", tuple(actions)) for kind, actions in groups.items()]
+
+
+def _choices(service: str) -> dict[str, str]:
+    """Every pattern a checkbox of `service` can stand for, lower-cased -> as the catalogue spells it."""
+    names = [service_wildcard(service)]
+    for group in action_groups(service):
+        names.append(group.wildcard)
+        names.extend(action.name for action in group.actions)
+    return {name.lower(): name for name in names}
+
+
+def _int(value, default: int, limit: int) -> int:
+    try:
+        return max(0, min(int(value), limit))
+    except (TypeError, ValueError):
+        return default
+
+
+def statements_from_post(data) -> list[VisualStatement]:
+    """Read the visual form (a QueryDict); actions not of the chosen service are dropped."""
+    statements = []
+    for i in range(_int(data.get("visual-count"), 1, MAX_STATEMENTS)):
+        prefix = f"s{i}-"
+        service = data.get(prefix + "service", "ims")
+        service = service if service in SERVICE_ACTIONS else "ims"
+        effect = data.get(prefix + "effect", "Allow")
+        allowed = _choices(service)
+        actions = [allowed[a.lower()] for a in data.getlist(prefix + "actions") if a.lower() in allowed]
+        conditions = [
+            ConditionRow(
+                operator=data.get(f"{prefix}c{j}-operator", ""),
+                key=data.get(f"{prefix}c{j}-key", "").strip(),
+                values=data.get(f"{prefix}c{j}-values", ""),
+            )
+            for j in range(_int(data.get(prefix + "conditions"), 0, MAX_CONDITIONS))
+        ]
+        statements.append(
+            VisualStatement(effect if effect in EFFECTS else "Allow", service, list(dict.fromkeys(actions)), conditions)
+        )
+    return statements
+
+
+def apply_operation(statements: list[VisualStatement], operation: str) -> list[VisualStatement]:
+    """Add or remove a statement or a condition row: "add-statement", "remove-statement:1",
+    "add-condition:0", "remove-condition:0:2". Unknown operations change nothing."""
+    verb, _, where = operation.partition(":")
+    indexes = [int(part) for part in where.split(":") if part.isdigit()]
+    if verb == "add-statement" and len(statements) < MAX_STATEMENTS:
+        statements.append(VisualStatement())
+    elif verb == "remove-statement" and indexes and indexes[0] < len(statements) and len(statements) > 1:
+        del statements[indexes[0]]
+    elif verb == "add-condition" and indexes and indexes[0] < len(statements):
+        rows = statements[indexes[0]].conditions
+        if len(rows) < MAX_CONDITIONS:
+            rows.append(ConditionRow())
+    elif verb == "remove-condition" and len(indexes) == 2 and indexes[0] < len(statements):
+        rows = statements[indexes[0]].conditions
+        if indexes[1] < len(rows):
+            del rows[indexes[1]]
+    return statements
+
+
+def _typed_value(operator: str, text: str):
+    """Numbers for number operators, true/false for Bool and Null: the JSON a person would write."""
+    parsed = parse_operator(operator)
+    family = parsed.family if parsed else "string"
+    if family == "number" and parse_number(text) is not None:
+        return parse_number(text)
+    if family in ("bool", "null") and parse_bool(text) is not None:
+        return parse_bool(text)
+    return text
+
+
+def document_from_statements(statements: list[VisualStatement]) -> dict:
+    """The policy document the visual form describes (always possible; the validator judges it)."""
+    written = []
+    for statement in statements:
+        item: dict = {"Effect": statement.effect, "Action": list(statement.actions)}
+        block: dict[str, dict[str, list]] = {}
+        for row in statement.conditions:
+            if row.is_blank:
+                continue
+            values = [part.strip() for part in row.values.split(VALUE_SEPARATOR) if part.strip()]
+            entry = block.setdefault(row.operator, {})
+            entry.setdefault(row.key, []).extend(_typed_value(row.operator, value) for value in values)
+        if block:
+            item["Condition"] = block
+        written.append(item)
+    return {"Version": VERSION, "Statement": written}
+
+
+def document_text(document) -> str:
+    """How the JSON editor shows a document."""
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _value_text(where: str, value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        if VALUE_SEPARATOR in value:
+            raise NotRepresentable(f"{where} has a value with a comma ({value!r}), which the visual editor "
+                                   "uses to separate values")
+        return value
+    raise NotRepresentable(f"{where} has a value that is not text, a number or true/false")
+
+
+def _statement_from_item(index: int, item) -> VisualStatement:
+    where = f"Statement[{index}]"
+    if not isinstance(item, dict):
+        raise NotRepresentable(f"{where} is not an object")
+    extra = set(item) - {"Effect", "Action", "Condition"}
+    if extra:
+        raise NotRepresentable(f"{where} has {', '.join(sorted(extra))}, which the visual editor has no field for")
+    if item.get("Effect") not in EFFECTS:
+        raise NotRepresentable(f'{where}.Effect is not "Allow" or "Deny"')
+    actions = item.get("Action")
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        raise NotRepresentable(f"{where}.Action is not a list of actions")
+    services = {a.split(":", 1)[0].lower() for a in actions}
+    if len(services) > 1:
+        raise NotRepresentable(f"{where} mixes services ({', '.join(sorted(services))}); the visual editor "
+                               "shows one service per statement")
+    service = services.pop() if services else "ims"
+    if service not in SERVICE_ACTIONS:
+        raise NotRepresentable(f"{where} is about the {service} service; the visual editor covers ims and iam")
+    allowed = _choices(service)
+    unknown = [a for a in actions if a.lower() not in allowed]
+    if unknown:
+        raise NotRepresentable(f"{where}.Action has {unknown[0]!r}, which is not a single catalogued action "
+                               f"or one of the wildcards {service}:*:* and {service}:<resource type>:*")
+    block = item.get("Condition", {})
+    if not isinstance(block, dict):
+        raise NotRepresentable(f"{where}.Condition is not an object")
+    rows = []
+    for operator, entries in block.items():
+        if operator not in OPERATOR_NAMES:
+            raise NotRepresentable(f"{where}.Condition has the unknown operator {operator!r}")
+        if not isinstance(entries, dict) or not entries:
+            raise NotRepresentable(f"{where}.Condition.{operator} does not map keys to values")
+        for key, listed in entries.items():
+            values = listed if isinstance(listed, list) else [listed]
+            text = ", ".join(_value_text(f"{where}.Condition.{operator}.{key}", v) for v in values)
+            rows.append(ConditionRow(operator, key, text))
+    return VisualStatement(item["Effect"], service, [allowed[a.lower()] for a in actions], rows)
+
+
+def statements_from_document(document) -> list[VisualStatement]:
+    """The visual form of a document; NotRepresentable says what would otherwise be lost."""
+    if not isinstance(document, dict):
+        raise NotRepresentable("the policy is not a JSON object")
+    extra = set(document) - {"Version", "Statement"}
+    if extra:
+        raise NotRepresentable(f"the policy has {', '.join(sorted(extra))}, which the visual editor has no field for")
+    if document.get("Version") != VERSION:
+        raise NotRepresentable(f'its Version is {json.dumps(document.get("Version"))}; the visual editor writes "1.1"')
+    statements = document.get("Statement")
+    if not isinstance(statements, list) or not statements:
+        raise NotRepresentable("Statement is not a non-empty list of statements")
+    return [_statement_from_item(index, item) for index, item in enumerate(statements)]
