@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from . import authz
 from .selectors import all_projects
@@ -32,10 +32,7 @@ def build_navigation(request):
     authorization = authz.authorization_for(request.user)
     sections: dict[str, list[NavItem]] = {}
     for section, label, url_name, action, per_project in NAVIGATION:
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:
-            continue
+        url = reverse(url_name)
         if action is None:
             enabled = True
         elif per_project:

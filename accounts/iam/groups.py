@@ -78,13 +78,7 @@ def group_member_add(request, pk):
     if not form.is_valid():
         messages.error(request, "Choose a user to add.")
         return redirect(group)
-    user = form.cleaned_data["user"]
-    try:
-        services.group_add_member(actor=request.user, group=group, user=user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{user.username} added to {group.name}.")
+    change_membership(request, group=group, user=form.cleaned_data["user"], add=True)
     return redirect(group)
 
 
@@ -92,14 +86,22 @@ def group_member_add(request, pk):
 @require_POST
 def group_member_remove(request, pk, user_pk):
     group = get_object_or_404(UserGroup, pk=pk)
-    user = get_object_or_404(User, pk=user_pk)
+    change_membership(request, group=group, user=get_object_or_404(User, pk=user_pk), add=False)
+    return redirect(group)
+
+
+def change_membership(request, *, group, user, add: bool) -> None:
+    """Add or remove a member through the services; the outcome becomes a message (both pages use it)."""
     try:
-        services.group_remove_member(actor=request.user, group=group, user=user)
+        if add:
+            services.group_add_member(actor=request.user, group=group, user=user)
+        else:
+            services.group_remove_member(actor=request.user, group=group, user=user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{user.username} removed from {group.name}.")
-    return redirect(group)
+        verb = "added to" if add else "removed from"
+        messages.success(request, f"{user.username} {verb} {group.name}.")
 
 
 @requires("iam:groups:updateGroup")

@@ -22,6 +22,7 @@ from .directory_forms import (
     add_service_errors,
 )
 from .directory_selectors import PAGE_SIZE, capabilities, requires, user_memberships, users_matching
+from .groups import change_membership
 
 ONE_TIME_SESSION_KEY = "iam-one-time-password-{}"
 ONE_TIME_COOKIE = "iam-otp-{}"
@@ -191,13 +192,7 @@ def user_group_add(request, pk):
     if not form.is_valid():
         messages.error(request, "Choose a group the user is not in yet.")
         return redirect(user)
-    group = form.cleaned_data["group"]
-    try:
-        services.group_add_member(actor=request.user, group=group, user=user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{user.username} added to {group.name}.")
+    change_membership(request, group=form.cleaned_data["group"], user=user, add=True)
     return redirect(user)
 
 
@@ -205,11 +200,5 @@ def user_group_add(request, pk):
 @require_POST
 def user_group_remove(request, pk, group_pk):
     user = get_object_or_404(User, pk=pk)
-    group = get_object_or_404(UserGroup, pk=group_pk)
-    try:
-        services.group_remove_member(actor=request.user, group=group, user=user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{user.username} removed from {group.name}.")
+    change_membership(request, group=get_object_or_404(UserGroup, pk=group_pk), user=user, add=False)
     return redirect(user)
