@@ -10,15 +10,18 @@ from accounts.models import Project, User
 from accounts.policy import ACTION_NAMES, SYSTEM_DOCUMENTS, compile_document, evaluate, validate_document
 
 HELP_EPILOG = """
-Each input line is one case (a pretty-printed single JSON object is accepted too):
+Each input line is one case (a pretty-printed single JSON object is accepted too). A policy is a
+document, or the name of a system policy or role; each counts as granted where the request is made,
+and the context is exactly what the request gives:
 
-  {"policies": [{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:*:*"]}]},
-                "DenyImageDeletion-like documents, or the name of a system policy: IMS ReadOnlyAccess"],
+  {"policies": ["IMS FullAccess",
+                {"Version": "1.1", "Statement": [{"Effect": "Deny", "Action": ["ims:images:delete"],
+                  "Condition": {"StringEquals": {"ims:ResourceTag/env": ["prod"]}}}]}],
    "requests": [{"action": "ims:images:delete", "context": {"ims:ResourceTag/env": "prod"}}]}
 
-Output, one line per case:
+Output, one line per case ("policy" indexes the case's list, "statement" the document's Statement):
 
-  {"results": [{"action": "ims:images:delete", "decision": "allow", "matched": [{"policy": 0, "statement": 0}]}]}
+  {"results": [{"action": "ims:images:delete", "decision": "explicit_deny", "matched": [{"policy": 1, "statement": 0}]}]}
 
 A case with an invalid policy prints {"errors": [{"policy": 0, "path": "...", "message": "..."}]}
 instead; the other cases are still answered and the command exits 2.
