@@ -21,7 +21,8 @@ and the context is exactly what the request gives:
 
 Output, one line per case ("policy" indexes the case's list, "statement" the document's Statement):
 
-  {"results": [{"action": "ims:images:delete", "decision": "explicit_deny", "matched": [{"policy": 1, "statement": 0}]}]}
+  {"results": [{"action": "ims:images:delete", "decision": "explicit_deny",
+                "matched": [{"policy": 1, "statement": 0}]}]}
 
 A case with an invalid policy prints {"errors": [{"policy": 0, "path": "...", "message": "..."}]}
 instead; the other cases are still answered and the command exits 2.
