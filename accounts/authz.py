@@ -208,10 +208,6 @@ class Authorization:
     def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
         return self.decide(action, project, image, context).allowed
 
-    def allowed_actions(self, actions, project=None, image=None) -> frozenset[str]:
-        """The subset of `actions` allowed here, decided in memory."""
-        return frozenset(a for a in actions if self.allows(a, project, image))
-
     def _decide(self, action, project, image, context) -> Explanation:
         service = SERVICES[get_action(action).service]
         project_name = getattr(project, "name", project)

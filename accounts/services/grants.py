@@ -22,12 +22,17 @@ def is_global_only(policy: Policy) -> bool:
     return services == {"iam"}
 
 
-def dependency_closure(policies) -> list[Policy]:
+def _role_dependencies() -> dict[int, list[Policy]]:
+    """Every role's direct dependencies, in two queries (the graph is small and read whole)."""
+    roles = Policy.objects.prefetch_related("depends_on").filter(kind=Policy.Kind.ROLE)
+    return {role.pk: list(role.depends_on.all()) for role in roles}
+
+
+def dependency_closure(policies, edges: dict[int, list[Policy]] | None = None) -> list[Policy]:
     """The roles the given ones depend on, transitively, not counting the given ones."""
     given = {p.pk for p in policies}
-    edges: dict[int, list[Policy]] = {}
-    for policy in Policy.objects.prefetch_related("depends_on").filter(kind=Policy.Kind.ROLE):
-        edges[policy.pk] = list(policy.depends_on.all())
+    if edges is None:
+        edges = _role_dependencies()
     found: dict[int, Policy] = {}
     stack = list(policies)
     while stack:
@@ -130,11 +135,8 @@ def detach_blockers(group: UserGroup, policies) -> list[Policy]:
     """Roles attached to the group, not being detached, that need one of `policies`."""
     leaving = {p.pk for p in policies}
     attached = list(Policy.objects.filter(grants__group=group).exclude(pk__in=leaving))
-    blockers = []
-    for role in attached:
-        if leaving & {d.pk for d in dependency_closure([role])}:
-            blockers.append(role)
-    return blockers
+    edges = _role_dependencies()
+    return [role for role in attached if leaving & {d.pk for d in dependency_closure([role], edges)}]
 
 
 @atomic_service
