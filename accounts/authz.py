@@ -222,28 +222,67 @@ class Authorization:
         return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
 
     def _context(self, action, service, project, project_name, image, extra):
-        context: dict[str, object] = {
-            "g:UserName": self.grants.username,
-            "g:UserId": str(self.grants.user_id),
-            "g:DomainName": DOMAIN_NAME,
-            "g:ServiceName": service.name,
-            "g:CurrentTime": self.now,
-            "g:MFAPresent": False,
-            **self.request_context,
-        }
-        if project_name:
-            context["g:ProjectName"] = project_name
-            region = getattr(getattr(project, "region", None), "code", None) or project_name.split("_", 1)[0]
-            context["g:RequestedRegion"] = region
+        image_keys = None
         if image is not None and action in IMAGE_KEY_ACTIONS:
             key = (image.pk, project_name)
             image_keys = self._image_contexts.get(key)
             if image_keys is None:
                 image_keys = self._image_contexts[key] = image_context(image, project_name)
-            context.update(image_keys)
-        if extra:
-            context.update(extra)
-        return context
+        return build_request_context(
+            action, user_id=self.grants.user_id, username=self.grants.username, project=project,
+            project_name=project_name, now=self.now, request_keys=self.request_context,
+            image_keys=image_keys, extra=extra,
+        )
+
+    def holds(self, action: str, project=None) -> bool:
+        """Whether this user holds `action` here outright: allowed, by a statement without conditions,
+        and no Deny statement naming it at all (conditional or not).
+
+        Handing a permission to someone else asks this, not `allows`: a conditional allow or a
+        conditional deny means the actor holds it only sometimes, so it is not theirs to give.
+        """
+        if not self.grants.is_active:
+            return False
+        if self.grants.is_admin:
+            return True
+        service = SERVICES[get_action(action).service]
+        allowed = False
+        for _rule, policy in self.grants.covering(getattr(project, "name", project), service.is_global):
+            for statement in policy.statements_for(action):
+                if statement.deny:
+                    return False
+                allowed = allowed or statement.condition is None
+        return allowed
+
+
+def build_request_context(action: str, *, user_id, username, project=None, project_name=None, now=None,
+                          request_keys=None, image_keys=None, extra=None) -> dict[str, object]:
+    """The condition keys a request supplies (SPEC 5.3): the one builder for real requests and the simulator.
+
+    Order matters: global keys, then what the HTTP request knows (g:SourceIp, MFA), then the
+    image's keys, then anything the caller adds (the simulator's typed-in values).
+    """
+    service = SERVICES[get_action(action).service]
+    project_name = project_name or getattr(project, "name", project)
+    context: dict[str, object] = {
+        "g:DomainName": DOMAIN_NAME,
+        "g:ServiceName": service.name,
+        "g:CurrentTime": now or datetime.now(UTC),
+        "g:MFAPresent": False,
+    }
+    if user_id is not None:
+        context["g:UserId"] = str(user_id)
+        context["g:UserName"] = username
+    context.update(request_keys or {})
+    if project_name:
+        context["g:ProjectName"] = project_name
+        region = getattr(getattr(project, "region", None), "code", None) or project_name.split("_", 1)[0]
+        context["g:RequestedRegion"] = region
+    if image_keys:
+        context.update(image_keys)
+    if extra:
+        context.update(extra)
+    return context
 
 
 # --- loading and caching -------------------------------------------------------------------

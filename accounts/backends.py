@@ -5,6 +5,7 @@ None for global or All-resources questions). Django's model permissions, which t
 asks for, are mapped onto catalogue actions, so the admin obeys the same policies.
 """
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
 
 from accounts.policy import ACTION_NAMES
@@ -47,9 +48,28 @@ def action_for_permission(perm: str) -> str | None:
 
 
 class PolicyBackend(ModelBackend):
-    """Authenticates like ModelBackend; answers every permission from the policy engine."""
+    """Authenticates like ModelBackend; answers every permission from the policy engine.
+
+    Every permission question has an async twin (Django's `ahas_perm` and friends); each twin
+    asks the same engine, so no question falls through to Django's own permission tables.
+    """
+
+    def get_user_permissions(self, user_obj, obj=None):
+        return set()
+
+    def get_group_permissions(self, user_obj, obj=None):
+        return set()
 
     def get_all_permissions(self, user_obj, obj=None):
+        return set()
+
+    async def aget_user_permissions(self, user_obj, obj=None):
+        return set()
+
+    async def aget_group_permissions(self, user_obj, obj=None):
+        return set()
+
+    async def aget_all_permissions(self, user_obj, obj=None):
         return set()
 
     def has_perm(self, user_obj, perm, obj=None):
@@ -64,6 +84,20 @@ class PolicyBackend(ModelBackend):
         elif obj is not None:
             project = obj
         return authz.decide(user_obj, action, project=project, image=image).allowed
+
+    async def ahas_perm(self, user_obj, perm, obj=None):
+        return await sync_to_async(self.has_perm)(user_obj, perm, obj)
+
+    def with_perm(self, perm, is_active=True, include_superusers=True, obj=None):
+        """Users the engine allows `perm` (on `obj`): asked user by user, superusers get no short-cut."""
+        from .models import User
+
+        users = User.objects.filter(is_active=True) if is_active else User.objects.all()
+        allowed = [user.pk for user in users if self.has_perm(user, perm, obj)]
+        return User.objects.filter(pk__in=allowed)
+
+    async def ahas_module_perms(self, user_obj, app_label):
+        return await sync_to_async(self.has_module_perms)(user_obj, app_label)
 
     def has_module_perms(self, user_obj, app_label):
         return any(

@@ -52,6 +52,21 @@ class User(AbstractUser):
 
         return _user_has_module_perms(self, app_label)
 
+    async def ahas_perm(self, perm, obj=None):
+        """The async twin of has_perm: the same engine, no superuser short-cut."""
+        if not self.is_active:
+            return False
+        from django.contrib.auth.models import _auser_has_perm
+
+        return await _auser_has_perm(self, perm, obj)
+
+    async def ahas_module_perms(self, app_label):
+        if not self.is_active:
+            return False
+        from django.contrib.auth.models import _auser_has_module_perms
+
+        return await _auser_has_module_perms(self, app_label)
+
 
 class UserGroup(models.Model):
     """An IAM user group: the only thing permissions are granted to."""

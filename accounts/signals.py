@@ -8,9 +8,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import authz
-from .models import Grant, Membership, Policy, User, UserGroup
+from .models import Grant, Membership, Policy, Project, Region, User, UserGroup
 
-_DECISION_MODELS = (Membership, Grant, Policy, UserGroup)
+# Grants are compiled with project names and requests carry the region code: renaming either matters.
+_DECISION_MODELS = (Membership, Grant, Policy, UserGroup, Project, Region)
 
 
 @receiver(post_save)

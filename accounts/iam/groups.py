@@ -206,7 +206,9 @@ def _review_context(request, group, form, policies):
     """What confirming will do: each policy with its scope, the dependencies coming along, and any refusal."""
     dependencies = services.dependency_closure(policies)
     global_only = [p for p in policies + dependencies if services.is_global_only(p)]
-    ungrantable = {p.name: services.ungrantable_actions(request.user, p) for p in policies + dependencies}
+    ungrantable = {p.name: services.ungrantable_actions(request.user, p, all_resources=form.all_resources,
+                                                        projects=form.chosen_projects)
+                   for p in policies + dependencies}
     choices = request.POST.copy()
     for key in ("csrfmiddlewaretoken", "step"):
         choices.pop(key, None)

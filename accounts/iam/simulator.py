@@ -29,21 +29,6 @@ def _is_global(action: str) -> bool:
     return SERVICES[get_action(action).service].is_global
 
 
-def _request_context(action: str, project, extra: dict) -> dict:
-    """The keys the console supplies for any request (SPEC 5.3), then the ones typed in."""
-    context: dict[str, object] = {
-        "g:ServiceName": get_action(action).service,
-        "g:CurrentTime": datetime.now(UTC),
-        "g:DomainName": authz.DOMAIN_NAME,
-        "g:MFAPresent": False,
-    }
-    if project is not None:
-        context["g:ProjectName"] = project.name
-        context["g:RequestedRegion"] = project.region.code
-    context.update(extra)
-    return context
-
-
 def _simulate_user(user, actions, project, extra) -> list[dict]:
     authorization = authz.authorization_for(user)
     rules = {rule.grant_id: rule for rule in authorization.rules}
@@ -68,12 +53,18 @@ def _simulate_user(user, actions, project, extra) -> list[dict]:
     return results
 
 
-def _simulate_document(document: dict, actions, project, extra) -> list[dict]:
+def _simulate_document(document: dict, actions, project, extra, *, requester) -> list[dict]:
+    """Decide as if the pasted policy were granted to the requester, with the keys their request supplies."""
     compiled = [(PASTED, compile_document(document))]
+    now = datetime.now(UTC)
     results = []
     for action in actions:
         where = None if _is_global(action) else project
-        decision = evaluate(compiled, action, _request_context(action, where, extra))
+        context = authz.build_request_context(
+            action, user_id=requester.pk, username=requester.get_username(), project=where, now=now,
+            request_keys=authz.request_keys.get(), extra=extra,
+        )
+        decision = evaluate(compiled, action, context)
         reasons = [
             {"group": "", "grant": None, "policy": PASTED, "policy_id": None, "kind": "", "statement": index,
              "effect": document["Statement"][index]["Effect"], "scope": "",
@@ -105,7 +96,7 @@ def simulator(request):
                 results = _simulate_user(data["user"], data["actions"], data["project"], data["context"])
             else:
                 results = _simulate_document(data["validation"].document, data["actions"], data["project"],
-                                             data["context"])
+                                             data["context"], requester=request.user)
         else:
             status = 422
         validation = form.cleaned_data.get("validation")

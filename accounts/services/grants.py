@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from accounts import audit, authz
+from accounts import audit
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GRANTS_PER_GROUP, Grant, Policy, Project, UserGroup
 from accounts.policy import expand_pattern
+
+from . import escalation
 
 
 def is_global_only(policy: Policy) -> bool:
@@ -77,14 +79,14 @@ def describe_dependencies(policies) -> str:
     return "; ".join(parts)
 
 
-def ungrantable_actions(actor, policy: Policy) -> list[str]:
-    """IAM actions the policy allows that the actor is not allowed itself: granting them would be an escalation.
-
-    IMS actions are not checked: a Security Administrator grants image permissions it does not hold.
-    """
-    if actor is None:
-        return []
-    return sorted(a for a in actions_of(policy) if a.startswith("iam:") and not authz.decide(actor, a).allowed)
+def ungrantable_actions(actor, policy: Policy, *, all_resources: bool, projects=()) -> list[str]:
+    """What attaching `policy` on this scope would hand over that the actor does not hold outright
+    ("ims:images:delete on cn-north-4"): granting it would be an escalation (escalation.py)."""
+    whole = all_resources or is_global_only(policy)
+    pairs = escalation.scoped(escalation.document_allows(policy.document), all_resources=whole,
+                              project_names=[p.name for p in projects])
+    return [f"{action} on {project or 'All resources'}" for action, project in
+            escalation.missing_holdings(actor, pairs)]
 
 
 @atomic_service
@@ -98,9 +100,14 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
         require(actor, "iam:permissions:grantPermission", target=group,
                 target_repr=f"{policy.name} → {group.name}")
     dependencies = dependency_closure(policies)
+    handed_over: set = set()
     for policy in policies + dependencies:
-        for action in ungrantable_actions(actor, policy):
-            require(actor, action, target=group, target_repr=f"{policy.name} → {group.name}")
+        handed_over |= escalation.scoped(escalation.document_allows(policy.document),
+                                         all_resources=all_resources or is_global_only(policy),
+                                         project_names=[p.name for p in projects])
+    escalation.require_holds(actor, "iam:permissions:grantPermission", handed_over,
+                             doing=f"attaching {', '.join(p.name for p in policies)} to {group.name}",
+                             target=group)
     UserGroup.objects.select_for_update().filter(pk=group.pk).first()
     existing = {g.policy_id: g for g in group.grants.prefetch_related("projects")}
     new_count = sum(1 for p in policies + dependencies if p.pk not in existing)

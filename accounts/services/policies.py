@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
-from accounts.models import MAX_CUSTOM_POLICIES, Policy, UserGroup
+from accounts.models import MAX_CUSTOM_POLICIES, Grant, Policy, UserGroup
 from accounts.policy import validate_document, validate_text
 
+from . import escalation
 from ._common import _diff
 
 
@@ -70,6 +71,20 @@ def policy_clone(*, actor, source: Policy, name: str, description: str | None = 
                             details={"cloned_from": {"id": source.pk, "name": source.name}})
 
 
+def _require_may_widen(actor, policy: Policy, document: dict) -> None:
+    """Editing an attached policy grants its new statements to every group holding it: the actor must
+    hold whatever the edit newly allows (or stops denying), on every scope the policy is granted."""
+    widened = escalation.document_widening(policy.document, document)
+    if not widened:
+        return
+    handed_over: set = set()
+    for grant in Grant.objects.filter(policy=policy).prefetch_related("projects"):
+        handed_over |= escalation.scoped(widened, all_resources=grant.all_resources,
+                                         project_names=[p.name for p in grant.projects.all()])
+    escalation.require_holds(actor, "iam:roles:updateRole", handed_over,
+                             doing=f"widening {policy.name}, which is attached to groups,", target=policy)
+
+
 @atomic_service
 def policy_update(*, actor, policy: Policy, name: str, description: str, document,
                   expected_revision: int) -> Policy:
@@ -85,6 +100,7 @@ def policy_update(*, actor, policy: Policy, name: str, description: str, documen
             f"revision {expected_revision}). Your text is kept below: review their version, then save again.",
             code="conflict",
         )
+    _require_may_widen(actor, current, parsed)
     before = {"name": current.name, "description": current.description, "document": current.document}
     current.name, current.description, current.document = name, description, parsed
     current.revision += 1

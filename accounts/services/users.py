@@ -10,6 +10,7 @@ from accounts import audit
 from accounts.enforcement import atomic_service, require
 from accounts.models import User
 
+from . import escalation
 from ._common import _active_admins, _diff, _is_admin_member
 
 
@@ -40,6 +41,9 @@ def user_create(*, actor, username: str, password: str | None = None, email: str
 def user_update(*, actor, user: User, **changes) -> User:
     """Change a user's attributes (username, email, names, is_active, is_staff)."""
     require(actor, "iam:users:updateUser", target=user)
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        escalation.require_covers_user(actor, "iam:users:updateUser", user,
+                                       doing="deactivating" if user.is_active else "activating")
     allowed = {"username", "email", "first_name", "last_name", "is_active", "is_staff"}
     unknown = set(changes) - allowed
     if unknown:
@@ -64,6 +68,7 @@ def user_update(*, actor, user: User, **changes) -> User:
 def user_set_password(*, actor, user: User, password: str | None = None) -> str | None:
     """Set (or generate, returning it once) a user's password."""
     require(actor, "iam:users:updateUser", target=user)
+    escalation.require_covers_user(actor, "iam:users:updateUser", user, doing="setting the password of")
     generated = None
     if not password:
         password = generated = generate_password()
@@ -76,6 +81,7 @@ def user_set_password(*, actor, user: User, password: str | None = None) -> str 
 @atomic_service
 def user_delete(*, actor, user: User) -> None:
     require(actor, "iam:users:deleteUser", target=user)
+    escalation.require_covers_user(actor, "iam:users:deleteUser", user, doing="deleting")
     if user.is_active and _is_admin_member(user) and _active_admins() <= 1:
         raise ValidationError("This is the last active member of the admin group: it cannot be deleted.")
     if actor is not None and actor.pk == user.pk:

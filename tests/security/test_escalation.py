@@ -1,0 +1,183 @@
+"""The no-escalation rule (issue 7, item 2), tried as an attacker would.
+
+For every IAM action on its own, and for the Security Administrator, every known path to more
+permissions is tried through the console: each is refused with 403 and a `denied` audit event,
+and nothing changes. Positive controls prove the same paths work for who holds enough, so a
+refusal here is the rule speaking, not a broken page.
+"""
+
+import json
+
+import pytest
+
+from accounts import authz, services
+from accounts.enforcement import Refused
+from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
+from accounts.policy.catalogue import IAM_ACTIONS
+
+PASSWORD = "attacker-pass-1"
+WIDE_DOCUMENT = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["iam:*:*"]}]}
+
+
+def solo_actor(action: str) -> User:
+    """A staff user whose only permission is `action` (All resources), through its own group and policy."""
+    policy = services.policy_create(actor=None, name="Solo", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": [action]}]})
+    group = services.group_create(actor=None, name="solo")
+    user, _ = services.user_create(actor=None, username="solo", password=PASSWORD, is_staff=True)
+    services.group_add_member(actor=None, group=group, user=user)
+    services.grant_attach(actor=None, group=group, policies=[policy], all_resources=True)
+    return user
+
+
+def snapshot() -> dict:
+    """Everything the attacks aim at."""
+    admin = User.objects.get(username="admin")
+    return {
+        "admin_members": sorted(Membership.objects.filter(group__name="admin").values_list("user__username",
+                                                                                          flat=True)),
+        "memberships": sorted(Membership.objects.values_list("group__name", "user__username")),
+        "admin_password": admin.password,
+        "ims_admin_password": User.objects.get(username="ims-admin").password,
+        "admin_active": admin.is_active,
+        "users": sorted(User.objects.values_list("username", flat=True)),
+        "grants": sorted(Grant.objects.values_list("group__name", "policy__name")),
+        "documents": {p.name: json.dumps(p.document, sort_keys=True) for p in Policy.objects.filter(is_system=False)},
+    }
+
+
+def attacks(actor: User) -> list[tuple[str, str, dict]]:
+    """(what, URL, POST data) for every path to more permissions than the actor holds."""
+    admin = User.objects.get(username="admin")
+    ims_admin = User.objects.get(username="ims-admin")
+    admin_group = UserGroup.objects.get(name="admin")
+    ims_admins = UserGroup.objects.get(name="ims-admins")
+    own_group = actor.iam_groups.exclude(name="admin").first()
+    own_policy = Policy.objects.filter(grants__group=own_group, is_system=False).first()
+    paths = [
+        ("join the admin group (group page)", f"/iam/groups/{admin_group.pk}/members/add/", {"user": actor.pk}),
+        ("join the admin group (user page)", f"/iam/users/{actor.pk}/groups/add/", {"group": admin_group.pk}),
+        ("join a group holding more", f"/iam/groups/{ims_admins.pk}/members/add/", {"user": actor.pk}),
+        ("set the admin's password", f"/iam/users/{admin.pk}/password/",
+         {"password_mode": "set", "password1": PASSWORD, "password2": PASSWORD}),
+        ("set the password of someone holding more", f"/iam/users/{ims_admin.pk}/password/",
+         {"password_mode": "set", "password1": PASSWORD, "password2": PASSWORD}),
+        ("deactivate the admin", f"/iam/users/{admin.pk}/active/", {"active": "0"}),
+        ("delete the admin", f"/iam/users/{admin.pk}/delete/", {}),
+        ("remove the admin from the admin group", f"/iam/groups/{admin_group.pk}/members/{admin.pk}/remove/", {}),
+        ("attach IMS FullAccess to the own group", f"/iam/groups/{own_group.pk}/permissions/attach/",
+         {"policies": Policy.objects.get(name="IMS FullAccess").pk, "scope": "all", "step": "confirm"}),
+        ("attach Tenant Administrator to the own group", f"/iam/groups/{own_group.pk}/permissions/attach/",
+         {"policies": Policy.objects.get(name="Tenant Administrator").pk, "scope": "all", "step": "confirm"}),
+    ]
+    if own_policy is not None:
+        paths.append(("widen the own group's policy", f"/iam/policies/{own_policy.pk}/edit/",
+                      {"name": own_policy.name, "description": "", "mode": "json",
+                       "document": json.dumps(WIDE_DOCUMENT), "revision": own_policy.revision}))
+    return paths
+
+
+def try_every_attack(client, actor) -> list[str]:
+    """Run every attack; return those that were not refused with 403 and a denied audit event."""
+    failures = []
+    for what, url, data in attacks(actor):
+        authz.forget(actor)
+        before_denied = AuditEvent.objects.filter(actor_name=actor.username, outcome="denied").count()
+        before = snapshot()
+        response = client.post(url, data)
+        after = snapshot()
+        denied = AuditEvent.objects.filter(actor_name=actor.username, outcome="denied").count()
+        if response.status_code != 403 or after != before or denied <= before_denied:
+            failures.append(f"{what}: {response.status_code}, changed={after != before}, "
+                            f"audited={denied > before_denied}")
+    return failures
+
+
+@pytest.mark.parametrize("action", sorted(a.name for a in IAM_ACTIONS))
+def test_one_iam_action_opens_no_door(action, demo, client):
+    actor = solo_actor(action)
+    client.force_login(actor)
+    assert try_every_attack(client, actor) == []
+
+
+def test_the_security_administrator_manages_iam_but_does_not_become_the_administrator(demo, client):
+    actor = User.objects.get(username="iam-admin")
+    client.force_login(actor)
+    assert try_every_attack(client, actor) == []
+    # Positive controls: what it holds, it may hand over; whom it covers, it may manage.
+    newcomer = User.objects.get(username="newcomer")
+    response = client.post(f"/iam/users/{newcomer.pk}/password/",
+                           {"password_mode": "set", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302
+    iam_admins = UserGroup.objects.get(name="iam-admins")
+    response = client.post(f"/iam/groups/{iam_admins.pk}/members/add/", {"user": newcomer.pk})
+    assert response.status_code == 302 and iam_admins.memberships.filter(user=newcomer).exists()
+
+
+def test_the_refusal_names_what_is_missing(demo, client):
+    client.force_login(User.objects.get(username="iam-admin"))
+    ims_admins = UserGroup.objects.get(name="ims-admins")
+    newcomer = User.objects.get(username="newcomer")
+    response = client.post(f"/iam/groups/{ims_admins.pk}/members/add/", {"user": newcomer.pk})
+    text = response.content.decode()
+    assert response.status_code == 403
+    assert "hand over permissions you do not hold yourself" in text and "on All resources" in text
+    event = AuditEvent.objects.filter(actor_name="iam-admin", outcome="denied").latest("pk")
+    assert event.action == "iam:groups:addUserToGroup" and "ims:" in event.message
+
+
+def test_an_admin_may_do_all_of_it(demo, client):
+    """The same paths, as a member of the admin group: nothing here is refused by the rule."""
+    admin = User.objects.get(username="admin")
+    client.force_login(admin)
+    newcomer = User.objects.get(username="newcomer")
+    ims_admins = UserGroup.objects.get(name="ims-admins")
+    assert client.post(f"/iam/groups/{ims_admins.pk}/members/add/", {"user": newcomer.pk}).status_code == 302
+    ims_admin = User.objects.get(username="ims-admin")
+    response = client.post(f"/iam/users/{ims_admin.pk}/password/",
+                           {"password_mode": "set", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302
+    admin_group = UserGroup.objects.get(name="admin")
+    assert client.post(f"/iam/groups/{admin_group.pk}/members/add/", {"user": newcomer.pk}).status_code == 302
+    assert admin_group.memberships.filter(user=newcomer).exists()
+
+
+def test_widening_an_unattached_policy_is_not_a_grant(demo):
+    """Editing a policy no group holds hands nothing over: an updateRole-only user may draft it."""
+    actor = solo_actor("iam:roles:updateRole")
+    draft = services.policy_create(actor=None, name="Draft", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["iam:users:listUsers"]}]})
+    services.policy_update(actor=actor, policy=draft, name="Draft", description="", document=WIDE_DOCUMENT,
+                           expected_revision=draft.revision)
+    assert Policy.objects.get(name="Draft").document == WIDE_DOCUMENT
+
+
+def test_lifting_a_deny_is_widening(demo):
+    """Removing a Deny from an attached policy hands over what it denied."""
+    actor = solo_actor("iam:roles:updateRole")
+    deny = Policy.objects.get(name="DenyImageDeletion")  # attached to developers
+    allow_only = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]}
+    with pytest.raises(Refused):
+        services.policy_update(actor=actor, policy=deny, name=deny.name, description="", document=allow_only,
+                               expected_revision=deny.revision)
+    assert Policy.objects.get(name="DenyImageDeletion").document == deny.document
+
+
+def test_conditional_holdings_are_not_enough_to_give_away(demo):
+    """An actor allowed only under a condition (or with a conditional Deny) does not hold the action outright."""
+    images = services.policy_create(actor=None, name="MostlyIms", document={"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:*:*"]},
+        {"Effect": "Deny", "Action": ["ims:images:delete"],
+         "Condition": {"StringEquals": {"ims:ResourceTag/env": ["prod"]}}}]})
+    membership = services.policy_create(actor=None, name="AddMembers", document={"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:groups:addUserToGroup"]}]})
+    group = services.group_create(actor=None, name="mostly")
+    actor, _ = services.user_create(actor=None, username="mostly", password=PASSWORD)
+    services.group_add_member(actor=None, group=group, user=actor)
+    services.grant_attach(actor=None, group=group, policies=[images, membership], all_resources=True)
+    newcomer = User.objects.get(username="newcomer")
+    with pytest.raises(Refused):
+        services.group_add_member(actor=actor, group=UserGroup.objects.get(name="ims-admins"), user=newcomer)
+    viewers = UserGroup.objects.get(name="viewers")  # read-only: held outright, so it may be handed over
+    services.group_add_member(actor=actor, group=viewers, user=newcomer)
+    assert viewers.memberships.filter(user=newcomer).exists()
