@@ -76,3 +76,13 @@ class CodeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text",
                                       "autocapitalize": "off", "spellcheck": "false", "autofocus": True}),
     )
+
+
+class EnrolmentCodeForm(CodeForm):
+    """The first code from a newly added app, which proves it was set up right."""
+
+    code = forms.CharField(
+        label="Code", max_length=32, strip=True, help_text="The six-digit code the app shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autocapitalize": "off", "spellcheck": "false"}),
+    )

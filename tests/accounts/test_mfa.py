@@ -1,6 +1,7 @@
 """TOTP multi-factor sign-in: enrolment, the code step, recovery codes, and g:MFAPresent/g:MFAAge
 deciding for real. Codes are computed here from the device's secret, as an authenticator app would."""
 
+import json
 import re
 import time
 from base64 import b32decode
@@ -295,3 +296,33 @@ def test_my_permissions_says_which_decisions_depend_on_mfa(client, deny_delete_w
     listing = re.search(r'<td[^>]*data-project="cn-north-4" data-actions="ims:images:list ims:images:get"[^>]*>',
                         html)
     assert listing and "data-depends-on-mfa" not in listing.group(0)
+
+
+def _simulated(client, **params):
+    html = client.get("/iam/simulator/", params).content.decode()
+    return html.split('data-action="ims:images:delete"')[1].split("</article>")[0]
+
+
+def test_the_simulator_says_when_a_decision_depends_on_mfa(as_user, deny_delete_without_mfa):
+    client = as_user("admin")
+    user_case = _simulated(client, subject="user", user="ims-admin", actions=["ims:images:delete"],
+                           project="cn-north-4")
+    assert "depends on MFA" in user_case and "<code>g:MFAPresent</code> = false" in user_case
+    verified = _simulated(client, subject="user", user="ims-admin", actions=["ims:images:delete"],
+                          project="cn-north-4", context="g:MFAPresent=true")
+    assert "<code>g:MFAPresent</code> = true" in verified
+    pasted = _simulated(client, subject="document", document=json.dumps(DENY_DELETE_WITHOUT_MFA),
+                        actions=["ims:images:delete"], project="cn-north-4")
+    assert "depends on MFA" in pasted
+    plain = client.get("/iam/simulator/", {"subject": "user", "user": "developer", "actions": ["ims:images:delete"],
+                                           "project": "cn-north-4_dev"}).content.decode()
+    assert "depends on MFA" not in plain
+
+
+def test_the_simulator_decides_with_the_mfa_value_it_shows(as_user, deny_delete_without_mfa):
+    client = as_user("admin")
+    params = {"subject": "user", "user": "ims-admin", "actions": ["ims:images:delete"], "project": "cn-north-4"}
+    without = client.get("/iam/simulator/", params).content.decode()
+    with_mfa = client.get("/iam/simulator/", {**params, "context": "g:MFAPresent=true"}).content.decode()
+    assert 'data-action="ims:images:delete" data-outcome="explicit_deny"' in without
+    assert 'data-action="ims:images:delete" data-outcome="allow"' in with_mfa
