@@ -108,7 +108,15 @@ def test_enrolment_forms_need_csrf(as_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(User.objects.get(username="viewer"))
     assert client.post("/me/mfa/start/").status_code == 403
+    assert client.post("/me/mfa/confirm/", {"code": "123456"}).status_code == 403
     assert client.post("/me/mfa/remove/", {"code": "123456"}).status_code == 403
+    device = enrol("developer")
+    anonymous = Client(enforce_csrf_checks=True)
+    page = anonymous.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    assert anonymous.post("/accounts/login/", {"username": "developer", "password": PASSWORD,
+                                               "csrfmiddlewaretoken": token}).status_code == 302
+    assert anonymous.post("/accounts/login/code/", {"code": code_for(device)}).status_code == 403
 
 
 # --- signing in ------------------------------------------------------------------------------
@@ -147,7 +155,8 @@ def test_a_used_code_cannot_be_used_again(client, no_throttle):
     assert other.post("/accounts/login/code/", {"code": code}).status_code == 400
 
 
-def test_wrong_codes_are_throttled(client):
+def test_wrong_codes_are_throttled(client, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60  # the first wait is a minute, however slow this machine is
     device = enrol("viewer")
     password_step(client, "viewer")
     client.post("/accounts/login/code/", {"code": "000000" if code_for(device) != "000000" else "111111"})
