@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group as DjangoGroup
 from django.core.exceptions import PermissionDenied, ValidationError
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .forms import GrantAdminForm, PolicyAdminForm, format_finding
@@ -17,6 +19,10 @@ from .models import AuditEvent, Grant, Membership, Policy, Project, Region, User
 admin.site.site_header = "imsperm operators"
 admin.site.site_title = "imsperm admin"
 admin.site.unregister(DjangoGroup)
+# Second factors stay with their owner (Sign-in security): django-otp's admin would show an app's
+# secret as a QR code to operators and delete devices without an audit event.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
 
 
 def _report(request, error):

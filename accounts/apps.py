@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Identity and access"
 
     def ready(self):
-        from . import signals  # noqa: F401  (registers the authorization-stamp receivers)
+        from . import (
+            signals,  # noqa: F401  (registers the authorization-stamp receivers)
+            signin,  # noqa: F401  (registers the sign-in lockout audit receiver)
+        )

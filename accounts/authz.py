@@ -208,6 +208,18 @@ class Authorization:
     def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
         return self.decide(action, project, image, context).allowed
 
+    def condition_keys_read(self, action: str, project=None) -> frozenset[str]:
+        """Condition keys (catalogue spelling) that the statements naming `action` here read:
+        a decision that reads g:MFAPresent can change when the session verifies MFA."""
+        if not self.grants.is_active or self.grants.is_admin:
+            return frozenset()
+        service = SERVICES[get_action(action).service]
+        names: set[str] = set()
+        for _, compiled in self.grants.covering(getattr(project, "name", project), service.is_global):
+            for statement in compiled.statements_for(action):
+                names.update(statement.key_names.values())
+        return frozenset(names)
+
     def _decide(self, action, project, image, context) -> Explanation:
         service = SERVICES[get_action(action).service]
         project_name = getattr(project, "name", project)
@@ -289,8 +301,24 @@ def build_request_context(action: str, *, user_id, username, project=None, proje
 
 _lock = threading.Lock()
 _compiled_grants: OrderedDict[tuple[int, str], CompiledGrants] = OrderedDict()
-# Condition keys the current HTTP request supplies (g:SourceIp), set by RequestKeysMiddleware.
+# Condition keys the current HTTP request supplies, set by RequestKeysMiddleware from request_keys_for.
 request_keys: ContextVar[dict[str, object] | None] = ContextVar("imsperm_request_keys", default=None)
+
+
+def request_keys_for(request) -> dict[str, object]:
+    """The condition keys only the HTTP request knows: g:SourceIp, g:MFAPresent, g:MFAAge.
+
+    The one place they are built: real requests (RequestKeysMiddleware) and the simulator use it.
+    """
+    from . import mfa
+
+    return {"g:SourceIp": request.META.get("REMOTE_ADDR", ""), **mfa.session_keys(request)}
+
+
+def refresh_request_keys(request) -> None:
+    """Rebuild this request's keys after it changed them (the session just verified MFA)."""
+    request_keys.set(request_keys_for(request))
+    forget(request.user)
 _compiled: dict[str, CompiledPolicy] = {}
 
 

@@ -6,6 +6,7 @@ asks for, are mapped onto catalogue actions, so the admin obeys the same policie
 """
 
 from asgiref.sync import sync_to_async
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 
 from accounts.policy import ACTION_NAMES
@@ -45,6 +46,20 @@ def action_for_permission(perm: str) -> str | None:
     app_label, _, codename = perm.partition(".")
     verb, _, model = codename.partition("_")
     return MODEL_PERMISSION_ACTIONS.get(f"{app_label}.{model}", {}).get(verb)
+
+
+class SignInThrottleBackend(AxesStandaloneBackend):
+    """django-axes' lockout check for sign-ins over HTTP.
+
+    Every HTTP sign-in passes its request; a call without one (the test client's `login`, a
+    shell) is not a sign-in attempt from an address, so there is nothing to count and the next
+    backend decides alone.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 class PolicyBackend(ModelBackend):

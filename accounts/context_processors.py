@@ -16,6 +16,7 @@ NAVIGATION = (
     ("IAM", "Policies", "iam:policy-list", "iam:roles:listRoles", False),
     ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
     ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
+    ("Account", "Sign-in security", "accounts:mfa", None, False),
 )
 
 

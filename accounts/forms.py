@@ -65,3 +65,24 @@ class GrantAdminForm(forms.ModelForm):
             if policy is None or not is_global_only(policy):
                 raise ValidationError({"projects": "Choose projects, or tick All resources."})
         return data
+
+
+class CodeForm(forms.Form):
+    """A second-factor code: six digits from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code", max_length=32, strip=True,
+        help_text="The six-digit code from your authenticator app, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text",
+                                      "autocapitalize": "off", "spellcheck": "false", "autofocus": True}),
+    )
+
+
+class EnrolmentCodeForm(CodeForm):
+    """The first code from a newly added app, which proves it was set up right."""
+
+    code = forms.CharField(
+        label="Code", max_length=32, strip=True, help_text="The six-digit code the app shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autocapitalize": "off", "spellcheck": "false"}),
+    )

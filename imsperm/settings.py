@@ -5,6 +5,7 @@ DJANGO_SECRET_KEY is required unless DJANGO_DEBUG is on.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "images",
 ]
@@ -50,11 +55,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.RequestKeysMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into the page
 ]
 
 ROOT_URLCONF = "imsperm.urls"
@@ -86,10 +94,25 @@ DATABASES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.PolicyBackend"]
+# The throttle comes first: a locked-out name-and-address is refused before any password check.
+AUTHENTICATION_BACKENDS = ["accounts.backends.SignInThrottleBackend", "accounts.backends.PolicyBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes): failures are counted per user name and address together, so
+# an attacker cannot lock a person out from elsewhere, and unknown names count like known ones.
+AXES_FAILURE_LIMIT = int(os.environ.get("IMSPERM_SIGNIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IMSPERM_SIGNIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_address"
+AXES_ENABLE_ADMIN = False  # unlocking goes through the cool-off, not an unaudited admin delete
+AXES_VERBOSE = False
+# Multi-factor sign-in (django-otp): authenticator apps show this issuer beside the code.
+OTP_TOTP_ISSUER = "imsperm"
+IMSPERM_MFA_PENDING_SECONDS = 300  # how long a password stays good while the code is asked for
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import authz
+from accounts import authz, mfa
 from accounts.models import User
 from accounts.policy import SERVICES, compile_document, evaluate, get_action
 from accounts.selectors import all_projects
@@ -27,6 +27,16 @@ LIST_PERMISSIONS = "iam:permissions:listPermissions"
 
 def _is_global(action: str) -> bool:
     return SERVICES[get_action(action).service].is_global
+
+
+def _mfa_note(keys_read, context: dict) -> dict | None:
+    """For a decision that reads g:MFAPresent or g:MFAAge: the values it was decided with."""
+    if not mfa.MFA_CONDITION_KEYS & set(keys_read):
+        return None
+    lowered = {str(key).lower(): value for key, value in context.items()}
+    present = lowered.get("g:mfapresent", False)
+    return {"present": str(present).lower() if isinstance(present, str) else ("true" if present else "false"),
+            "age": lowered.get("g:mfaage")}
 
 
 def _simulate_user(user, actions, project, extra) -> list[dict]:
@@ -49,7 +59,9 @@ def _simulate_user(user, actions, project, extra) -> list[dict]:
             })
         results.append({"action": action, "project": getattr(where, "name", None), "outcome": explanation.outcome,
                          "summary": explanation.summary, "reasons": reasons,
-                         "missing_keys": sorted(explanation.missing_keys)})
+                         "missing_keys": sorted(explanation.missing_keys),
+                         "mfa": _mfa_note(authorization.condition_keys_read(action, where),
+                                          {**authorization.request_context, **extra})})
     return results
 
 
@@ -60,11 +72,11 @@ def _simulate_document(document: dict, actions, project, extra, *, requester) ->
     results = []
     for action in actions:
         where = None if _is_global(action) else project
-        context = authz.build_request_context(
+        request_context = authz.build_request_context(
             action, user_id=requester.pk, username=requester.get_username(), project=where, now=now,
             request_keys=authz.request_keys.get(), extra=extra,
         )
-        decision = evaluate(compiled, action, context)
+        decision = evaluate(compiled, action, request_context)
         reasons = [
             {"group": "", "grant": None, "policy": PASTED, "policy_id": None, "kind": "", "statement": index,
              "effect": document["Statement"][index]["Effect"], "scope": "",
@@ -76,8 +88,11 @@ def _simulate_document(document: dict, actions, project, extra, *, requester) ->
             "explicit_deny": "Denied explicitly by the pasted policy.",
             "implicit_deny": f"Denied: no statement of the pasted policy allows {action} (implicit deny).",
         }[decision.outcome]
+        keys_read = {name for statement in compiled[0][1].statements_for(action)
+                     for name in statement.key_names.values()}
         results.append({"action": action, "project": getattr(where, "name", None), "outcome": decision.outcome,
-                        "summary": summary, "reasons": reasons, "missing_keys": sorted(decision.missing_keys)})
+                        "summary": summary, "reasons": reasons, "missing_keys": sorted(decision.missing_keys),
+                        "mfa": _mfa_note(keys_read, request_context)})
     return results
 
 

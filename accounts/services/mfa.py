@@ -1,0 +1,66 @@
+"""MFA services for the signed-in user: turn it on (authenticator app + recovery codes), turn it off.
+
+Managing one's own second factor needs no IAM action (as in the cloud); turning it off needs a
+current code, so a borrowed session cannot remove it. A code is checked before the writing
+transaction opens: django-otp records a wrong code's throttling in its own transaction, which a
+rollback here must not undo.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import audit, mfa
+from accounts.models import AuditEvent
+
+WRONG_CODE = "That code is not valid. Enter the current six-digit code from your authenticator app."
+
+
+def mfa_enrolment_start(*, actor) -> TOTPDevice:
+    """A new, unconfirmed authenticator-app secret for `actor` (replacing any unfinished one)."""
+    with transaction.atomic():
+        if mfa.has_mfa(actor):
+            raise ValidationError("MFA is already on. Turn it off first to set up a new authenticator app.")
+        TOTPDevice.objects.filter(user=actor, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=actor, name="Authenticator app", confirmed=False)
+
+
+def mfa_enrolment_confirm(*, actor, code: str) -> tuple[TOTPDevice, list[str]]:
+    """Turn MFA on once the app shows a right code; returns the device and ten recovery codes
+    (shown once: only django-otp's copies remain, each usable once)."""
+    device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("-pk").first()
+    if device is None:
+        raise ValidationError("Start the set-up again: there is no authenticator app waiting to be confirmed.")
+    code = mfa.normalise_code(code)
+    if not (code.isdigit() and device.verify_token(code)):
+        raise ValidationError(WRONG_CODE)
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        StaticDevice.objects.filter(user=actor).delete()
+        recovery = StaticDevice.objects.create(user=actor, name="Recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(mfa.RECOVERY_CODE_COUNT)]
+        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=c) for c in codes)
+        audit.record(actor=actor, action="mfa:enable", target=actor,
+                     message=f"Turned MFA on (authenticator app, {len(codes)} recovery codes).")
+    return device, codes
+
+
+def mfa_remove(*, actor, code: str) -> None:
+    """Turn MFA off after a current code (app or recovery); a wrong code is refused and audited."""
+    wait = mfa.seconds_until_allowed(actor, code)
+    if wait:
+        raise ValidationError(f"Too many wrong codes. Wait {wait} seconds, then try again.")
+    device = mfa.verify_code(actor, code)
+    if device is None:
+        audit.record(actor=actor, action="mfa:disable", target=actor, outcome=AuditEvent.Outcome.DENIED,
+                     message="Turning MFA off was refused: the code was not valid.")
+        raise ValidationError("That code is not valid. Enter a current code from your authenticator app, "
+                              "or one of your recovery codes.")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=actor).delete()
+        StaticDevice.objects.filter(user=actor).delete()
+        audit.record(actor=actor, action="mfa:disable", target=actor, message="Turned MFA off.")
