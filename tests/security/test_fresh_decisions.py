@@ -62,7 +62,9 @@ def test_async_check_agrees_with_the_engine_for_a_read_only_user(demo):
 def test_with_perm_lists_who_the_engine_allows(demo):
     from django.contrib.auth import get_backends
 
-    backend = get_backends()[0]
+    from accounts.backends import PolicyBackend
+
+    backend = next(b for b in get_backends() if isinstance(b, PolicyBackend))
     allowed = set(backend.with_perm("iam:users:createUser").values_list("username", flat=True))
     assert allowed == {"admin", "iam-admin"}
 
