@@ -1,11 +1,11 @@
 """Pages of the signed-in user: the home redirect and My permissions."""
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from accounts.policy import IMS_ACTIONS
 
 from . import authz
+from .permissions import login_only
 from .selectors import all_projects
 
 # The seed's common-operations table (SPEC section 4), then every other IMS action.
@@ -17,7 +17,7 @@ COMMON_OPERATIONS = (
 )
 
 
-@login_required
+@login_only
 def home(request):
     """Send the user where they can work: the image browser if they may list images anywhere."""
     authorization = authz.authorization_for(request.user)
@@ -41,7 +41,7 @@ def _operation_rows(authorization, projects):
     return rows
 
 
-@login_required
+@login_only
 def my_permissions(request):
     """The common-operations table as operations × projects, each cell explained."""
     authorization = authz.authorization_for(request.user)

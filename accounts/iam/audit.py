@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import permission_required_action
 
 from .directory_forms import AuditFilterForm
-from .directory_selectors import audit_events, requires
+from .directory_selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50
 CSV_COLUMNS = ("time", "user", "action", "target type", "target id", "target", "project", "outcome", "message",
@@ -29,7 +30,7 @@ def detail_blocks(details: dict) -> list[tuple[str, str]]:
     return [(title, json.dumps(value, indent=2, sort_keys=True, default=str)) for title, value in blocks]
 
 
-@requires("iam:audit:listEvents")
+@permission_required_action("iam:audit:listEvents")
 def audit_list(request):
     form = AuditFilterForm(request.GET)
     events = audit_events(**form.filters())
@@ -70,7 +71,7 @@ def _csv_rows(events):
         )])
 
 
-@requires("iam:audit:listEvents")
+@permission_required_action("iam:audit:listEvents")
 def audit_export(request):
     """The same filters as the page, every matching event, streamed as CSV."""
     form = AuditFilterForm(request.GET)
