@@ -18,7 +18,7 @@ from .directory_selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50
 CSV_COLUMNS = ("time", "user", "action", "target type", "target id", "target", "project", "outcome", "message",
-               "details")
+               "details", "repeats", "last seen")
 
 
 def detail_blocks(details: dict) -> list[tuple[str, str]]:
@@ -67,7 +67,8 @@ def _csv_rows(events):
         yield writer.writerow([_cell(str(value)) for value in (
             timezone.localtime(event.created_at).isoformat(), event.actor_name, event.action, event.target_type,
             event.target_id, event.target_repr, event.project, event.outcome, event.message,
-            json.dumps(event.details, sort_keys=True) if event.details else "",
+            json.dumps(event.details, sort_keys=True) if event.details else "", event.repeat_count,
+            timezone.localtime(event.last_seen_at).isoformat() if event.last_seen_at else "",
         )])
 
 
