@@ -14,7 +14,8 @@ demo objects. The expected answer is derived from the route's declared permissio
 
 Django admin routes are covered by admin's own has_*_permission (backed by the engine, see
 accounts/backends.py): anonymous and non-staff users are sent to admin sign-in, staff never see
-a 500. Each request runs in a savepoint rolled back afterwards, so a POST that succeeds changes
+a 500, and personas made staff get 403 wherever the engine refuses the model permission a route
+asks for (admin may refuse more than the engine, never less). Each request runs in a savepoint rolled back afterwards, so a POST that succeeds changes
 nothing for the next case. Counts are printed for the closing note (run with -s).
 """
 
@@ -184,6 +185,22 @@ def expectation(route: Route, kwargs: dict, persona: str, user) -> tuple[str, tu
     return ("allowed" if allowed else "refused"), actions
 
 
+ADMIN_VERBS = {"changelist": "view", "add": "add", "delete": "delete", "history": "view"}
+
+
+def admin_permission(route: Route, method: str) -> str | None:
+    """The Django model permission an admin route asks for (the engine answers it), None when none."""
+    name = route.pattern.name or ""
+    if name == "auth_user_password_change":
+        return "accounts.change_user"
+    match = re.fullmatch(r"(accounts|images)_(\w+?)_(changelist|add|change|delete|history)", name)
+    if match is None:
+        return None
+    app, model, view = match.groups()
+    verb = ("change" if method == "POST" else "view") if view == "change" else ADMIN_VERBS[view]
+    return f"{app}.{verb}_{model}"
+
+
 def _send(client: Client, method: str, url: str, data: dict):
     if method == "GET":
         return client.get(url)
@@ -269,3 +286,45 @@ def test_every_route_answers_as_the_engine_decides(persona):
     print(f"\nroute crawler, {persona}: {total} requests ({len(routes())} routes × {len(METHODS)} methods), "
           + ", ".join(f"{answer}: {count}" for answer, count in sorted(answers.items())))
     assert wrong == [], f"{len(wrong)} wrong answers of {total}:\n" + "\n".join(wrong[:40])
+
+
+STAFF_PERSONAS = ("iam-admin", "viewer", "developer", "newcomer")
+
+
+@pytest.mark.parametrize("persona", STAFF_PERSONAS)
+def test_admin_routes_obey_the_engine_for_staff(persona):
+    """Made staff, a persona still gets from Django admin no more than the engine allows it.
+
+    The admin may refuse more than the engine (read-only models, state rules): an allowed
+    permission may answer anything but a 500; a refused one answers 403.
+    """
+    user = User.objects.get(username=persona)
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    user.refresh_from_db()
+    client = Client(enforce_csrf_checks=False)
+    client.force_login(user)
+    wrong, answers = [], Counter()
+    for route in (r for r in routes() if r.is_admin):
+        for kwargs, method in product(_values(route, persona), METHODS):
+            url = url_for(route, kwargs, persona)
+            perm = admin_permission(route, method)
+            allowed = perm is None or user.has_perm(perm)
+            with transaction.atomic():
+                try:
+                    response = _send(client, method, url, {})
+                except Exception as error:  # a crash is the answer we report
+                    response = HttpResponse(repr(error), status=500)
+                transaction.set_rollback(True)
+            status = response.status_code
+            ok = status < 500 and (allowed or status in (403, 405))
+            answers[f"{'allowed' if allowed else 'refused'} {status}"] += 1
+            if not ok:
+                wrong.append(f"{method} {url} as staff {persona}: {perm} {'allowed' if allowed else 'refused'} "
+                             f"by the engine, got {status}")
+            client.cookies.pop("messages", None)
+            if "logout" in route.route:
+                client.force_login(user)
+    CASES.update({(f"staff {persona}", f"admin {answer}"): count for answer, count in answers.items()})
+    print(f"\nadmin crawler, staff {persona}: {sum(answers.values())} requests, "
+          + ", ".join(f"{answer}: {count}" for answer, count in sorted(answers.items())))
+    assert wrong == [], f"{len(wrong)} wrong answers:\n" + "\n".join(wrong[:40])
