@@ -241,7 +241,7 @@ def crawl_summary():
     by_answer = Counter()
     for (_, answer), count in CASES.items():
         by_answer[answer] += count
-    print(f"\nroute crawler total: {sum(CASES.values())} requests over {len({p for p, _ in CASES})} personas; "
+    print(f"\nroute crawler total: {sum(CASES.values())} requests in {len({p for p, _ in CASES})} crawls; "
           + ", ".join(f"{answer}: {count}" for answer, count in sorted(by_answer.items())))
 
 
