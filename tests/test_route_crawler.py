@@ -15,8 +15,10 @@ demo objects. The expected answer is derived from the route's declared permissio
 Django admin routes are covered by admin's own has_*_permission (backed by the engine, see
 accounts/backends.py): anonymous and non-staff users are sent to admin sign-in, staff never see
 a 500, and personas made staff get 403 wherever the engine refuses the model permission a route
-asks for (admin may refuse more than the engine, never less). Each request runs in a savepoint rolled back afterwards, so a POST that succeeds changes
-nothing for the next case. Counts are printed for the closing note (run with -s).
+asks for (admin may refuse more than the engine, never less).
+
+Each request runs in a savepoint rolled back afterwards, so a POST that succeeds changes nothing
+for the next case. Counts are printed for the closing note (run with -s).
 """
 
 from __future__ import annotations

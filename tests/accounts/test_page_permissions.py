@@ -107,3 +107,24 @@ def test_a_view_may_check_only_the_actions_it_declares():
     request.resolver_match.func = sneaky
     with pytest.raises(ImproperlyConfigured, match="declares only"):
         sneaky(request)
+
+
+def test_counting_a_repeat_is_one_indexed_lookup_and_one_update():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import audit
+
+    developer = User.objects.get(username="developer")
+    refusal = {"actor": developer, "action": "ims:images:delete", "target_type": "page", "target_repr": "/x/",
+               "outcome": "denied", "message": "Denied."}
+    audit.record(**refusal)
+    with CaptureQueriesContext(connection) as queries:
+        event = audit.record(**refusal)
+    assert event.repeat_count == 2 and len(queries) == 2
+    lookup, update = (query["sql"] for query in queries.captured_queries)
+    assert lookup.startswith("SELECT") and update.startswith("UPDATE")
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {lookup}")
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "audit_repeat_lookup" in plan
