@@ -62,6 +62,8 @@ def test_a_repeated_refusal_within_the_window_is_one_event_counted_twice(as_user
     assert event.repeat_count == 2 and event.last_seen_at >= event.created_at
     page = as_user("admin").get("/iam/audit/?outcome=denied&user=developer").content.decode()
     assert 'data-testid="repeats"' in page and "×2" in page
+    history = as_user("admin").get(f"/images/{demo_id(DEV_ACTIVE)}/?project=cn-north-4_dev").content.decode()
+    assert 'data-testid="repeats"' in history and "×2" in history
 
 
 def test_a_refusal_after_the_window_is_a_new_event(as_user):
