@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db.models import F
+from django.utils import timezone
+
 from .models import AuditEvent
+
+# A refusal repeated within this window is counted on its first event instead of written again.
+REPEAT_WINDOW = timedelta(seconds=60)
 
 
 def record(
@@ -18,21 +26,45 @@ def record(
     message: str = "",
     details: dict | None = None,
 ) -> AuditEvent:
-    """Append one audit event. `target` (a model instance) fills type, id and repr."""
+    """Append one audit event. `target` (a model instance) fills type, id and repr.
+
+    A refusal identical to one recorded less than REPEAT_WINDOW ago (same user, action, target,
+    project) bumps that event's `repeat_count` instead, so a flood of refused requests stays one
+    row a minute.
+    """
     if target is not None:
         target_type = target_type or target._meta.model_name
         target_id = target_id or str(target.pk)
         target_repr = target_repr or str(target)[:255]
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    fields = {
+        "actor": actor if authenticated else None,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "target_repr": target_repr[:255],
+        "project": getattr(project, "name", project) or "",
+        "outcome": outcome,
+    }
+    if authenticated and outcome == AuditEvent.Outcome.DENIED:
+        repeated = _count_repeat(fields)
+        if repeated is not None:
+            return repeated
     return AuditEvent.objects.create(
-        actor=actor if authenticated else None,
+        **fields,
         actor_name=actor.get_username() if authenticated else (getattr(actor, "username", "") or "system"),
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_repr=target_repr,
-        project=getattr(project, "name", project) or "",
-        outcome=outcome,
         message=message[:512],
         details=details or {},
     )
+
+
+def _count_repeat(fields: dict) -> AuditEvent | None:
+    """Count a repeat on the recent identical event, if any (one indexed lookup, one update)."""
+    now = timezone.now()
+    event = AuditEvent.objects.filter(**fields, created_at__gte=now - REPEAT_WINDOW).first()
+    if event is None:
+        return None
+    AuditEvent.objects.filter(pk=event.pk).update(repeat_count=F("repeat_count") + 1, last_seen_at=now)
+    event.repeat_count += 1
+    event.last_seen_at = now
+    return event

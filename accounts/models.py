@@ -244,10 +244,16 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED, db_index=True)
     message = models.CharField(max_length=512, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # A refusal repeated within a minute is counted here rather than written again (accounts.audit).
+    repeat_count = models.PositiveIntegerField(default=1)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-created_at"]),
+            models.Index(fields=["actor", "action", "-created_at"], name="audit_repeat_lookup"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"

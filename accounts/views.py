@@ -1,7 +1,6 @@
 """Pages of the signed-in user: the home redirect, My permissions and Sign-in security (MFA)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -13,6 +12,7 @@ from accounts.policy import IMS_ACTIONS
 
 from . import authz, mfa
 from .forms import CodeForm, EnrolmentCodeForm
+from .permissions import login_only
 from .selectors import all_projects
 from .services import mfa as mfa_services
 
@@ -25,7 +25,7 @@ COMMON_OPERATIONS = (
 )
 
 
-@login_required
+@login_only
 def home(request):
     """Send the user where they can work: the image browser if they may list images anywhere."""
     authorization = authz.authorization_for(request.user)
@@ -52,7 +52,7 @@ def _operation_rows(authorization, projects):
     return rows
 
 
-@login_required
+@login_only
 def my_permissions(request):
     """The common-operations table as operations × projects, each cell explained."""
     authorization = authz.authorization_for(request.user)
@@ -83,13 +83,13 @@ def _mfa_page(request, form=None, status=200):
     return render(request, "accounts/mfa.html", context, status=status)
 
 
-@login_required
+@login_only
 def mfa_settings(request):
     """Sign-in security: turn MFA on (QR code, first code, recovery codes once) or off."""
     return _mfa_page(request)
 
 
-@login_required
+@login_only
 @require_POST
 def mfa_start(request):
     try:
@@ -99,7 +99,7 @@ def mfa_start(request):
     return redirect("accounts:mfa")
 
 
-@login_required
+@login_only
 @require_POST
 def mfa_confirm(request):
     """A right first code turns MFA on; the recovery codes are in this answer and nowhere else."""
@@ -116,7 +116,7 @@ def mfa_confirm(request):
     return _mfa_page(request, form, status=400)
 
 
-@login_required
+@login_only
 @require_POST
 def mfa_remove(request):
     """Turning MFA off needs a current code; the session is no longer MFA-verified afterwards."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,8 +20,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import authz
+from accounts import authz, permissions
 from accounts.models import AuditEvent
+from accounts.permissions import permission_required_action
 from accounts.selectors import all_projects
 
 from . import forms, selectors, services
@@ -104,13 +104,14 @@ def _filter_choices():
     ]
 
 
-@login_required
+@permission_required_action("ims:images:list", in_view=True)
 def image_list(request):
     """The image browser of the current project: tabs, search, filters, sorting, pages."""
-    authorization = authz.authorization_for(request.user)
+    authorization = request.authorization
     project = selectors.current_project(request, authorization)
     query = selectors.ImageQuery.from_request(request)
-    listing = authorization.decide("ims:images:list", project)
+    # An htmx refresh gets the refusal fragment; the page itself explains who can grant the action.
+    listing = permissions.check(request, "ims:images:list", project=project, refuse=bool(request.htmx))
     context = {
         "project": project,
         "switcher": selectors.project_switcher(request, authorization, project),
@@ -120,8 +121,6 @@ def image_list(request):
         "who_can_grant": WHO_CAN_GRANT,
     }
     if not listing.allowed:
-        if request.htmx:
-            raise PermissionDenied(listing.summary)
         return render(request, "images/list.html", context, status=403)
     page = selectors.image_page(project, query)
     rows = _rows(authorization, page.images, project)
@@ -196,14 +195,12 @@ def _detail_context(request, authorization, image, project, bound=None):
     }
 
 
-@login_required
+@permission_required_action("ims:images:get", in_view=True)
 def image_detail(request, pk):
     """An image's attributes, tags, share members, history, and every operation the user may try."""
-    authorization = authz.authorization_for(request.user)
+    authorization = request.authorization
     image, project = selectors.image_for_request(request, authorization, pk)
-    opening = authorization.decide("ims:images:get", project, image)
-    if not opening.allowed:
-        raise PermissionDenied(opening.summary)
+    permissions.check(request, "ims:images:get", project=project, image=image)
     return render(request, "images/detail.html", _detail_context(request, authorization, image, project))
 
 
@@ -292,16 +289,21 @@ def _run(name, request, image, project, data):
     return f"Image {image.name} was deleted.", reverse("images:list")
 
 
-@login_required
+def _operation_action(url_kwargs) -> str:
+    return OPERATIONS_BY_NAME[url_kwargs["operation"]].action
+
+
+OPERATION_ACTIONS = tuple(sorted({operation.action for operation in OPERATIONS}))
+
+
+@permission_required_action(*OPERATION_ACTIONS, in_view=True, action_from_url=_operation_action)
 @require_POST
 def image_operation(request, pk, operation):
     """POST /images/<uuid>/<operation>/: the engine decides, the state rules check, the service acts."""
     op = OPERATIONS_BY_NAME[operation]
-    authorization = authz.authorization_for(request.user)
+    authorization = request.authorization
     image, project = selectors.image_for_request(request, authorization, pk)
-    decision = authorization.decide(op.action, project, image)
-    if not decision.allowed:
-        raise PermissionDenied(decision.summary)
+    permissions.check(request, op.action, project=project, image=image)
     reason = op.rule(image, project)
     if reason:
         return _state_error(request, authorization, image, project, reason)
@@ -327,18 +329,18 @@ def image_operation(request, pk, operation):
 # --- create ----------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required_action(*CREATE_ACTIONS.values(), any_of=True, in_view=True)
 def image_create(request):
     """Register a new private image in the current project (the kind decides the action needed)."""
-    authorization = authz.authorization_for(request.user)
+    authorization = request.authorization
     project = selectors.current_project(request, authorization)
     kinds = [kind for kind, action in CREATE_ACTIONS.items() if authorization.allows(action, project)]
     if not kinds:
-        raise PermissionDenied(authorization.decide(CREATE_ACTIONS[Image.Kind.SYSTEM], project).summary)
+        permissions.check(request, CREATE_ACTIONS[Image.Kind.SYSTEM], project=project)
     if request.method == "POST":
         requested_kind = request.POST.get("kind", "")
         if requested_kind in CREATE_ACTIONS and requested_kind not in kinds:
-            raise PermissionDenied(authorization.decide(CREATE_ACTIONS[requested_kind], project).summary)
+            permissions.check(request, CREATE_ACTIONS[requested_kind], project=project)
         form = forms.ImageCreateForm(request.POST, kinds=kinds)
         if form.is_valid():
             attributes = {k: v for k, v in form.cleaned_data.items() if k != "kind"}
@@ -375,14 +377,20 @@ def _selected_ids(request) -> list[uuid.UUID]:
     return ids
 
 
-@login_required
+def _bulk_action(url_kwargs) -> str | None:
+    op = OPERATIONS_BY_NAME.get(url_kwargs["operation"])
+    return op.action if op is not None and op.bulk else None
+
+
+@permission_required_action(*sorted({op.action for op in BULK_OPERATIONS}), in_view=True,
+                            action_from_url=_bulk_action)
 @require_POST
 def image_bulk(request, operation):
     """Run one operation on each selected image of the current project; say per image what happened."""
     op = OPERATIONS_BY_NAME.get(operation)
     if op is None or not op.bulk:
         raise Http404("No such bulk operation.")
-    authorization = authz.authorization_for(request.user)
+    authorization = request.authorization
     project = selectors.current_project(request, authorization)
     back = _safe_next(request, reverse("images:list"))
     ids = _selected_ids(request)
@@ -393,9 +401,10 @@ def image_bulk(request, operation):
     visible = [image for image in images if selectors.visible_from(image, project)]
     if not visible:
         raise Http404("None of the selected images is visible from this project.")
-    decisions = {image.pk: authorization.decide(op.action, project, image) for image in visible}
+    decisions = {image.pk: permissions.check(request, op.action, project=project, image=image, refuse=False)
+                 for image in visible}
     if not any(decision.allowed for decision in decisions.values()):
-        raise PermissionDenied(next(iter(decisions.values())).summary)
+        permissions.deny(next(iter(decisions.values())))
     missing = len(ids) - len(visible)
     if missing:
         messages.error(request, f"{missing} selected image(s) were not found in {project.name}.")

@@ -3,19 +3,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.permissions import public_view
 from accounts.signin import SignInView, sign_in_code
 from accounts.views import home
 
 urlpatterns = [
     path("", home, name="home"),
-    path("accounts/login/", SignInView.as_view(), name="login"),
-    path("accounts/login/code/", sign_in_code, name="login-code"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", public_view(SignInView.as_view()), name="login"),
+    path("accounts/login/code/", public_view(sign_in_code), name="login-code"),
+    path("accounts/logout/", public_view(auth_views.LogoutView.as_view()), name="logout"),
     path("me/", include("accounts.urls")),
     path("iam/", include("accounts.iam_urls")),
     path("images/", include("images.urls")),
     # One way in: the admin's own sign-in form would skip the lockout page and the MFA step.
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    path("admin/login/", public_view(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("admin/", admin.site.urls),
 ]
 

@@ -11,13 +11,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import permission_required_action
 
 from .directory_forms import AuditFilterForm
-from .directory_selectors import audit_events, requires
+from .directory_selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50
 CSV_COLUMNS = ("time", "user", "action", "target type", "target id", "target", "project", "outcome", "message",
-               "details")
+               "details", "repeats", "last seen")
 
 
 def detail_blocks(details: dict) -> list[tuple[str, str]]:
@@ -29,7 +30,7 @@ def detail_blocks(details: dict) -> list[tuple[str, str]]:
     return [(title, json.dumps(value, indent=2, sort_keys=True, default=str)) for title, value in blocks]
 
 
-@requires("iam:audit:listEvents")
+@permission_required_action("iam:audit:listEvents")
 def audit_list(request):
     form = AuditFilterForm(request.GET)
     events = audit_events(**form.filters())
@@ -66,11 +67,12 @@ def _csv_rows(events):
         yield writer.writerow([_cell(str(value)) for value in (
             timezone.localtime(event.created_at).isoformat(), event.actor_name, event.action, event.target_type,
             event.target_id, event.target_repr, event.project, event.outcome, event.message,
-            json.dumps(event.details, sort_keys=True) if event.details else "",
+            json.dumps(event.details, sort_keys=True) if event.details else "", event.repeat_count,
+            timezone.localtime(event.last_seen_at).isoformat() if event.last_seen_at else "",
         )])
 
 
-@requires("iam:audit:listEvents")
+@permission_required_action("iam:audit:listEvents")
 def audit_export(request):
     """The same filters as the page, every matching event, streamed as CSV."""
     form = AuditFilterForm(request.GET)

@@ -1,16 +1,12 @@
-"""Reads of the directory pages (users, groups, grants, audit), and the decision each page starts with."""
+"""Reads of the directory pages (users, groups, grants, audit), and the buttons each page may show."""
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, time
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from accounts import audit, authz
 from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
 from accounts.selectors import all_projects
 
@@ -25,39 +21,6 @@ DIRECTORY_ACTIONS = (
     "iam:groups:removeUserFromGroup", "iam:permissions:listPermissions", "iam:permissions:grantPermission",
     "iam:permissions:revokePermission", "iam:roles:getRole", "iam:audit:listEvents",
 )
-
-
-def requires(action: str):
-    """View decorator: sign-in first, then the policy engine's answer for `action` (403 with its reason).
-
-    A refusal is audited like a refused service call, so the audit log shows every refused attempt.
-    The view receives the request's Authorization as `request.authorization`.
-    """
-
-    def decorator(view):
-        @login_required
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            authorization = authz.authorization_for(request.user)
-            explanation = authorization.decide(action)
-            if not explanation.allowed:
-                audit.record(actor=request.user, action=action, target_type="page", target_repr=request.path,
-                             outcome=AuditEvent.Outcome.DENIED, message=explanation.summary,
-                             details={"method": request.method})
-                raise PermissionDenied(explanation.summary)
-            request.authorization = authorization
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def deny_unless(request, action: str) -> None:
-    """Raise PermissionDenied unless the engine allows `action` (for a second action on one page)."""
-    explanation = request.authorization.decide(action)
-    if not explanation.allowed:
-        raise PermissionDenied(explanation.summary)
 
 
 def capabilities(request) -> dict[str, bool]:

@@ -11,23 +11,22 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
+from accounts.permissions import permission_required_action
 
 from .directory_forms import AttachForm, DetachForm, GroupForm, MemberForm, add_service_errors
 from .directory_selectors import (
     PAGE_SIZE,
     attachable_policies,
     capabilities,
-    deny_unless,
     group_grants,
     group_members,
     groups_matching,
     membership_candidates,
     projects_by_region,
-    requires,
 )
 
 
-@requires("iam:groups:listGroups")
+@permission_required_action("iam:groups:listGroups")
 def group_list(request):
     text = request.GET.get("q", "").strip()
     page = Paginator(groups_matching(text=text), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -37,7 +36,7 @@ def group_list(request):
     return render(request, "iam/groups/list.html", context)
 
 
-@requires("iam:groups:createGroup")
+@permission_required_action("iam:groups:createGroup")
 def group_create(request):
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -52,7 +51,7 @@ def group_create(request):
     return render(request, "iam/groups/form.html", {"form": form, "creating": True}, status=status)
 
 
-@requires("iam:groups:getGroup")
+@permission_required_action("iam:groups:getGroup")
 def group_detail(request, pk):
     """The Members tab: members with remove buttons, and a searchable list of users to add."""
     group = get_object_or_404(UserGroup, pk=pk)
@@ -60,7 +59,7 @@ def group_detail(request, pk):
     return render(request, "iam/groups/detail.html", context)
 
 
-@requires("iam:groups:addUserToGroup")
+@permission_required_action("iam:groups:addUserToGroup")
 def group_candidates(request, pk):
     """Users who could join the group, matching the search box (an htmx fragment)."""
     group = get_object_or_404(UserGroup, pk=pk)
@@ -70,7 +69,7 @@ def group_candidates(request, pk):
     return render(request, "iam/groups/detail.html#candidates", context)
 
 
-@requires("iam:groups:addUserToGroup")
+@permission_required_action("iam:groups:addUserToGroup")
 @require_POST
 def group_member_add(request, pk):
     group = get_object_or_404(UserGroup, pk=pk)
@@ -82,7 +81,7 @@ def group_member_add(request, pk):
     return redirect(group)
 
 
-@requires("iam:groups:removeUserFromGroup")
+@permission_required_action("iam:groups:removeUserFromGroup")
 @require_POST
 def group_member_remove(request, pk, user_pk):
     group = get_object_or_404(UserGroup, pk=pk)
@@ -104,7 +103,7 @@ def change_membership(request, *, group, user, add: bool) -> None:
         messages.success(request, f"{user.username} {verb} {group.name}.")
 
 
-@requires("iam:groups:updateGroup")
+@permission_required_action("iam:groups:updateGroup")
 def group_edit(request, pk):
     group = get_object_or_404(UserGroup, pk=pk)
     form = GroupForm(request.POST or None, initial={"name": group.name, "description": group.description})
@@ -123,7 +122,7 @@ def group_edit(request, pk):
     return render(request, "iam/groups/form.html", {"form": form, "group": group}, status=status)
 
 
-@requires("iam:groups:deleteGroup")
+@permission_required_action("iam:groups:deleteGroup")
 def group_delete(request, pk):
     group = get_object_or_404(UserGroup, pk=pk)
     if request.method == "POST":
@@ -149,10 +148,9 @@ def _needed_by(grants) -> dict[int, list[Policy]]:
     return needed
 
 
-@requires("iam:permissions:listPermissions")
+@permission_required_action("iam:permissions:listPermissions", "iam:groups:getGroup")
 def group_permissions(request, pk):
     """The Permissions tab: each grant with its scope and the roles that need it."""
-    deny_unless(request, "iam:groups:getGroup")
     group = get_object_or_404(UserGroup, pk=pk)
     grants = group_grants(group)
     needed = _needed_by(grants)
@@ -174,7 +172,7 @@ def _attach_context(request, group, form, selected_policies, selected_projects):
     }
 
 
-@requires("iam:permissions:grantPermission")
+@permission_required_action("iam:permissions:grantPermission")
 def group_attach(request, pk):
     """Attach in two steps: choose roles/policies and a scope, then review the dependencies and confirm."""
     group = get_object_or_404(UserGroup, pk=pk)
@@ -228,7 +226,7 @@ def _review_context(request, group, form, policies):
     }
 
 
-@requires("iam:permissions:revokePermission")
+@permission_required_action("iam:permissions:revokePermission")
 def group_detach(request, pk):
     """Confirm a detach; a needed dependency is refused, naming its dependents and offering to detach them too."""
     group = get_object_or_404(UserGroup, pk=pk)

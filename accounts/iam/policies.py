@@ -8,14 +8,14 @@ these pages share one set of rules and audit events.
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import authz, services
+from accounts import services
 from accounts.models import Grant, Policy
+from accounts.permissions import permission_required_action
 from accounts.policy import validate_text
 
 from .policy_forms import CloneForm, PolicyForm
@@ -44,21 +44,12 @@ TIER_ORDER = ("error", "warning", "suggestion")
 BLANK_DOCUMENT = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": []}]}
 
 
-def require_action(request, action: str) -> None:
-    """403 with the engine's own explanation unless the signed-in user may do `action`."""
-    explanation = authz.authorization_for(request.user).decide(action)
-    if not explanation.allowed:
-        raise PermissionDenied(explanation.summary)
+# The editor's helper endpoints serve whoever may modify or create custom policies.
+EDITOR_ACTIONS = ("iam:roles:updateRole", "iam:roles:createRole")
 
 
 def _allowed(request, action: str) -> bool:
-    return authz.authorization_for(request.user).allows(action)
-
-
-def _require_editor(request) -> None:
-    """The editor's helper endpoints serve whoever may create or modify custom policies."""
-    if not (_allowed(request, "iam:roles:createRole") or _allowed(request, "iam:roles:updateRole")):
-        require_action(request, "iam:roles:updateRole")
+    return request.authorization.allows(action)
 
 
 def _custom_policy(pk, action_word: str) -> Policy:
@@ -72,11 +63,10 @@ def _custom_policy(pk, action_word: str) -> Policy:
 # --- list and detail ---------------------------------------------------------------------
 
 
-@login_required
+@permission_required_action("iam:roles:listRoles")
 @require_GET
 def policy_list(request):
     """System roles, system policies and custom policies, filtered by kind and searched by text."""
-    require_action(request, "iam:roles:listRoles")
     kind = request.GET.get("kind", "")
     query = request.GET.get("q", "").strip()
     policies = Policy.objects.annotate(group_count=Count("grants__group", distinct=True))
@@ -94,11 +84,10 @@ def policy_list(request):
     return render(request, "iam/policies/list.html", context)
 
 
-@login_required
+@permission_required_action("iam:roles:getRole")
 @require_GET
 def policy_detail(request, pk):
     """A role or policy: its document, dependencies, the groups it is attached to, and its actions."""
-    require_action(request, "iam:roles:getRole")
     policy = get_object_or_404(Policy.objects.prefetch_related("depends_on", "dependents"), pk=pk)
     grants = Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects")
     context = {
@@ -233,11 +222,10 @@ def _save(request, policy: Policy | None):
     return redirect(saved)
 
 
-@login_required
+@permission_required_action("iam:roles:createRole")
 @require_http_methods(["GET", "POST"])
 def policy_create(request):
     """A new custom policy, written in the visual editor or as JSON."""
-    require_action(request, "iam:roles:createRole")
     if request.method == "POST":
         return _save(request, None)
     form = PolicyForm(initial={"document": BLANK_DOCUMENT})
@@ -245,11 +233,10 @@ def policy_create(request):
     return _render_editor_page(request, form=form, policy=None, editor=editor)
 
 
-@login_required
+@permission_required_action("iam:roles:updateRole")
 @require_http_methods(["GET", "POST"])
 def policy_edit(request, pk):
     """Edit a custom policy; the form carries the revision it loaded so a newer save is never overwritten."""
-    require_action(request, "iam:roles:updateRole")
     policy = _custom_policy(pk, "edited")
     if request.method == "POST":
         return _save(request, policy)
@@ -259,7 +246,7 @@ def policy_edit(request, pk):
     return _render_editor_page(request, form=form, policy=policy, editor=editor)
 
 
-@login_required
+@permission_required_action(*EDITOR_ACTIONS, any_of=True)
 @require_POST
 def policy_editor(request):
     """Switch editors or add/remove a visual row, converting on the server so nothing is lost.
@@ -267,7 +254,6 @@ def policy_editor(request):
     JSON to visual happens only when the document fits the visual editor; otherwise the text
     stays in JSON and the notice says why.
     """
-    _require_editor(request)
     target = request.POST.get("to", "")
     mode, text, statements = _posted_editor(request.POST)
     notice = ""
@@ -289,11 +275,10 @@ def policy_editor(request):
     return render(request, "iam/policies/edit.html#editor", editor)
 
 
-@login_required
+@permission_required_action(*EDITOR_ACTIONS, any_of=True)
 @require_POST
 def policy_validate(request):
     """The validator's findings for the editor's current text (htmx, as the user types)."""
-    _require_editor(request)
     mode, text, statements = _posted_editor(request.POST)
     editor = editor_context(mode=mode, text=text, statements=statements)
     return render(request, "iam/policies/validation.html", editor)
@@ -302,11 +287,10 @@ def policy_validate(request):
 # --- clone and delete ----------------------------------------------------------------------
 
 
-@login_required
+@permission_required_action("iam:roles:createRole")
 @require_http_methods(["GET", "POST"])
 def policy_clone(request, pk):
     """Copy a role or policy into a new custom policy, to adapt it."""
-    require_action(request, "iam:roles:createRole")
     source = get_object_or_404(Policy, pk=pk)
     status = 200
     if request.method == "POST":
@@ -327,11 +311,10 @@ def policy_clone(request, pk):
     return render(request, "iam/policies/clone.html", {"form": form, "source": source}, status=status)
 
 
-@login_required
+@permission_required_action("iam:roles:deleteRole")
 @require_http_methods(["GET", "POST"])
 def policy_delete(request, pk):
     """Delete a custom policy after confirmation; refused while a group holds it."""
-    require_action(request, "iam:roles:deleteRole")
     policy = _custom_policy(pk, "deleted")
     if request.method == "POST":
         try:

@@ -7,17 +7,16 @@ policy language, with the same request keys the console would supply.
 
 from datetime import UTC, datetime
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts import authz, mfa
 from accounts.models import User
+from accounts.permissions import permission_required_action
 from accounts.policy import SERVICES, compile_document, evaluate, get_action
 from accounts.selectors import all_projects
 
-from .policies import require_action
 from .policy_forms import SimulatorForm
 from .visual_editor import document_text
 
@@ -96,11 +95,10 @@ def _simulate_document(document: dict, actions, project, extra, *, requester) ->
     return results
 
 
-@login_required
+@permission_required_action(LIST_PERMISSIONS)
 @require_GET
 def simulator(request):
     """Decide chosen actions in a project for a user or a pasted policy, each decision explained."""
-    require_action(request, LIST_PERMISSIONS)
     submitted = "actions" in request.GET or "subject" in request.GET
     form = SimulatorForm(request.GET if submitted else None)
     results, validation, status = None, None, 200
@@ -119,11 +117,10 @@ def simulator(request):
     return render(request, "iam/simulator/simulator.html", context, status=status)
 
 
-@login_required
+@permission_required_action(LIST_PERMISSIONS)
 @require_GET
 def effective_permissions(request):
     """What can this user do: every IMS action in every project, each cell explained."""
-    require_action(request, LIST_PERMISSIONS)
     username = request.GET.get("user", "").strip()
     subject = None
     if username:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
+from accounts.permissions import permission_required_action
 
 from .directory_forms import (
     AddToGroupForm,
@@ -21,7 +22,7 @@ from .directory_forms import (
     UserFilterForm,
     add_service_errors,
 )
-from .directory_selectors import PAGE_SIZE, capabilities, requires, user_memberships, users_matching
+from .directory_selectors import PAGE_SIZE, capabilities, user_memberships, users_matching
 from .groups import change_membership
 
 ONE_TIME_SESSION_KEY = "iam-one-time-password-{}"
@@ -58,7 +59,7 @@ def reveal_password(request, user: User) -> str | None:
         return None
 
 
-@requires("iam:users:listUsers")
+@permission_required_action("iam:users:listUsers")
 def user_list(request):
     """Users with search and filters; the table refreshes in place for htmx."""
     form = UserFilterForm(request.GET)
@@ -74,7 +75,7 @@ def user_list(request):
     return render(request, "iam/users/list.html", context)
 
 
-@requires("iam:users:createUser")
+@permission_required_action("iam:users:createUser")
 def user_create(request):
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -97,7 +98,7 @@ def user_create(request):
     return render(request, "iam/users/form.html", {"form": form, "creating": True}, status=status)
 
 
-@requires("iam:users:getUser")
+@permission_required_action("iam:users:getUser")
 def user_detail(request, pk):
     user = get_object_or_404(User, pk=pk)
     password = reveal_password(request, user)
@@ -121,7 +122,7 @@ def user_detail(request, pk):
     return response
 
 
-@requires("iam:users:updateUser")
+@permission_required_action("iam:users:updateUser")
 def user_edit(request, pk):
     user = get_object_or_404(User, pk=pk)
     initial = {"username": user.username, "email": user.email, "first_name": user.first_name,
@@ -139,7 +140,7 @@ def user_edit(request, pk):
     return render(request, "iam/users/form.html", {"form": form, "subject": user}, status=status)
 
 
-@requires("iam:users:updateUser")
+@permission_required_action("iam:users:updateUser")
 @require_POST
 def user_set_active(request, pk):
     """Activate (active=1) or deactivate (active=0); the last active admin stays active."""
@@ -154,7 +155,7 @@ def user_set_active(request, pk):
     return redirect(user)
 
 
-@requires("iam:users:updateUser")
+@permission_required_action("iam:users:updateUser")
 def user_password(request, pk):
     user = get_object_or_404(User, pk=pk)
     form = PasswordChoiceForm(request.POST or None)
@@ -169,7 +170,7 @@ def user_password(request, pk):
     return render(request, "iam/users/password.html", {"form": form, "subject": user}, status=status)
 
 
-@requires("iam:users:deleteUser")
+@permission_required_action("iam:users:deleteUser")
 def user_delete(request, pk):
     user = get_object_or_404(User, pk=pk)
     if request.method == "POST":
@@ -184,7 +185,7 @@ def user_delete(request, pk):
     return render(request, "iam/users/confirm_delete.html", context)
 
 
-@requires("iam:groups:addUserToGroup")
+@permission_required_action("iam:groups:addUserToGroup")
 @require_POST
 def user_group_add(request, pk):
     user = get_object_or_404(User, pk=pk)
@@ -196,7 +197,7 @@ def user_group_add(request, pk):
     return redirect(user)
 
 
-@requires("iam:groups:removeUserFromGroup")
+@permission_required_action("iam:groups:removeUserFromGroup")
 @require_POST
 def user_group_remove(request, pk, group_pk):
     user = get_object_or_404(User, pk=pk)

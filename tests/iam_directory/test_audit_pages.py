@@ -76,7 +76,7 @@ def test_the_csv_export_streams_the_same_filters(history, as_user):
     assert "attachment" in response["Content-Disposition"]
     table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert table[0] == ["time", "user", "action", "target type", "target id", "target", "project", "outcome",
-                        "message", "details"]
+                        "message", "details", "repeats", "last seen"]
     assert [(r[1], r[2], r[6], r[7]) for r in table[1:]] == [("viewer", "ims:images:delete", "cn-north-4",
                                                               "denied")]
 

@@ -102,7 +102,7 @@ def test_a_scoped_grant_reaches_the_new_users_image_browser_and_goes_away(page, 
     erin.context.close()
 
 
-def test_a_tour_of_the_directory_pages(page, live_demo, sign_in, screenshot):
+def test_a_tour_of_the_directory_pages(page, browser, live_demo, sign_in, screenshot):
     """Every directory page renders in the browser; the screenshots are for people to look at."""
     page.set_default_timeout(10_000)
     sign_in("admin")
@@ -154,8 +154,13 @@ def test_a_tour_of_the_directory_pages(page, live_demo, sign_in, screenshot):
     page.get_by_role("link", name="Delete", exact=True).click()
     screenshot("iam-group-delete")
 
+    viewer = sign_in_context(browser, live_demo.url, "viewer", "imsperm-demo")
+    for _ in range(2):
+        viewer.goto(f"{live_demo.url}/iam/users/")  # refused twice within a minute: one event, ×2
+    viewer.context.close()
     page.goto(f"{live_demo.url}/iam/audit/")
     expect(page.get_by_test_id("audit-table")).to_be_visible()
+    expect(page.locator('tr[data-action="iam:users:listUsers"] [data-testid=repeats]')).to_have_text("×2")
     page.locator("details summary", has_text="Details").first.click()
     screenshot("iam-audit")
     page.select_option("select[name=outcome]", "denied")
