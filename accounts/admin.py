@@ -97,7 +97,7 @@ def delete_selected(modeladmin, request, queryset):
         parts.append(f"Deleted {deleted} {model_ngettext(modeladmin.opts, deleted)}.")
     if refused:
         reasons = "; ".join(f"{obj}: {refusal}" for obj, refusal in refused)
-        parts.append(f"Refused {len(refused)} (nothing else changed for them): {reasons}")
+        parts.append(f"Refused {len(refused)}: {reasons}")
     level = messages.SUCCESS if not refused else messages.WARNING if deleted else messages.ERROR
     modeladmin.message_user(request, " ".join(parts) or "Nothing was selected.", level)
     return None
@@ -126,7 +126,8 @@ class ServiceAdminMixin:
     def _audit_denied(self, request, verb: str, object_id=None) -> None:
         """Audit Django admin's own 403 (the engine refused the model permission)."""
         action = self.catalogue_action(verb)
-        if action is not None:
+        if action is not None and not getattr(request, "_admin_denial_audited", False):
+            request._admin_denial_audited = True
             audit.record(actor=request.user, action=action, target_type=self.opts.model_name,
                          target_id=str(object_id or "")[:64], target_repr=f"Django admin: {self.opts.verbose_name}",
                          outcome=AuditEvent.Outcome.DENIED, message=f"Django admin refused to {verb} this object.")
@@ -146,6 +147,9 @@ class ServiceAdminMixin:
         form_class = super().get_form(request, obj, change=change, **kwargs)
         refusal = getattr(request, "_service_refusal", None)
         return form_class if refusal is None else _with_refusal(form_class, refusal)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return self._guarded(request, "add", None, super().add_view, request, form_url, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         verb = "add" if object_id is None else "change" if request.method == "POST" else "view"
@@ -449,7 +453,9 @@ class GrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return deleted, refused
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Nothing here is written by hand: the append-only audit log."""
+
     def has_add_permission(self, request):
         return False
 
