@@ -110,12 +110,19 @@ class ServiceAdminMixin:
     `self.call_service(request, verb, obj, service, **kwargs)` from save_model / save_formset.
     A refusal rolls back the whole form (no half-writes), is audited, and the form is shown
     again with the service's reasons; a refused delete goes back to the object with the reason.
+
+    Every service call runs inside a savepoint (Django's view transaction, or one per object in
+    bulk) that a refusal rolls back, the service's own refusal event with it; the refusal is
+    then recorded once, after the rollback (`record_admin_refusal`).
     """
 
     actions = [delete_selected]
 
     def catalogue_action(self, verb: str) -> str | None:
-        return action_for_permission(f"{self.opts.app_label}.{verb}_{self.opts.model_name}")
+        """The catalogue action of Django's `verb` (add, change, delete, view) on this model, or
+        `verb` itself when it already is one (`ims:images:share`)."""
+        return action_for_permission(verb) or action_for_permission(
+            f"{self.opts.app_label}.{verb}_{self.opts.model_name}")
 
     def call_service(self, request, verb: str, obj, service, **kwargs):
         try:
@@ -301,11 +308,11 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
         if not form.is_valid():
             return super().user_change_password(request, id, form_url)
         try:
-            self.call_service(request, "change", user, services.user_set_password, user=user,
-                              password=form.cleaned_data["password1"])
+            with transaction.atomic():
+                self.call_service(request, "change", user, services.user_set_password, user=user,
+                                  password=form.cleaned_data["password1"])
         except ServiceRefusal as refusal:
-            if not isinstance(refusal.error, Refused):
-                record_admin_refusal(request, refusal)
+            record_admin_refusal(request, refusal)
             self.message_user(request, f"The password was not changed: {refusal}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         self.log_change(request, user, [{"changed": {"fields": ["password"]}}])
@@ -344,10 +351,10 @@ class UserGroupAdmin(ServiceAdminMixin, admin.ModelAdmin):
         group = form.instance
         added, removed = _saved_rows(formset)
         for member_form in removed:
-            self.call_service(request, "change", group, services.group_remove_member,
+            self.call_service(request, "iam:groups:removeUserFromGroup", group, services.group_remove_member,
                               group=group, user=member_form.instance.user)
         for member_form in added:
-            self.call_service(request, "change", group, services.group_add_member,
+            self.call_service(request, "iam:groups:addUserToGroup", group, services.group_add_member,
                               group=group, user=member_form.cleaned_data["user"])
 
     def delete_through_service(self, request, obj):
@@ -421,7 +428,7 @@ class GrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Grants are made by the service, which attaches role dependencies and audits."""
         projects = form.cleaned_data.get("projects") or []
-        result = self.call_service(request, "add", obj, services.grant_attach, group=obj.group,
+        result = self.call_service(request, "add", obj.group, services.grant_attach, group=obj.group,
                                    policies=[obj.policy], all_resources=obj.all_resources, projects=projects)
         obj.pk = Grant.objects.get(group=obj.group, policy=obj.policy).pk
         messages.info(request, result.message)

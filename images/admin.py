@@ -56,10 +56,10 @@ class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
         added = [f for f in formset.extra_forms if f.has_changed() and f not in formset.deleted_forms]
         for member_form in formset.deleted_forms:
             if member_form.instance.pk is not None:
-                self.call_service(request, "change", image, services.image_share_remove, image=image,
+                self.call_service(request, "ims:images:share", image, services.image_share_remove, image=image,
                                   member=member_form.instance.project)
         if added:
-            self.call_service(request, "change", image, services.image_share_add, image=image,
+            self.call_service(request, "ims:images:share", image, services.image_share_add, image=image,
                               members=[f.cleaned_data["project"] for f in added])
 
     def _save_tags(self, request, image, formset):

@@ -157,7 +157,7 @@ def test_a_refused_member_rolls_the_whole_form_back_and_is_not_counted(operator)
     assert "already in 10 groups" in response.content.decode()
     assert UserGroup.objects.get(pk=group.pk).description == "before"
     assert not Membership.objects.filter(group=group, user=busy).exists()
-    assert events(outcome="denied", action="iam:groups:updateGroup", target_id=str(group.pk)).exists()
+    assert events(outcome="denied", action="iam:groups:addUserToGroup", target_id=str(group.pk)).exists()
     assert not events(outcome="allowed", action="iam:groups:updateGroup", target_id=str(group.pk)).exists()
 
 
@@ -352,3 +352,73 @@ def test_the_201st_custom_policy_is_a_form_error_not_a_500(operator):
     assert "already has 200 custom policies" in response.content.decode()
     assert not Policy.objects.filter(name="One too many").exists()
     assert events(outcome="denied", action="iam:roles:createRole", target_repr="One too many").exists()
+
+
+def test_a_member_added_in_the_admin_goes_through_the_service_and_is_audited(operator):
+    group = services.group_create(actor=None, name="joiners")
+    newcomer = User.objects.get(username="newcomer")
+    response = post_change(operator, group, **{"memberships-TOTAL_FORMS": "1",
+                                               "memberships-0-user": str(newcomer.pk)})
+    assert response.status_code == 302
+    assert Membership.objects.filter(group=group, user=newcomer).exists()
+    event = events(outcome="allowed", action="iam:groups:addUserToGroup", target_id=str(group.pk)).get()
+    assert event.details == {"after": {"member": "newcomer"}}
+
+
+def test_an_image_is_shared_from_the_admin_through_the_service(operator):
+    target = image("cn-north-4-ubuntu-system-00")
+    consumer = Project.objects.get(name="eu-west-101")
+    page = change_page(operator, target)
+    total = form_data(page, "image")["members-TOTAL_FORMS"]
+    response = post_change(operator, target, **{"members-TOTAL_FORMS": str(int(total) + 1),
+                                                f"members-{total}-project": str(consumer.pk)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert target.members.get(project=consumer).status == "pending"
+    assert events(outcome="allowed", action="ims:images:share", target_id=str(target.pk)).exists()
+
+
+def test_an_encrypted_image_cannot_be_shared_from_the_admin(operator):
+    encrypted = Image.objects.filter(project__name="cn-north-4", image_type="private").exclude(
+        encryption_key_id="").first()
+    consumer = Project.objects.get(name="eu-west-101")
+    total = form_data(change_page(operator, encrypted), "image")["members-TOTAL_FORMS"]
+    response = post_change(operator, encrypted, **{"members-TOTAL_FORMS": str(int(total) + 1),
+                                                   f"members-{total}-project": str(consumer.pk),
+                                                   "description": "shared?"})
+    assert response.status_code == 200
+    assert "Encrypted images cannot be shared." in response.content.decode()
+    assert not encrypted.members.filter(project=consumer).exists()
+    assert Image.objects.get(pk=encrypted.pk).description != "shared?"
+    assert events(outcome="denied", action="ims:images:share", target_id=str(encrypted.pk)).exists()
+
+
+GRANTER = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": [
+    "iam:permissions:listPermissions", "iam:permissions:grantPermission", "iam:groups:listGroups",
+    "iam:groups:getGroup", "iam:roles:listRoles", "iam:roles:getRole"]}]}
+
+
+def test_a_grant_of_permissions_the_actor_lacks_is_a_form_error_and_audited(client):
+    policy = services.policy_create(actor=None, name="Granter", document=GRANTER)
+    group = services.group_create(actor=None, name="granters")
+    granter, _ = services.user_create(actor=None, username="granter", is_staff=True)
+    services.group_add_member(actor=None, group=group, user=granter)
+    services.grant_attach(actor=None, group=group, policies=[policy], all_resources=True)
+    client.force_login(granter)
+    response = client.post(reverse("admin:accounts_grant_add"), {
+        "group": group.pk, "policy": Policy.objects.get(name="Security Administrator").pk, "all_resources": "on"})
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    assert not Grant.objects.filter(group=group, policy__name="Security Administrator").exists()
+    assert events(outcome="denied", actor__username="granter", target_id=str(group.pk)).exists()
+
+
+def test_a_grant_refused_by_a_state_rule_is_a_form_error_and_audited(operator, monkeypatch):
+    from accounts.services import grants
+
+    monkeypatch.setattr(grants, "MAX_GRANTS_PER_GROUP", 0)
+    group = UserGroup.objects.get(name="viewers")
+    response = operator.post(reverse("admin:accounts_grant_add"), {
+        "group": group.pk, "policy": Policy.objects.get(name="IMS FullAccess").pk, "all_resources": "on"})
+    assert response.status_code == 200
+    assert "A group can hold at most 0 grants." in response.content.decode()
+    assert events(outcome="denied", action="iam:permissions:grantPermission", target_id=str(group.pk)).exists()
