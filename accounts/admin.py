@@ -9,16 +9,19 @@ not offered: superuser flags, project and region deletion, editing a grant or a 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as confirm_delete_selected
 from django.contrib.admin.utils import model_ngettext, unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group as DjangoGroup
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -66,6 +69,15 @@ def record_admin_refusal(request, refusal: ServiceRefusal) -> None:
     audit.record(actor=request.user, action=refusal.action, target=target,
                  target_repr=refusal.target_repr or ("" if target is not None else str(refusal.target or "")),
                  outcome=AuditEvent.Outcome.DENIED, message=refusal_text(refusal.error))
+
+
+def _check_id(model, value: str) -> None:
+    try:
+        pk = model._meta.pk.to_python(value)
+    except ValidationError:
+        pk = None
+    if pk is None or (isinstance(pk, int) and not -(2**63) <= pk < 2**63):
+        raise BadRequest(f"{value[:40]!r} is not a valid {model._meta.verbose_name} id.")
 
 
 def _with_refusal(form_class, refusal: ServiceRefusal):
@@ -160,6 +172,8 @@ class ServiceAdminMixin:
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         verb = "add" if object_id is None else "change" if request.method == "POST" else "view"
+        if request.method == "POST":
+            self._check_posted_ids(request, object_id)
         try:
             return self._guarded(request, verb, object_id, super().changeform_view,
                                  request, object_id, form_url, extra_context)
@@ -177,8 +191,33 @@ class ServiceAdminMixin:
                 formset.changed_objects, formset.deleted_objects = [], [f.instance for f in removed]
         return super().construct_change_message(request, form, formsets, add)
 
+    def _check_selected_ids(self, request) -> None:
+        """400, not a database error, for a selected id no row can have (e.g. 23 digits)."""
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            _check_id(self.model, value)
+
+    def _check_posted_ids(self, request, object_id) -> None:
+        """400 for a posted choice (group, policy, member…) no row can have: the admin's widgets
+        would look it up while drawing the form again, and the database would fail."""
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        forms = [("", self.get_form(request, obj, change=obj is not None).base_fields)]
+        forms += [(rf"{formset.get_default_prefix()}-\d+-", formset.form.base_fields)
+                  for formset, _ in self.get_formsets_with_inlines(request, obj)]
+        for prefix, fields in forms:
+            for name, field in fields.items():
+                if not isinstance(field, ModelChoiceField):
+                    continue
+                pattern = re.compile(rf"{prefix}{re.escape(name)}")
+                for key in request.POST:
+                    if pattern.fullmatch(key):
+                        for value in request.POST.getlist(key):
+                            if value:
+                                _check_id(field.queryset.model, value)
+
     def changelist_view(self, request, extra_context=None):
         action = request.POST.get("action") if request.method == "POST" else None
+        if action:
+            self._check_selected_ids(request)
         if action and action not in self.get_actions(request):
             self._audit_denied(request, "delete" if action == "delete_selected" else action)
             self.message_user(request, f"You may not run “{action}” on {self.opts.verbose_name_plural}: "
