@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
+from django.urls import reverse
 
 from accounts import services
 from accounts.backends import action_for_permission
@@ -126,8 +127,6 @@ MODELS = list(SPECS)
 
 
 def url(model, view, *args):
-    from django.urls import reverse
-
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
@@ -280,3 +279,32 @@ def operator_client_factory(demo):
         return client
 
     return make
+
+
+# Never 500 ---------------------------------------------------------------------------------
+
+# Django admin answers every method but POST as a GET: one of them stands for the others.
+METHODS = ["get", "post", "delete"]
+
+
+def _admin_paths():
+    paths = []
+    for model, spec in SPECS.items():
+        obj = spec.make()
+        paths += [url(model, "changelist"), url(model, "add")]
+        paths += [url(model, view, obj.pk) for view in ("change", "delete", "history")]
+    paths.append(reverse("admin:auth_user_password_change", args=[User.objects.get(username="viewer").pk]))
+    return paths
+
+
+@pytest.mark.parametrize("who", ["admin", "onlooker", "viewer", None])
+def test_no_admin_page_answers_500_to_any_method_or_persona(client, onlooker_user, who):
+    """Every admin page of every model, with every method, as the operator, the onlooker, a
+    non-staff user and anonymous: an answer below 500 (the test client raises on a 500)."""
+    if who:
+        client.force_login(User.objects.get(username=who))
+    answers = {(path, method): getattr(client, method)(path).status_code
+               for path in _admin_paths() for method in METHODS}
+    assert all(status < 500 for status in answers.values())
+    if who in ("viewer", None):  # not staff: the admin's door stays shut
+        assert {status for status in answers.values()} <= {302, 403}, answers
