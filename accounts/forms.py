@@ -3,6 +3,7 @@
 import json
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordMixin, UserCreationForm
 from django.core.exceptions import ValidationError
 
 from accounts.policy import validate_text
@@ -41,6 +42,14 @@ def format_finding(finding) -> str:
 
 class PolicyAdminForm(forms.ModelForm):
     document = PolicyDocumentField(help_text="A policy document, Version 1.1. Findings show here when you save.")
+    # The revision this form was loaded with, posted back so a stale form is refused, not saved.
+    loaded_revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["loaded_revision"].initial = self.instance.revision
+            self.fields["loaded_revision"].required = True
 
     class Meta:
         model = Policy
@@ -86,3 +95,24 @@ class EnrolmentCodeForm(CodeForm):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                       "autocapitalize": "off", "spellcheck": "false"}),
     )
+
+
+class AdminUserAddForm(UserCreationForm):
+    """Username and a password typed twice: no "unusable password" choice, whose generated
+    password the admin could never show."""
+
+
+class AdminSetPasswordForm(SetPasswordMixin, forms.Form):
+    """A new password typed twice, checked by the password validators; saved by the admin view
+    through services.user_set_password (never by this form)."""
+
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        self.validate_passwords()
+        self.validate_password_for_user(self.user)
+        return super().clean()

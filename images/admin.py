@@ -1,7 +1,16 @@
-"""Django admin for images: same model validation; permissions from the policy engine."""
+"""Django admin for images: permissions from the policy engine, every write through images.services.
+
+Only what the modify service accepts is editable (name, description, OS version, minimums,
+protection); type, status, project, encryption, format and size are read-only, since no service
+changes them. Images are created in the console (with their file), so the admin offers no add.
+Tags are replaced by `image_tags_set`; members are added and removed by the share services.
+"""
 
 from django.contrib import admin
 
+from accounts.admin import ServiceAdminMixin, ServiceInlineMixin
+
+from . import services
 from .models import Image, ImageMember, ImageTag
 
 
@@ -11,16 +20,60 @@ class ImageTagInline(admin.TabularInline):
     max_num = 10
 
 
-class ImageMemberInline(admin.TabularInline):
+class ImageMemberInline(ServiceInlineMixin, admin.TabularInline):
     model = ImageMember
-    extra = 0
+    fields = ["project", "status"]
+    readonly_fields = ["status"]
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "image_type", "status", "os_type", "architecture", "disk_format", "project", "protected"]
     list_filter = ["image_type", "status", "os_type", "architecture", "disk_format", "project"]
     search_fields = ["name", "id"]
     list_select_related = ["project"]
-    readonly_fields = ["id", "size", "file", "created_at", "updated_at"]
+    fields = ["id", "name", "description", "os_version", "min_disk", "min_ram", "protected",
+              "image_type", "kind", "status", "os_type", "platform", "os_bit", "architecture", "disk_format",
+              "size", "encryption_key_id", "project", "source", "file", "created_at", "updated_at"]
+    readonly_fields = [field for field in fields if field not in services.MODIFIABLE_FIELDS]
     inlines = [ImageTagInline, ImageMemberInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        changes = {field: form.cleaned_data[field] for field in form.changed_data
+                   if field in services.MODIFIABLE_FIELDS}
+        if changes:
+            self.call_service(request, "change", obj, services.image_update,
+                              image=Image.objects.get(pk=obj.pk), **changes)
+
+    def save_formset(self, request, form, formset, change):
+        image = Image.objects.get(pk=form.instance.pk)
+        if formset.model is ImageTag:
+            self._save_tags(request, image, formset)
+            return
+        added = [f for f in formset.extra_forms if f.has_changed() and f not in formset.deleted_forms]
+        for member_form in formset.deleted_forms:
+            if member_form.instance.pk is not None:
+                self.call_service(request, "ims:images:share", image, services.image_share_remove, image=image,
+                                  member=member_form.instance.project)
+        if added:
+            self.call_service(request, "ims:images:share", image, services.image_share_add, image=image,
+                              members=[f.cleaned_data["project"] for f in added])
+
+    def _save_tags(self, request, image, formset):
+        """The rows as posted become the image's whole tag set, in one service call."""
+        if not formset.has_changed():
+            return
+        tags = {tag.key: tag.value for tag in image.tags.all()}
+        for tag_form in formset.forms:
+            if tag_form.instance.pk is not None:
+                tags.pop(tag_form.initial.get("key"), None)
+            if tag_form in formset.deleted_forms or (not tag_form.has_changed() and tag_form.instance.pk is None):
+                continue
+            tags[tag_form.cleaned_data["key"]] = tag_form.cleaned_data.get("value", "")
+        self.call_service(request, "change", image, services.image_tags_set, image=image, tags=tags)
+
+    def delete_through_service(self, request, obj):
+        self.call_service(request, "delete", obj, services.image_delete, image=obj)

@@ -26,6 +26,7 @@ from .policies import (
     policy_delete,
     policy_update,
 )
+from .projects import project_create, project_update, region_create, region_update
 from .users import generate_password, user_create, user_delete, user_set_password, user_update
 
 __all__ = [
@@ -50,6 +51,10 @@ __all__ = [
     "policy_create",
     "policy_delete",
     "policy_update",
+    "project_create",
+    "project_update",
+    "region_create",
+    "region_update",
     "ungrantable_actions",
     "user_create",
     "user_delete",

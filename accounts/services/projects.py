@@ -1,0 +1,96 @@
+"""Region and project services: ≤ 10 subprojects per region (SPEC 2), renames renew decisions.
+
+Grants are cached by project name, so every create or rename bumps the authorization stamp
+inside the transaction; a region's code and its default project's name are fixed, because
+every project name and grant scope of the region starts with that code.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from accounts import audit, authz
+from accounts.enforcement import atomic_service, require
+from accounts.models import MAX_SUBPROJECTS_PER_REGION, Project, Region
+
+from ._common import _diff
+
+
+def _check_subproject_name(region: Region, name: str, *, exclude_pk=None) -> None:
+    if not name.startswith(f"{region.code}_") or name == f"{region.code}_":
+        raise ValidationError({"name": f"A subproject of {region.code} is named {region.code}_<name>."})
+    clash = Project.objects.filter(name__iexact=name).exclude(pk=exclude_pk).first()
+    if clash is not None:
+        raise ValidationError({"name": f"The project {clash.name} already exists."})
+
+
+@atomic_service
+def region_create(*, actor, code: str, name: str) -> Region:
+    """Create a region with its default project (named like the region)."""
+    require(actor, "iam:projects:createProject", target_repr=code)
+    if Region.objects.filter(code__iexact=code).exists():
+        raise ValidationError({"code": f"The region {code} already exists."})
+    region = Region(code=code, name=name)
+    region.full_clean()
+    region.save()
+    default = Project(name=code, region=region, description="default project")
+    default.full_clean()
+    default.save()
+    audit.record(actor=actor, action="iam:projects:createProject", target=region,
+                 details={"after": {"code": code, "name": name, "default_project": default.name}})
+    authz.bump_stamp()
+    return region
+
+
+@atomic_service
+def region_update(*, actor, region: Region, name: str) -> Region:
+    """Change a region's display name (its code is fixed)."""
+    require(actor, "iam:projects:updateProject", target=region)
+    locked = Region.objects.select_for_update().get(pk=region.pk)
+    before = {"name": locked.name}
+    locked.name = name
+    locked.full_clean()
+    locked.save()
+    audit.record(actor=actor, action="iam:projects:updateProject", target=locked,
+                 details=_diff(before, {"name": name}))
+    authz.bump_stamp()
+    return locked
+
+
+@atomic_service
+def project_create(*, actor, region: Region, name: str, description: str = "") -> Project:
+    """Create a subproject `<region code>_<name>`; refused past 10 subprojects in the region."""
+    require(actor, "iam:projects:createProject", target_repr=name)
+    region = Region.objects.select_for_update().get(pk=region.pk)
+    _check_subproject_name(region, name)
+    subprojects = Project.objects.filter(region=region).exclude(name=region.code).count()
+    if subprojects >= MAX_SUBPROJECTS_PER_REGION:
+        raise ValidationError(f"{region.code} already has {MAX_SUBPROJECTS_PER_REGION} subprojects, "
+                              f"the most a region can have.")
+    project = Project(name=name, region=region, description=description)
+    project.full_clean()
+    project.save()
+    audit.record(actor=actor, action="iam:projects:createProject", target=project, project=project,
+                 details={"after": {"name": name, "region": region.code, "description": description}})
+    authz.bump_stamp()
+    return project
+
+
+@atomic_service
+def project_update(*, actor, project: Project, name: str, description: str) -> Project:
+    """Rename or describe a project; the region's default project keeps its name."""
+    require(actor, "iam:projects:updateProject", target=project)
+    locked = Project.objects.select_for_update().select_related("region").get(pk=project.pk)
+    if name != locked.name:
+        if locked.is_default:
+            raise ValidationError({"name": "A region's default project is named like the region: "
+                                           "it cannot be renamed."})
+        _check_subproject_name(locked.region, name, exclude_pk=locked.pk)
+    before = {"name": locked.name, "description": locked.description}
+    locked.name, locked.description = name, description
+    locked.full_clean()
+    locked.save()
+    audit.record(actor=actor, action="iam:projects:updateProject", target=locked, project=locked,
+                 details=_diff(before, {"name": name, "description": description}))
+    authz.bump_stamp()
+    return locked
