@@ -86,7 +86,8 @@ def test_the_acting_user_cannot_delete_themselves_in_bulk_or_alone(operator):
     assert messages_of(single) == ["admin was not deleted: You cannot delete your own user."]
     assert not SUCCESS.search(single.content.decode())
     assert User.objects.filter(pk=me.pk).exists()
-    assert events(outcome="denied", action="iam:users:deleteUser", target_id=str(me.pk)).count() == 2
+    refusals = events(outcome="denied", action="iam:users:deleteUser", target_id=str(me.pk))
+    assert sum(refusals.values_list("repeat_count", flat=True)) == 2  # the repeat is counted on one event
 
 
 def test_the_superuser_flag_cannot_be_set_from_a_form(operator):
