@@ -10,6 +10,7 @@ import json
 
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 
 from accounts import authz, services
 from accounts.enforcement import Refused
@@ -188,3 +189,69 @@ def test_conditional_holdings_are_not_enough_to_give_away(demo):
     viewers = UserGroup.objects.get(name="viewers")  # read-only: held outright, so it may be handed over
     services.group_add_member(actor=actor, group=viewers, user=newcomer)
     assert viewers.memberships.filter(user=newcomer).exists()
+
+
+# --- the same doors through Django admin -------------------------------------------------------
+
+def _admin_form(operator, obj, **overrides) -> dict:
+    """The change form of `obj` as the administrator's browser would post it back."""
+    from tests.admin.conftest import form_data
+
+    page = operator.get(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]))
+    return form_data(page, obj._meta.model_name, **overrides)
+
+
+def admin_attacks(actor: User, operator) -> list[tuple[str, str, dict]]:
+    admin = User.objects.get(username="admin")
+    admin_group = UserGroup.objects.get(name="admin")
+    joining = _admin_form(operator, admin_group)
+    rows = int(joining["memberships-TOTAL_FORMS"])
+    joining.update({"memberships-TOTAL_FORMS": str(rows + 1), f"memberships-{rows}-user": str(actor.pk),
+                    f"memberships-{rows}-group": str(admin_group.pk)})
+    return [
+        ("admin: set the admin's password", reverse("admin:auth_user_password_change", args=[admin.pk]),
+         {"password1": PASSWORD, "password2": PASSWORD}),
+        ("admin: deactivate the admin", reverse("admin:accounts_user_change", args=[admin.pk]),
+         _admin_form(operator, admin, is_active=None)),
+        ("admin: join the admin group", reverse("admin:accounts_usergroup_change", args=[admin_group.pk]), joining),
+        ("admin: bulk-delete the admin", reverse("admin:accounts_user_changelist"),
+         {"action": "delete_selected", "post": "yes", "_selected_action": [str(admin.pk)]}),
+    ]
+
+
+def try_every_admin_attack(client, operator, actor) -> list[str]:
+    """Django admin answers refusals as form errors or messages: what counts is no change, an audit, no 500."""
+    failures = []
+    for what, url, data in admin_attacks(actor, operator):
+        authz.forget(actor)
+        before_denied, before = refusals_recorded(actor), snapshot()
+        response = client.post(url, data)
+        after = snapshot()
+        if response.status_code >= 500 or after != before or refusals_recorded(actor) <= before_denied:
+            failures.append(f"{what}: {response.status_code}, changed={after != before}")
+    return failures
+
+
+@pytest.fixture
+def operator(demo):
+    from django.test import Client
+
+    operator = Client()
+    operator.force_login(User.objects.get(username="admin"))
+    return operator
+
+
+@pytest.mark.parametrize("action", ["iam:users:updateUser", "iam:groups:addUserToGroup", "iam:users:deleteUser",
+                                    "iam:roles:updateRole"])
+def test_one_iam_action_opens_no_admin_door(action, operator, client):
+    actor = solo_actor(action)
+    client.force_login(actor)
+    assert try_every_admin_attack(client, operator, actor) == []
+
+
+def test_the_security_administrator_opens_no_admin_door(operator, client):
+    actor = User.objects.get(username="iam-admin")
+    actor.is_staff = True
+    actor.save(update_fields=["is_staff"])
+    client.force_login(actor)
+    assert try_every_admin_attack(client, operator, actor) == []
