@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
 from accounts.permissions import permission_required_action
+from accounts.services import escalation
 
 from .directory_forms import AttachForm, DetachForm, GroupForm, MemberForm, add_service_errors
 from .directory_selectors import (
@@ -55,7 +56,10 @@ def group_create(request):
 def group_detail(request, pk):
     """The Members tab: members with remove buttons, and a searchable list of users to add."""
     group = get_object_or_404(UserGroup, pk=pk)
-    context = {"group": group, "members": group_members(group), "can": capabilities(request), "tab": "members"}
+    can = capabilities(request)
+    context = {"group": group, "members": group_members(group), "can": can, "tab": "members",
+               "add_refusal": escalation.membership_refusal(request.user, group) if can["addUserToGroup"] else None,
+               "remove_refusal": escalation.removal_refusal(request.user, group)}
     return render(request, "iam/groups/detail.html", context)
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
+from accounts.enforcement import Refused
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
 from accounts.policy import validate_text
@@ -218,6 +219,9 @@ def _save(request, policy: Policy | None):
     except ValidationError as error:
         _add_service_error(form, error)
         return _render_editor_page(request, form=form, policy=policy, editor=editor, status=422)
+    except Refused as refused:  # audited by the service; the editor keeps the text
+        form.add_error(None, str(refused))
+        return _render_editor_page(request, form=form, policy=policy, editor=editor, status=403)
     messages.success(request, f"Saved {saved.name} (revision {saved.revision}).")
     return redirect(saved)
 

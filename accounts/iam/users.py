@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
 from accounts.permissions import permission_required_action
+from accounts.services import escalation
 
 from .directory_forms import (
     AddToGroupForm,
@@ -111,11 +112,21 @@ def user_detail(request, pk):
     if can["listPermissions"]:
         grants = list(Grant.objects.filter(group__memberships__user=user).select_related("group", "policy")
                       .prefetch_related("projects").order_by("group__name", "policy__name"))
-    add_form = None
+    add_form, withheld = None, 0
     if can["addUserToGroup"] and len(memberships) < MAX_GROUPS_PER_USER:
         add_form = AddToGroupForm(user=user)
+        # Offer only the groups the server would let this actor hand over (escalation rule).
+        add_form.fields["group"].queryset, withheld = escalation.groups_to_offer(
+            request.user, add_form.fields["group"].queryset,
+            admin_group_in_choices=not any(m.group.is_admin_group for m in memberships))
+    account_refusal = None
+    if can["updateUser"] or can["deleteUser"]:
+        account_refusal = escalation.account_refusal(request.user, user, memberships=memberships,
+                                                     grants=grants if can["listPermissions"] else None)
+    for membership in memberships:
+        membership.removal_refusal = escalation.removal_refusal(request.user, membership.group)
     context = {"subject": user, "memberships": memberships, "grants": grants, "add_form": add_form, "can": can,
-               "max_groups": MAX_GROUPS_PER_USER}
+               "max_groups": MAX_GROUPS_PER_USER, "withheld_groups": withheld, "account_refusal": account_refusal}
     response = render(request, "iam/users/detail.html", context)
     if ONE_TIME_COOKIE.format(user.pk) in request.COOKIES:
         response.delete_cookie(ONE_TIME_COOKIE.format(user.pk), path=user.get_absolute_url(), samesite="Strict")

@@ -125,32 +125,109 @@ def _describe(pairs: list[Handover]) -> str:
     return ", ".join(shown) + more
 
 
+# --- why a change would be refused (None: it would not). Pages ask these to draw their controls;
+# --- services ask them through the require_* functions below, so both give the same answer.
+
+def handover_refusal(actor, pairs: Iterable[Handover], *, doing: str,
+                     consequence: str = "would hand over permissions you do not hold yourself") -> str | None:
+    missing = missing_holdings(actor, pairs)
+    if not missing:
+        return None
+    return f"{doing[:1].upper()}{doing[1:]} {consequence}: {_describe(missing)}."
+
+
+def _actor_is_admin(actor) -> bool:
+    """From the actor's compiled grants (cached per request), not a query."""
+    authorization = authz.authorization_for(actor)
+    return authorization is not None and authorization.is_admin and authorization.grants.is_active
+
+
+def admin_refusal(actor, *, doing: str) -> str | None:
+    if actor is None or _actor_is_admin(actor):
+        return None
+    return f"Only members of the {ADMIN_GROUP_NAME} group can {doing}."
+
+
+def membership_refusal(actor, group, *, holdings: set[Handover] | None = None) -> str | None:
+    """Why the actor may not add members to `group` (adding one grants them the group's permissions)."""
+    if group.is_admin_group:
+        return admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
+    if holdings is None:
+        holdings = group_holdings(group)
+    return handover_refusal(actor, holdings, doing=f"adding members to {group.name}")
+
+
+def removal_refusal(actor, group) -> str | None:
+    """Why the actor may not remove members from `group`: only the admin group is guarded."""
+    if group.is_admin_group:
+        return admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
+    return None
+
+
+def groups_to_offer(actor, groups, *, admin_group_in_choices: bool):
+    """The groups of `groups` (a queryset) whose members the actor may add, and how many were withheld.
+
+    Two queries (the choices' grants, their projects), whatever the number of groups.
+    """
+    grants = Grant.objects.filter(group__in=groups).select_related("policy", "group").prefetch_related("projects")
+    by_group: dict[int, set[Handover]] = {}
+    named: dict[int, object] = {}
+    for grant in grants:
+        by_group.setdefault(grant.group_id, set()).update(_grant_pairs([grant]))
+        named[grant.group_id] = grant.group
+    refused = {pk for pk, pairs in by_group.items() if membership_refusal(actor, named[pk], holdings=pairs)}
+    offered = groups.exclude(pk__in=refused)
+    withheld = len(refused)
+    if admin_refusal(actor, doing="") is not None:
+        offered = offered.exclude(name=ADMIN_GROUP_NAME, is_builtin=True)
+        withheld += int(admin_group_in_choices)
+    return offered, withheld
+
+
+def account_refusal(actor, user, *, doing: str = "managing the account of", memberships=None,
+                    grants=None) -> str | None:
+    """Why the actor may not act on `user`'s account (password, activation, deletion): doing so is
+    acting on everything they hold. A page that has loaded the user's memberships (with groups) and
+    grants (with policies and projects) passes them, saving the queries."""
+    if actor is None or actor.pk == user.pk:
+        return None
+    if memberships is not None:
+        target_is_admin = any(m.group.is_admin_group for m in memberships)
+    else:
+        target_is_admin = is_admin_member(user)
+    if target_is_admin:
+        return admin_refusal(actor, doing=f"act on the account of a member of the {ADMIN_GROUP_NAME} group")
+    holdings = user_holdings(user) if grants is None else _grant_pairs(grants)
+    return handover_refusal(actor, holdings, doing=f"{doing} {user.get_username()}",
+                            consequence="acts on everything they hold, and you do not hold")
+
+
+def _refuse(reason: str | None, actor, attempted: str, *, target=None, target_repr: str = "") -> None:
+    """Raise Refused (403, a `denied` audit event after the rollback) when there is a reason."""
+    if reason:
+        raise Refused(EscalationRefusal(attempted, f"Refused: {reason}"), actor=actor, target=target,
+                      target_repr=target_repr)
+
+
 def require_holds(actor, attempted: str, pairs: Iterable[Handover], *, doing: str, target=None,
                   target_repr: str = "") -> None:
-    """Refuse (a `denied` audit event, 403) unless the actor holds every pair handed over or touched."""
-    missing = missing_holdings(actor, pairs)
-    if missing:
-        summary = (f"Refused: {doing} would hand over permissions you do not hold yourself: "
-                   f"{_describe(missing)}.")
-        raise Refused(EscalationRefusal(attempted, summary), actor=actor, target=target, target_repr=target_repr)
+    """Refuse unless the actor holds every pair handed over or touched."""
+    _refuse(handover_refusal(actor, pairs, doing=doing), actor, attempted, target=target, target_repr=target_repr)
 
 
 def require_admin_member(actor, attempted: str, *, doing: str, target=None, target_repr: str = "") -> None:
     """Refuse unless the actor is a member of the built-in admin group (or the system itself)."""
-    if actor is None or is_admin_member(actor):
-        return
-    summary = f"Refused: only members of the {ADMIN_GROUP_NAME} group can {doing}."
-    raise Refused(EscalationRefusal(attempted, summary), actor=actor, target=target, target_repr=target_repr)
+    _refuse(admin_refusal(actor, doing=doing), actor, attempted, target=target, target_repr=target_repr)
+
+
+def require_may_add_members(actor, attempted: str, group) -> None:
+    _refuse(membership_refusal(actor, group), actor, attempted, target=group)
+
+
+def require_may_remove_members(actor, attempted: str, group) -> None:
+    _refuse(removal_refusal(actor, group), actor, attempted, target=group)
 
 
 def require_covers_user(actor, attempted: str, user, *, doing: str) -> None:
-    """Acting on another person's account (password, deactivation, deletion, attributes) is acting on
-    everything they hold: refuse unless the actor holds all of it, and the admin group's everything
-    only for admin members."""
-    if actor is None or actor.pk == user.pk:
-        return
-    if is_admin_member(user):
-        require_admin_member(actor, attempted, doing=f"{doing} a member of the {ADMIN_GROUP_NAME} group",
-                             target=user)
-        return
-    require_holds(actor, attempted, user_holdings(user), doing=f"{doing} {user.get_username()}", target=user)
+    """Refuse unless the actor holds everything `user` holds (and is an admin member for an admin)."""
+    _refuse(account_refusal(actor, user, doing=doing), actor, attempted, target=user)

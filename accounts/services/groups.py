@@ -50,19 +50,10 @@ def group_delete(*, actor, group: UserGroup) -> None:
     group.delete()
 
 
-def _require_may_hand_over(actor, attempted: str, group: UserGroup, *, doing: str) -> None:
-    """Adding a member grants them the group's permissions: the actor must hold all of them."""
-    if group.is_admin_group:
-        escalation.require_admin_member(actor, attempted, doing="change the members of the admin group",
-                                        target=group)
-    else:
-        escalation.require_holds(actor, attempted, escalation.group_holdings(group), doing=doing, target=group)
-
-
 @atomic_service
 def group_add_member(*, actor, group: UserGroup, user: User) -> Membership:
     require(actor, "iam:groups:addUserToGroup", target=group)
-    _require_may_hand_over(actor, "iam:groups:addUserToGroup", group, doing=f"adding {user} to {group.name}")
+    escalation.require_may_add_members(actor, "iam:groups:addUserToGroup", group)
     User.objects.select_for_update().filter(pk=user.pk).first()
     if Membership.objects.filter(group=group, user=user).exists():
         raise ValidationError(f"{user} is already a member of {group}.")
@@ -77,9 +68,7 @@ def group_add_member(*, actor, group: UserGroup, user: User) -> Membership:
 @atomic_service
 def group_remove_member(*, actor, group: UserGroup, user: User) -> None:
     require(actor, "iam:groups:removeUserFromGroup", target=group)
-    if group.is_admin_group:
-        escalation.require_admin_member(actor, "iam:groups:removeUserFromGroup",
-                                        doing="change the members of the admin group", target=group)
+    escalation.require_may_remove_members(actor, "iam:groups:removeUserFromGroup", group)
     membership = Membership.objects.select_for_update().filter(group=group, user=user).first()
     if membership is None:
         raise ValidationError(f"{user} is not a member of {group}.")

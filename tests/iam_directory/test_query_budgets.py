@@ -56,14 +56,32 @@ def test_list_pages_have_a_constant_query_count(url, grow, persona, as_user, dja
         browser.get(url)
 
 
-@pytest.mark.parametrize("url_of", [
-    lambda: f"/iam/users/{user('viewer').pk}/",
-    lambda: f"/iam/groups/{group('viewers').pk}/",
-    lambda: f"/iam/groups/{group('north-ops').pk}/permissions/",
-    lambda: f"/iam/groups/{group('north-ops').pk}/permissions/attach/",
+# The user page also works out which groups it may offer and whether the account may be managed
+# (the escalation rule): two queries more, whatever the number of groups and grants.
+USER_PAGE_BUDGET = BUDGET + 2
+
+
+@pytest.mark.parametrize(("url_of", "budget"), [
+    (lambda: f"/iam/users/{user('viewer').pk}/", USER_PAGE_BUDGET),
+    (lambda: f"/iam/groups/{group('viewers').pk}/", BUDGET),
+    (lambda: f"/iam/groups/{group('north-ops').pk}/permissions/", BUDGET),
+    (lambda: f"/iam/groups/{group('north-ops').pk}/permissions/attach/", BUDGET),
 ])
-def test_detail_pages_stay_within_the_budget(url_of, as_user, django_assert_max_num_queries):
+def test_detail_pages_stay_within_the_budget(url_of, budget, as_user, django_assert_max_num_queries):
     browser = as_user("iam-admin")
     browser.get(url_of())
-    with django_assert_max_num_queries(BUDGET):
+    with django_assert_max_num_queries(budget):
         browser.get(url_of())
+
+
+def test_the_user_page_offers_groups_in_constant_queries(as_user):
+    from accounts.models import Policy
+
+    browser = as_user("iam-admin")
+    url = f"/iam/users/{user('newcomer').pk}/"
+    few = queries(browser, url)
+    for number in range(15):
+        created = services.group_create(actor=None, name=f"offered{number:02d}")
+        name = "IMS ReadOnlyAccess" if number % 2 else "Security Administrator"
+        services.grant_attach(actor=None, group=created, all_resources=True, policies=[Policy.objects.get(name=name)])
+    assert queries(browser, url) == few <= USER_PAGE_BUDGET

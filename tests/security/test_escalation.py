@@ -255,3 +255,61 @@ def test_the_security_administrator_opens_no_admin_door(operator, client):
     actor.save(update_fields=["is_staff"])
     client.force_login(actor)
     assert try_every_admin_attack(client, operator, actor) == []
+
+
+# --- pages show what the server would allow --------------------------------------------------------
+
+def test_a_group_whose_permissions_the_actor_lacks_offers_no_add(demo, as_user):
+    page = as_user("iam-admin").get(f"/iam/groups/{UserGroup.objects.get(name='ims-admins').pk}/").content.decode()
+    assert 'data-testid="add-members-refused"' in page and "ims:images:" in page
+    assert 'data-action="iam:groups:addUserToGroup"' not in page
+    own = as_user("iam-admin").get(f"/iam/groups/{UserGroup.objects.get(name='iam-admins').pk}/").content.decode()
+    assert 'data-testid="add-members"' in own and 'data-testid="add-members-refused"' not in own
+
+
+def test_the_admin_group_page_disables_remove_for_non_members(demo, as_user):
+    admin_group = UserGroup.objects.get(name="admin")
+    page = as_user("iam-admin").get(f"/iam/groups/{admin_group.pk}/").content.decode()
+    assert 'data-action="iam:groups:removeUserFromGroup"' not in page
+    assert "Only members of the admin group can change the members of the admin group." in page
+    assert 'data-action="iam:groups:removeUserFromGroup"' in as_user("admin").get(
+        f"/iam/groups/{admin_group.pk}/").content.decode()
+
+
+def test_an_account_holding_more_cannot_be_managed_from_its_page(demo, as_user):
+    admin = User.objects.get(username="admin")
+    page = as_user("iam-admin").get(f"/iam/users/{admin.pk}/").content.decode()
+    assert 'data-testid="account-refusal"' in page
+    assert f'href="/iam/users/{admin.pk}/password/"' not in page and f'href="/iam/users/{admin.pk}/delete/"' not in page
+    assert f'action="/iam/users/{admin.pk}/active/"' not in page
+    assert f'href="/iam/users/{admin.pk}/edit/"' in page  # names and email are not permissions
+    newcomer = User.objects.get(username="newcomer")
+    free = as_user("iam-admin").get(f"/iam/users/{newcomer.pk}/").content.decode()
+    assert 'data-testid="account-refusal"' not in free and f'href="/iam/users/{newcomer.pk}/password/"' in free
+
+
+def test_the_user_page_offers_only_groups_the_actor_may_hand_over(demo, as_user):
+    import re
+
+    newcomer = User.objects.get(username="newcomer")
+    page = as_user("iam-admin").get(f"/iam/users/{newcomer.pk}/").content.decode()
+    offered = set(re.findall(r'<option value="\d+">([^<]+)</option>', page))
+    assert offered == {"iam-admins"}
+    assert 'data-testid="withheld-groups"' in page
+    everything = as_user("admin").get(f"/iam/users/{newcomer.pk}/").content.decode()
+    assert {"admin", "ims-admins", "viewers", "iam-admins"} <= set(re.findall(r'<option value="\d+">([^<]+)</option>',
+                                                                             everything))
+
+
+def test_a_refused_policy_edit_keeps_the_editors_text(demo, client):
+    actor = solo_actor("iam:roles:updateRole")
+    client.force_login(actor)
+    own = Policy.objects.get(name="Solo")
+    response = client.post(f"/iam/policies/{own.pk}/edit/", {
+        "name": "Solo", "description": "", "mode": "json", "document": json.dumps(WIDE_DOCUMENT),
+        "revision": own.revision})
+    text = response.content.decode()
+    assert response.status_code == 403
+    assert "would hand over permissions you do not hold yourself" in text
+    assert "iam:*:*" in text  # the typed document is still in the editor
+    assert Policy.objects.get(name="Solo").document == own.document
