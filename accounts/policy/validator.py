@@ -31,7 +31,7 @@ from .conditions import (
     parse_number,
     parse_operator,
 )
-from .evaluator import patterns_regex
+from .glob import ActionPatterns
 from .locate import Located, LocateError, Path, parse
 
 ERROR = "error"
@@ -96,8 +96,8 @@ def expand_pattern(pattern: str) -> frozenset[str]:
     """The catalogued action names an action pattern matches (any case); empty if malformed."""
     if not _PATTERN.fullmatch(pattern):
         return frozenset()
-    regex = patterns_regex((pattern.lower(),))
-    return frozenset(name for name in ACTION_NAMES if regex.fullmatch(name.lower()))
+    matcher = ActionPatterns((pattern,))
+    return frozenset(name for name in ACTION_NAMES if matcher.matches(name))
 
 
 def validate_text(text: str, *, system: bool = False) -> ValidationResult:
