@@ -43,6 +43,9 @@ _PATTERN = re.compile(r"[A-Za-z0-9*]+:[A-Za-z0-9*]+:[A-Za-z0-9*]+")
 _PLAIN_PATH_KEY = re.compile(r"[A-Za-z0-9_:/-]+")
 _STATEMENT_KEYS = ("Effect", "Action", "Condition")
 _CANONICAL_ACTION = {name.lower(): name for name in ACTION_NAMES}
+_NAMES_BY_SERVICE: dict[str, list[str]] = {}
+for _action in ACTIONS:
+    _NAMES_BY_SERVICE.setdefault(_action.service, []).append(_action.name)
 _OPERATOR_NAMES = sorted(
     prefix + base + suffix
     for base in BASE_OPERATORS
@@ -97,7 +100,8 @@ def expand_pattern(pattern: str) -> frozenset[str]:
     if not _PATTERN.fullmatch(pattern):
         return frozenset()
     matcher = ActionPatterns((pattern,))
-    return frozenset(name for name in ACTION_NAMES if matcher.matches(name))
+    candidates = _NAMES_BY_SERVICE.get(pattern.split(":", 1)[0].lower(), ())
+    return frozenset(name for name in candidates if matcher.matches(name))
 
 
 def validate_text(text: str, *, system: bool = False) -> ValidationResult:
