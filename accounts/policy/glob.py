@@ -7,12 +7,13 @@ must start the subject, the last must end it, and taking each chunk in between a
 place leaves the most room for the rest, so the first place found is the right one. Literal
 chunks are found with `str.find` (linear); a chunk holding `?` is a fixed-width regex of
 literals and `.`, which `re` tries place by place with nothing to backtrack into. Matching
-therefore costs at most pattern × subject, and usually a few `find` calls.
+therefore costs at most pattern × subject, and usually a comparison or a few `find` calls.
 """
 
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from operator import call
 
 _Chunk = str | re.Pattern  # a literal, or a fixed-width regex when the chunk holds `?`
 
@@ -41,44 +42,64 @@ def _find(chunk: _Chunk, subject: str, start: int, end: int) -> int:
 class Glob:
     """A compiled wildcard pattern: `*` is any run of characters (none too), `?` one character.
 
-    Build one with `glob()`, which caches; `single=False` reads `?` as itself (action patterns
-    have only `*`). Matching is case-sensitive: lower-case both sides to ignore case.
+    `matches(subject)` says whether the whole subject matches. It is chosen for the pattern's
+    shape (no star; literals around one star; literal chunks; chunks holding `?`), so everyday
+    patterns cost a comparison or two. Build one with `glob()`, which caches; `single=False`
+    reads `?` as itself (action patterns have only `*`). Matching is case-sensitive.
     """
 
-    __slots__ = ("_head", "_head_width", "_middle", "_shortest", "_starred", "_tail", "_tail_width", "pattern")
+    __slots__ = ("_head", "_head_width", "_middle", "_shortest", "_tail", "_tail_width", "matches", "pattern")
 
     def __init__(self, pattern: str, *, single: bool = True):
         self.pattern = pattern
         parts = pattern.split("*")
-        self._starred = len(parts) > 1
-        head, tail = parts[0], parts[-1] if self._starred else ""
+        starred = len(parts) > 1
+        head, tail = parts[0], parts[-1] if starred else ""
         middle = [part for part in parts[1:-1] if part]  # empty parts are repeated stars
         self._head, self._head_width = _chunk(head, single), len(head)
         self._tail, self._tail_width = _chunk(tail, single), len(tail)
         self._middle = tuple((_chunk(part, single), len(part)) for part in middle)
         self._shortest = len(head) + len(tail) + sum(map(len, middle))
+        literal = not (single and "?" in pattern)
+        if not starred:
+            self.matches = pattern.__eq__ if literal else self._matches_fixed
+        elif literal and not middle:
+            self.matches = self._matches_ends
+        elif literal:
+            self.matches = self._matches_literal_chunks
+        else:
+            self.matches = self._matches_chunks
 
     def __repr__(self) -> str:
         return f"Glob({self.pattern!r})"
 
-    def matches(self, subject: str) -> bool:
-        """Whether the whole of `subject` matches the pattern."""
-        length = len(subject)
-        if length < self._shortest or (not self._starred and length != self._shortest):
+    def _matches_fixed(self, subject: str) -> bool:
+        return len(subject) == self._shortest and _at(self._head, subject, 0)
+
+    def _matches_ends(self, subject: str) -> bool:
+        return len(subject) >= self._shortest and subject.startswith(self._head) and subject.endswith(self._tail)
+
+    def _matches_literal_chunks(self, subject: str) -> bool:
+        if not self._matches_ends(subject):
             return False
-        if not _at(self._head, subject, 0):
-            return False
-        if not self._starred:
-            return True
-        end = length - self._tail_width
-        if not _at(self._tail, subject, end):
+        start, end = self._head_width, len(subject) - self._tail_width
+        for chunk, width in self._middle:
+            start = subject.find(chunk, start, end)
+            if start < 0:
+                return False
+            start += width
+        return True
+
+    def _matches_chunks(self, subject: str) -> bool:
+        end = len(subject) - self._tail_width
+        if len(subject) < self._shortest or not (_at(self._head, subject, 0) and _at(self._tail, subject, end)):
             return False
         start = self._head_width
         for chunk, width in self._middle:
-            found = _find(chunk, subject, start, end)
-            if found < 0:
+            start = _find(chunk, subject, start, end)
+            if start < 0:
                 return False
-            start = found + width
+            start += width
         return True
 
 
@@ -100,8 +121,10 @@ class ActionPatterns:
     def __init__(self, patterns: Iterable[str]):
         self.patterns = tuple(sorted({pattern.lower() for pattern in patterns}))
         self._literal = frozenset(pattern for pattern in self.patterns if "*" not in pattern)
+        # Per starred pattern: the literal text before its first star, which every name it
+        # matches starts with (a cheap first test), and the matches() of each of its parts.
         self._starred = tuple(
-            tuple(glob(segment, single=False) for segment in pattern.split(":"))
+            (pattern.partition("*")[0], tuple(glob(part, single=False).matches for part in pattern.split(":")))
             for pattern in self.patterns
             if "*" in pattern
         )
@@ -114,12 +137,14 @@ class ActionPatterns:
         action = action.lower()
         if action in self._literal:
             return True
-        if not self._starred:
-            return False
-        segments = action.split(":")
-        return any(
-            len(pattern) == len(segments) and all(map(Glob.matches, pattern, segments)) for pattern in self._starred
-        )
+        parts = None
+        for prefix, part_matchers in self._starred:
+            if not action.startswith(prefix):
+                continue
+            parts = parts or action.split(":")
+            if len(parts) == len(part_matchers) and all(map(call, part_matchers, parts)):
+                return True
+        return False
 
 
 @lru_cache(maxsize=4096)
