@@ -38,6 +38,9 @@ ERROR = "error"
 WARNING = "warning"
 SUGGESTION = "suggestion"
 MAX_COMPACT_LENGTH = 6144
+# The typed text, whitespace and all, is read only up to this length: any policy within the
+# compact limit fits many times over, and reading megabytes of JSON would cost seconds.
+MAX_TEXT_LENGTH = 64 * 1024
 
 _PATTERN = re.compile(r"[A-Za-z0-9*]+:[A-Za-z0-9*]+:[A-Za-z0-9*]+")
 _PLAIN_PATH_KEY = re.compile(r"[A-Za-z0-9_:/-]+")
@@ -109,6 +112,10 @@ def validate_text(text: str, *, system: bool = False) -> ValidationResult:
     and documents mixing global and project-level services."""
     if not isinstance(text, str):
         return ValidationResult(None, (Finding(ERROR, "", "The policy must be JSON text"),))
+    if len(text) > MAX_TEXT_LENGTH:
+        message = (f"The policy text is {len(text)} characters long, too long to read: a policy has at most "
+                   f"{MAX_COMPACT_LENGTH} characters as compact JSON")
+        return ValidationResult(None, (Finding(ERROR, "", message),))
     try:
         located = parse(text)
     except LocateError as error:

@@ -14,7 +14,7 @@ import pytest
 
 from accounts.policy import ACTION_NAMES, compile_document, evaluate, expand_pattern, validate_text
 from accounts.policy.glob import action_patterns, glob
-from accounts.policy.validator import MAX_COMPACT_LENGTH
+from accounts.policy.validator import MAX_COMPACT_LENGTH, MAX_TEXT_LENGTH
 from tests.deadline import deadline
 
 VALIDATE_BUDGET = 0.050  # seconds per document
@@ -112,6 +112,24 @@ def test_a_worst_case_document_validates_within_50_ms(name):
     assert MAX_COMPACT_LENGTH - 64 < _compact(document) <= MAX_COMPACT_LENGTH
     assert result.ok, result.errors[:3]
     print(f"\n{name}: {_compact(document)} characters, validated in {seconds * 1e3:.2f} ms")
+    assert seconds <= VALIDATE_BUDGET
+
+
+@pytest.mark.parametrize("name", WORST_DOCUMENTS)
+def test_a_worst_case_document_fits_the_text_limit_even_widely_indented(name):
+    assert len(json.dumps(WORST_DOCUMENTS[name], indent=8)) < MAX_TEXT_LENGTH
+
+
+def test_megabytes_of_json_are_refused_unread():
+    """2.4 MB of numbers (Django's upload limit is 2.5 MB) once took two seconds to read, then was too long."""
+    text = "[" + ",".join(["1"] * 1_200_000) + "]"
+    with deadline(10, "a long text"):
+        seconds = _best_of_three(lambda: validate_text(text))
+        result = validate_text(text)
+    assert [(f.path, f.message) for f in result.errors] == [
+        ("", f"The policy text is {len(text)} characters long, too long to read: a policy has at most "
+             f"{MAX_COMPACT_LENGTH} characters as compact JSON")]
+    print(f"\n{len(text)} characters refused in {seconds * 1e3:.3f} ms")
     assert seconds <= VALIDATE_BUDGET
 
 
