@@ -103,7 +103,8 @@ def expand_pattern(pattern: str) -> frozenset[str]:
     if not _PATTERN.fullmatch(pattern):
         return frozenset()
     matcher = ActionPatterns((pattern,))
-    candidates = _NAMES_BY_SERVICE.get(pattern.split(":", 1)[0].lower(), ())
+    service = pattern.split(":", 1)[0].lower()
+    candidates = ACTION_NAMES if "*" in service else _NAMES_BY_SERVICE.get(service, ())
     return frozenset(name for name in candidates if matcher.matches(name))
 
 

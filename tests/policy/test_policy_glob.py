@@ -100,6 +100,8 @@ def test_examples_of_action_patterns():
     assert ActionPatterns(["ims:**images:***"]).matches("ims:images:list")
     assert not ActionPatterns(["ims:images:list"]).matches("ims:images:list:extra")
     assert expand_pattern("ims:*" + "*" * 40 + "s:list") == {"ims:images:list"}
+    assert expand_pattern("*:images:list") == {"ims:images:list"}  # a starred service (stored documents may have one)
+    assert expand_pattern("i*:*:LIST*") == {name for name in ACTION_NAMES if name.split(":")[2].startswith("list")}
 
 
 def test_string_match_question_mark_is_exactly_one_character_of_any_kind():
