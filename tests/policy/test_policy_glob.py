@@ -94,6 +94,20 @@ def test_a_star_in_an_action_pattern_never_crosses_a_colon(middle, left, right):
     assert not ActionPatterns(["ims:*"]).matches(f"ims:{left}:{right}")
 
 
+# Pieces of catalogued names in both cases, and as many stars (listed often, so drawn often).
+CATALOGUE_PIECES = [*sorted({piece for name in ACTION_NAMES for part in name.split(":")
+                             for piece in (part, part[:2], part[-3:], part.upper())}), "x", *["*"] * 140]
+CATALOGUE_SEGMENT = st.lists(st.sampled_from(CATALOGUE_PIECES), min_size=1, max_size=3).map("".join)
+
+
+@settings(max_examples=500)
+@given(st.tuples(CATALOGUE_SEGMENT, CATALOGUE_SEGMENT, CATALOGUE_SEGMENT).map(":".join))
+def test_expanding_a_pattern_finds_the_actions_the_old_regex_found(pattern):
+    expected = {name for name in ACTION_NAMES if old_action_match([pattern], name)}
+    well_formed = re.fullmatch(r"[A-Za-z0-9*]+(:[A-Za-z0-9*]+){2}", pattern)
+    assert expand_pattern(pattern) == (expected if well_formed else set())
+
+
 def test_examples_of_action_patterns():
     assert ActionPatterns(["ims:*:get*"]).matches("IMS:Quotas:Get")
     assert ActionPatterns(["ims:*Images:create"]).matches("ims:dataImages:create")
