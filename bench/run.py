@@ -5,6 +5,9 @@
 2. The authorization service with its caches (one stamp query per request, decisions from
    memory) vs. loading and compiling a user's grants for every decision.
 3. Queries per image-list page for 10 vs. 50 rows and for 1 vs. 200 grants (must stay equal).
+4. Wildcards: the glob matcher vs. the backtracking regex it replaced, on everyday patterns and
+   as stars are added; the editor's validator endpoint on worst-case 6,144-character documents
+   vs. a one-line document.
 
 Runs on a throw-away in-memory SQLite database: `make bench` (or python bench/run.py).
 """
@@ -175,6 +178,100 @@ def bench_list_page():
                   f"time {seconds / base_t:.2f}")
 
 
+def regex_peer(pattern: str, *, action: bool):
+    """The matcher the glob replaced: `*` as `[^:]*` in actions, `.*` in StringMatch (backtracking)."""
+    import re
+
+    if action:
+        return re.compile(":".join("[^:]*".join(map(re.escape, part.split("*"))) for part in pattern.split(":")))
+    return re.compile("".join("." if c == "?" else ".*" if c == "*" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def bench_wildcards():
+    from accounts.policy import ACTION_NAMES
+    from accounts.policy.glob import ActionPatterns, Glob
+
+    names = sorted(name.lower() for name in ACTION_NAMES)
+    everyday = ["ims:*:get*", "ims:images:*", "iam:*:list*", "ims:*images:create", "iam:users:*user"]
+    values = ["alice", "bob-prod", "dev-eu-west", "prod", "a" * 40]
+    value_patterns = ["*-prod", "dev-*", "a?ice", "*e*u*"]
+
+    def match_all(match_functions, subjects):
+        for match in match_functions:
+            for subject in subjects:
+                match(subject)
+
+    print("wildcards: glob vs the backtracking regex it replaced")
+    cases = [
+        ("everyday action patterns", [ActionPatterns([p]).matches for p in everyday],
+         [regex_peer(p, action=True).fullmatch for p in everyday], names),
+        ("everyday StringMatch values", [Glob(p).matches for p in value_patterns],
+         [regex_peer(p, action=False).fullmatch for p in value_patterns], values),
+    ]
+    for stars in (4, 8, 12):
+        pattern = "ims:" + "*" * stars + "x:list"
+        cases.append((f"ims:<{stars} stars>x:list", [ActionPatterns([pattern]).matches],
+                      [regex_peer(pattern, action=True).fullmatch], names))
+    for label, globs, regexes, subjects in cases:
+        fast = best_of(lambda g=globs, s=subjects: match_all(g, s))
+        slow = best_of(lambda r=regexes, s=subjects: match_all(r, s), repeats=3)
+        print(f"  {label:30s} glob {fast * 1e6:9.1f} µs, peer regex {slow * 1e6:11.1f} µs, "
+              f"ratio peer/glob {slow / fast:9.1f}x")
+
+
+def worst_documents():
+    """Documents as large as the limit allows, each aimed at one cost of the validator."""
+    import json
+
+    from accounts.policy.validator import MAX_COMPACT_LENGTH
+
+    def largest(make):
+        n = 1
+        while len(json.dumps(make(n + 1), separators=(",", ":"))) <= MAX_COMPACT_LENGTH:
+            n += 1
+        return make(n)
+
+    def policy(*statements):
+        return {"Version": "1.1", "Statement": list(statements)}
+
+    return {
+        "one pattern of 6,000 stars": largest(lambda n: policy(
+            {"Effect": "Allow", "Action": ["ims:" + "*" * n + "s:list"]})),
+        "star-heavy patterns": largest(lambda n: policy({"Effect": "Allow", "Action": [
+            "ims:" + "*" * (8 + i % 9) + "e" + "*" * (i % 4) + "s:" + "*" * (1 + i % 3) + "t" for i in range(n)]})),
+        "long list of distinct patterns": largest(lambda n: policy(
+            {"Effect": "Allow", "Action": [f"ecs:t{i}:op" for i in range(n)]})),
+        "many statements": largest(lambda n: policy(
+            *({"Effect": "Deny", "Action": [f"ecs:s{i}:o"]} for i in range(n)))),
+        "StringMatch of 3,000 stars": largest(lambda n: policy({"Effect": "Allow", "Action": ["ims:*:*"],
+            "Condition": {"StringMatch": {"g:UserName": ["*a" * n + "*"]}}})),
+    }
+
+
+def bench_validator_endpoint():
+    import json
+
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="iam-admin"))
+
+    def post(text):
+        response = client.post("/iam/policies/validate/", {"mode": "json", "document": text},
+                               headers={"HX-Request": "true"})
+        assert response.status_code == 200
+
+    peer_text = json.dumps({"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]})
+    peer = best_of(lambda: post(peer_text))
+    print(f"editor validator endpoint (POST /iam/policies/validate/), peer: a one-line policy {peer * 1e3:.1f} ms")
+    for label, document in worst_documents().items():
+        text = json.dumps(document, indent=2)
+        seconds = best_of(lambda t=text: post(t))
+        print(f"  {label:32s} {seconds * 1e3:7.1f} ms, ratio to peer {seconds / peer:5.1f}x")
+
+
 def main():
     call_command("migrate", verbosity=0)
     with open(os.devnull, "w") as quiet:
@@ -182,6 +279,8 @@ def main():
     bench_evaluator()
     bench_service()
     bench_list_page()
+    bench_wildcards()
+    bench_validator_endpoint()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ from accounts.models import Policy, Project, User
 from accounts.policy import IAM_ACTIONS, IMS_ACTIONS, SERVICES, get_action, lookup_condition_key, validate_text
 
 MAX_CONTEXT_LINES = 50
+# Longer than any value the console supplies (names and tag values are at most 64 characters);
+# it also bounds what a `?` wildcard of a pasted policy can cost to match.
+MAX_CONTEXT_VALUE_LENGTH = 256
 
 
 class PolicyForm(forms.Form):
@@ -55,6 +58,9 @@ def parse_context(text: str) -> dict[str, object]:
             problems.append(f'Line {number}: write key=value, e.g. "ims:ResourceTag/env=prod".')
         elif declared is None:
             problems.append(f'Line {number}: "{key}" is not a condition key the console supplies.')
+        elif len(value) > MAX_CONTEXT_VALUE_LENGTH:
+            problems.append(f"Line {number}: a value has at most {MAX_CONTEXT_VALUE_LENGTH} characters, not "
+                            f"{len(value)}; the console never supplies a longer one.")
         elif declared.name in context:
             previous = context[declared.name]
             context[declared.name] = [*previous, value] if isinstance(previous, list) else [previous, value]

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from .glob import glob
+
 STRING_OPERATORS = frozenset(
     {
         "StringEquals",
@@ -165,11 +167,6 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _match_regex(pattern: str) -> re.Pattern:
-    parts = ("." if char == "?" else ".*" if char == "*" else re.escape(char) for char in pattern)
-    return re.compile("".join(parts), re.DOTALL)
-
-
 _ORDER = {
     "Equals": lambda a, b: a == b,
     "LessThan": lambda a, b: a < b,
@@ -204,8 +201,8 @@ def _value_test(operator: Operator, listed: list) -> Callable[[object], bool]:
             wanted = frozenset(value.casefold() for value in listed)
             return lambda value: _as_text(value).casefold() in wanted
         if base == "StringMatch":
-            regexes = [_match_regex(value) for value in listed]
-            return lambda value: any(regex.fullmatch(_as_text(value)) for regex in regexes)
+            globs = [glob(value) for value in listed]
+            return lambda value: any(pattern.matches(_as_text(value)) for pattern in globs)
         if base == "StringStartWith":
             prefixes = tuple(listed)
             return lambda value: _as_text(value).startswith(prefixes)

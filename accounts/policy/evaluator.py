@@ -1,17 +1,16 @@
 """Deciding a request against compiled policies (SPEC section 6).
 
-Documents are compiled once (action patterns to regexes, conditions to callables) so a page
+Documents are compiled once (action patterns to globs, conditions to callables) so a page
 that checks every button of every row pays only for dictionary look-ups and a few calls.
 Explicit deny wins, then allow, else implicit deny; order and duplicates never matter.
 """
 
-import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .catalogue import lookup_condition_key
 from .conditions import CompiledCondition, compile_condition
+from .glob import ActionPatterns, action_patterns
 
 ALLOW = "allow"
 EXPLICIT_DENY = "explicit_deny"
@@ -20,24 +19,11 @@ IMPLICIT_DENY = "implicit_deny"
 _MAX_CACHED_ACTIONS = 1024
 
 
-@lru_cache(maxsize=4096)
-def patterns_regex(patterns: tuple[str, ...]) -> re.Pattern:
-    """One regex for lower-cased action patterns: `*` is any run inside its segment.
-
-    Match it (fullmatch) against a lower-cased action name.
-    """
-    alternatives = (
-        ":".join("[^:]*".join(map(re.escape, segment.split("*"))) for segment in pattern.split(":"))
-        for pattern in patterns
-    )
-    return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives))
-
-
 @dataclass(frozen=True)
 class CompiledStatement:
     index: int
     deny: bool
-    actions: re.Pattern
+    actions: ActionPatterns
     condition: CompiledCondition | None
     key_names: Mapping[str, str]  # lower-cased key -> its catalogue spelling
 
@@ -56,7 +42,7 @@ class CompiledPolicy:
         action = action.lower()
         found = self._by_action.get(action)
         if found is None:
-            found = tuple(st for st in self.statements if st.actions.fullmatch(action))
+            found = tuple(st for st in self.statements if st.actions.matches(action))
             if len(self._by_action) < _MAX_CACHED_ACTIONS:
                 self._by_action[action] = found
         return found
@@ -97,7 +83,7 @@ def compile_document(document: Mapping) -> CompiledPolicy:
             CompiledStatement(
                 index=index,
                 deny=statement["Effect"] == "Deny",
-                actions=patterns_regex(tuple(sorted({a.lower() for a in actions}))),
+                actions=action_patterns(tuple(sorted({a.lower() for a in actions}))),
                 condition=condition,
                 key_names=key_names,
             )

@@ -31,18 +31,24 @@ from .conditions import (
     parse_number,
     parse_operator,
 )
-from .evaluator import patterns_regex
+from .glob import ActionPatterns
 from .locate import Located, LocateError, Path, parse
 
 ERROR = "error"
 WARNING = "warning"
 SUGGESTION = "suggestion"
 MAX_COMPACT_LENGTH = 6144
+# The typed text, whitespace and all, is read only up to this length: any policy within the
+# compact limit fits many times over, and reading megabytes of JSON would cost seconds.
+MAX_TEXT_LENGTH = 64 * 1024
 
 _PATTERN = re.compile(r"[A-Za-z0-9*]+:[A-Za-z0-9*]+:[A-Za-z0-9*]+")
 _PLAIN_PATH_KEY = re.compile(r"[A-Za-z0-9_:/-]+")
 _STATEMENT_KEYS = ("Effect", "Action", "Condition")
 _CANONICAL_ACTION = {name.lower(): name for name in ACTION_NAMES}
+_NAMES_BY_SERVICE: dict[str, list[str]] = {}
+for _action in ACTIONS:
+    _NAMES_BY_SERVICE.setdefault(_action.service, []).append(_action.name)
 _OPERATOR_NAMES = sorted(
     prefix + base + suffix
     for base in BASE_OPERATORS
@@ -96,8 +102,10 @@ def expand_pattern(pattern: str) -> frozenset[str]:
     """The catalogued action names an action pattern matches (any case); empty if malformed."""
     if not _PATTERN.fullmatch(pattern):
         return frozenset()
-    regex = patterns_regex((pattern.lower(),))
-    return frozenset(name for name in ACTION_NAMES if regex.fullmatch(name.lower()))
+    matcher = ActionPatterns((pattern,))
+    service = pattern.split(":", 1)[0].lower()
+    candidates = ACTION_NAMES if "*" in service else _NAMES_BY_SERVICE.get(service, ())
+    return frozenset(name for name in candidates if matcher.matches(name))
 
 
 def validate_text(text: str, *, system: bool = False) -> ValidationResult:
@@ -105,6 +113,10 @@ def validate_text(text: str, *, system: bool = False) -> ValidationResult:
     and documents mixing global and project-level services."""
     if not isinstance(text, str):
         return ValidationResult(None, (Finding(ERROR, "", "The policy must be JSON text"),))
+    if len(text) > MAX_TEXT_LENGTH:
+        message = (f"The policy text is {len(text)} characters long, too long to read: a policy has at most "
+                   f"{MAX_COMPACT_LENGTH} characters as compact JSON")
+        return ValidationResult(None, (Finding(ERROR, "", message),))
     try:
         located = parse(text)
     except LocateError as error:
@@ -374,21 +386,13 @@ class _Checker:
         return _Pattern(path, text, service.name, actions)
 
     def suggest_shorter_actions(self, patterns: list[_Pattern]):
-        for i, pattern in enumerate(patterns):
-            for j, other in enumerate(patterns):
-                if i == j or pattern.service != other.service:
-                    continue
-                if SERVICES[pattern.service].has_catalogue:
-                    covered = pattern.actions <= other.actions and (pattern.actions != other.actions or j < i)
-                else:
-                    covered = j < i and pattern.text.lower() == other.text.lower()
-                if covered:
-                    self.add(
-                        SUGGESTION,
-                        pattern.path,
-                        f"{_show(pattern.text)} is already covered by {_show(other.text)} in this statement",
-                    )
-                    break
+        for pattern, cover in zip(patterns, _first_covers(patterns), strict=True):
+            if cover is not None:
+                self.add(
+                    SUGGESTION,
+                    pattern.path,
+                    f"{_show(pattern.text)} is already covered by {_show(patterns[cover].text)} in this statement",
+                )
         literal = {p.text.lower(): p for p in patterns if "*" not in p.text}
         named = {_CANONICAL_ACTION[name] for name in literal if name in _CANONICAL_ACTION}
         for prefix, group in _RESOURCE_GROUPS.items():
@@ -407,6 +411,7 @@ class _Checker:
         if not block:
             self.add(ERROR, path, "Condition must name at least one operator; remove it if there is none")
             return
+        no_image_action = bool(patterns) and not any(p.actions & IMAGE_KEY_ACTIONS for p in patterns)
         for name, entries in block.items():
             operator = parse_operator(name)
             if operator is None:
@@ -420,7 +425,7 @@ class _Checker:
                 )
                 continue
             for key, listed in entries.items():
-                self.check_condition_entry((*path, name, key), operator, key, listed, patterns)
+                self.check_condition_entry((*path, name, key), operator, key, listed, no_image_action)
 
     def check_condition_entry(
         self,
@@ -428,7 +433,7 @@ class _Checker:
         operator: Operator,
         key: str,
         listed: object,
-        patterns: list[_Pattern] | None,
+        no_image_action: bool,
     ):
         declared = lookup_condition_key(key)
         if declared is None:
@@ -453,7 +458,7 @@ class _Checker:
             problem = _value_problem(operator, value)
             if problem:
                 self.add(ERROR, value_path, problem)
-        if declared.per_image and patterns and not any(p.actions & IMAGE_KEY_ACTIONS for p in patterns):
+        if declared.per_image and no_image_action:
             self.add(
                 WARNING,
                 path,
@@ -502,10 +507,13 @@ class _Checker:
         allows = [p for s in statements if s.effect == "Allow" for p in s.patterns or ()]
         if not allows:
             return  # a Deny-only policy is a guardrail over other policies, which is its point
+        allowed: dict[str, frozenset[str]] = {}  # per service, every action some Allow matches
+        for allow in allows:
+            allowed[allow.service] = allowed.get(allow.service, frozenset()) | allow.actions
         for statement in statements:
             if statement.effect != "Deny" or not statement.patterns:
                 continue
-            if not any(_overlap(deny, allow) for deny in statement.patterns for allow in allows):
+            if not any(_overlaps(deny, allowed) for deny in statement.patterns):
                 self.add(
                     WARNING,
                     ("Statement", statement.index, "Effect"),
@@ -514,12 +522,52 @@ class _Checker:
                 )
 
 
-def _overlap(first: _Pattern, second: _Pattern) -> bool:
-    if first.service != second.service:
+def _overlaps(deny: _Pattern, allowed: dict[str, frozenset[str]]) -> bool:
+    """Whether a Deny pattern may overlap an Allow, given the actions Allows match per service."""
+    if deny.service not in allowed:
         return False
-    if SERVICES[first.service].has_catalogue:
-        return bool(first.actions & second.actions)
+    if SERVICES[deny.service].has_catalogue:
+        return bool(deny.actions & allowed[deny.service])
     return True  # no catalogue to compare against: assume they may overlap
+
+
+def _first_covers(patterns: list[_Pattern]) -> list[int | None]:
+    """For each pattern of a statement, the index of the first other one that covers it, or None.
+
+    A pattern of a catalogued service is covered by one matching every action it matches: more
+    actions, or the same ones written earlier. Any other pattern is covered only by the same
+    text written earlier. Comparing every pair would be quadratic in a long Action list, so the
+    distinct action sets are numbered in order of first appearance and each action gets a
+    bitmask of the sets holding it: ANDing the masks of a set's actions gives every set that
+    holds it, and the lowest other bit is the earliest strictly wider one.
+    """
+    first_text: dict[str, int] = {}
+    first_of_set: list[int] = []  # per set number, the index of its first pattern
+    number_of: dict[frozenset[str], int] = {}
+    holding: dict[str, int] = {}  # action -> bitmask of the set numbers holding it
+    for index, pattern in enumerate(patterns):
+        first_text.setdefault(pattern.text.lower(), index)
+        if SERVICES[pattern.service].has_catalogue and pattern.actions not in number_of:
+            number = number_of[pattern.actions] = len(first_of_set)
+            first_of_set.append(index)
+            for action in pattern.actions:
+                holding[action] = holding.get(action, 0) | 1 << number
+    covers: list[int | None] = []
+    for index, pattern in enumerate(patterns):
+        candidates = []
+        if SERVICES[pattern.service].has_catalogue:
+            number = number_of[pattern.actions]
+            wider = ~(1 << number)  # every set but its own...
+            for action in pattern.actions:
+                wider &= holding[action]  # ...that holds each of its actions
+            if wider:
+                candidates.append(first_of_set[(wider & -wider).bit_length() - 1])
+            candidates.append(first_of_set[number])
+        else:
+            candidates.append(first_text[pattern.text.lower()])
+        candidates = [candidate for candidate in candidates if candidate != index]
+        covers.append(min(candidates) if candidates else None)
+    return covers
 
 
 def _unknown_operator(name: str) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.deadline import deadline
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -114,3 +116,19 @@ def test_help_shows_an_example():
                             timeout=60)
     assert result.returncode == 0
     assert "iam_simulate --user developer" in result.stdout and '"policies"' in result.stdout
+
+
+def test_policies_of_many_wildcards_are_decided_at_once(db):
+    """Wildcards that once backtracked for hours (issue 7), in an action and in a StringMatch."""
+    policy = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:" + "*" * 30 + "s:list"]},
+        {"Effect": "Deny", "Action": ["ims:images:list"],
+         "Condition": {"StringMatch": {"g:UserName": ["*a" * 40 + "*"]}}}]}
+    case = {"policies": [policy], "requests": [
+        {"action": "ims:images:list", "context": {"g:UserName": "a" * 39 + "b" * 200}},
+        {"action": "ims:images:list", "context": {"g:UserName": "a" * 40}},
+        {"action": "ims:quotas:get"}]}
+    with deadline(10, "iam_simulate"):
+        code, lines = simulate(json.dumps(case))
+    assert code == 0
+    assert [r["decision"] for r in lines[0]["results"]] == ["allow", "explicit_deny", "implicit_deny"]

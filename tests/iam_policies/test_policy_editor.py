@@ -11,6 +11,7 @@ from django.test import Client
 
 from accounts import services
 from accounts.models import AuditEvent, Policy, User
+from tests.deadline import deadline
 
 HTMX = {"HX-Request": "true"}
 
@@ -297,3 +298,16 @@ def test_clone_under_a_taken_name_is_refused_on_the_form(as_user, policy_named):
     response = as_user("iam-admin").post(f"/iam/policies/{source.pk}/clone/", {"name": "DenyImageDeletion"})
     assert response.status_code == 422
     assert "already exists" in response.content.decode()
+
+
+def test_a_policy_of_many_wildcards_is_validated_as_you_type(as_user, demo):
+    """Patterns that once backtracked for hours (issue 7) get their findings at once, on the right lines."""
+    text = ('{\n  "Version": "1.1",\n  "Statement": [{"Effect": "Allow", "Action": [\n'
+            f'    "ims:{"*" * 30}s:list",\n    "ims:{"*" * 30}x:list"\n  ]}}]\n}}')
+    with deadline(10, "the validator endpoint"):
+        response = as_user("iam-admin").post("/iam/policies/validate/", {"mode": "json", "document": text},
+                                             headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert _marked_lines(html) == {5: "error"}
+    assert "matches no IMS action" in html and "1 error" in html

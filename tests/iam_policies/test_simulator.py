@@ -4,9 +4,12 @@ developer: IMS FullAccess and DenyImageDeletion, both on cn-north-4_dev only (gr
 north-ops: Server Administrator (+ IMS Administrator, Tenant Administrator) on cn-north-4.
 """
 
+import json
 import re
 
 import pytest
+
+from tests.deadline import deadline
 
 TAG_POLICY = ('{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:delete"], '
               '"Condition": {"StringEquals": {"ims:ResourceTag/env": ["dev"]}}}]}')
@@ -81,6 +84,9 @@ def test_a_broken_pasted_policy_shows_its_findings_and_decides_nothing(as_user, 
       "context": "g:Colour=blue"}, "Line 1: &quot;g:Colour&quot; is not a condition key the console supplies."),
     ({"subject": "user", "user": "developer", "actions": ["ims:images:fly"], "project": "cn-north-4"},
      "Select a valid choice. ims:images:fly is not one of the available choices."),
+    ({"subject": "user", "user": "developer", "actions": ["ims:images:list"], "project": "cn-north-4",
+      "context": "g:UserName=dev\nims:ResourceTag/env=" + "p" * 257},
+     "Line 2: a value has at most 256 characters, not 257; the console never supplies a longer one."),
 ])
 def test_bad_requests_are_explained_on_the_form(as_user, demo, params, message):
     response = _simulate(as_user("iam-admin"), **params)
@@ -126,3 +132,23 @@ def test_effective_grid_of_admin_and_newcomer(as_user, demo):
 def test_effective_page_without_a_user_offers_the_picker(as_user, demo):
     html = as_user("iam-admin").get("/iam/simulator/effective/").content.decode()
     assert '<option value="developer">developer</option>' in html and "effective-grid" not in html
+
+
+def test_a_pasted_policy_of_many_wildcards_is_decided_at_once(as_user, demo):
+    """Wildcards that once backtracked for hours (issue 7): 30 stars in an action, 40 in a StringMatch."""
+    document = json.dumps({"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:" + "*" * 30 + "s:list", "ims:" + "*" * 30 + "s:*" + "*" * 30 + "e"]},
+        {"Effect": "Deny", "Action": ["ims:images:*"],
+         "Condition": {"StringMatch": {"ims:ResourceTag/env": ["*p" * 40 + "*"]}}}]})
+    with deadline(10, "the simulator"):
+        response = _simulate(as_user("iam-admin"), subject="document", document=document, project="cn-north-4",
+                             actions=["ims:images:list", "ims:images:update", "ims:images:get", "ims:quotas:get"],
+                             context="ims:ResourceTag/env=" + "p" * 39 + "x" * 200)
+    assert response.status_code == 200
+    assert _decisions(response.content.decode()) == {
+        "ims:images:list": "allow", "ims:images:update": "allow", "ims:images:get": "implicit_deny",
+        "ims:quotas:get": "implicit_deny"}
+    with deadline(10, "the simulator"):
+        denied = _simulate(as_user("iam-admin"), subject="document", document=document, project="cn-north-4",
+                           actions=["ims:images:list"], context="ims:ResourceTag/env=" + "p" * 40)
+    assert _decisions(denied.content.decode()) == {"ims:images:list": "explicit_deny"}
