@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Identity and access"
 
     def ready(self):
-        from . import signals  # noqa: F401  (registers the authorization-stamp receivers)
+        from . import lookups, signals  # noqa: F401  (registers the id lookup and the authorization-stamp receivers)

@@ -5,8 +5,6 @@ the cloud's API) and every write goes through accounts.services, so Django admin
 these pages share one set of rules and audit events.
 """
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import authz, services
 from accounts.models import Grant, Policy
 from accounts.policy import validate_text
+from accounts.policy.locate import LocateError
+from accounts.policy.locate import parse as parse_json
 
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
@@ -278,10 +278,10 @@ def policy_editor(request):
             mode = "json"
     elif target == "visual":
         try:
-            statements = statements_from_document(json.loads(text))
+            statements = statements_from_document(parse_json(text).value)
             mode = "visual"
-        except json.JSONDecodeError as error:
-            notice = (f"The JSON is not valid yet (line {error.lineno}, column {error.colno}: {error.msg}); "
+        except LocateError as error:
+            notice = (f"The JSON is not valid yet (line {error.line}, column {error.column}: {error.message}); "
                       "fix it, then switch to the visual editor.")
         except NotRepresentable as reason:
             notice = f"This policy stays in JSON because {reason}."
