@@ -42,12 +42,15 @@ ROW_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.in_row
 BAR_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.name != "unshare")
 BULK_BY_TAB = {"private": ("export", "delete"), "awaiting": ("accept", "reject")}
 HISTORY_LENGTH = 25
+MAX_NEXT_LENGTH = 2048
 WHO_CAN_GRANT = "a member of the admin group or a user with the Security Administrator role"
 
 
 def _safe_next(request, fallback: str) -> str:
+    """`next` when it is a printable path of this site; anything else would not be a place to go back to."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    local = target.startswith("/") and target.isprintable() and len(target) <= MAX_NEXT_LENGTH
+    if local and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return fallback
 

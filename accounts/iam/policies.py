@@ -17,6 +17,7 @@ from accounts.models import Grant, Policy
 from accounts.policy import validate_text
 from accounts.policy.locate import LocateError
 from accounts.policy.locate import parse as parse_json
+from accounts.selectors import search_text
 
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
@@ -78,7 +79,7 @@ def policy_list(request):
     """System roles, system policies and custom policies, filtered by kind and searched by text."""
     require_action(request, "iam:roles:listRoles")
     kind = request.GET.get("kind", "")
-    query = request.GET.get("q", "").strip()
+    query = search_text(request)
     policies = Policy.objects.annotate(group_count=Count("grants__group", distinct=True))
     if kind in KIND_FILTERS:
         policies = policies.filter(KIND_FILTERS[kind][1])
