@@ -432,3 +432,14 @@ def test_an_htmx_request_with_a_nul_gets_the_refusal_as_a_message(as_user):
     assert response.status_code == 400
     assert response["HX-Retarget"] == "#messages"
     assert 'data-testid="refusal"' in response.content.decode()
+
+
+# --- ids that cannot be in the column --------------------------------------------------------
+
+
+def test_an_in_lookup_with_values_no_id_can_have_matches_only_the_real_ids():
+    policy = Policy.objects.get(name="DenyImageDeletion")
+    hostile = ["9" * 23, "-" + "9" * 23, "abc", "a\x00b", None]
+    assert list(Policy.objects.filter(pk__in=hostile)) == []
+    assert list(Policy.objects.filter(pk__in=[*hostile, str(policy.pk)])) == [policy]
+    assert list(Policy.objects.exclude(pk__in=hostile).filter(pk=policy.pk)) == [policy]
