@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from . import (
+            lookups,  # noqa: F401  (registers the id lookup)
             signals,  # noqa: F401  (registers the authorization-stamp receivers)
             signin,  # noqa: F401  (registers the sign-in lockout audit receiver)
         )

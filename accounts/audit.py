@@ -30,30 +30,32 @@ def record(
 
     A refusal identical to one recorded less than REPEAT_WINDOW ago (same user, action, target,
     project) bumps that event's `repeat_count` instead, so a flood of refused requests stays one
-    row a minute.
+    row a minute. Every label is cut to its column here, in one place: a refused 300-character
+    path or a long "policy → group" label is still recorded (PostgreSQL would refuse it whole).
     """
     if target is not None:
         target_type = target_type or target._meta.model_name
         target_id = target_id or str(target.pk)
-        target_repr = target_repr or str(target)[:255]
+        target_repr = target_repr or str(target)
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     fields = {
         "actor": actor if authenticated else None,
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "target_repr": target_repr[:255],
-        "project": getattr(project, "name", project) or "",
+        "action": _fit("action", action),
+        "target_type": _fit("target_type", target_type),
+        "target_id": _fit("target_id", target_id),
+        "target_repr": _fit("target_repr", target_repr),
+        "project": _fit("project", getattr(project, "name", project) or ""),
         "outcome": outcome,
     }
     if authenticated and outcome == AuditEvent.Outcome.DENIED:
         repeated = _count_repeat(fields)
         if repeated is not None:
             return repeated
+    actor_name = actor.get_username() if authenticated else (getattr(actor, "username", "") or "system")
     return AuditEvent.objects.create(
         **fields,
-        actor_name=actor.get_username() if authenticated else (getattr(actor, "username", "") or "system"),
-        message=message[:512],
+        actor_name=_fit("actor_name", actor_name),
+        message=_fit("message", message),
         details=details or {},
     )
 
@@ -68,3 +70,9 @@ def _count_repeat(fields: dict) -> AuditEvent | None:
     event.repeat_count += 1
     event.last_seen_at = now
     return event
+
+
+def _fit(field: str, value: str) -> str:
+    """`value` cut to its column's max_length, marked with an ellipsis when cut."""
+    limit = AuditEvent._meta.get_field(field).max_length
+    return value if len(value) <= limit else value[: limit - 1] + "…"

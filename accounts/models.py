@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 ADMIN_GROUP_NAME = "admin"
@@ -10,6 +11,8 @@ MAX_GROUPS_PER_USER = 10
 MAX_GRANTS_PER_GROUP = 200
 MAX_CUSTOM_POLICIES = 200
 MAX_SUBPROJECTS_PER_REGION = 10
+# Names are unique whatever their letter case: "Admin" beside "admin" would be a trap, not a second name.
+NAME_TAKEN = "This {thing} is taken: names that differ only in letter case ({example}) count as the same."
 
 
 class User(AbstractUser):
@@ -30,6 +33,12 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"), name="unique_username_any_case",
+                violation_error_message=NAME_TAKEN.format(thing="username", example="Admin and admin"),
+            ),
+        ]
 
     def __str__(self):
         return self.username
@@ -80,6 +89,12 @@ class UserGroup(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "user group"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), name="unique_group_name_any_case",
+                violation_error_message=NAME_TAKEN.format(thing="group name", example="ADMIN and admin"),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -137,6 +152,13 @@ class Project(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), name="unique_project_name_any_case",
+                violation_error_message=NAME_TAKEN.format(
+                    thing="project name", example="cn-north-4_Dev and cn-north-4_dev"),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -170,6 +192,12 @@ class Policy(models.Model):
     class Meta:
         ordering = ["-is_system", "kind", "name"]
         verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), name="unique_policy_name_any_case",
+                violation_error_message=NAME_TAKEN.format(thing="policy name", example="Web Admins and web admins"),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -239,7 +267,7 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=32, blank=True)
     target_id = models.CharField(max_length=64, blank=True, db_index=True)
-    target_repr = models.CharField(max_length=255, blank=True)
+    target_repr = models.CharField(max_length=300, blank=True)  # holds "policy → group" for two 128-char names
     project = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED, db_index=True)
     message = models.CharField(max_length=512, blank=True)

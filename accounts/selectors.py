@@ -13,3 +13,12 @@ def all_projects(request=None) -> list[Project]:
     if request is not None:
         request._imsperm_projects = projects
     return projects
+
+
+SEARCH_MAX_LENGTH = 128
+
+
+def search_text(request) -> str:
+    """A search box's `q`, trimmed and cut to 128 characters, as the image browser's: longer text
+    names nothing here, and SQLite refuses a LIKE pattern over 50,000 characters."""
+    return request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]

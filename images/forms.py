@@ -31,7 +31,26 @@ class ImageCreateForm(forms.ModelForm):
         self.fields["kind"].label = "Image type"
 
 
+class RevisionField(forms.IntegerField):
+    """The image revision a form was loaded with; a missing or mangled one counts as stale (0)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, min_value=0, max_value=2**31 - 1, **kwargs)
+
+    def clean(self, value):
+        try:
+            return super().clean(value) or 0
+        except forms.ValidationError:
+            return 0
+
+
 class ImageModifyForm(forms.ModelForm):
+    """The modifiable attributes, and the revision they were read at."""
+
+    revision = RevisionField()
+
     class Meta:
         model = Image
         fields = ["name", "description", "os_version", "min_disk", "min_ram", "protected"]
@@ -39,8 +58,15 @@ class ImageModifyForm(forms.ModelForm):
         labels = {"os_version": "OS version"}
         help_texts = {"protected": "A protected image cannot be deleted."}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("revision", self.instance.revision)
+
 
 class TagsForm(forms.Form):
+    """The tags as `key=value` lines, and the revision they were read at."""
+
+    revision = RevisionField()
     tags = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),

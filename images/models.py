@@ -18,6 +18,9 @@ image_name_validator = RegexValidator(
 
 
 class Image(models.Model):
+    """An image record; `revision` increases on every change of its attributes or tags, so a
+    form loaded before someone else's save cannot silently revert it."""
+
     class ImageType(models.TextChoices):
         GOLD = "gold", "Public"
         PRIVATE = "private", "Private"
@@ -79,6 +82,7 @@ class Image(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="images")
     source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies")
     file = models.FileField(upload_to="images/", blank=True)
+    revision = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

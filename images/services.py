@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts import audit
@@ -74,29 +75,66 @@ def image_create(*, actor, project: Project, kind: str, **attributes) -> Image:
     return image
 
 
+class ConcurrentImageEditError(ValidationError):
+    """Someone changed the image after this form loaded it; `current` is the image as saved now."""
+
+    def __init__(self, current: Image):
+        self.current = current
+        super().__init__(
+            f"{current.name} was changed by someone else after you opened it (it is now at revision "
+            f"{current.revision}). Your input is kept below, beside the current values: review them, "
+            "then save again to replace them.",
+            code="conflict",
+        )
+
+
+def _claim_revision(image: Image, expected_revision: int) -> None:
+    """Move the image to its next revision, or refuse if it is no longer at `expected_revision`.
+
+    One conditional UPDATE: of two saves that loaded the same revision exactly one wins, on any
+    database, whatever the isolation level.
+    """
+    claimed = Image.objects.filter(pk=image.pk, revision=expected_revision).update(
+        revision=F("revision") + 1, updated_at=timezone.now())
+    if not claimed:
+        raise ConcurrentImageEditError(Image.objects.select_related("project").get(pk=image.pk))
+    image.revision = expected_revision + 1
+
+
+def _next_revision(image: Image) -> None:
+    """A write that no form loaded (upload) still moves the image on, so older forms turn stale."""
+    Image.objects.filter(pk=image.pk).update(revision=F("revision") + 1)
+    image.refresh_from_db(fields=["revision"])
+
+
 @atomic_service
-def image_update(*, actor, image: Image, project: Project | None = None, **changes) -> Image:
-    """Modify an image's attributes (name, description, OS version, minimums, protection)."""
+def image_update(*, actor, image: Image, project: Project | None = None, expected_revision: int,
+                 **changes) -> Image:
+    """Modify an image's attributes (name, description, OS version, minimums, protection),
+    refusing if someone saved it after `expected_revision` was read."""
     project = _begin(actor, "modify", image, project)
     unknown = set(changes) - set(MODIFIABLE_FIELDS)
     if unknown:
         raise ValidationError(f"These attributes cannot be modified: {', '.join(sorted(unknown))}.")
+    _claim_revision(image, expected_revision)
     before = {field: getattr(image, field) for field in changes}
     for field, value in changes.items():
         setattr(image, field, value)
     image.full_clean()
-    image.save()
+    image.save(update_fields=[*changes, "revision", "updated_at"])
     audit.record(actor=actor, action="ims:images:update", target=image, project=project,
                  details=_diff(before, changes))
     return image
 
 
 @atomic_service
-def image_tags_set(*, actor, image: Image, project: Project | None = None, tags: dict[str, str]) -> Image:
-    """Replace the image's tags (at most 10)."""
+def image_tags_set(*, actor, image: Image, project: Project | None = None, tags: dict[str, str],
+                   expected_revision: int) -> Image:
+    """Replace the image's tags (at most 10), refusing if someone saved it after `expected_revision`."""
     project = _begin(actor, "tags", image, project)
     if len(tags) > MAX_TAGS_PER_IMAGE:
         raise ValidationError({"tags": f"An image can have at most {MAX_TAGS_PER_IMAGE} tags; you gave {len(tags)}."})
+    _claim_revision(image, expected_revision)
     before = {tag.key: tag.value for tag in image.tags.all()}
     image.tags.all().delete()
     for key, value in tags.items():
@@ -136,6 +174,7 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
     except uploads.FileRejected as rejected:
         image.status = Image.Status.KILLED
         image.save(update_fields=["status", "updated_at"])
+        _next_revision(image)
         audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
                      outcome=AuditEvent.Outcome.ERROR, message=str(rejected),
                      details={"file": uploaded.name, "size": uploaded.size, "after": {"status": "killed"}})
@@ -146,6 +185,7 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
         image.size = uploaded.size
         image.status = Image.Status.ACTIVE
         image.save(update_fields=["file", "size", "status", "updated_at"])
+        _next_revision(image)
         audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
                      details={"file": uploaded.name, "stored": stored, "format": detected.container,
                               "after": {"status": "active", "size": uploaded.size}})

@@ -42,12 +42,15 @@ ROW_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.in_row
 BAR_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.name != "unshare")
 BULK_BY_TAB = {"private": ("export", "delete"), "awaiting": ("accept", "reject")}
 HISTORY_LENGTH = 25
+MAX_NEXT_LENGTH = 2048
 WHO_CAN_GRANT = "a member of the admin group or a user with the Security Administrator role"
 
 
 def _safe_next(request, fallback: str) -> str:
+    """`next` when it is a printable path of this site; anything else would not be a place to go back to."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    local = target.startswith("/") and target.isprintable() and len(target) <= MAX_NEXT_LENGTH
+    if local and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return fallback
 
@@ -156,7 +159,8 @@ def _unbound_form(name: str, request, authorization, image):
     if name == "modify":
         return forms.ImageModifyForm(instance=copy.copy(image))
     if name == "tags":
-        return forms.TagsForm(initial={"tags": "\n".join(f"{t.key}={t.value}" for t in image.tags.all())})
+        return forms.TagsForm(initial={"tags": "\n".join(f"{t.key}={t.value}" for t in image.tags.all()),
+                                       "revision": image.revision})
     if name == "upload":
         return forms.UploadForm()
     if name == "share":
@@ -214,6 +218,31 @@ def _form_error(request, authorization, image, project, name, form):
     return render(request, "images/detail.html", context, status=422)
 
 
+def _conflict_error(request, authorization, current, project, name, form, conflict):
+    """409: the form keeps what the user typed, now at the current revision, beside the current values
+    (saving it again is a deliberate overwrite of that newer revision)."""
+    form.data = form.data.copy()
+    form.data["revision"] = current.revision
+    form.add_error(None, conflict)
+    context = _detail_context(request, authorization, current, project, bound={name: form})
+    context["conflict"] = {"operation": name, "values": _current_values(name, current)}
+    if request.htmx:
+        return render(request, f"images/detail.html#{name}-form", {**context, "form": form}, status=409)
+    return render(request, "images/detail.html", context, status=409)
+
+
+def _current_values(name, image) -> list[tuple[str, str]]:
+    """What the image holds now, as (label, value) rows for the form that turned out stale."""
+    if name == "tags":
+        return [("Tags", ", ".join(f"{t.key}={t.value}" for t in image.tags.all()) or "none")]
+    rows = []
+    for field in services.MODIFIABLE_FIELDS:
+        value = getattr(image, field)
+        shown = ("yes" if value else "no") if isinstance(value, bool) else str(value) or "—"
+        rows.append((forms.ImageModifyForm.base_fields[field].label, shown))
+    return rows
+
+
 def _state_error(request, authorization, image, project, reason: str):
     if request.htmx:
         response = render(request, "partials/refusal.html", {"reason": reason}, status=409)
@@ -255,10 +284,12 @@ def _run(name, request, image, project, data):
     detail = image.get_absolute_url()
     if name == "modify":
         changes = {field: data[field] for field in services.MODIFIABLE_FIELDS}
-        services.image_update(actor=actor, image=image, project=project, **changes)
+        services.image_update(actor=actor, image=image, project=project, expected_revision=data["revision"],
+                              **changes)
         return f"Image {image.name} was modified.", detail
     if name == "tags":
-        services.image_tags_set(actor=actor, image=image, project=project, tags=data["tags"])
+        services.image_tags_set(actor=actor, image=image, project=project, tags=data["tags"],
+                                expected_revision=data["revision"])
         return f"Tags of {image.name} were saved ({len(data['tags'])}).", detail
     if name == "upload":
         outcome = services.image_upload(actor=actor, image=image, project=project, uploaded=data["file"],
@@ -312,6 +343,8 @@ def image_operation(request, pk, operation):
         return _form_error(request, authorization, image, project, operation, form)
     try:
         message, destination = _run(operation, request, image, project, form.cleaned_data if form else {})
+    except services.ConcurrentImageEditError as conflict:
+        return _conflict_error(request, authorization, conflict.current, project, operation, form, conflict)
     except ValidationError as error:
         if form is None:
             return _state_error(request, authorization, image, project, " ".join(error.messages))

@@ -27,3 +27,13 @@ def bad_request(request, exception=None):
 
 def server_error(request):
     return render(request, "500.html", status=500)
+
+
+def refuse_before_session(request, reason: str):
+    """400 for a request refused before the session and the user are read (they may be what is bad)."""
+    if request.headers.get("HX-Request") == "true":
+        response = render(request, "partials/refusal.html", {"reason": reason}, status=400)
+        response["HX-Retarget"] = "#messages"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "400.html", {"reason": reason}, status=400)

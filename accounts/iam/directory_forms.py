@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES
+from accounts.selectors import SEARCH_MAX_LENGTH
 
 
 class PasswordChoiceForm(forms.Form):
@@ -64,7 +65,7 @@ class UserEditForm(forms.Form):
 
 
 class UserFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False,
+    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX_LENGTH,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}))
     group = forms.ModelChoiceField(queryset=UserGroup.objects.order_by("name"), required=False,
                                    empty_label="Any group")

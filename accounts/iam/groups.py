@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
 from accounts.permissions import permission_required_action
+from accounts.selectors import search_text
 from accounts.services import escalation
 
 from .directory_forms import AttachForm, DetachForm, GroupForm, MemberForm, add_service_errors
@@ -29,7 +30,7 @@ from .directory_selectors import (
 
 @permission_required_action("iam:groups:listGroups")
 def group_list(request):
-    text = request.GET.get("q", "").strip()
+    text = search_text(request)
     page = Paginator(groups_matching(text=text), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "q": text, "can": capabilities(request)}
     if request.htmx and request.htmx.target == "group-results":
@@ -67,7 +68,7 @@ def group_detail(request, pk):
 def group_candidates(request, pk):
     """Users who could join the group, matching the search box (an htmx fragment)."""
     group = get_object_or_404(UserGroup, pk=pk)
-    text = request.GET.get("q", "").strip()
+    text = search_text(request)
     context = {"group": group, "candidates": membership_candidates(group, text), "q": text,
                "max_groups": MAX_GROUPS_PER_USER}
     return render(request, "iam/groups/detail.html#candidates", context)

@@ -5,8 +5,6 @@ the cloud's API) and every write goes through accounts.services, so Django admin
 these pages share one set of rules and audit events.
 """
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
@@ -18,6 +16,9 @@ from accounts.enforcement import Refused
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
 from accounts.policy import validate_text
+from accounts.policy.locate import LocateError
+from accounts.policy.locate import parse as parse_json
+from accounts.selectors import search_text
 
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
@@ -69,7 +70,7 @@ def _custom_policy(pk, action_word: str) -> Policy:
 def policy_list(request):
     """System roles, system policies and custom policies, filtered by kind and searched by text."""
     kind = request.GET.get("kind", "")
-    query = request.GET.get("q", "").strip()
+    query = search_text(request)
     policies = Policy.objects.annotate(group_count=Count("grants__group", distinct=True))
     if kind in KIND_FILTERS:
         policies = policies.filter(KIND_FILTERS[kind][1])
@@ -268,10 +269,10 @@ def policy_editor(request):
             mode = "json"
     elif target == "visual":
         try:
-            statements = statements_from_document(json.loads(text))
+            statements = statements_from_document(parse_json(text).value)
             mode = "visual"
-        except json.JSONDecodeError as error:
-            notice = (f"The JSON is not valid yet (line {error.lineno}, column {error.colno}: {error.msg}); "
+        except LocateError as error:
+            notice = (f"The JSON is not valid yet (line {error.line}, column {error.column}: {error.message}); "
                       "fix it, then switch to the visual editor.")
         except NotRepresentable as reason:
             notice = f"This policy stays in JSON because {reason}."

@@ -2,11 +2,14 @@
 
 `json.loads` gives values but forgets positions, and an editor has to point at the line and
 column of a problem. Strings and numbers are still decoded by the stdlib's own routines, so
-values come out exactly as `json.loads` would give them; unlike it, NaN and Infinity are
-rejected (they are not JSON) and duplicate keys are recorded instead of silently dropped.
+values come out exactly as `json.loads` would give them; unlike it, NaN and Infinity (also a
+number too large for a float) are rejected (they are not JSON), strings that no database can
+store (a lone surrogate, NUL) are rejected, nesting is bounded, and duplicate keys are recorded
+instead of silently dropped.
 """
 
 import json
+import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -19,6 +22,14 @@ Position = tuple[int, int]
 MAX_DEPTH = 200
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # skipped in C, not one character at a time in Python
 _NEWLINE = re.compile("\n")
+# A lone surrogate is not a character (nothing can encode it); NUL cannot be stored (PostgreSQL).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_message(char: str) -> str:
+    if char == "\x00":
+        return "A string contains a NUL character (\\u0000), which cannot be stored"
+    return f"A string contains a lone surrogate (\\u{ord(char):04x}), which is not a character"
 
 
 class LocateError(ValueError):
@@ -89,13 +100,19 @@ class _Parser:
             number = float(match.group()) if fraction or exponent else int(integer)
         except ValueError:
             self.fail("Number too long", index)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail("Number too large", index)
         return number, match.end()
 
     def string(self, index: int) -> tuple[str, int]:
         try:
-            return scanstring(self.text, index + 1, True)
+            value, end = scanstring(self.text, index + 1, True)
         except json.JSONDecodeError as error:  # its messages end in " at" before a position
             self.fail(error.msg.removesuffix(" at").removesuffix(" starting"), error.pos)
+        unstorable = _UNSTORABLE.search(value)
+        if unstorable:
+            self.fail(_unstorable_message(unstorable.group()), index)
+        return value, end
 
     def object(self, index: int, path: Path, depth: int) -> tuple[dict, int]:
         if depth > MAX_DEPTH:

@@ -131,3 +131,31 @@ def test_newcomer_sees_what_is_missing_instead_of_an_empty_table(sign_in, live_d
     page.goto(f"{live_demo.url}/images/")
     expect(page.get_by_test_id("no-list-permission")).to_contain_text("ims:images:list")
     screenshot("images-newcomer")
+
+
+def test_a_stale_modify_is_refused_in_place_keeping_the_input_and_a_second_save_overwrites(
+    sign_in, live_demo, screenshot
+):
+    from images import services
+    from images.models import Image
+
+    page = sign_in("ims-admin")
+    page.set_default_timeout(TIMEOUT)
+    image = Image.objects.get(name="cn-north-4-centos-data-01")
+    page.goto(f"{live_demo.url}/images/{image.pk}/?project=cn-north-4")
+    form = page.locator("#modify form")
+    form.locator("textarea[name=description]").fill("mine")
+    # Meanwhile someone else saves the image from the revision this page loaded.
+    services.image_update(actor=None, image=image, expected_revision=image.revision, description="theirs")
+
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#modify [role=alert]")).to_contain_text("was changed by someone else")
+    expect(page.get_by_test_id("current-values")).to_contain_text("theirs")
+    expect(page.locator("#modify textarea[name=description]")).to_have_value("mine")
+    screenshot("images-modify-conflict")
+
+    page.locator("#modify").get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("image-name")).to_have_text("cn-north-4-centos-data-01")
+    expect(page.locator("[data-testid=attributes]")).to_contain_text("mine")
+    image.refresh_from_db()
+    assert image.description == "mine"

@@ -84,9 +84,10 @@ def payload(operation: str, image: Image) -> dict:
     members = {m.project.name for m in image.members.all()}
     if operation == "modify":
         return {"name": image.name, "description": image.description, "os_version": image.os_version,
-                "min_disk": image.min_disk, "min_ram": image.min_ram, "protected": "on" if image.protected else ""}
+                "min_disk": image.min_disk, "min_ram": image.min_ram, "protected": "on" if image.protected else "",
+                "revision": image.revision}
     if operation == "tags":
-        return {"tags": "team=checked"}
+        return {"tags": "team=checked", "revision": image.revision}
     if operation == "upload":
         return {"file": disk_file(image)}
     if operation == "share":

@@ -54,7 +54,8 @@ def test_state_rules_hold_in_the_service_too():
 
 def test_modify_records_what_changed():
     target = image("cn-north-4-centos-data-01")
-    services.image_update(actor=user("ims-admin"), image=target, name="renamed", min_ram=4096)
+    services.image_update(actor=user("ims-admin"), image=target, name="renamed", min_ram=4096,
+                          expected_revision=target.revision)
     assert last_event(target).details == {"before": {"name": "cn-north-4-centos-data-01", "min_ram": 2048},
                                           "after": {"name": "renamed", "min_ram": 4096}}
 

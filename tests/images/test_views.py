@@ -246,9 +246,9 @@ def test_a_state_rule_answers_409_with_its_reason(as_user, image_id):
 
 
 @pytest.mark.parametrize(("operation", "data", "message"), [
-    ("modify", {"name": "renamed", "description": "d", "os_version": "v", "min_disk": "41", "min_ram": "1024"},
-     "was modified"),
-    ("tags", {"tags": "env=stage\nowner=ops"}, "Tags of"),
+    ("modify", {"name": "renamed", "description": "d", "os_version": "v", "min_disk": "41", "min_ram": "1024",
+                "revision": "1"}, "was modified"),
+    ("tags", {"tags": "env=stage\nowner=ops", "revision": "1"}, "Tags of"),
     ("share", {"projects": "eu-west-101"}, "is shared with eu-west-101"),
     ("unshare", {"project": "cn-north-4_dev"}, "no longer shared with cn-north-4_dev"),
     ("export", {}, "was exported to exports/"),

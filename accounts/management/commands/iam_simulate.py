@@ -45,7 +45,7 @@ def read_cases(text: str) -> list:
         return []
     try:
         return [json.loads(stripped)]
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # also a number too long or nesting too deep
         pass
     cases = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -55,6 +55,8 @@ def read_cases(text: str) -> list:
             cases.append(json.loads(line))
         except json.JSONDecodeError as error:
             cases.append(ValueError(f"line {number}: not JSON: {error.msg} at column {error.colno}"))
+        except (ValueError, RecursionError) as error:
+            cases.append(ValueError(f"line {number}: not usable JSON: {error}"))
     return cases
 
 
