@@ -114,10 +114,10 @@ def check(request, action: str, *, project=None, image=None, refuse: bool = True
         return explanation
     details = {"method": request.method}
     if image is not None:
-        details["path"] = request.path[:255]
+        details["path"] = request.path
         target = {"target": image}
     else:
-        target = {"target_type": "page", "target_repr": request.path[:255]}
+        target = {"target_type": "page", "target_repr": request.path}
     audit.record(actor=request.user, action=action, project=project or getattr(image, "project", None),
                  outcome=AuditEvent.Outcome.DENIED, message=explanation.summary, details=details, **target)
     if refuse:

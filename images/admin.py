@@ -6,6 +6,7 @@ changes them. Images are created in the console (with their file), so the admin 
 Tags are replaced by `image_tags_set`; members are added and removed by the share services.
 """
 
+from django import forms
 from django.contrib import admin
 
 from accounts.admin import ServiceAdminMixin, ServiceInlineMixin
@@ -26,32 +27,52 @@ class ImageMemberInline(ServiceInlineMixin, admin.TabularInline):
     readonly_fields = ["status"]
 
 
+class ImageAdminForm(forms.ModelForm):
+    # The revision this form was loaded with, posted back so a stale form is refused, not saved
+    # (the same guard as the console's Modify and Tags forms).
+    loaded_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["loaded_revision"].initial = self.instance.revision
+
+    class Meta:
+        model = Image
+        fields = ["name", "description", "os_version", "min_disk", "min_ram", "protected"]
+
+
 @admin.register(Image)
 class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ImageAdminForm
     list_display = ["name", "image_type", "status", "os_type", "architecture", "disk_format", "project", "protected"]
     list_filter = ["image_type", "status", "os_type", "architecture", "disk_format", "project"]
     search_fields = ["name", "id"]
     list_select_related = ["project"]
     fields = ["id", "name", "description", "os_version", "min_disk", "min_ram", "protected",
               "image_type", "kind", "status", "os_type", "platform", "os_bit", "architecture", "disk_format",
-              "size", "encryption_key_id", "project", "source", "file", "created_at", "updated_at"]
-    readonly_fields = [field for field in fields if field not in services.MODIFIABLE_FIELDS]
+              "size", "encryption_key_id", "project", "source", "file", "created_at", "updated_at",
+              "loaded_revision"]
+    readonly_fields = [field for field in fields if field not in (*services.MODIFIABLE_FIELDS, "loaded_revision")]
     inlines = [ImageTagInline, ImageMemberInline]
 
     def has_add_permission(self, request):
         return False
 
     def save_model(self, request, obj, form, change):
+        obj.expected_revision = form.cleaned_data["loaded_revision"]
         changes = {field: form.cleaned_data[field] for field in form.changed_data
                    if field in services.MODIFIABLE_FIELDS}
         if changes:
-            self.call_service(request, "change", obj, services.image_update,
-                              image=Image.objects.get(pk=obj.pk), **changes)
+            updated = self.call_service(request, "change", obj, services.image_update,
+                                        image=Image.objects.get(pk=obj.pk), expected_revision=obj.expected_revision,
+                                        **changes)
+            obj.expected_revision = updated.revision  # the tags, saved next, follow this save
 
     def save_formset(self, request, form, formset, change):
         image = Image.objects.get(pk=form.instance.pk)
         if formset.model is ImageTag:
-            self._save_tags(request, image, formset)
+            self._save_tags(request, image, formset, expected_revision=form.instance.expected_revision)
             return
         added = [f for f in formset.extra_forms if f.has_changed() and f not in formset.deleted_forms]
         for member_form in formset.deleted_forms:
@@ -62,7 +83,7 @@ class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
             self.call_service(request, "ims:images:share", image, services.image_share_add, image=image,
                               members=[f.cleaned_data["project"] for f in added])
 
-    def _save_tags(self, request, image, formset):
+    def _save_tags(self, request, image, formset, *, expected_revision: int):
         """The rows as posted become the image's whole tag set, in one service call."""
         if not formset.has_changed():
             return
@@ -73,7 +94,8 @@ class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
             if tag_form in formset.deleted_forms or (not tag_form.has_changed() and tag_form.instance.pk is None):
                 continue
             tags[tag_form.cleaned_data["key"]] = tag_form.cleaned_data.get("value", "")
-        self.call_service(request, "change", image, services.image_tags_set, image=image, tags=tags)
+        self.call_service(request, "change", image, services.image_tags_set, image=image, tags=tags,
+                          expected_revision=expected_revision)
 
     def delete_through_service(self, request, obj):
         self.call_service(request, "delete", obj, services.image_delete, image=obj)

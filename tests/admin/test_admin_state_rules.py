@@ -423,3 +423,20 @@ def test_a_grant_refused_by_a_state_rule_is_a_form_error_and_audited(operator, m
     assert response.status_code == 200
     assert "A group can hold at most 0 grants." in response.content.decode()
     assert events(outcome="denied", action="iam:permissions:grantPermission", target_id=str(group.pk)).exists()
+
+
+def test_a_stale_image_form_is_refused_and_saves_nothing(operator):
+    """Two operators load one image; the second save, from the older revision, changes nothing."""
+    target = Image.objects.filter(image_type="private", status="active", protected=False).first()
+    loaded = form_data(change_page(operator, target), "image", description="mine")
+    services_image_update(target, description="theirs")
+    response = operator.post(reverse("admin:images_image_change", args=[target.pk]), loaded)
+    assert response.status_code == 200
+    assert "changed by someone else" in response.content.decode()
+    assert Image.objects.get(pk=target.pk).description == "theirs"
+
+
+def services_image_update(image, **changes):
+    from images import services as image_services
+
+    image_services.image_update(actor=None, image=image, expected_revision=image.revision, **changes)
