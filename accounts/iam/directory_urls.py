@@ -11,6 +11,7 @@ urlpatterns = [
     path("users/<int:pk>/edit/", users.user_edit, name="user-edit"),
     path("users/<int:pk>/active/", users.user_set_active, name="user-set-active"),
     path("users/<int:pk>/password/", users.user_password, name="user-password"),
+    path("users/<int:pk>/mfa/reset/", users.user_mfa_reset, name="user-mfa-reset"),
     path("users/<int:pk>/delete/", users.user_delete, name="user-delete"),
     path("users/<int:pk>/groups/add/", users.user_group_add, name="user-group-add"),
     path("users/<int:pk>/groups/<int:group_pk>/remove/", users.user_group_remove, name="user-group-remove"),

@@ -10,10 +10,11 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import mfa, services
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
 from accounts.permissions import permission_required_action
 from accounts.services import escalation
+from accounts.services import mfa as mfa_services
 
 from .directory_forms import (
     AddToGroupForm,
@@ -126,6 +127,7 @@ def user_detail(request, pk):
     for membership in memberships:
         membership.removal_refusal = escalation.removal_refusal(request.user, membership.group)
     context = {"subject": user, "memberships": memberships, "grants": grants, "add_form": add_form, "can": can,
+               "subject_has_mfa": mfa.has_mfa(user),
                "max_groups": MAX_GROUPS_PER_USER, "withheld_groups": withheld, "account_refusal": account_refusal}
     response = render(request, "iam/users/detail.html", context)
     if ONE_TIME_COOKIE.format(user.pk) in request.COOKIES:
@@ -179,6 +181,21 @@ def user_password(request, pk):
         return response
     status = 422 if form.errors else 200
     return render(request, "iam/users/password.html", {"form": form, "subject": user}, status=status)
+
+
+@permission_required_action("iam:users:updateUser")
+@require_POST
+def user_mfa_reset(request, pk):
+    """Turn off another person's MFA (lost app and recovery codes); refused like a password reset."""
+    user = get_object_or_404(User, pk=pk)
+    try:
+        mfa_services.mfa_reset(actor=request.user, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"MFA of {user.username} reset: they sign in with their password and can set up "
+                                  "a new authenticator app.")
+    return redirect(user)
 
 
 @permission_required_action("iam:users:deleteUser")

@@ -14,7 +14,10 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit, mfa
+from accounts.enforcement import atomic_service, require
 from accounts.models import AuditEvent
+
+from . import escalation
 
 WRONG_CODE = "That code is not valid. Enter the current six-digit code from your authenticator app."
 
@@ -64,3 +67,22 @@ def mfa_remove(*, actor, code: str) -> None:
         TOTPDevice.objects.filter(user=actor).delete()
         StaticDevice.objects.filter(user=actor).delete()
         audit.record(actor=actor, action="mfa:disable", target=actor, message="Turned MFA off.")
+
+
+@atomic_service
+def mfa_reset(*, actor, user) -> None:
+    """An administrator turns off another person's MFA (they lost the app and the recovery codes).
+
+    It weakens that person's sign-in, so it is acting on everything they hold: the same rules as
+    setting their password (iam:users:updateUser, and the no-escalation rule).
+    """
+    require(actor, "iam:users:updateUser", target=user)
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError("Turn your own MFA off on the Sign-in security page, with a current code.")
+    escalation.require_covers_user(actor, "iam:users:updateUser", user, doing="resetting the MFA of")
+    if not mfa.has_mfa(user):
+        raise ValidationError(f"{user.get_username()} has no MFA to reset.")
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    audit.record(actor=actor, action="iam:users:updateUser", target=user,
+                 message="MFA reset: the authenticator app and recovery codes were removed.")

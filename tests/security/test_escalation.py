@@ -313,3 +313,47 @@ def test_a_refused_policy_edit_keeps_the_editors_text(demo, client):
     assert "would hand over permissions you do not hold yourself" in text
     assert "iam:*:*" in text  # the typed document is still in the editor
     assert Policy.objects.get(name="Solo").document == own.document
+
+
+# --- resetting another person's MFA is acting on their account -----------------------------------
+
+def _with_mfa(username: str) -> User:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.get(username=username)
+    TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return user
+
+
+def test_an_administrator_resets_the_mfa_of_someone_it_covers(demo, as_user):
+    from accounts import mfa
+
+    newcomer = _with_mfa("newcomer")
+    browser = as_user("iam-admin")
+    page = browser.get(f"/iam/users/{newcomer.pk}/").content.decode()
+    assert "Reset MFA" in page and 'data-testid="subject-mfa">On' in page
+    response = browser.post(f"/iam/users/{newcomer.pk}/mfa/reset/", follow=True)
+    assert "MFA of newcomer reset" in response.content.decode()
+    assert not mfa.has_mfa(newcomer)
+    event = AuditEvent.objects.filter(action="iam:users:updateUser", target_id=str(newcomer.pk)).latest("pk")
+    assert event.outcome == "allowed" and "MFA reset" in event.message
+
+
+@pytest.mark.parametrize("target", ["admin", "ims-admin"])
+def test_nobody_strips_the_mfa_of_someone_holding_more(demo, as_user, target):
+    from accounts import mfa
+
+    holder = _with_mfa(target)
+    browser = as_user("iam-admin")
+    assert "Reset MFA" not in browser.get(f"/iam/users/{holder.pk}/").content.decode()
+    response = browser.post(f"/iam/users/{holder.pk}/mfa/reset/")
+    assert response.status_code == 403 and mfa.has_mfa(holder)
+    assert AuditEvent.objects.filter(actor_name="iam-admin", outcome="denied", target_id=str(holder.pk)).exists()
+
+
+def test_mfa_reset_needs_update_user(demo, as_user):
+    from accounts import mfa
+
+    newcomer = _with_mfa("newcomer")
+    assert as_user("viewer").post(f"/iam/users/{newcomer.pk}/mfa/reset/").status_code == 403
+    assert mfa.has_mfa(newcomer)
