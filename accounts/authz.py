@@ -311,8 +311,9 @@ def request_keys_for(request) -> dict[str, object]:
     The one place they are built: real requests (RequestKeysMiddleware) and the simulator use it.
     """
     from . import mfa
+    from .client_address import client_address
 
-    return {"g:SourceIp": request.META.get("REMOTE_ADDR", ""), **mfa.session_keys(request)}
+    return {"g:SourceIp": client_address(request), **mfa.session_keys(request)}
 
 
 def refresh_request_keys(request) -> None:

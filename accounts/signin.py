@@ -23,13 +23,14 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from . import audit, mfa
+from .client_address import client_address as address_of
 from .forms import CodeForm
 from .models import AuditEvent
 
 
 def client_address(request) -> str:
-    """The address sign-ins are counted by: the same REMOTE_ADDR the policy engine sees as g:SourceIp."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The address sign-ins are counted by: the same one the policy engine sees as g:SourceIp."""
+    return address_of(request)
 
 
 def lockout_minutes() -> int:

@@ -4,6 +4,7 @@ DATABASE_URL picks the database (SQLite in the project folder by default);
 DJANGO_SECRET_KEY is required unless DJANGO_DEBUG is on.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -113,6 +114,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_address"
+# Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); none by default.
+# A malformed entry stops the server at start-up (ValueError), not at a request.
+IMSPERM_TRUSTED_PROXIES = [str(ipaddress.ip_network(item.strip(), strict=False))
+                           for item in os.environ.get("IMSPERM_TRUSTED_PROXIES", "").split(",") if item.strip()]
 AXES_ENABLE_ADMIN = False  # unlocking goes through the cool-off, not an unaudited admin delete
 AXES_VERBOSE = False
 # Multi-factor sign-in (django-otp): authenticator apps show this issuer beside the code.
