@@ -126,7 +126,11 @@ def test_counting_a_repeat_is_one_indexed_lookup_and_one_update():
     assert event.repeat_count == 2 and len(queries) == 2
     lookup, update = (query["sql"] for query in queries.captured_queries)
     assert lookup.startswith("SELECT") and update.startswith("UPDATE")
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {lookup}")
-        plan = " ".join(str(row) for row in cursor.fetchall())
-    assert "audit_repeat_lookup" in plan
+    if connection.vendor == "postgresql":  # a tiny test table is read whole unless the planner is told not to
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+
+    same = AuditEvent.objects.filter(actor=developer, action="ims:images:delete", target_type="page",
+                                     target_repr="/x/", outcome="denied",
+                                     created_at__gte=timezone.now() - audit.REPEAT_WINDOW)
+    assert "audit_repeat_lookup" in same.explain()
