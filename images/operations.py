@@ -160,7 +160,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("export", "ims:images:export", "Export", export_rule, bulk=True),
     Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, needs_input=True),
     Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True,
-              confirm="Delete this image? This cannot be undone."),
+              confirm="Delete image {subject}? This cannot be undone."),
 )
 OPERATIONS_BY_NAME = {operation.name: operation for operation in OPERATIONS}
 BULK_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.bulk)

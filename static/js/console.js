@@ -41,3 +41,62 @@
     });
   });
 })();
+
+// Confirmations: a form (or its submit button) with data-confirm="Question?" asks once, in a modal
+// <dialog> that names the thing ({subject} is replaced by data-confirm-subject), before it is sent.
+// The dialog traps focus while open (showModal), Escape cancels, and focus returns to the button.
+(function () {
+  "use strict";
+
+  var dialog = null;
+
+  function build() {
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-question");
+    dialog.innerHTML = '<form method="dialog"><p id="confirm-dialog-question" class="confirm-question"></p>' +
+      '<div class="actions"><button value="cancel" class="button" data-confirm-cancel>Cancel</button>' +
+      '<button value="ok" class="button danger" data-confirm-ok></button></div></form>';
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function question(form, submitter) {
+    var source = submitter && submitter.hasAttribute("data-confirm") ? submitter : form;
+    var text = source.getAttribute("data-confirm");
+    if (!text) return null;
+    var subject = source.getAttribute("data-confirm-subject") || "";
+    var count = form.id ? document.querySelectorAll('input[name="ids"][form="' + form.id + '"]:checked').length : 0;
+    return {
+      text: text.replace("{subject}", subject).replace("{count}", String(count)),
+      label: source.getAttribute("data-confirm-label") || (submitter && submitter.textContent.trim()) || "Confirm",
+    };
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    if (form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
+    var asked = question(form, submitter);
+    if (!asked) return;
+    if (form.hasAttribute("data-confirm-bulk") &&
+        !document.querySelector('input[name="ids"][form="' + form.id + '"]:checked')) return;
+    event.preventDefault();
+    event.stopPropagation();
+    var box = dialog || build();
+    box.querySelector(".confirm-question").textContent = asked.text;
+    var ok = box.querySelector("[data-confirm-ok]");
+    ok.textContent = asked.label;
+    box.returnValue = "";
+    box.onclose = function () {
+      if (box.returnValue === "ok") {
+        form.dataset.confirmed = "1";
+        if (form.requestSubmit) form.requestSubmit(submitter || undefined); else form.submit();
+      } else if (submitter) {
+        submitter.focus();
+      }
+    };
+    box.showModal();
+    box.querySelector("[data-confirm-cancel]").focus();
+  }, true);
+})();

@@ -1,14 +1,6 @@
-// IAM console behaviours: confirmations, the attach picker's filter and scope, the password choice.
+// IAM console behaviours: the attach picker's filter and scope, the password choice.
 (function () {
   "use strict";
-
-  // <button data-confirm="Question?"> asks before its form is submitted.
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
-    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
-      event.preventDefault();
-    }
-  });
 
   // <input data-filter-rows="selector">: hide the rows whose data-search does not contain the typed text.
   document.addEventListener("input", function (event) {

@@ -8,16 +8,6 @@
     if (select.matches && select.matches("select[data-autosubmit]") && select.form) select.form.submit();
   });
 
-  // Destructive forms ask first: <form data-confirm="..."> or a submit button with data-confirm.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var submitter = event.submitter;
-    var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
-    if (!question) return;
-    if (form.hasAttribute("data-confirm-bulk") && !form.ownerDocument.querySelector('input[name="ids"][form="' + form.id + '"]:checked')) return;
-    if (!window.confirm(question)) event.preventDefault();
-  }, true);
-
   // A control disabled by a state rule does nothing when clicked; its title says why.
   document.addEventListener("click", function (event) {
     var control = event.target.closest ? event.target.closest('[aria-disabled="true"]') : null;

@@ -29,7 +29,6 @@ def sign_in_context(browser, url, username, password):
 def test_a_scoped_grant_reaches_the_new_users_image_browser_and_goes_away(page, browser, live_demo, sign_in,
                                                                            screenshot):
     page.set_default_timeout(10_000)
-    page.on("dialog", lambda dialog: dialog.accept())
     sign_in("admin")
 
     page.goto(f"{live_demo.url}/iam/users/new/")

@@ -91,7 +91,8 @@ def test_developer_creates_an_image_and_uploads_a_qcow2_file_with_a_progress_bar
 def test_ims_admin_shares_accepts_and_deletes(sign_in, live_demo, screenshot):
     page = sign_in("ims-admin")
     page.set_default_timeout(TIMEOUT)
-    page.on("dialog", lambda dialog: dialog.accept())
+    native = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
     page.goto(f"{live_demo.url}/images/?project=eu-west-101")
     page.get_by_role("link", name="eu-west-101-euleros-system-06").click()
     assert enabled_operations(page, "[data-testid=operation-bar]") == {
@@ -120,7 +121,18 @@ def test_ims_admin_shares_accepts_and_deletes(sign_in, live_demo, screenshot):
     row = page.locator("tr", has_text="eu-west-101-euleros-system-06")
     row.get_by_text("Operations").click()
     row.locator("[data-operation=delete]").click()
+    dialog = page.locator("dialog.confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Delete image eu-west-101-euleros-system-06? This cannot be undone.")
+    screenshot("images-admin-delete-confirm")
+    page.keyboard.press("Escape")  # cancelling sends nothing and gives focus back to the button
+    expect(dialog).to_be_hidden()
+    expect(row.locator("[data-operation=delete]")).to_be_focused()
+    expect(page.locator("tr", has_text="eu-west-101-euleros-system-06")).to_have_count(1)
+    row.locator("[data-operation=delete]").click()
+    dialog.get_by_role("button", name="Delete").click()
     expect(page.locator("#messages")).to_contain_text("Image eu-west-101-euleros-system-06 was deleted.")
+    assert native == []  # asked once, in the console's own dialog
     expect(page.locator("tr", has_text="eu-west-101-euleros-system-06")).to_have_count(0)
     screenshot("images-admin-deleted")
 
