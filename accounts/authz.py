@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from accounts.policy import SERVICES, CompiledPolicy, compile_document, evaluate, get_action
-from accounts.policy.catalogue import IMAGE_KEY_ACTIONS, IMS_ACTIONS
+from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
-from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership, Project
+from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
 
 DOMAIN_NAME = "imsperm"
 _CACHE_SIZE = 512
@@ -219,6 +219,19 @@ class Authorization:
             for statement in compiled.statements_for(action):
                 names.update(statement.key_names.values())
         return frozenset(names)
+
+    def conditional_effects(self, action: str, project=None) -> frozenset[str]:
+        """Effects ("Allow", "Deny") of the statements naming `action` here that have conditions:
+        their answer depends on the image or the request, so a grid cell says so."""
+        if not self.grants.is_active or self.grants.is_admin:
+            return frozenset()
+        service = SERVICES[get_action(action).service]
+        effects: set[str] = set()
+        for _, compiled in self.grants.covering(getattr(project, "name", project), service.is_global):
+            for statement in compiled.statements_for(action):
+                if statement.condition is not None:
+                    effects.add("Deny" if statement.deny else "Allow")
+        return frozenset(effects)
 
     def _decide(self, action, project, image, context) -> Explanation:
         service = SERVICES[get_action(action).service]
@@ -422,18 +435,3 @@ def decide(user, action: str, project=None, image=None, context: dict | None = N
     if authorization is None:
         return Explanation(action, getattr(project, "name", project), "implicit_deny")
     return authorization.decide(action, project, image, context)
-
-
-def ims_permission_grid(user, projects) -> list[tuple[object, list[tuple[Project, Explanation]]]]:
-    """Every IMS action × every project, each cell explained (My permissions, the simulator)."""
-    authorization = authorization_for(user)
-    rows = []
-    for action in IMS_ACTIONS:
-        cells = []
-        for project in projects:
-            if authorization is None:
-                cells.append((project, Explanation(action.name, project.name, "implicit_deny")))
-            else:
-                cells.append((project, authorization.decide(action.name, project)))
-        rows.append((action, cells))
-    return rows

@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.policy import IMS_ACTIONS
 
-from . import authz, mfa
+from . import authz, mfa, permission_grid
 from .forms import CodeForm, EnrolmentCodeForm
 from .permissions import login_only
 from .selectors import all_projects
@@ -39,17 +39,9 @@ def _operation_rows(authorization, projects):
     operations = list(COMMON_OPERATIONS) + [
         (action.label, (action.name,)) for action in IMS_ACTIONS if action.name not in common
     ]
-    rows = []
-    for label, actions in operations:
-        cells = []
-        for project in projects:
-            decisions = [authorization.decide(a, project) for a in actions]
-            depends_on_mfa = any(mfa.MFA_CONDITION_KEYS & authorization.condition_keys_read(a, project)
-                                 for a in actions)
-            cells.append({"project": project, "allowed": all(d.allowed for d in decisions), "decisions": decisions,
-                          "depends_on_mfa": depends_on_mfa})
-        rows.append({"label": label, "actions": actions, "cells": cells})
-    return rows
+    return [{"label": label, "actions": actions,
+             "cells": [permission_grid.cell(authorization, actions, project) for project in projects]}
+            for label, actions in operations]
 
 
 @login_only

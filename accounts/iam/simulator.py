@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import authz, mfa
+from accounts import authz, mfa, permission_grid
 from accounts.models import User
 from accounts.permissions import permission_required_action
 from accounts.policy import SERVICES, compile_document, evaluate, get_action
@@ -136,7 +136,7 @@ def effective_permissions(request):
     }
     if subject is not None:
         authorization = authz.authorization_for(subject)
-        context["rows"] = authz.ims_permission_grid(subject, projects)
+        context["rows"] = permission_grid.ims_grid(subject, projects)
         context["rules"] = authorization.rules
         context["is_admin"] = authorization.is_admin
     return render(request, "iam/simulator/effective.html", context)
