@@ -32,6 +32,26 @@ def bounded(name: str, default: int, most: int) -> int:
     return value
 
 
+def cpu_seconds(site) -> dict[str, float]:
+    """CPU the run cost: the gunicorn servers (every process) and the PostgreSQL backends of its database."""
+    import psutil  # comes with locust
+
+    def used(processes):
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return round(total, 1)
+
+    servers = [psutil.Process(server.pid) for server in site.servers]
+    app = used(servers + [child for server in servers for child in server.children(recursive=True)])
+    backends = [p for p in psutil.process_iter(["cmdline"]) if site.name in " ".join(p.info["cmdline"] or [])]
+    return {"app_servers": app, "postgresql": used(backends)}
+
+
 def main() -> int:
     seconds = bounded("LOADTEST_SECONDS", 60, 120)
     users = bounded("LOADTEST_USERS", 20, 50)
@@ -57,12 +77,16 @@ def main() -> int:
                        cwd=deployment.ROOT, check=False,
                        env={**os.environ, "LOADTEST_WORLD": str(world), "LOADTEST_SERVERS": ",".join(servers),
                             "LOADTEST_JOURNAL": str(journal), "LOADTEST_SUMMARY": str(summary)})
+        cpu = cpu_seconds(site)
         site.stop_servers()
         verdict = subprocess.run([sys.executable, "loadtest/world.py", "verify", str(world), str(journal)],
                                  cwd=deployment.ROOT, env=site.env(), check=True, capture_output=True, text=True)
         result = {"servers": 2, "workers_per_server": workers, "cores": os.cpu_count(), "users": users,
                   "load": json.loads(summary.read_text()), **json.loads(verdict.stdout.strip().splitlines()[-1]),
+                  "cpu_seconds": cpu, "load_average_1min": round(os.getloadavg()[0], 1),
                   "wall_seconds": round(time.time() - started, 1)}
+        requests = result["load"]["requests"]
+        result["cpu_ms_per_request"] = {part: round(1000 * used / requests, 1) for part, used in cpu.items()}
         server_errors = sum(n for status, n in result["load"]["by_status"].items() if status.startswith("5"))
         result["checks"]["5xx"] = server_errors
         for n in (1, 2):  # the servers' own logs: any traceback is a fault even if answered
