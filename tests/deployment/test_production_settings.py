@@ -73,6 +73,20 @@ def test_health_answers_ok_with_the_database_and_the_local_cache(client, db):
     assert response.json()["cache"] == "local"
 
 
+def test_health_answers_503_when_the_database_does_not_answer(client, db, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "cursor", unreachable)
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["database"] == "down: OperationalError"
+
+
 def test_health_refuses_writes(client, db):
     assert client.post("/healthz").status_code == 405
 
