@@ -178,7 +178,7 @@ SECURE_CSP = {
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # The shared cache: Redis when REDIS_URL is set (every server sees one cache), else per-process
-# memory. It holds sessions only, in front of the database (`cached_db`); authorization never
+# memory. Redis holds sessions only, in front of the database (`cached_db`); authorization never
 # comes from it (docs/decisions.md). A Redis outage costs speed, not correctness: the backend
 # answers a miss and the sessions are read from the database.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -191,9 +191,11 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
         }
     }
+    SESSION_ENGINE = "imsperm.sessions"
 else:
+    # A per-process cache must not hold sessions: another worker would keep serving a signed-out one.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-SESSION_ENGINE = "imsperm.sessions"
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # A session change that could not reach Redis (during an outage) is served stale for at most this long.
 IMSPERM_SESSION_CACHE_SECONDS = int(os.environ.get("IMSPERM_SESSION_CACHE_SECONDS", "300"))
 

@@ -63,6 +63,12 @@ def redis_keys(prefix: str) -> list[bytes]:
     return list(redis.Redis.from_url(REDIS_URL).scan_iter(match=f"{prefix}:*", count=1000))
 
 
+def redis_ttl(key: bytes) -> int:
+    import redis
+
+    return redis.Redis.from_url(REDIS_URL).ttl(key)
+
+
 def drop_redis_keys(prefix: str) -> None:
     import redis
 

@@ -22,7 +22,8 @@ def production_settings(**env):
                         "DJANGO_SETTINGS_MODULE": "imsperm.settings", **env})
     code = ("import json; from django.conf import settings as s; print(json.dumps({n: getattr(s, n, None) for n in "
             "['DEBUG', 'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
-            "'SECURE_PROXY_SSL_HEADER', 'ALLOWED_HOSTS', 'CSRF_TRUSTED_ORIGINS', 'CACHES', 'STORAGES']} | "
+            "'SECURE_PROXY_SSL_HEADER', 'ALLOWED_HOSTS', 'CSRF_TRUSTED_ORIGINS', 'CACHES', 'STORAGES', "
+            "'SESSION_ENGINE']} | "
             "{'CONN': {k: s.DATABASES['default'][k] for k in ('CONN_MAX_AGE', 'CONN_HEALTH_CHECKS')}}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
                             text=True, timeout=60, check=True)
@@ -47,6 +48,8 @@ def test_production_is_https_only_with_kept_connections_by_default():
     assert settings["CONN"] == {"CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     assert settings["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert settings["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    # Without a shared cache, sessions are in the database only: another worker must see a sign-out.
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
 
 
 def test_every_switch_comes_from_the_environment():
@@ -63,6 +66,7 @@ def test_every_switch_comes_from_the_environment():
     assert settings["CONN"]["CONN_MAX_AGE"] == 300
     assert settings["CACHES"]["default"]["BACKEND"] == "imsperm.cache.FailSoftRedisCache"
     assert settings["CACHES"]["default"]["LOCATION"] == "redis://10.0.0.9:6379/2"
+    assert settings["SESSION_ENGINE"] == "imsperm.sessions"
 
 
 def test_health_answers_ok_with_the_database_and_the_local_cache(client, db):
@@ -98,7 +102,7 @@ REDIS_DOWN = {"default": {"BACKEND": "imsperm.cache.FailSoftRedisCache", "LOCATI
 @pytest.fixture
 def redis_down():
     """The shared cache pointed at a closed port (override_settings renews Django's cache handles)."""
-    with override_settings(CACHES=REDIS_DOWN):
+    with override_settings(CACHES=REDIS_DOWN, SESSION_ENGINE="imsperm.sessions"):
         yield
 
 

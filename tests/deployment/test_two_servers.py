@@ -98,8 +98,10 @@ def test_a_revocation_through_one_server_is_refused_by_the_other_on_the_very_nex
         admin, viewer = Browser(first), Browser(second)
         admin.sign_in("admin")
         viewer.sign_in("viewer")
-        if redis == "up":  # the session really is in the shared cache
-            assert any(b"sessions" in key for key in deployment.redis_keys(deployed.name))
+        if redis == "up":  # the sessions really are in the shared cache, each for at most 300 s
+            sessions = [key for key in deployment.redis_keys(deployed.name) if b"sessions" in key]
+            assert len(sessions) >= 2
+            assert all(0 < deployment.redis_ttl(key) <= 300 for key in sessions)
 
         # Both workers of the second server have the viewer's grants cached, allowed.
         assert set(statuses_until_both_workers_answered(viewer, second_log, "/images/")) == {200}
