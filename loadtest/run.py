@@ -1,11 +1,12 @@
 """`make loadtest`: two gunicorn servers on PostgreSQL and Redis under locust, then the checks.
 
 Loopback only. LOADTEST_SECONDS (default 60, at most 120), LOADTEST_USERS (default 20, at most
-50), LOADTEST_WORKERS gunicorn workers per server (default 2). Needs PostgreSQL on 127.0.0.1:5432
-(user postgres) and Redis on 127.0.0.1:6379; creates its own database and Redis key prefix and
-removes both afterwards. Prints throughput, latency percentiles, answers by status and the checks
-of loadtest/world.py, keeps them in loadtest-report/, and exits 1 when a check fails or any
-answer was a 5xx.
+50), LOADTEST_WORKERS gunicorn workers per server (default 2); LOADTEST_REDIS=down points the
+servers at a closed port instead of Redis (the console must stay correct on the database).
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379; creates its own
+database and Redis key prefix and removes both afterwards. Prints throughput, latency
+percentiles, answers by status and the checks of loadtest/world.py, keeps them in
+loadtest-report/, and exits 1 when a check fails or any answer was a 5xx.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def main() -> int:
     seconds = bounded("LOADTEST_SECONDS", 60, 120)
     users = bounded("LOADTEST_USERS", 20, 50)
     workers = bounded("LOADTEST_WORKERS", 2, 8)
+    redis_down = os.environ.get("LOADTEST_REDIS", "up") == "down"
+    redis_url = deployment.REDIS_DOWN_URL if redis_down else deployment.REDIS_URL
     if not (deployment.postgres_reachable() and deployment.redis_reachable()):
         raise SystemExit("make loadtest needs PostgreSQL on 127.0.0.1:5432 (user postgres) "
                          "and Redis on 127.0.0.1:6379.")
@@ -68,8 +71,8 @@ def main() -> int:
         site.create()
         subprocess.run([sys.executable, "loadtest/world.py", "prepare", str(world)], cwd=deployment.ROOT,
                        env={**site.env(), "LOADTEST_USERS": str(users)}, check=True)
-        servers = [site.start_server(workers=workers, log_name=f"server-{n}") for n in (1, 2)]
-        print(f"== two servers ({workers} workers each): {', '.join(servers)}")
+        servers = [site.start_server(workers=workers, redis_url=redis_url, log_name=f"server-{n}") for n in (1, 2)]
+        print(f"== two servers ({workers} workers each, Redis {'down' if redis_down else 'up'}): {', '.join(servers)}")
         started = time.time()
         subprocess.run([sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless",
                         "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
@@ -81,7 +84,8 @@ def main() -> int:
         site.stop_servers()
         verdict = subprocess.run([sys.executable, "loadtest/world.py", "verify", str(world), str(journal)],
                                  cwd=deployment.ROOT, env=site.env(), check=True, capture_output=True, text=True)
-        result = {"servers": 2, "workers_per_server": workers, "cores": os.cpu_count(), "users": users,
+        result = {"servers": 2, "workers_per_server": workers, "redis": "down" if redis_down else "up",
+                  "cores": os.cpu_count(), "users": users,
                   "load": json.loads(summary.read_text()), **json.loads(verdict.stdout.strip().splitlines()[-1]),
                   "cpu_seconds": cpu, "load_average_1min": round(os.getloadavg()[0], 1),
                   "wall_seconds": round(time.time() - started, 1)}
