@@ -1,10 +1,11 @@
 # The two commands of the README: `make run` and `make test`. Each sets itself up.
+# `make serve` and `make loadtest` are the production ones (README, Production).
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := imsperm.settings
 
-.PHONY: run test setup migrate demo lint bench browser-deps clean
+.PHONY: run test setup migrate demo lint bench browser-deps clean serve loadtest
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -30,6 +31,17 @@ test: setup
 	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
 	DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
 
+# Production: settings from the environment (DJANGO_SECRET_KEY required); static files hashed and
+# compressed, the schema migrated, then gunicorn with a worker per core (imsperm/gunicorn.conf.py).
+serve: setup
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn -c imsperm/gunicorn.conf.py imsperm.wsgi
+
+# Two servers on PostgreSQL and Redis under locust on loopback (LOADTEST_SECONDS, at most 120).
+loadtest: setup
+	$(PY) loadtest/run.py
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
@@ -37,4 +49,4 @@ bench: setup
 	DJANGO_DEBUG=1 $(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts
+	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts loadtest-report

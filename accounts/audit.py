@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 
 from django.db.models import F
 from django.utils import timezone
 
 from .models import AuditEvent
+
+refusals_log = logging.getLogger("imsperm.refusals")
 
 # A refusal repeated within this window is counted on its first event instead of written again.
 REPEAT_WINDOW = timedelta(seconds=60)
@@ -47,17 +51,26 @@ def record(
         "project": _fit("project", getattr(project, "name", project) or ""),
         "outcome": outcome,
     }
-    if authenticated and outcome == AuditEvent.Outcome.DENIED:
-        repeated = _count_repeat(fields)
-        if repeated is not None:
-            return repeated
     actor_name = actor.get_username() if authenticated else (getattr(actor, "username", "") or "system")
+    if outcome == AuditEvent.Outcome.DENIED:
+        _log_refusal(fields, actor_name, message)
+        if authenticated:
+            repeated = _count_repeat(fields)
+            if repeated is not None:
+                return repeated
     return AuditEvent.objects.create(
         **fields,
         actor_name=_fit("actor_name", actor_name),
         message=_fit("message", message),
         details=details or {},
     )
+
+
+def _log_refusal(fields: dict, actor_name: str, message: str) -> None:
+    """One JSON line per refusal, repeats included (the audit log counts repeats on one row)."""
+    line = {"event": "refused", "user": actor_name, "message": message[:512]}
+    line.update({key: fields[key] for key in ("action", "target_type", "target_id", "target_repr", "project")})
+    refusals_log.info(json.dumps(line))
 
 
 def _count_repeat(fields: dict) -> AuditEvent | None:

@@ -1,7 +1,9 @@
-"""Settings for imsperm, read from the environment.
+"""Settings for imsperm, read from the environment (every variable is in the README).
 
-DATABASE_URL picks the database (SQLite in the project folder by default);
-DJANGO_SECRET_KEY is required unless DJANGO_DEBUG is on.
+DATABASE_URL picks the database (SQLite in the project folder by default), REDIS_URL the shared
+cache (per-process memory when unset); DJANGO_SECRET_KEY is required unless DJANGO_DEBUG is on.
+Without DJANGO_DEBUG the settings are production's: HTTPS only (redirect, HSTS, secure cookies),
+each switch overridable for a plain-HTTP test on loopback.
 """
 
 import ipaddress
@@ -23,6 +25,10 @@ def env_flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 DEBUG = env_flag("DJANGO_DEBUG")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -30,7 +36,21 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for local work).")
     SECRET_KEY = "imsperm-insecure-development-key-only-for-debug-mode"
 
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# HTTPS. Behind a proxy that ends TLS, DJANGO_SECURE_PROXY_SSL_HEADER=1 trusts its
+# X-Forwarded-Proto (only set it when the proxy overwrites that header on every request).
+if env_flag("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = env_flag("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Health checks come from the proxy or the orchestrator over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "imsperm.request_log.RequestLogMiddleware",  # first: it times and logs every answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "imsperm.middleware.RefuseNulMiddleware",
@@ -91,7 +112,8 @@ WSGI_APPLICATION = "imsperm.wsgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0" if DEBUG else "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -136,11 +158,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("IMSPERM_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves hashed, compressed files (collectstatic writes the manifest); development and
+# the tests, which never run collectstatic, serve the files as they are.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(os.environ.get("IMSPERM_MEDIA_ROOT", BASE_DIR / "media"))
 
@@ -162,11 +187,45 @@ SECURE_CSP = {
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# The shared cache: Redis when REDIS_URL is set (every server sees one cache), else per-process
+# memory. Redis holds sessions only, in front of the database (`cached_db`); authorization never
+# comes from it (docs/decisions.md). A Redis outage costs speed, not correctness: the backend
+# answers a miss and the sessions are read from the database.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "imsperm.cache.FailSoftRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("IMSPERM_CACHE_PREFIX", "imsperm"),
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+        }
+    }
+    SESSION_ENGINE = "imsperm.sessions"
+else:
+    # A per-process cache must not hold sessions: another worker would keep serving a signed-out one.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A session change that could not reach Redis (during an outage) is served stale for at most this long.
+IMSPERM_SESSION_CACHE_SECONDS = int(os.environ.get("IMSPERM_SESSION_CACHE_SECONDS", "300"))
+
+# One JSON line per request (imsperm.requests) and per refused authorization (imsperm.refusals) on
+# standard error, where gunicorn and any log collector pick them up. IMSPERM_LOG_LEVEL=WARNING
+# keeps only the refusals.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json_line": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json_lines": {"class": "logging.StreamHandler", "formatter": "json_line"},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
-    # Refusals (403) and unknown pages (404) are answered and audited; they are not server faults.
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
+    "loggers": {
+        # Refusals (403) and unknown pages (404) are answered and audited; they are not server faults.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "imsperm.requests": {"handlers": ["json_lines"], "level": os.environ.get("IMSPERM_LOG_LEVEL", "INFO"),
+                             "propagate": False},
+        "imsperm.refusals": {"handlers": ["json_lines"], "level": "INFO", "propagate": False},
+    },
 }

@@ -6,9 +6,11 @@ from django.views.generic import RedirectView
 from accounts.permissions import public_view
 from accounts.signin import SignInView, sign_in_code
 from accounts.views import home
+from imsperm.health import healthz
 
 urlpatterns = [
     path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("accounts/login/", public_view(SignInView.as_view()), name="login"),
     path("accounts/login/code/", public_view(sign_in_code), name="login-code"),
     path("accounts/logout/", public_view(auth_views.LogoutView.as_view()), name="logout"),

@@ -1,0 +1,109 @@
+"""`make loadtest`: two gunicorn servers on PostgreSQL and Redis under locust, then the checks.
+
+Loopback only. LOADTEST_SECONDS (default 60, at most 120), LOADTEST_USERS (default 20, at most
+50), LOADTEST_WORKERS gunicorn workers per server (default 2); LOADTEST_REDIS=down points the
+servers at a closed port instead of Redis (the console must stay correct on the database).
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379; creates its own
+database and Redis key prefix and removes both afterwards. Prints throughput, latency
+percentiles, answers by status and the checks of loadtest/world.py, keeps them in
+loadtest-report/, and exits 1 when a check fails or any answer was a 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from loadtest import deployment
+
+REPORT = deployment.ROOT / "loadtest-report"
+
+
+def bounded(name: str, default: int, most: int) -> int:
+    value = int(os.environ.get(name, default))
+    if not 1 <= value <= most:
+        raise SystemExit(f"{name} must be between 1 and {most}, not {value}.")
+    return value
+
+
+def cpu_seconds(site) -> dict[str, float]:
+    """CPU the run cost: the gunicorn servers (every process) and the PostgreSQL backends of its database."""
+    import psutil  # comes with locust
+
+    def used(processes):
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return round(total, 1)
+
+    servers = [psutil.Process(server.pid) for server in site.servers]
+    app = used(servers + [child for server in servers for child in server.children(recursive=True)])
+    backends = [p for p in psutil.process_iter(["cmdline"]) if site.name in " ".join(p.info["cmdline"] or [])]
+    return {"app_servers": app, "postgresql": used(backends)}
+
+
+def main() -> int:
+    seconds = bounded("LOADTEST_SECONDS", 60, 120)
+    users = bounded("LOADTEST_USERS", 20, 50)
+    workers = bounded("LOADTEST_WORKERS", 2, 8)
+    redis_down = os.environ.get("LOADTEST_REDIS", "up") == "down"
+    redis_url = deployment.REDIS_DOWN_URL if redis_down else deployment.REDIS_URL
+    if not (deployment.postgres_reachable() and deployment.redis_reachable()):
+        raise SystemExit("make loadtest needs PostgreSQL on 127.0.0.1:5432 (user postgres) "
+                         "and Redis on 127.0.0.1:6379.")
+    REPORT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="imsperm-loadtest-"))
+    site = deployment.Deployment(work)
+    world, journal, summary = work / "world.json", REPORT / "journal.jsonl", REPORT / "locust-summary.json"
+    try:
+        print(f"== preparing {site.name} (PostgreSQL database, Redis prefix), {users} users, {seconds} s")
+        site.create()
+        subprocess.run([sys.executable, "loadtest/world.py", "prepare", str(world)], cwd=deployment.ROOT,
+                       env={**site.env(), "LOADTEST_USERS": str(users)}, check=True)
+        servers = [site.start_server(workers=workers, redis_url=redis_url, log_name=f"server-{n}") for n in (1, 2)]
+        print(f"== two servers ({workers} workers each, Redis {'down' if redis_down else 'up'}): {', '.join(servers)}")
+        started = time.time()
+        subprocess.run([sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless",
+                        "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+                        "--stop-timeout", "10", "--only-summary", "--loglevel", "WARNING"],
+                       cwd=deployment.ROOT, check=False,
+                       env={**os.environ, "LOADTEST_WORLD": str(world), "LOADTEST_SERVERS": ",".join(servers),
+                            "LOADTEST_JOURNAL": str(journal), "LOADTEST_SUMMARY": str(summary)})
+        cpu = cpu_seconds(site)
+        site.stop_servers()
+        verdict = subprocess.run([sys.executable, "loadtest/world.py", "verify", str(world), str(journal)],
+                                 cwd=deployment.ROOT, env=site.env(), check=True, capture_output=True, text=True)
+        result = {"servers": 2, "workers_per_server": workers, "redis": "down" if redis_down else "up",
+                  "cores": os.cpu_count(), "users": users,
+                  "load": json.loads(summary.read_text()), **json.loads(verdict.stdout.strip().splitlines()[-1]),
+                  "cpu_seconds": cpu, "load_average_1min": round(os.getloadavg()[0], 1),
+                  "wall_seconds": round(time.time() - started, 1)}
+        requests = result["load"]["requests"]
+        result["cpu_ms_per_request"] = {part: round(1000 * used / requests, 1) for part, used in cpu.items()}
+        server_errors = sum(n for status, n in result["load"]["by_status"].items() if status.startswith("5"))
+        result["checks"]["5xx"] = server_errors
+        for n in (1, 2):  # the servers' own logs: any traceback is a fault even if answered
+            log = (work / f"server-{n}.log").read_text(errors="replace")
+            result["checks"][f"tracebacks_server_{n}"] = log.count("Traceback")
+        (REPORT / "report.json").write_text(json.dumps(result, indent=1))
+        print(json.dumps(result, indent=1))
+        failed = {name: count for name, count in result["checks"].items() if count}
+        print("== checks " + ("FAILED: " + json.dumps(failed) if failed else "passed: all zero"))
+        return 1 if failed else 0
+    finally:
+        site.destroy()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
