@@ -5,9 +5,10 @@ documents, scopes, projects, actions, images and request contexts; and `holds()`
 `condition_keys_read()` agree with their definitions over the statements naming the action.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -143,6 +144,45 @@ def test_the_table_decides_as_the_evaluator_for_every_context(texts, picks, acti
     table = ActionTable(policies, action)
     for context in request_contexts:
         assert table.decide(lower_keys(context)) == evaluate(policies, action, context)
+
+
+# Values that compare equal in Python but not to every condition: the table remembers decisions by
+# the values of the keys its conditions read, and must never mistake one of these for another.
+AWKWARD_VALUES = [
+    None, True, False, 1, 0, 1.0, 0.0, -0.0, "1", "true", "True", "0.0", [1], [True], (1,), ["1"], [],
+    datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))), datetime(2025, 1, 1, tzinfo=UTC),
+    datetime(2025, 1, 1), {1, 2},
+]
+AWKWARD_CONDITIONS = [
+    {"StringEquals": {"g:Value": ["1"]}},
+    {"StringEquals": {"g:Value": ["true"]}},
+    {"StringEquals": {"g:Value": ["0.0"]}},
+    {"StringEquals": {"g:Value": ["2025-01-01T00:00:00+00:00"]}},
+    {"NumberEquals": {"g:Value": [1]}},
+    {"Bool": {"g:Value": [True]}},
+    {"DateGreaterThanEquals": {"g:Value": ["2025-01-01T00:00:00Z"]}},
+    {"DateLessThan": {"g:Value": ["2025-01-01T00:00:00Z"]}},
+    {"ForAllValues:StringEquals": {"g:Value": ["1"]}},
+    {"ForAnyValue:StringNotEquals": {"g:Value": ["1"]}},
+    {"Null": {"g:Value": [True]}},
+]
+
+
+@pytest.mark.parametrize("effect", ["Allow", "Deny"])
+@pytest.mark.parametrize("block", AWKWARD_CONDITIONS, ids=lambda block: next(iter(block)))
+def test_the_table_never_mistakes_one_value_for_another_that_compares_equal(effect, block):
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:list"]},
+        {"Effect": effect, "Action": ["ims:images:list"], "Condition": block},
+    ]}
+    policies = [("grant", compile_document(document))]
+    for first in AWKWARD_VALUES:
+        for second in AWKWARD_VALUES:
+            table = ActionTable(policies, "ims:images:list")
+            for value in (first, second):
+                context = {} if value is None else {"g:Value": value}
+                assert table.decide(lower_keys(context)) == evaluate(policies, "ims:images:list", context), (first,
+                                                                                                            second)
 
 
 # The service, against the plain path.
