@@ -204,9 +204,11 @@ class DecisionCell:
         elif grants.is_admin:
             self.explanation = Explanation(action, project_name, "allow", (ADMIN_REASON,))
         else:
-            self.table = ActionTable(grants.covering(project_name, self.is_global), action)
-            constant = self.table.constant
-            self.explanation = constant and Explanation(action, project_name, constant.outcome, constant.matched)
+            def explain(decision):
+                return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+
+            self.table = ActionTable(grants.covering(project_name, self.is_global), action, explain)
+            self.explanation = self.table.constant
 
 
 class Authorization:
@@ -262,27 +264,25 @@ class Authorization:
         cell = self.grants.cell(action, project_name)
         if cell.explanation is not None:
             return cell.explanation
-        request = self._request(action, project, project_name, image, context)
-        decision = cell.table.decide(request)
-        return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+        return cell.table.decide(self._request(action, project, project_name, image, context))
 
     def _request(self, action, project, project_name, image, extra) -> dict[str, object]:
         """The request's context with lower-cased keys, built once per service, project and image
         for this request (the simulator's typed-in `extra` values are never memoised)."""
-        service = get_action(action).service
-        image_keys = None
-        if image is not None and action in IMAGE_KEY_ACTIONS:
-            key = (image.pk, project_name)
-            image_keys = self._image_contexts.get(key)
-            if image_keys is None:
-                image_keys = self._image_contexts[key] = image_context(image, project_name)
+        with_image = image is not None and action in IMAGE_KEY_ACTIONS
+        image_key = (image.pk, project_name) if with_image else None
         memo_key = None
         if extra is None:
             region = requested_region(project, project_name) if project_name else None
-            memo_key = (service, project_name, region, None if image_keys is None else image.pk)
+            memo_key = (get_action(action).service, region, image_key or project_name)
             found = self._lowered_contexts.get(memo_key)
             if found is not None:
                 return found
+        image_keys = None
+        if with_image:
+            image_keys = self._image_contexts.get(image_key)
+            if image_keys is None:
+                image_keys = self._image_contexts[image_key] = image_context(image, project_name)
         request = lower_keys(build_request_context(
             action, user_id=self.grants.user_id, username=self.grants.username, project=project,
             project_name=project_name, now=self.now, request_keys=self.request_context,
@@ -337,7 +337,11 @@ def build_request_context(action: str, *, user_id, username, project=None, proje
 
 def requested_region(project, project_name: str) -> str:
     """g:RequestedRegion: the project's region, or the region part of its name (`<region>_<sub>`)."""
-    return getattr(getattr(project, "region", None), "code", None) or project_name.split("_", 1)[0]
+    if project is not None and not isinstance(project, str):
+        code = getattr(getattr(project, "region", None), "code", None)
+        if code:
+            return code
+    return project_name.split("_", 1)[0]
 
 
 # --- loading and caching -------------------------------------------------------------------

@@ -10,7 +10,7 @@ Decision when none has a condition, and otherwise tests only the conditions (eac
 remembering the Decision for the values of the keys they read.
 """
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -160,14 +160,18 @@ class ActionTable:
     images asks with a handful of distinct tag values); when it must evaluate, it runs each
     distinct condition once (a policy granted to several groups shares its compiled conditions)
     and skips the Allow statements' conditions whenever a Deny holds.
+
+    `explain`, if given, turns each Decision into what `decide` returns (the service's
+    explanation), once per remembered Decision rather than on every call.
     """
 
     __slots__ = (
-        "_allow_places", "_allows", "_conditions", "_denies", "_deny_places", "_key_pairs", "_keys_read",
-        "_remembered", "constant", "holds", "key_names",
+        "_allow_places", "_allows", "_conditions", "_denies", "_deny_places", "_explain", "_key_pairs",
+        "_keys_read", "_remembered", "constant", "holds", "key_names",
     )
 
-    def __init__(self, policies: Iterable[tuple[Hashable, CompiledPolicy]], action: str):
+    def __init__(self, policies: Iterable[tuple[Hashable, CompiledPolicy]], action: str,
+                 explain: Callable[[Decision], object] | None = None):
         conditions: dict[int, int] = {}  # id(condition) -> its place in self._conditions
         distinct: list[CompiledCondition] = []
         denies: list[tuple[tuple[Hashable, int], int | None]] = []
@@ -194,33 +198,38 @@ class ActionTable:
         self._key_pairs = tuple(key_pairs)
         self._keys_read = tuple(sorted({key for condition in distinct for key in condition.keys}
                                        | {key for key, _ in key_pairs}))
-        self._remembered: dict[tuple, Decision] = {}
+        self._remembered: dict[tuple, object] = {}
+        self._explain = explain
         self.key_names = frozenset(name for _, name in key_pairs)
         # Held outright: some Allow without a condition, and no Deny naming the action at all.
         self.holds = not denies and any(place is None for _, place in allows)
-        self.constant = None if distinct else _outcome(
+        self.constant = None if distinct else self._explained(_outcome(
             tuple(item for item, _ in denies), tuple(item for item, _ in allows), frozenset()
-        )
+        ))
 
     @property
     def reads_context(self) -> bool:
         """Whether the decision depends on the request (some statement has a condition)."""
         return self.constant is None
 
-    def decide(self, request: Mapping[str, object]) -> Decision:
-        """Decide for a context whose keys are already lower-cased (see `lower_keys`)."""
+    def decide(self, request: Mapping[str, object]):
+        """Decide for a context whose keys are already lower-cased (see `lower_keys`): the Decision,
+        or what `explain` made of it."""
         if self.constant is not None:
             return self.constant
         signature = _signature(request, self._keys_read)
         if signature is None:
-            return self._evaluate(request)
+            return self._explained(self._evaluate(request))
         found = self._remembered.get(signature)
         if found is None:
-            found = self._evaluate(request)
+            found = self._explained(self._evaluate(request))
             if len(self._remembered) >= _MAX_REMEMBERED:  # g:CurrentTime changes every request
                 self._remembered.clear()
             self._remembered[signature] = found
         return found
+
+    def _explained(self, decision: Decision):
+        return decision if self._explain is None else self._explain(decision)
 
     def _evaluate(self, request: Mapping[str, object]) -> Decision:
         missing = frozenset(name for key, name in self._key_pairs if request.get(key) is None)
