@@ -10,6 +10,8 @@
 - `table_vs_plain`: the plain path (the evaluator over every covering grant, as the service decided
   before the decision table) divided by the table, same user, same requests.
 - `authorizer_cold_queries`: queries to decide once for the crowded user with nothing cached.
+- `authz_share`: the share of the image-list page (50 rows, `django.test.Client`) that the crowded
+  user's page spends in the authorization service (its decisions and the stamp check).
 
 Variants are interleaved round by round; each figure is a median over the rounds.
 Run alone with `python bench/decisions.py`, or through `make bench`.
@@ -187,6 +189,59 @@ def cold_queries(user, project) -> int:
     return len(queries)
 
 
+def authz_share(user, project) -> float:
+    """Median share of an image-list page (50 rows) spent inside the authorization service."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts import authz
+    from images.models import Image, ImageTag
+
+    missing = ROWS - Image.objects.filter(project=project, image_type="private").exclude(status="deleted").count()
+    if missing > 0:
+        images = Image.objects.bulk_create(
+            Image(name=f"decisions-{i:03d}", project=project, status="active") for i in range(missing))
+        ImageTag.objects.bulk_create(ImageTag(image=image, key="env", value=("prod", "dev")[i % 2])
+                                     for i, image in enumerate(images))
+    client = Client()
+    client.force_login(user)
+    url = f"{reverse('images:list')}?project={project.name}&size={ROWS}"
+    inside = [0.0]
+    depth = [0]
+
+    def timed(function):
+        def wrapper(*args, **kwargs):
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if not depth[0]:
+                    inside[0] += time.perf_counter() - start
+        return wrapper
+
+    originals = {"decide": authz.Authorization.decide, "holds": authz.Authorization.holds,
+                 "condition_keys_read": authz.Authorization.condition_keys_read}
+    authorization_for = authz.authorization_for
+    shares = []
+    try:
+        for name, function in originals.items():
+            setattr(authz.Authorization, name, timed(function))
+        authz.authorization_for = timed(authorization_for)
+        assert client.get(url).content.count(b"data-image-id=") >= ROWS
+        for _ in range(ROUNDS):
+            inside[0] = 0.0
+            start = time.perf_counter()
+            assert client.get(url).status_code == 200
+            shares.append(inside[0] / (time.perf_counter() - start))
+    finally:
+        for name, function in originals.items():
+            setattr(authz.Authorization, name, function)
+        authz.authorization_for = authorization_for
+    return statistics.median(shares)
+
+
 def ensure_database():
     """Standalone runs bring their own in-memory database; under bench/run.py it is already there."""
     from io import StringIO
@@ -256,6 +311,7 @@ def run() -> dict:
         "table_vs_plain_2_grants": round(us["plain, 2 grants"] / us["table, 2 grants"], 1),
         "authorizer_cold_queries": cold_queries(crowded, project),
         "authorizer_cold_queries_2_grants": cold_queries(small, project),
+        "authz_share": round(authz_share(crowded, project), 3),
     }
     print(f"decisions: {len(asked)} per page ({ROWS} image rows, page and menu actions), "
           f"median of {ROUNDS} rounds, interleaved")
@@ -274,4 +330,8 @@ if __name__ == "__main__":
     import django
 
     django.setup()
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     run()
