@@ -79,9 +79,22 @@ def plain_keys_read(grants, action, project):
 
 # Strategies: grants as the loader builds them, projects in every form, images with tags.
 
+# Keys the request and the image supply (not drawn by the evaluator's strategies), so that a memo
+# keyed too loosely (by project name alone, say) would give a wrong answer.
+WHERE_AND_WHAT = {"Version": "1.1", "Statement": [
+    {"Effect": "Allow", "Action": ["ims:*:*", "iam:*:list*"],
+     "Condition": {"StringEquals": {"g:RequestedRegion": ["cn-north-4"]}}},
+    {"Effect": "Deny", "Action": ["ims:images:*"], "Condition": {"StringEquals": {"ims:ImageType": ["shared"]}}},
+    {"Effect": "Allow", "Action": ["ims:images:*"],
+     "Condition": {"StringEquals": {"g:ProjectName": ["eu-west-101_dev"], "g:ServiceName": ["ims"]}}},
+]}
+
+
 @st.composite
 def compiled_grants(draw, *, is_active=None, is_admin=None):
     texts = draw(st.lists(documents(), max_size=4))
+    if draw(st.booleans()):
+        texts.append(WHERE_AND_WHAT)
     compiled = [compile_document(document) for document in texts]  # one object per text, as _compile shares
     rules = []
     for grant_id in range(draw(st.integers(0, 8)) if texts else 0):
@@ -101,6 +114,7 @@ def compiled_grants(draw, *, is_active=None, is_admin=None):
 
 
 def project_object(name):
+    # A project is named after its region (`<region>_<subproject>`), so its name and its object agree.
     return SimpleNamespace(name=name, region=SimpleNamespace(code=name.split("_", 1)[0]))
 
 
@@ -252,6 +266,26 @@ def test_a_conditional_deny_follows_each_image_through_the_same_table():
     assert allowed.outcome == "allow" and [r.policy_name for r in allowed.reasons] == ["policy-0"]
     untagged = authorization.decide("ims:images:delete", "cn-north-4")
     assert untagged.allowed and untagged.missing_keys == {"ims:ResourceTag/env"}
+
+
+def test_each_request_context_is_built_for_its_service_project_and_image():
+    grants = grants_of(WHERE_AND_WHAT["Statement"])
+    authorization = Authorization(grants, now=NOW)
+    shared = SimpleNamespace(pk=2, project=project_object("eu-west-101"), image_type="private", os_type="Linux",
+                             platform="Ubuntu", architecture="x86", tags=SimpleNamespace(all=list))
+    asked = [
+        ("iam:users:listUsers", "eu-west-101_dev", None),  # iam's context first, then ims's in the same project
+        ("ims:images:update", "eu-west-101_dev", None),
+        ("ims:images:update", "cn-north-4", tagged("dev")),
+        ("ims:images:update", "cn-north-4", shared),  # another project's private image is shared here
+        ("ims:images:list", "cn-north-4", None),
+    ]
+    outcomes = []
+    for action, project, image in asked:
+        explanation = authorization.decide(action, project, image)
+        assert explanation == plain_decide(grants, action, project, image, None, request_keys={})
+        outcomes.append(explanation.outcome)
+    assert outcomes == ["implicit_deny", "allow", "allow", "explicit_deny", "allow"]
 
 
 def test_a_decision_no_condition_can_change_is_answered_without_a_context():
