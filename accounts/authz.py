@@ -194,10 +194,10 @@ class DecisionCell:
     with the request's lower-cased context.
     """
 
-    __slots__ = ("explanation", "is_global", "table")
+    __slots__ = ("explanation", "table")
 
     def __init__(self, grants: CompiledGrants, action: str, project_name: str | None):
-        self.is_global = SERVICES[get_action(action).service].is_global
+        is_global = SERVICES[get_action(action).service].is_global  # refuses an uncatalogued action
         self.table = None
         if not grants.is_active:
             self.explanation = Explanation(action, project_name, "implicit_deny")
@@ -207,7 +207,7 @@ class DecisionCell:
             def explain(decision):
                 return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
 
-            self.table = ActionTable(grants.covering(project_name, self.is_global), action, explain)
+            self.table = ActionTable(grants.covering(project_name, is_global), action, explain)
             self.explanation = self.table.constant
 
 

@@ -207,11 +207,6 @@ class ActionTable:
             tuple(item for item, _ in denies), tuple(item for item, _ in allows), frozenset()
         ))
 
-    @property
-    def reads_context(self) -> bool:
-        """Whether the decision depends on the request (some statement has a condition)."""
-        return self.constant is None
-
     def decide(self, request: Mapping[str, object]):
         """Decide for a context whose keys are already lower-cased (see `lower_keys`): the Decision,
         or what `explain` made of it."""

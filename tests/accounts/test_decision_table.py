@@ -148,7 +148,7 @@ requests = st.tuples(
 
 # The table alone, against evaluate().
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.lists(documents(), max_size=4), st.lists(st.integers(0, 3), max_size=8),
        st.sampled_from([*CATALOGUE_ACTIONS, "ecs:servers:list"]), st.lists(contexts(), min_size=1, max_size=4))
 def test_the_table_decides_as_the_evaluator_for_every_context(texts, picks, action, request_contexts):
