@@ -2,9 +2,12 @@
 
 For a user it loads the grants of all their groups in a fixed number of queries, compiles the
 documents once (cached per policy revision), and answers `decide(action, project, image)` with
-a decision and its explanation. Compiled permissions are cached per process and keyed by the
-database's authorization stamp, which every change to memberships, grants or policies bumps, so
-the very next request in every process sees the change.
+a decision and its explanation. Each (action, project) the user is asked about is compiled once
+into a decision table: a ready explanation when no statement naming the action has a condition,
+else only the conditions to test, so a decision costs about the same for 1 grant as for 200.
+Compiled permissions are cached per process and keyed by the database's authorization stamp,
+which every change to memberships, grants or policies bumps, so the very next request in every
+process sees the change.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
-from accounts.policy import SERVICES, CompiledPolicy, compile_document, evaluate, get_action
+from accounts.policy import SERVICES, ActionTable, CompiledPolicy, compile_document, get_action, lower_keys
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
 from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
@@ -145,6 +148,7 @@ class CompiledGrants:
         self.rules: tuple[GrantRule, ...] = tuple(rules)
         self.stamp = stamp
         self._covering: dict[tuple[str | None, bool], tuple[tuple[GrantRule, CompiledPolicy], ...]] = {}
+        self._cells: dict[tuple[str, str | None], DecisionCell] = {}
 
     def covering(self, project_name: str | None, is_global: bool) -> tuple[tuple[GrantRule, CompiledPolicy], ...]:
         """The grants whose scope covers a request, as (rule, compiled policy) pairs for the evaluator."""
@@ -154,6 +158,19 @@ class CompiledGrants:
             found = tuple((rule, rule.compiled) for rule in self.rules if rule.covers(project_name, is_global))
             with _lock:
                 self._covering[key] = found
+        return found
+
+    def cell(self, action: str, project_name: str | None) -> DecisionCell:
+        """The decision table's cell for `action` in `project_name`, compiled on first use.
+
+        Bounded by the catalogue's actions × the projects (get_action refuses any other name).
+        """
+        key = (action, project_name)
+        found = self._cells.get(key)
+        if found is None:
+            found = DecisionCell(self, action, project_name)
+            with _lock:
+                self._cells[key] = found
         return found
 
     @cached_property
@@ -169,6 +186,31 @@ class CompiledGrants:
         return frozenset(names)
 
 
+class DecisionCell:
+    """One user's decision of one action in one project, as far as it can be made ahead.
+
+    `explanation` is the answer itself when it cannot depend on the request (an inactive user,
+    an admin, or no statement naming the action has a condition); otherwise `table` decides
+    with the request's lower-cased context.
+    """
+
+    __slots__ = ("explanation", "table")
+
+    def __init__(self, grants: CompiledGrants, action: str, project_name: str | None):
+        is_global = SERVICES[get_action(action).service].is_global  # refuses an uncatalogued action
+        self.table = None
+        if not grants.is_active:
+            self.explanation = Explanation(action, project_name, "implicit_deny")
+        elif grants.is_admin:
+            self.explanation = Explanation(action, project_name, "allow", (ADMIN_REASON,))
+        else:
+            def explain(decision):
+                return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+
+            self.table = ActionTable(grants.covering(project_name, is_global), action, explain)
+            self.explanation = self.table.constant
+
+
 class Authorization:
     """One request's view of a user's compiled grants: decisions memoised for this request only.
 
@@ -182,6 +224,7 @@ class Authorization:
         self.request_context = request_context or {}
         self._memo: dict[tuple[str, str | None], Explanation] = {}
         self._image_contexts: dict[tuple[object, str | None], dict] = {}
+        self._lowered_contexts: dict[tuple, dict] = {}
 
     @property
     def rules(self) -> tuple[GrantRule, ...]:
@@ -211,14 +254,8 @@ class Authorization:
     def condition_keys_read(self, action: str, project=None) -> frozenset[str]:
         """Condition keys (catalogue spelling) that the statements naming `action` here read:
         a decision that reads g:MFAPresent can change when the session verifies MFA."""
-        if not self.grants.is_active or self.grants.is_admin:
-            return frozenset()
-        service = SERVICES[get_action(action).service]
-        names: set[str] = set()
-        for _, compiled in self.grants.covering(getattr(project, "name", project), service.is_global):
-            for statement in compiled.statements_for(action):
-                names.update(statement.key_names.values())
-        return frozenset(names)
+        table = self.grants.cell(action, getattr(project, "name", project)).table
+        return frozenset() if table is None else table.key_names
 
     def conditional_effects(self, action: str, project=None) -> frozenset[str]:
         """Effects ("Allow", "Deny") of the statements naming `action` here that have conditions:
@@ -234,30 +271,39 @@ class Authorization:
         return frozenset(effects)
 
     def _decide(self, action, project, image, context) -> Explanation:
-        service = SERVICES[get_action(action).service]
         project_name = getattr(project, "name", project)
         if image is not None and project_name is None:
             project_name = image.project.name
-        if not self.grants.is_active:
-            return Explanation(action, project_name, "implicit_deny")
-        if self.grants.is_admin:
-            return Explanation(action, project_name, "allow", (ADMIN_REASON,))
-        request_context = self._context(action, service, project, project_name, image, context)
-        decision = evaluate(self.grants.covering(project_name, service.is_global), action, request_context)
-        return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+        cell = self.grants.cell(action, project_name)
+        if cell.explanation is not None:
+            return cell.explanation
+        return cell.table.decide(self._request(action, project, project_name, image, context))
 
-    def _context(self, action, service, project, project_name, image, extra):
+    def _request(self, action, project, project_name, image, extra) -> dict[str, object]:
+        """The request's context with lower-cased keys, built once per service, project and image
+        for this request (the simulator's typed-in `extra` values are never memoised)."""
+        with_image = image is not None and action in IMAGE_KEY_ACTIONS
+        image_key = (image.pk, project_name) if with_image else None
+        memo_key = None
+        if extra is None:
+            region = requested_region(project, project_name) if project_name else None
+            memo_key = (get_action(action).service, region, image_key or project_name)
+            found = self._lowered_contexts.get(memo_key)
+            if found is not None:
+                return found
         image_keys = None
-        if image is not None and action in IMAGE_KEY_ACTIONS:
-            key = (image.pk, project_name)
-            image_keys = self._image_contexts.get(key)
+        if with_image:
+            image_keys = self._image_contexts.get(image_key)
             if image_keys is None:
-                image_keys = self._image_contexts[key] = image_context(image, project_name)
-        return build_request_context(
+                image_keys = self._image_contexts[image_key] = image_context(image, project_name)
+        request = lower_keys(build_request_context(
             action, user_id=self.grants.user_id, username=self.grants.username, project=project,
             project_name=project_name, now=self.now, request_keys=self.request_context,
             image_keys=image_keys, extra=extra,
-        )
+        ))
+        if memo_key is not None:
+            self._lowered_contexts[memo_key] = request
+        return request
 
     def holds(self, action: str, project=None) -> bool:
         """Whether this user holds `action` here outright: allowed, by a statement without conditions,
@@ -270,14 +316,7 @@ class Authorization:
             return False
         if self.grants.is_admin:
             return True
-        service = SERVICES[get_action(action).service]
-        allowed = False
-        for _rule, policy in self.grants.covering(getattr(project, "name", project), service.is_global):
-            for statement in policy.statements_for(action):
-                if statement.deny:
-                    return False
-                allowed = allowed or statement.condition is None
-        return allowed
+        return self.grants.cell(action, getattr(project, "name", project)).table.holds
 
 
 def build_request_context(action: str, *, user_id, username, project=None, project_name=None, now=None,
@@ -301,13 +340,21 @@ def build_request_context(action: str, *, user_id, username, project=None, proje
     context.update(request_keys or {})
     if project_name:
         context["g:ProjectName"] = project_name
-        region = getattr(getattr(project, "region", None), "code", None) or project_name.split("_", 1)[0]
-        context["g:RequestedRegion"] = region
+        context["g:RequestedRegion"] = requested_region(project, project_name)
     if image_keys:
         context.update(image_keys)
     if extra:
         context.update(extra)
     return context
+
+
+def requested_region(project, project_name: str) -> str:
+    """g:RequestedRegion: the project's region, or the region part of its name (`<region>_<sub>`)."""
+    if project is not None and not isinstance(project, str):
+        code = getattr(getattr(project, "region", None), "code", None)
+        if code:
+            return code
+    return project_name.split("_", 1)[0]
 
 
 # --- loading and caching -------------------------------------------------------------------

@@ -278,6 +278,9 @@ def main():
         call_command("seed_demo", stdout=quiet)
     bench_evaluator()
     bench_service()
+    import decisions  # bench/decisions.py: decision_us and its peers, as a dict of figures
+
+    decisions.run()
     bench_list_page()
     bench_wildcards()
     bench_validator_endpoint()

@@ -16,7 +16,7 @@ from .catalogue import (
     get_action,
     lookup_condition_key,
 )
-from .evaluator import CompiledPolicy, Decision, compile_document, evaluate
+from .evaluator import ActionTable, CompiledPolicy, Decision, compile_document, evaluate, lower_keys
 from .validator import (
     Finding,
     ValidationResult,
@@ -33,6 +33,7 @@ __all__ = [
     "SERVICES",
     "SYSTEM_DOCUMENTS",
     "Action",
+    "ActionTable",
     "CompiledPolicy",
     "Decision",
     "Finding",
@@ -42,6 +43,7 @@ __all__ = [
     "expand_pattern",
     "get_action",
     "lookup_condition_key",
+    "lower_keys",
     "validate_document",
     "validate_text",
 ]

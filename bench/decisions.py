@@ -1,0 +1,337 @@
+"""Decisions: one decision for a crowded user against the peers people would use instead.
+
+- `decision_us`: median µs of one decision for a user in 10 groups × 20 grants (custom policies of
+  several statements, some with conditions, half scoped to projects), over what an image-list page
+  of 50 rows asks (each row's image actions, the page's project actions, the menu's IAM actions),
+  warm (grants compiled), a fresh request each time; `decision_us_2_grants` the same for 2 grants.
+- `vs_pycasbin`, `vs_pycasbin_fast`: pycasbin's `Enforcer` and `FastEnforcer` on its own published
+  "RBAC small" benchmark (tests/benchmarks/benchmark_model.py: 100 roles, 1,000 users, 10 objects,
+  `enforce("user501", "data9", "read")`), µs per call divided by ours (higher is better for us).
+- `table_vs_plain`: the plain path (the evaluator over every covering grant, as the service decided
+  before the decision table) divided by the table, same user, same requests.
+- `authorizer_cold_queries`: queries to decide once for the crowded user with nothing cached.
+- `authz_share`: the share of the image-list page (50 rows, `django.test.Client`) that the crowded
+  user's page spends in the authorization service (its decisions and the stamp check).
+
+Variants are interleaved round by round; each figure is a median over the rounds.
+Run alone with `python bench/decisions.py`, or through `make bench`.
+"""
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROUNDS = 21
+CASBIN_CALLS = 200
+ROWS = 50
+MENU_ACTIONS = ("iam:users:listUsers", "iam:groups:listGroups", "iam:roles:listRoles", "iam:audit:listEvents",
+                "iam:users:deleteUser", "iam:permissions:grantPermission")
+PAGE_ACTIONS = ("ims:images:list", "ims:images:create", "ims:quotas:get")
+CASBIN_RBAC_MODEL = """\
+[request_definition]
+r = sub, obj, act
+
+[policy_definition]
+p = sub, obj, act
+
+[role_definition]
+g = _, _
+
+[policy_effect]
+e = some(where (p.eft == allow))
+
+[matchers]
+m = g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act
+"""
+
+
+def custom_document(i: int) -> dict:
+    """One of four shapes of custom policy, each text distinct (so conditions are never shared)."""
+    shape = i % 4
+    if shape == 0:
+        statements = [
+            {"Effect": "Allow", "Action": ["ims:*:get*", "ims:*:list*"]},
+            {"Effect": "Allow", "Action": ["ims:images:update", "ims:images:upload"]},
+            {"Effect": "Deny", "Action": ["ims:images:delete"],
+             "Condition": {"StringEquals": {"ims:ResourceTag/env": ["prod", f"frozen-{i}"]}}},
+        ]
+    elif shape == 1:
+        statements = [
+            {"Effect": "Allow", "Action": ["ims:images:*"]},
+            {"Effect": "Deny", "Action": ["ims:images:share"]},
+            {"Effect": "Allow", "Action": [f"ecs:servers{i}:list"]},
+        ]
+    elif shape == 2:
+        statements = [
+            {"Effect": "Allow", "Action": ["iam:*:list*", "iam:*:get*"]},
+            {"Effect": "Deny", "Action": ["iam:users:deleteUser", "iam:groups:deleteGroup"],
+             "Condition": {"Bool": {"g:MFAPresent": ["false"]}}},
+            {"Effect": "Allow", "Action": [f"obs:buckets{i}:get"]},
+        ]
+    else:
+        statements = [
+            {"Effect": "Allow", "Action": ["ims:images:export", "ims:images:copy"],
+             "Condition": {"StringEquals": {"ims:OsType": ["Linux"]}, "StringNotEquals": {"g:UserName": [f"x{i}"]}}},
+            {"Effect": "Allow", "Action": ["ims:quotas:get", "ims:images:list"]},
+            {"Effect": "Deny", "Action": [f"kms:keys{i}:delete"]},
+        ]
+    return {"Version": "1.1", "Statement": statements}
+
+
+def make_users():
+    """The crowded user (10 groups × 20 grants) and a user with 2 grants, in the database."""
+    from accounts.models import Grant, Membership, Policy, Project, User, UserGroup
+
+    projects = list(Project.objects.order_by("name"))
+    system = list(Policy.objects.filter(is_system=True, kind=Policy.Kind.POLICY).order_by("name"))
+    custom = Policy.objects.bulk_create(
+        Policy(name=f"decisions-{i}", document=custom_document(i)) for i in range(40)
+    )
+    crowded = User.objects.create_user("decisions-crowded", password="x")
+    for g in range(10):
+        group = UserGroup.objects.create(name=f"decisions-group-{g}")
+        Membership.objects.create(user=crowded, group=group)
+        chosen = [*system[: g % 3], *custom[g * 4:]][:20]
+        if len(chosen) < 20:
+            chosen += [p for p in custom[: g * 4] if p not in chosen][: 20 - len(chosen)]
+        for j, policy in enumerate(chosen):
+            grant = Grant.objects.create(group=group, policy=policy, all_resources=(g + j) % 2 == 0)
+            if not grant.all_resources:
+                grant.projects.set(projects[(g + j) % len(projects):][:1 + j % 3])
+    small = User.objects.create_user("decisions-two-grants", password="x")
+    group = UserGroup.objects.create(name="decisions-small")
+    Membership.objects.create(user=small, group=group)
+    Grant.objects.create(group=group, policy=system[-1], all_resources=True)
+    Grant.objects.create(group=group, policy=custom[0]).projects.set(projects[:1])
+    assert Grant.objects.filter(group__memberships__user=crowded).count() == 200
+    return crowded, small
+
+
+def page_requests():
+    """What one image-list page asks: each row's image actions, the page's, the menu's."""
+    from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
+    from images.models import Image
+
+    images = list(Image.objects.select_related("project__region").prefetch_related("tags").order_by("pk")[:ROWS])
+    asked = [(action, image.project, image) for image in images for action in sorted(IMAGE_KEY_ACTIONS)]
+    asked += [(action, project, None) for project in {image.project for image in images} for action in PAGE_ACTIONS]
+    asked += [(action, None, None) for action in MENU_ACTIONS]
+    return asked
+
+
+def plain_authorization_class():
+    """The peer: the service as it decided before the decision table (evaluate() over covering grants)."""
+    from accounts import authz
+    from accounts.policy import SERVICES, evaluate, get_action
+    from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
+
+    class PlainAuthorization(authz.Authorization):
+        def _decide(self, action, project, image, context):
+            service = SERVICES[get_action(action).service]
+            project_name = getattr(project, "name", project)
+            if image is not None and project_name is None:
+                project_name = image.project.name
+            if not self.grants.is_active:
+                return authz.Explanation(action, project_name, "implicit_deny")
+            if self.grants.is_admin:
+                return authz.Explanation(action, project_name, "allow", (authz.ADMIN_REASON,))
+            image_keys = None
+            if image is not None and action in IMAGE_KEY_ACTIONS:
+                key = (image.pk, project_name)
+                image_keys = self._image_contexts.get(key)
+                if image_keys is None:
+                    image_keys = self._image_contexts[key] = authz.image_context(image, project_name)
+            request_context = authz.build_request_context(
+                action, user_id=self.grants.user_id, username=self.grants.username, project=project,
+                project_name=project_name, now=self.now, request_keys=self.request_context,
+                image_keys=image_keys, extra=context)
+            decision = evaluate(self.grants.covering(project_name, service.is_global), action, request_context)
+            return authz.Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+
+    return PlainAuthorization
+
+
+def casbin_enforcers():
+    """pycasbin's "RBAC small" benchmark, built as its tests/benchmarks/benchmark_model.py builds it."""
+    import casbin
+
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as model:
+        model.write(CASBIN_RBAC_MODEL)
+    try:
+        enforcers = {"pycasbin": casbin.Enforcer(model.name),
+                     "pycasbin_fast": casbin.FastEnforcer(model.name, cache_key_order=[1, 2])}
+    finally:
+        os.unlink(model.name)
+    for enforcer in enforcers.values():
+        enforcer.add_policies({("group" + str(i), "data" + str(int(i / 10)), "read") for i in range(100)})
+        enforcer.add_grouping_policies({("user" + str(i), "group" + str(int(i / 10))) for i in range(1000)})
+        assert enforcer.enforce("user501", "data5", "read") and not enforcer.enforce("user501", "data9", "read")
+    return enforcers
+
+
+def cold_queries(user, project) -> int:
+    """Queries for one decision with nothing cached: the stamp, then the user's grants."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import authz
+    from accounts.models import User
+
+    with authz._lock:
+        authz._compiled_grants.clear()
+    fresh = User.objects.get(pk=user.pk)
+    with CaptureQueriesContext(connection) as queries:
+        authz.decide(fresh, "ims:images:list", project=project)
+    return len(queries)
+
+
+def authz_share(user, project) -> float:
+    """Median share of an image-list page (50 rows) spent inside the authorization service."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts import authz
+    from images.models import Image, ImageTag
+
+    missing = ROWS - Image.objects.filter(project=project, image_type="private").exclude(status="deleted").count()
+    if missing > 0:
+        images = Image.objects.bulk_create(
+            Image(name=f"decisions-{i:03d}", project=project, status="active") for i in range(missing))
+        ImageTag.objects.bulk_create(ImageTag(image=image, key="env", value=("prod", "dev")[i % 2])
+                                     for i, image in enumerate(images))
+    client = Client()
+    client.force_login(user)
+    url = f"{reverse('images:list')}?project={project.name}&size={ROWS}"
+    inside = [0.0]
+    depth = [0]
+
+    def timed(function):
+        def wrapper(*args, **kwargs):
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if not depth[0]:
+                    inside[0] += time.perf_counter() - start
+        return wrapper
+
+    originals = {"decide": authz.Authorization.decide, "holds": authz.Authorization.holds,
+                 "condition_keys_read": authz.Authorization.condition_keys_read}
+    authorization_for = authz.authorization_for
+    shares = []
+    try:
+        for name, function in originals.items():
+            setattr(authz.Authorization, name, timed(function))
+        authz.authorization_for = timed(authorization_for)
+        assert client.get(url).content.count(b"data-image-id=") >= ROWS
+        for _ in range(ROUNDS):
+            inside[0] = 0.0
+            start = time.perf_counter()
+            assert client.get(url).status_code == 200
+            shares.append(inside[0] / (time.perf_counter() - start))
+    finally:
+        for name, function in originals.items():
+            setattr(authz.Authorization, name, function)
+        authz.authorization_for = authorization_for
+    return statistics.median(shares)
+
+
+def ensure_database():
+    """Standalone runs bring their own in-memory database; under bench/run.py it is already there."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from accounts.models import Project
+
+    if "accounts_grant" not in connection.introspection.table_names():
+        call_command("migrate", verbosity=0)
+    if not Project.objects.exists():
+        call_command("seed_demo", stdout=StringIO())
+
+
+def run() -> dict:
+    """Measure, print a table, and return the figures."""
+    from accounts import authz
+
+    ensure_database()
+    crowded, small = make_users()
+    asked = page_requests()
+    plain = plain_authorization_class()
+    grants = {label: authz.load_grants(user, "bench") for label, user in (("crowded", crowded), ("2 grants", small))}
+
+    def one_page(make, compiled):
+        def page():
+            authorization = make(compiled)
+            for action, project, image in asked:
+                authorization.decide(action, project, image)
+        return page
+
+    # Same answers both ways, or the comparison means nothing (the tests prove it in general).
+    for compiled in grants.values():
+        now = datetime.now(UTC)
+        table, peer = authz.Authorization(compiled, now=now), plain(compiled, now=now)
+        assert [table.decide(*request) for request in asked] == [peer.decide(*request) for request in asked]
+
+    variants = {}
+    for label, compiled in grants.items():
+        variants[f"table, {label}"] = (one_page(authz.Authorization, compiled), len(asked))
+        variants[f"plain, {label}"] = (one_page(plain, compiled), len(asked))
+    for label, enforcer in casbin_enforcers().items():
+        def enforce_many(enforcer=enforcer):
+            for _ in range(CASBIN_CALLS):
+                enforcer.enforce("user501", "data9", "read")
+        variants[label] = (enforce_many, CASBIN_CALLS)
+
+    samples = {label: [] for label in variants}
+    for function, _ in variants.values():
+        function()  # warm: compile every cell the page asks for
+    for _ in range(ROUNDS):
+        for label, (function, calls) in variants.items():
+            start = time.perf_counter()
+            function()
+            samples[label].append((time.perf_counter() - start) / calls * 1e6)
+    us = {label: statistics.median(values) for label, values in samples.items()}
+
+    project = asked[0][1]
+    figures = {
+        "decision_us": round(us["table, crowded"], 2),
+        "decision_us_2_grants": round(us["table, 2 grants"], 2),
+        "crowded_vs_2_grants": round(us["table, crowded"] / us["table, 2 grants"], 2),
+        "vs_pycasbin": round(us["pycasbin"] / us["table, crowded"], 1),
+        "vs_pycasbin_fast": round(us["pycasbin_fast"] / us["table, crowded"], 1),
+        "table_vs_plain": round(us["plain, crowded"] / us["table, crowded"], 1),
+        "table_vs_plain_2_grants": round(us["plain, 2 grants"] / us["table, 2 grants"], 1),
+        "authorizer_cold_queries": cold_queries(crowded, project),
+        "authorizer_cold_queries_2_grants": cold_queries(small, project),
+        "authz_share": round(authz_share(crowded, project), 3),
+    }
+    print(f"decisions: {len(asked)} per page ({ROWS} image rows, page and menu actions), "
+          f"median of {ROUNDS} rounds, interleaved")
+    for label, value in us.items():
+        print(f"  {label:20s} {value:9.2f} µs/decision")
+    for name, value in figures.items():
+        print(f"  {name:32s} {value}")
+    return figures
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsperm.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["DATABASE_URL"] = "sqlite://:memory:"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    run()
