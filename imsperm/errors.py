@@ -17,6 +17,14 @@ def permission_denied(request, exception=None):
     return _respond(request, "403.html", 403, reason)
 
 
+def conflict(request, reason: str, *, back_url: str = "", back_label: str = ""):
+    """409: the request is allowed, the object's state forbids it (a system-defined policy, say)."""
+    if getattr(request, "htmx", False):
+        return _respond(request, "409.html", 409, reason)
+    return render(request, "409.html", {"reason": reason, "back_url": back_url, "back_label": back_label},
+                  status=409)
+
+
 def page_not_found(request, exception=None):
     return _respond(request, "404.html", 404, "Not found, or outside the projects you can see.")
 

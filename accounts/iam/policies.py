@@ -5,8 +5,10 @@ the cloud's API) and every write goes through accounts.services, so Django admin
 these pages share one set of rules and audit events.
 """
 
+import functools
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,6 +21,7 @@ from accounts.policy import validate_text
 from accounts.policy.locate import LocateError
 from accounts.policy.locate import parse as parse_json
 from accounts.selectors import search_text
+from imsperm import errors
 
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
@@ -54,12 +57,34 @@ def _allowed(request, action: str) -> bool:
     return request.authorization.allows(action)
 
 
+class SystemPolicy(Exception):
+    """A system-defined policy was asked to change: a state rule (409), not a permission (403)."""
+
+    def __init__(self, policy: Policy, action_word: str):
+        super().__init__(f"{policy.name} is system-defined: it cannot be {action_word}. Clone it to make a "
+                         "custom policy you can change.")
+        self.policy = policy
+
+
 def _custom_policy(pk, action_word: str) -> Policy:
     policy = get_object_or_404(Policy, pk=pk)
     if policy.is_system:
-        raise PermissionDenied(f"{policy.name} is system-defined: it cannot be {action_word}. Clone it to make a "
-                               "custom policy you can change.")
+        raise SystemPolicy(policy, action_word)
     return policy
+
+
+def _refuse_system_policy(view):
+    """Answer a SystemPolicy with the 409 page (the policy's own page is the way back)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except SystemPolicy as refusal:
+            return errors.conflict(request, str(refusal), back_url=refusal.policy.get_absolute_url(),
+                                   back_label=f"Back to {refusal.policy.name}")
+
+    return wrapper
 
 
 # --- list and detail ---------------------------------------------------------------------
@@ -240,6 +265,7 @@ def policy_create(request):
 
 @permission_required_action("iam:roles:updateRole")
 @require_http_methods(["GET", "POST"])
+@_refuse_system_policy
 def policy_edit(request, pk):
     """Edit a custom policy; the form carries the revision it loaded so a newer save is never overwritten."""
     policy = _custom_policy(pk, "edited")
@@ -318,6 +344,7 @@ def policy_clone(request, pk):
 
 @permission_required_action("iam:roles:deleteRole")
 @require_http_methods(["GET", "POST"])
+@_refuse_system_policy
 def policy_delete(request, pk):
     """Delete a custom policy after confirmation; refused while a group holds it."""
     policy = _custom_policy(pk, "deleted")
