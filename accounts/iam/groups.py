@@ -138,7 +138,8 @@ def group_delete(request, pk):
             return redirect(group)
         messages.success(request, f"Group {group.name} deleted.")
         return redirect("iam:group-list")
-    context = {"group": group, "members": group_members(group), "grants": group_grants(group)}
+    context = {"group": group, "members": group_members(group), "grants": group_grants(group),
+               "refusal": escalation.deletion_refusal(request.user, group)}
     return render(request, "iam/groups/confirm_delete.html", context)
 
 
@@ -159,8 +160,14 @@ def group_permissions(request, pk):
     group = get_object_or_404(UserGroup, pk=pk)
     grants = group_grants(group)
     needed = _needed_by(grants)
-    rows = [{"grant": grant, "needed_by": needed.get(grant.policy_id, [])} for grant in grants]
-    context = {"group": group, "rows": rows, "can": capabilities(request), "tab": "permissions"}
+    can = capabilities(request)
+    rows = [{"grant": grant, "needed_by": needed.get(grant.policy_id, []),
+             "detach_refusal": escalation.handover_refusal(
+                 request.user, escalation.lifted_by_removing([grant]), doing=f"detaching {grant.policy.name}",
+                 consequence="lifts Deny statements on permissions you do not hold yourself")
+             if can["revokePermission"] else None}
+            for grant in grants]
+    context = {"group": group, "rows": rows, "can": can, "tab": "permissions"}
     return render(request, "iam/groups/permissions.html", context)
 
 
@@ -253,5 +260,6 @@ def group_detach(request, pk):
     blockers = services.detach_blockers(group, policies)
     grants = [g for g in group_grants(group) if g.policy_id in {p.pk for p in policies}]
     context = {"group": group, "grants": grants, "policies": policies, "blockers": blockers,
-               "together": policies + blockers}
+               "together": policies + blockers,
+               "refusal": escalation.detach_refusal(request.user, group, policies + blockers)}
     return render(request, "iam/groups/detach.html", context, status=status)

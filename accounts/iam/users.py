@@ -124,8 +124,10 @@ def user_detail(request, pk):
     if can["updateUser"] or can["deleteUser"]:
         account_refusal = escalation.account_refusal(request.user, user, memberships=memberships,
                                                      grants=grants if can["listPermissions"] else None)
+    refusals = escalation.removal_refusals(request.user, memberships,
+                                           grants=grants if can["listPermissions"] else None)
     for membership in memberships:
-        membership.removal_refusal = escalation.removal_refusal(request.user, membership.group)
+        membership.removal_refusal = refusals.get(membership.group.pk)
     context = {"subject": user, "memberships": memberships, "grants": grants, "add_form": add_form, "can": can,
                "subject_has_mfa": mfa.has_mfa(user),
                "max_groups": MAX_GROUPS_PER_USER, "withheld_groups": withheld, "account_refusal": account_refusal}

@@ -67,6 +67,34 @@ def document_allows(document: dict) -> frozenset[str]:
     return frozenset(names)
 
 
+def document_denies(document: dict) -> frozenset[str]:
+    """Every catalogued action some Deny statement of the document names (conditional or not)."""
+    names: set[str] = set()
+    for statement in document.get("Statement", []):
+        if statement.get("Effect") == "Deny":
+            names |= statement_actions(statement)
+    return frozenset(names)
+
+
+def lifted_by_removing(grants) -> set[Handover]:
+    """What taking `grants` away from someone may hand them: whatever their Deny statements refused.
+
+    Detaching a Deny policy, removing a member from a group holding one, or deleting that group,
+    gives back what the Deny took, wherever another grant allows it.
+    """
+    pairs: set[Handover] = set()
+    for grant in grants:
+        denied = document_denies(grant.policy.document)
+        if denied:
+            pairs |= scoped(denied, all_resources=grant.all_resources,
+                            project_names=[p.name for p in grant.projects.all()])
+    return pairs
+
+
+def _group_grants(group):
+    return Grant.objects.filter(group=group).select_related("policy").prefetch_related("projects")
+
+
 def document_widening(before: dict, after: dict) -> frozenset[str]:
     """Actions a policy edit may newly allow: those of Allow statements that are new or changed,
     and those of Deny statements that were removed or changed (a lifted Deny hands over too)."""
@@ -92,7 +120,7 @@ def _grant_pairs(grants) -> set[Handover]:
 
 def group_holdings(group) -> set[Handover]:
     """What a member of `group` gets from it (not counting the admin group's everything)."""
-    return _grant_pairs(Grant.objects.filter(group=group).select_related("policy").prefetch_related("projects"))
+    return _grant_pairs(_group_grants(group))
 
 
 def user_holdings(user) -> set[Handover]:
@@ -158,10 +186,48 @@ def membership_refusal(actor, group, *, holdings: set[Handover] | None = None) -
 
 
 def removal_refusal(actor, group) -> str | None:
-    """Why the actor may not remove members from `group`: only the admin group is guarded."""
+    """Why the actor may not remove members from `group`: the admin group changes hands only between
+    its members, and leaving a group that holds a Deny gives back what the Deny refused."""
     if group.is_admin_group:
         return admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
-    return None
+    return handover_refusal(actor, lifted_by_removing(_group_grants(group)),
+                            doing=f"removing members from {group.name}",
+                            consequence="lifts Deny statements on permissions you do not hold yourself")
+
+
+def removal_refusals(actor, memberships, grants=None) -> dict[int, str]:
+    """removal_refusal for each of a user's memberships, from their grants (loaded once, or given)."""
+    groups = [m.group for m in memberships]
+    if grants is None:
+        grants = list(Grant.objects.filter(group__in=groups).select_related("policy").prefetch_related("projects"))
+    by_group: dict[int, list] = {}
+    for grant in grants:
+        by_group.setdefault(grant.group_id, []).append(grant)
+    refusals = {}
+    for group in groups:
+        if group.is_admin_group:
+            reason = admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
+        else:
+            reason = handover_refusal(actor, lifted_by_removing(by_group.get(group.pk, [])),
+                                      doing=f"removing members from {group.name}",
+                                      consequence="lifts Deny statements on permissions you do not hold yourself")
+        if reason:
+            refusals[group.pk] = reason
+    return refusals
+
+
+def detach_refusal(actor, group, policies) -> str | None:
+    """Why the actor may not detach `policies` from `group`: a detached Deny gives back what it refused."""
+    grants = _group_grants(group).filter(policy__in=policies)
+    names = ", ".join(p.name for p in policies)
+    return handover_refusal(actor, lifted_by_removing(grants), doing=f"detaching {names} from {group.name}",
+                            consequence="lifts Deny statements on permissions you do not hold yourself")
+
+
+def deletion_refusal(actor, group) -> str | None:
+    """Why the actor may not delete `group`: its members would lose its Deny statements."""
+    return handover_refusal(actor, lifted_by_removing(_group_grants(group)), doing=f"deleting {group.name}",
+                            consequence="lifts Deny statements on permissions you do not hold yourself")
 
 
 def groups_to_offer(actor, groups, *, admin_group_in_choices: bool):
@@ -226,6 +292,14 @@ def require_may_add_members(actor, attempted: str, group) -> None:
 
 def require_may_remove_members(actor, attempted: str, group) -> None:
     _refuse(removal_refusal(actor, group), actor, attempted, target=group)
+
+
+def require_may_detach(actor, attempted: str, group, policies) -> None:
+    _refuse(detach_refusal(actor, group, policies), actor, attempted, target=group)
+
+
+def require_may_delete_group(actor, attempted: str, group) -> None:
+    _refuse(deletion_refusal(actor, group), actor, attempted, target=group)
 
 
 def require_covers_user(actor, attempted: str, user, *, doing: str) -> None:

@@ -155,6 +155,7 @@ def grant_detach(*, actor, group: UserGroup, policies) -> list[Policy]:
                 target_repr=f"{policy.name} → {group.name}")
     if group.is_admin_group:
         raise ValidationError("The built-in admin group keeps its permissions: nothing can be detached from it.")
+    escalation.require_may_detach(actor, "iam:permissions:revokePermission", group, policies)
     blockers = detach_blockers(group, policies)
     if blockers:
         needed = ", ".join(p.name for p in blockers)

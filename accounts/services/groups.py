@@ -42,6 +42,7 @@ def group_delete(*, actor, group: UserGroup) -> None:
     require(actor, "iam:groups:deleteGroup", target=group)
     if group.is_builtin:
         raise ValidationError("The built-in admin group cannot be deleted.")
+    escalation.require_may_delete_group(actor, "iam:groups:deleteGroup", group)
     audit.record(actor=actor, action="iam:groups:deleteGroup", target=group, details={"before": {
         "name": group.name,
         "members": list(group.members.values_list("username", flat=True)),

@@ -10,6 +10,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -73,16 +74,22 @@ def ids(site):
     return found["group"], found["policy"]
 
 
-def statuses_until_both_workers_answered(browser, access_log, path, limit=200):
-    """GET `path` until each of the server's two workers has answered at least once (bounded)."""
+def statuses_until_both_workers_answered(browser, access_log, path, limit=100):
+    """GET `path` until each of the server's two workers has answered at least once (bounded).
+
+    Each round sends three requests at once: an idle machine hands sequential requests to the
+    worker that has just finished (the kernel wakes the last waiter first), but a worker busy with
+    one request cannot take the next, so concurrent ones reach both.
+    """
     served_before = len(access_log.read_text().splitlines())
     statuses = []
-    for _ in range(limit):
-        statuses.append(browser.request(path)[0])
-        workers = {line.split()[0] for line in access_log.read_text().splitlines()[served_before:]}
-        if len(workers) == 2:
-            return statuses
-    pytest.fail(f"gunicorn sent all {limit} requests to one worker")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for _ in range(limit):
+            statuses.extend(status for status, _ in pool.map(lambda _: browser.request(path), range(3)))
+            workers = {line.split()[0] for line in access_log.read_text().splitlines()[served_before:]}
+            if len(workers) == 2:
+                return statuses
+    pytest.fail(f"gunicorn sent all {3 * limit} requests to one worker")
 
 
 @pytest.mark.parametrize("redis", ["up", "down"])

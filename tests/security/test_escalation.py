@@ -357,3 +357,47 @@ def test_mfa_reset_needs_update_user(demo, as_user):
     newcomer = _with_mfa("newcomer")
     assert as_user("viewer").post(f"/iam/users/{newcomer.pk}/mfa/reset/").status_code == 403
     assert mfa.has_mfa(newcomer)
+
+
+# --- taking a Deny away is handing over what it refused ----------------------------------------
+
+def _developers():
+    return UserGroup.objects.get(name="developers")
+
+
+def test_detaching_a_deny_is_handing_over_what_it_refused(demo, as_user):
+    """iam-admin may revoke grants, but detaching DenyImageDeletion would give developers delete."""
+    deny = Policy.objects.get(name="DenyImageDeletion")
+    browser = as_user("iam-admin")
+    page = browser.get(f"/iam/groups/{_developers().pk}/permissions/").content.decode()
+    assert 'data-testid="detach-refusal"' in page and "lifts Deny statements" in page
+    confirm = browser.get(f"/iam/groups/{_developers().pk}/permissions/detach/", {"policies": deny.pk})
+    assert 'data-testid="detach-refused"' in confirm.content.decode()
+    response = browser.post(f"/iam/groups/{_developers().pk}/permissions/detach/", {"policies": deny.pk})
+    assert response.status_code == 403
+    assert _developers().grants.filter(policy=deny).exists()
+    assert AuditEvent.objects.filter(actor_name="iam-admin", outcome="denied",
+                                     action="iam:permissions:revokePermission").exists()
+
+
+def test_leaving_a_group_that_holds_a_deny_is_handing_over(demo, as_user):
+    developer = User.objects.get(username="developer")
+    browser = as_user("iam-admin")
+    page = browser.get(f"/iam/groups/{_developers().pk}/").content.decode()
+    assert 'data-action="iam:groups:removeUserFromGroup"' not in page and "lifts Deny statements" in page
+    assert browser.post(f"/iam/groups/{_developers().pk}/members/{developer.pk}/remove/").status_code == 403
+    assert _developers().memberships.filter(user=developer).exists()
+
+
+def test_deleting_a_group_that_holds_a_deny_is_handing_over(demo, as_user):
+    browser = as_user("iam-admin")
+    confirm = browser.get(f"/iam/groups/{_developers().pk}/delete/").content.decode()
+    assert 'data-testid="delete-refused"' in confirm
+    assert browser.post(f"/iam/groups/{_developers().pk}/delete/").status_code == 403
+    assert UserGroup.objects.filter(name="developers").exists()
+
+
+def test_whoever_holds_what_the_deny_refused_may_lift_it(demo, as_user):
+    deny = Policy.objects.get(name="DenyImageDeletion")
+    response = as_user("admin").post(f"/iam/groups/{_developers().pk}/permissions/detach/", {"policies": deny.pk})
+    assert response.status_code == 302 and not _developers().grants.filter(policy=deny).exists()
