@@ -18,7 +18,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 COUNT_CAP = 10_000
@@ -122,12 +122,27 @@ def capped_counts(querysets) -> list[int]:
         return list(cursor.fetchone())
 
 
-def _window(parts, condition, order, limit: int):
+def _sorted_not_walked(order, connection_vendor: str):
+    """`order` as expressions SQLite cannot serve from an index (`+name`), so its planner fetches the
+    few matching rows by key and sorts them rather than walking the sort index past non-matches."""
+    if connection_vendor != "sqlite":
+        return order
+    terms = []
+    for name in order:
+        expression = Func(F(name.lstrip("-")), template="+%(expressions)s")
+        terms.append(expression.desc() if name.startswith("-") else expression.asc())
+    return terms
+
+
+def _window(parts, condition, order, limit: int, sparse: bool = False):
     """The first `limit` rows of the union of `parts` past `condition`, in `order`.
 
     Each part is one index range; a union of several (the Public tab's two image types) takes the
     first `limit` of each through its own index, then orders those few: no sort over a whole table.
+    `sparse` says the matching rows are few (a selective search): sort them instead of walking.
     """
+    if sparse:
+        order = _sorted_not_walked(order, connections[parts[0].db].vendor)
     if len(parts) == 1:
         return parts[0].filter(condition).order_by(*order)[:limit]
     ids = Q()
@@ -137,13 +152,14 @@ def _window(parts, condition, order, limit: int):
 
 
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None,
-                also_count=()) -> KeysetPage:
+                also_count=(), sparse_below: int = 0) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
     `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
     select_related/prefetch to the rows' queryset; `also_count` are querysets counted in the same
-    query as the page's own count (the quota).
+    query as the page's own count (the quota). When the count is at most `sparse_below`, the rows
+    are fetched by key and sorted (see _sorted_not_walked): a search that matches a few rows.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
     model = parts[0].model
@@ -152,8 +168,9 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     prepare = prepare or (lambda queryset: queryset)
     counts = capped_counts([*parts, *also_count])
     count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
+    sparse = count <= sparse_below
     if decoded is None:
-        rows = list(prepare(_window(parts, Q(), order, size + 1)))
+        rows = list(prepare(_window(parts, Q(), order, size + 1, sparse)))
         has_next, has_previous, first = len(rows) > size, False, 1
         rows = rows[:size]
     else:
@@ -162,12 +179,12 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
         later = TupleLessThan if descending else TupleGreaterThan
         earlier = TupleGreaterThan if descending else TupleLessThan
         if direction == "n":
-            rows = list(prepare(_window(parts, later(columns, values), order, size + 1)))
+            rows = list(prepare(_window(parts, later(columns, values), order, size + 1, sparse)))
             has_next, has_previous, first = len(rows) > size, True, position + 1
             rows = rows[:size]
         else:
             reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
-            rows = list(prepare(_window(parts, earlier(columns, values), reverse, size + 1)))
+            rows = list(prepare(_window(parts, earlier(columns, values), reverse, size + 1, sparse)))
             has_previous, has_next = len(rows) > size, True
             rows = rows[:size][::-1]
             first = max(position - len(rows), 1) if has_previous else 1

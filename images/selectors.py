@@ -41,6 +41,8 @@ SORTS = {
 # Public (gold) and marketplace images are offered to every project, in the Public tab.
 PUBLIC_TYPES = (Image.ImageType.GOLD, Image.ImageType.MARKET)
 FILTER_FIELDS = ("os_type", "platform", "architecture", "status", "disk_format")
+# A name search matching at most this many images sorts its matches rather than walking the sort index.
+SPARSE_SEARCH_ROWS = 2000
 
 
 def with_relations(queryset):
@@ -224,7 +226,7 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False) -> K
     parts = [_narrowed(part, query) for part in tab_parts(project, query.tab)]
     also = [quota_images(project)] if quota else []
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor, prepare=with_relations,
-                       also_count=also)
+                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0)
 
 
 def quota_images(project: Project):

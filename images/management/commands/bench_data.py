@@ -162,10 +162,15 @@ class Command(BaseCommand):
         for group in new_groups:
             for policy in rng.sample(pool, rng.randint(1, per_group)):
                 grants.append(Grant(group=group, policy=policy, all_resources=rng.random() < 0.4))
-        # The crowded user's groups: 20 grants each, half scoped to a few projects.
-        for group in crowded_groups:
-            for policy in rng.sample(pool, per_group):
-                grants.append(Grant(group=group, policy=policy, all_resources=rng.random() < 0.5))
+        # The crowded user's groups: 20 grants each, half scoped to a few projects; one lets it read everywhere.
+        reader = Policy.objects.get(name="IMS ReadOnlyAccess")
+        for number, group in enumerate(crowded_groups):
+            chosen = [policy for policy in rng.sample(pool, per_group + 1) if policy != reader][:per_group]
+            if number == 0:
+                chosen[0] = reader
+            for policy in chosen:
+                grants.append(Grant(group=group, policy=policy,
+                                    all_resources=policy == reader or rng.random() < 0.5))
         created = Grant.objects.bulk_create(grants, batch_size=BATCH)
         for grant in created:
             if not grant.all_resources:
@@ -222,7 +227,7 @@ class Command(BaseCommand):
                     project = rng.choice(projects)
                     created = stamp(epoch + timedelta(seconds=number * 30 + rng.randrange(30)))
                     image_rows.append((
-                        db_id, f"{platform.lower()}-{rng.choice(PURPOSES)}-{number:07d}", "", types[offset],
+                        db_id, f"{platform.lower()}-{rng.choice(PURPOSES)}-{image_id.hex[:8]}", "", types[offset],
                         rng.choice(kinds), statuses[offset], os_type, platform, f"{platform} {rng.randint(7, 24)}",
                         64 if rng.random() < 0.9 else 32, "arm" if rng.random() < 0.25 else "x86",
                         rng.choice(formats), rng.choice((20, 40, 80)), rng.choice((512, 1024, 4096)),
