@@ -253,6 +253,10 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["target_type", "target_id", "-created_at"]),
             models.Index(fields=["actor", "action", "-created_at"], name="audit_repeat_lookup"),
+            # The audit log's order, alone and under its action and outcome filters (keyset paging).
+            models.Index(fields=["-created_at", "-id"], name="audit_newest"),
+            models.Index(fields=["action", "-created_at", "-id"], name="audit_action_newest"),
+            models.Index(fields=["outcome", "-created_at", "-id"], name="audit_outcome_newest"),
         ]
 
     def __str__(self):
