@@ -9,7 +9,8 @@ section; this script prints their tables and writes bench/results.json:
   --postgres URL (a database of your own: it is emptied and filled);
 - scale: page 1 and the deep page of the list at each size, as a ratio to the smallest.
 
-    python bench/run.py [--million] [--postgres postgres://user@host/db] [--sizes 10000,100000]
+    python bench/run.py [--million] [--sizes 10000,100000]
+                        [--postgres postgres://user@host/db [--postgres-sizes 10000,100000]]
 """
 
 from __future__ import annotations
@@ -83,11 +84,12 @@ def main():
     parser.add_argument("--million", action="store_true", help="add a run at 1,000,000 images (minutes)")
     parser.add_argument("--postgres", default="", help="also run the pages on this PostgreSQL database")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--postgres-sizes", default=",".join(map(str, DEFAULT_SIZES)))
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")] + ([MILLION] if options.million else [])
     results = {"decisions": section("decisions.py"), "sqlite": pages(sizes), "postgresql": None}
     if options.postgres:
-        results["postgresql"] = pages(sizes, options.postgres)
+        results["postgresql"] = pages([int(size) for size in options.postgres_sizes.split(",")], options.postgres)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
 
