@@ -145,9 +145,15 @@ def _window(parts, condition, order, limit: int, sparse: bool = False):
         order = _sorted_not_walked(order, connections[parts[0].db].vendor)
     if len(parts) == 1:
         return parts[0].filter(condition).order_by(*order)[:limit]
-    ids = Q()
-    for part in parts:
-        ids |= Q(pk__in=part.filter(condition).order_by(*order).values("pk")[:limit])
+    firsts = [part.filter(condition).order_by(*order).values("pk")[:limit] for part in parts]
+    if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: one IN over a UNION ALL (an OR of INs there is a sequential scan).
+        ids = Q(pk__in=firsts[0].union(*firsts[1:], all=True))
+    else:
+        # SQLite: one IN per part, which it answers with a multi-index OR.
+        ids = Q()
+        for first in firsts:
+            ids |= Q(pk__in=first)
     return parts[0].model._default_manager.filter(ids).order_by(*order)[:limit]
 
 
