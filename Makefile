@@ -46,7 +46,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 bench: setup
-	DJANGO_DEBUG=1 $(PY) bench/run.py
+	DJANGO_DEBUG=1 $(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts loadtest-report

@@ -281,6 +281,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["target_type", "target_id", "-created_at"]),
             models.Index(fields=["actor", "action", "-created_at"], name="audit_repeat_lookup"),
+            # The audit log's order (keyset paging); its filters walk it. An (action or outcome, time)
+            # index would take the repeat lookup's plan from audit_repeat_lookup.
+            models.Index(fields=["-created_at", "-id"], name="audit_newest"),
         ]
 
     def __str__(self):

@@ -322,7 +322,14 @@ def run() -> dict:
     return figures
 
 
-if __name__ == "__main__":
+def main():
+    """Standalone (`python bench/decisions.py`) or under bench/run.py (`--out FILE`: the figures as JSON)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Decision benchmarks")
+    parser.add_argument("--out", default="")
+    options = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsperm.settings")
     os.environ.setdefault("DJANGO_DEBUG", "1")
@@ -334,4 +341,10 @@ if __name__ == "__main__":
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    run()
+    figures = run()
+    if options.out:
+        Path(options.out).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -4,12 +4,38 @@ import uuid
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.urls import reverse
 
 from accounts.models import Project
 
+from .links import image_url
+
 MAX_TAGS_PER_IMAGE = 10
 MAX_MEMBERS_PER_IMAGE = 128
+# SQLite's FTS5 trigram table of image names (kept by triggers, images/search_index.py).
+NAME_SEARCH_TABLE = "images_image_name_fts"
+# The browser's sort orders (images.selectors.SORTS); each gets an index per kind of tab.
+SORT_INDEX_FIELDS = {
+    "name": ["name", "id"],
+    "status": ["status", "name", "id"],
+    "os": ["os_type", "platform", "name", "id"],
+    "format": ["disk_format", "name", "id"],
+    "size": ["size", "name", "id"],
+    "created": ["created_at", "id"],
+}
+# Every filter of the toolbar, so a filtered count reads the index alone.
+FILTER_COVER_FIELDS = ["status", "os_type", "platform", "architecture", "disk_format"]
+
+
+def _browser_indexes():
+    """An index per tab kind × sort: the project's private images, and every image of one type (Public);
+    and per tab kind one covering the filters for counts."""
+    indexes = []
+    for sort, fields in SORT_INDEX_FIELDS.items():
+        indexes.append(models.Index(fields=["project", "image_type", *fields], name=f"image_project_{sort}"))
+        indexes.append(models.Index(fields=["image_type", *fields], name=f"image_type_{sort}"))
+    indexes.append(models.Index(fields=["project", "image_type", *FILTER_COVER_FIELDS], name="image_project_filters"))
+    indexes.append(models.Index(fields=["image_type", *FILTER_COVER_FIELDS], name="image_type_filters"))
+    return indexes
 
 image_name_validator = RegexValidator(
     r"^(?! )[A-Za-z0-9 ._-]{1,128}(?<! )$",
@@ -88,17 +114,13 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [
-            models.Index(fields=["project", "image_type", "name"]),
-            models.Index(fields=["image_type", "name"]),
-            models.Index(fields=["created_at"]),
-        ]
+        indexes = _browser_indexes()
 
     def __str__(self):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("images:detail", args=[self.pk])
+        return image_url("detail", self.pk)
 
     @property
     def encrypted(self) -> bool:
@@ -137,6 +159,7 @@ class ImageMember(models.Model):
     class Meta:
         ordering = ["project__name"]
         constraints = [models.UniqueConstraint(fields=["image", "project"], name="unique_member_per_image")]
+        indexes = [models.Index(fields=["project", "status", "image"], name="member_project_status")]
 
     def __str__(self):
         return f"{self.image} → {self.project} ({self.status})"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from .links import image_url
 from .models import Image, ImageMember
 
 PRIVATE_IMAGE_QUOTA = 100
@@ -146,7 +147,7 @@ class Operation:
     confirm: str = ""
 
     def url(self, image) -> str:
-        return reverse(f"images:{self.name}", args=[image.pk])
+        return image_url(self.name, image.pk)
 
 
 OPERATIONS: tuple[Operation, ...] = (

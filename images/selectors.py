@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from accounts.models import Project
+from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
 from accounts.selectors import all_projects
 
-from .models import Image, ImageMember
+from .models import Image, ImageMember, ImageTag
+from .search_index import SQLITE_MATCH
 
 SESSION_PROJECT_KEY = "images_project"
 PAGE_SIZES = (10, 25, 50)
@@ -37,6 +41,8 @@ SORTS = {
 # Public (gold) and marketplace images are offered to every project, in the Public tab.
 PUBLIC_TYPES = (Image.ImageType.GOLD, Image.ImageType.MARKET)
 FILTER_FIELDS = ("os_type", "platform", "architecture", "status", "disk_format")
+# A name search matching at most this many images sorts its matches rather than walking the sort index.
+SPARSE_SEARCH_ROWS = 2000
 
 
 def with_relations(queryset):
@@ -55,13 +61,19 @@ def current_project(request, authorization) -> Project:
     if requested is not None:
         if requested not in by_name:
             raise Http404("No such project.")
-        request.session[SESSION_PROJECT_KEY] = requested
+        remember_project(request, requested)
         return by_name[requested]
     remembered = by_name.get(request.session.get(SESSION_PROJECT_KEY, ""))
     if remembered is not None:
         return remembered
     listable = [p for p in projects if authorization.allows("ims:images:list", p)]
     return (listable or projects)[0]
+
+
+def remember_project(request, name: str) -> None:
+    """Keep the current project in the session, writing only when it changes (a GET stays a read)."""
+    if request.session.get(SESSION_PROJECT_KEY) != name:
+        request.session[SESSION_PROJECT_KEY] = name
 
 
 @dataclass(frozen=True)
@@ -106,21 +118,21 @@ def image_for_request(request, authorization, pk) -> tuple[Image, Project]:
     candidates = [current, image.project, *(member.project for member in image.members.all())]
     for project in candidates:
         if (reachable is None or project.name in reachable) and visible_from(image, project):
-            if project.pk != current.pk:
-                request.session[SESSION_PROJECT_KEY] = project.name
+            remember_project(request, project.name)
             return image, project
     raise Http404("This image is outside the projects you can see.")
 
 
-def images_in_tab(project: Project, tab: str):
-    """The images one tab of the browser lists for `project` (deleted ones only when asked for)."""
+def tab_parts(project: Project, tab: str) -> list:
+    """The images one tab lists for `project`, as index ranges whose union is the tab (the Public tab is
+    two: public and marketplace types, each walked in order through its own index)."""
     if tab == "public":
-        return Image.objects.filter(image_type__in=PUBLIC_TYPES)
+        return [Image.objects.filter(image_type=image_type) for image_type in PUBLIC_TYPES]
     if tab == "shared":
-        return Image.objects.filter(members__project=project, members__status=ImageMember.Status.ACCEPTED)
+        return [Image.objects.filter(members__project=project, members__status=ImageMember.Status.ACCEPTED)]
     if tab == "awaiting":
-        return Image.objects.filter(members__project=project, members__status=ImageMember.Status.PENDING)
-    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE)
+        return [Image.objects.filter(members__project=project, members__status=ImageMember.Status.PENDING)]
+    return [Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE)]
 
 
 @dataclass
@@ -131,7 +143,7 @@ class ImageQuery:
     q: str = ""
     tag: str = ""
     sort: str = "name"
-    page: int = 1
+    cursor: str = ""
     size: int = DEFAULT_PAGE_SIZE
     filters: dict | None = None
 
@@ -144,10 +156,6 @@ class ImageQuery:
             size = int(params.get("size", DEFAULT_PAGE_SIZE))
         except ValueError:
             size = DEFAULT_PAGE_SIZE
-        try:
-            page = max(1, int(params.get("page", 1)))
-        except ValueError:
-            page = 1
         filters = {}
         for name in FILTER_FIELDS:
             value = params.get(name, "")
@@ -158,17 +166,22 @@ class ImageQuery:
             q=params.get("q", "").strip()[:128],
             tag=params.get("tag", "").strip()[:80],
             sort=sort if sort.lstrip("-") in SORTS else "name",
-            page=page,
+            cursor=params.get(CURSOR_PARAM, "")[:512],
             size=size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
             filters=filters,
         )
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        fields = SORTS[self.sort.lstrip("-")]
+        return tuple(f"-{field}" for field in fields) if self.sort.startswith("-") else fields
+
     def params(self, **changes) -> dict:
         """The query as URL parameters (non-defaults only), with `changes` applied."""
-        values = {"tab": self.tab, "q": self.q, "tag": self.tag, "sort": self.sort, "page": self.page,
+        values = {"tab": self.tab, "q": self.q, "tag": self.tag, "sort": self.sort, CURSOR_PARAM: self.cursor,
                   "size": self.size, **(self.filters or {})}
         values.update(changes)
-        defaults = {"tab": "private", "sort": "name", "page": 1, "size": DEFAULT_PAGE_SIZE}
+        defaults = {"tab": "private", "sort": "name", "size": DEFAULT_PAGE_SIZE}
         return {k: v for k, v in values.items() if v not in ("", None) and defaults.get(k) != v}
 
 
@@ -178,59 +191,48 @@ def _filter_values(name: str) -> set[str]:
     return {value for value, _ in Image._meta.get_field(name).choices}
 
 
-@dataclass
-class ImagePage:
-    images: list[Image]
-    count: int
-    page: int
-    size: int
+def name_search(images, text: str):
+    """Images whose name contains `text` (any case), through the database's trigram index.
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.count // self.size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def first_index(self) -> int:
-        return (self.page - 1) * self.size + 1 if self.count else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.count, self.page * self.size)
+    SQLite: the FTS5 trigram table kept by triggers (images.search_index); PostgreSQL: the pg_trgm
+    GIN index on UPPER(name), which `icontains` uses. Under three characters no trigram exists, so the
+    name is scanned.
+    """
+    if len(text) >= 3 and connection.vendor == "sqlite":
+        phrase = '"' + text.replace('"', '""') + '"'
+        return images.filter(pk__in=RawSQL(SQLITE_MATCH, [phrase]))
+    return images.filter(name__icontains=text)
 
 
-def image_page(project: Project, query: ImageQuery) -> ImagePage:
-    """One page of a tab: a single COUNT, then LIMIT/OFFSET over an indexed ORDER BY, relations prefetched."""
-    images = images_in_tab(project, query.tab)
+def _narrowed(images, query: ImageQuery):
     if query.filters.get("status") != Image.Status.DELETED:
         images = images.exclude(status=Image.Status.DELETED)
     if query.q:
-        images = images.filter(name__icontains=query.q)
+        images = name_search(images, query.q)
     if query.filters:
         images = images.filter(**query.filters)
     if query.tag:
         key, _, value = query.tag.partition("=")
-        tag_filter = Q(tags__key=key.strip())
+        tags = ImageTag.objects.filter(image=OuterRef("pk"), key=key.strip())
         if value.strip():
-            tag_filter &= Q(tags__value=value.strip())
-        images = images.filter(tag_filter)
-    count = images.count()
-    pages = max(1, -(-count // query.size))
-    page = min(query.page, pages)
-    descending = query.sort.startswith("-")
-    order = [f"-{field}" if descending else field for field in SORTS[query.sort.lstrip("-")]]
-    offset = (page - 1) * query.size
-    rows = list(with_relations(images.order_by(*order))[offset : offset + query.size])
-    return ImagePage(rows, count, page, query.size)
+            tags = tags.filter(value=value.strip())
+        images = images.filter(Exists(tags))
+    return images
+
+
+def image_page(project: Project, query: ImageQuery, *, quota: bool = False) -> KeysetPage:
+    """One page of a tab by keyset over the sort's index, its relations prefetched. The count (capped) and,
+    when asked, the project's quota use are read in one query beside it."""
+    parts = [_narrowed(part, query) for part in tab_parts(project, query.tab)]
+    also = [quota_images(project)] if quota else []
+    return keyset_page(parts, query.order, size=query.size, cursor=query.cursor, prepare=with_relations,
+                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0)
+
+
+def quota_images(project: Project):
+    """Images counted against the project's quota."""
+    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE)
 
 
 def private_image_count(project: Project) -> int:
-    """Images counted against the project's quota."""
-    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE).count()
+    return quota_images(project).count()

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import authz, permissions
 from accounts.models import AuditEvent
+from accounts.paging import COUNT_CAP
 from accounts.permissions import permission_required_action
 from accounts.selectors import all_projects
 
@@ -125,8 +126,8 @@ def image_list(request):
     }
     if not listing.allowed:
         return render(request, "images/list.html", context, status=403)
-    page = selectors.image_page(project, query)
-    rows = _rows(authorization, page.images, project)
+    page = selectors.image_page(project, query, quota=query.tab == "private")
+    rows = _rows(authorization, page.rows, project)
     allowed_in_rows = {control.name for row in rows for control in row.controls}
     context.update(
         page=page,
@@ -139,10 +140,11 @@ def image_list(request):
         next_url=request.get_full_path(),
     )
     if query.tab == "private":
-        used = selectors.private_image_count(project)
+        used = page.extra_counts[0]  # counted beside the page, capped like it
         context["create_controls"] = create_controls(authorization, project, used)
         if authorization.allows("ims:quotas:get", project):
-            context["quota"] = {"used": used, "limit": PRIVATE_IMAGE_QUOTA}
+            context["quota"] = {"used": used, "limit": PRIVATE_IMAGE_QUOTA,
+                                "label": f"more than {COUNT_CAP:,}" if used > COUNT_CAP else str(used)}
     if request.htmx and not request.htmx.boosted:
         return render(request, "images/list.html#results", context)
     return render(request, "images/list.html", context)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import json
 
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 
 from .directory_forms import AuditFilterForm
@@ -34,7 +34,7 @@ def detail_blocks(details: dict) -> list[tuple[str, str]]:
 def audit_list(request):
     form = AuditFilterForm(request.GET)
     events = audit_events(**form.filters())
-    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(events, ("-created_at", "-id"), size=AUDIT_PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
     for event in page:
         event.detail_blocks = detail_blocks(event.details)
     context = {

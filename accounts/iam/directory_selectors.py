@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
@@ -41,11 +42,16 @@ def users_matching(*, text: str = "", group_id: int | None = None, active: str =
     return users.order_by("username")
 
 
+def _count_of(model):
+    """The number of `model` rows of the outer group: a correlated count, so only the rows of the page
+    are counted (a join and GROUP BY would count every group before the page is cut)."""
+    rows = model.objects.filter(group=OuterRef("pk")).order_by().values("group").annotate(n=Count("pk"))
+    return Coalesce(Subquery(rows.values("n")[:1]), 0)
+
+
 def groups_matching(*, text: str = ""):
     """Groups for the list page, each with its member and grant counts (one query)."""
-    groups = UserGroup.objects.annotate(
-        member_count=Count("memberships", distinct=True), grant_count=Count("grants", distinct=True)
-    )
+    groups = UserGroup.objects.annotate(member_count=_count_of(Membership), grant_count=_count_of(Grant))
     if text:
         groups = groups.filter(Q(name__icontains=text) | Q(description__icontains=text))
     return groups.order_by("name")

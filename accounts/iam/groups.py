@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
+from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.selectors import search_text
 from accounts.services import escalation
@@ -31,7 +31,8 @@ from .directory_selectors import (
 @permission_required_action("iam:groups:listGroups")
 def group_list(request):
     text = search_text(request)
-    page = Paginator(groups_matching(text=text), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(groups_matching(text=text), ("name", "id"), size=PAGE_SIZE,
+                       cursor=request.GET.get(CURSOR_PARAM, ""))
     context = {"page": page, "q": text, "can": capabilities(request)}
     if request.htmx and request.htmx.target == "group-results":
         return render(request, "iam/groups/list.html#results", context)

@@ -6,12 +6,12 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import mfa, services
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
+from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.services import escalation
 from accounts.services import mfa as mfa_services
@@ -70,7 +70,7 @@ def user_list(request):
     group = data.get("group")
     users = users_matching(text=data.get("q", ""), group_id=group.pk if group else None,
                            active=data.get("active", ""))
-    page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(users, ("username", "id"), size=PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
     context = {"form": form, "page": page, "can": capabilities(request)}
     if request.htmx and request.htmx.target == "user-results":
         return render(request, "iam/users/list.html#results", context)

@@ -1,6 +1,7 @@
 """Users as an administrator sees them: list and filters, create (password shown once), edit, deactivate,
 delete, membership from the user's page, and controls hidden from those who may not use them."""
 
+import html
 import re
 
 import pytest
@@ -45,9 +46,14 @@ def test_the_list_paginates(as_user):
     for number in range(30):
         services.user_create(actor=None, username=f"bulk{number:02d}", password="imsperm-demo")
     browser = as_user("admin")
-    first, second = browser.get("/iam/users/"), browser.get("/iam/users/?page=2")
+    first = browser.get("/iam/users/")
+    next_link = re.search(r'href="([^"]+)" rel="next"', first.content.decode()).group(1)
+    second = browser.get("/iam/users/" + html.unescape(next_link))
     assert len(usernames_listed(first)) == 25 and len(usernames_listed(second)) == 12
-    assert "Page 1 of 2" in first.content.decode()
+    assert set(usernames_listed(first)).isdisjoint(usernames_listed(second))
+    assert "Page 1 of 2" in first.content.decode() and "Page 2 of 2 · 26–37 of 37" in second.content.decode()
+    back = re.search(r'href="([^"]+)" rel="prev"', second.content.decode()).group(1)
+    assert usernames_listed(browser.get("/iam/users/" + html.unescape(back))) == usernames_listed(first)
 
 
 def test_creating_a_user_with_a_generated_password_shows_it_once(as_user):

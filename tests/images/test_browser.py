@@ -31,7 +31,7 @@ def test_viewer_browses_filters_and_pages_with_htmx_and_sees_no_operations(sign_
 
     page.get_by_role("link", name="Next").click()
     expect(page.get_by_test_id("page-summary")).to_have_text("11–11 of 11")
-    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page).to_have_url(re.compile(r"cursor="))
 
     page.fill("#filter-q", "data")
     expect(page.get_by_test_id("page-summary")).to_have_text("1–4 of 4")

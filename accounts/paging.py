@@ -1,0 +1,204 @@
+"""Keyset (cursor) paging: a page costs the same on the first page and a thousand pages in.
+
+A page is the `size` rows after (or before) the last (first) row of the page the user came from,
+in the order shown, found by an index range (`(name, id) > (?, ?)`) instead of skipping rows with
+OFFSET. The cursor in the URL carries that row's sort values and its position, so a link is
+shareable and shows "26–50 of …" without counting what lies in front. Counts stop at COUNT_CAP
+("more than 10,000"), so no page ever counts a whole table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db import connections
+from django.db.models import F, Func, Q
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+
+COUNT_CAP = 10_000
+CURSOR_PARAM = "cursor"
+
+
+@dataclass
+class KeysetPage:
+    rows: list
+    size: int
+    count: int  # capped: COUNT_CAP + 1 means "more than COUNT_CAP"
+    first_index: int  # 1-based position of the first row (0 when the page is empty)
+    has_previous: bool
+    has_next: bool
+    previous_cursor: str = ""
+    next_cursor: str = ""
+    extra_counts: list[int] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self):
+        return len(self.rows)
+
+    @property
+    def count_capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+    @property
+    def count_label(self) -> str:
+        return f"more than {COUNT_CAP:,}" if self.count_capped else str(self.count)
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def number(self) -> int:
+        return (max(self.first_index, 1) - 1) // self.size + 1
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, or None when the count is capped."""
+        return None if self.count_capped else max(1, -(-self.count // self.size))
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def encode_cursor(direction: str, position: int, values) -> str:
+    """A URL-safe token: which way ("n"ext or "p"revious), the boundary row's position and sort values."""
+    raw = json.dumps([direction, position, *[_plain(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, model, fields: list[str]):
+    """(direction, position, values) from a token, or None when it is not one of ours for this order."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        direction, position, *values = json.loads(raw)
+        if direction not in ("n", "p") or not isinstance(position, int) or len(values) != len(fields):
+            return None
+        typed = [model._meta.get_field(name).to_python(value) for name, value in zip(fields, values, strict=True)]
+    except (ValueError, TypeError, ValidationError, binascii.Error, UnicodeDecodeError):
+        return None
+    if any(value is None for value in typed):
+        return None
+    return direction, max(position, 0), typed
+
+
+def _names(order: tuple[str, ...]) -> tuple[list[str], bool]:
+    descending = {name.startswith("-") for name in order}
+    if len(descending) != 1:
+        raise ValueError("Keyset paging needs every sort field in the same direction.")
+    return [name.lstrip("-") for name in order], descending.pop()
+
+
+def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str = "n") -> str:
+    """The cursor of the page after (or before) `row`, which sits at `position` (1-based) in `order`."""
+    fields, _ = _names(order)
+    return encode_cursor(direction, position, [getattr(row, name) for name in fields])
+
+
+def capped_counts(querysets) -> list[int]:
+    """Each queryset's row count, stopping at COUNT_CAP + 1, all in one query (each count an index range)."""
+    querysets, cap = list(querysets), COUNT_CAP
+    if not querysets:
+        return []
+    parts, params = [], []
+    for queryset in querysets:
+        sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{len(parts)})")
+        params.extend(sql_params)
+    with connections[querysets[0].db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return list(cursor.fetchone())
+
+
+def _sorted_not_walked(order, connection_vendor: str):
+    """`order` as expressions SQLite cannot serve from an index (`+name`), so its planner fetches the
+    few matching rows by key and sorts them rather than walking the sort index past non-matches."""
+    if connection_vendor != "sqlite":
+        return order
+    terms = []
+    for name in order:
+        expression = Func(F(name.lstrip("-")), template="+%(expressions)s")
+        terms.append(expression.desc() if name.startswith("-") else expression.asc())
+    return terms
+
+
+def _window(parts, condition, order, limit: int, sparse: bool = False):
+    """The first `limit` rows of the union of `parts` past `condition`, in `order`.
+
+    Each part is one index range; a union of several (the Public tab's two image types) takes the
+    first `limit` of each through its own index, then orders those few: no sort over a whole table.
+    `sparse` says the matching rows are few (a selective search): sort them instead of walking.
+    """
+    if sparse:
+        order = _sorted_not_walked(order, connections[parts[0].db].vendor)
+    if len(parts) == 1:
+        return parts[0].filter(condition).order_by(*order)[:limit]
+    firsts = [part.filter(condition).order_by(*order).values("pk")[:limit] for part in parts]
+    if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: one IN over a UNION ALL (an OR of INs there is a sequential scan).
+        ids = Q(pk__in=firsts[0].union(*firsts[1:], all=True))
+    else:
+        # SQLite: one IN per part, which it answers with a multi-index OR.
+        ids = Q()
+        for first in firsts:
+            ids |= Q(pk__in=first)
+    return parts[0].model._default_manager.filter(ids).order_by(*order)[:limit]
+
+
+def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None,
+                also_count=(), sparse_below: int = 0) -> KeysetPage:
+    """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
+    descending, ending in a unique field.
+
+    `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
+    select_related/prefetch to the rows' queryset; `also_count` are querysets counted in the same
+    query as the page's own count (the quota). When the count is at most `sparse_below`, the rows
+    are fetched by key and sorted (see _sorted_not_walked): a search that matches a few rows.
+    """
+    parts = [parts] if hasattr(parts, "model") else list(parts)
+    model = parts[0].model
+    fields, descending = _names(order)
+    decoded = decode_cursor(cursor, model, fields) if cursor else None
+    prepare = prepare or (lambda queryset: queryset)
+    counts = capped_counts([*parts, *also_count])
+    count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
+    sparse = count <= sparse_below
+    if decoded is None:
+        rows = list(prepare(_window(parts, Q(), order, size + 1, sparse)))
+        has_next, has_previous, first = len(rows) > size, False, 1
+        rows = rows[:size]
+    else:
+        direction, position, values = decoded
+        columns = Tuple(*[F(name) for name in fields])
+        later = TupleLessThan if descending else TupleGreaterThan
+        earlier = TupleGreaterThan if descending else TupleLessThan
+        if direction == "n":
+            rows = list(prepare(_window(parts, later(columns, values), order, size + 1, sparse)))
+            has_next, has_previous, first = len(rows) > size, True, position + 1
+            rows = rows[:size]
+        else:
+            reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
+            rows = list(prepare(_window(parts, earlier(columns, values), reverse, size + 1, sparse)))
+            has_previous, has_next = len(rows) > size, True
+            rows = rows[:size][::-1]
+            first = max(position - len(rows), 1) if has_previous else 1
+    page = KeysetPage(rows=rows, size=size, count=count, first_index=first if rows else 0,
+                      has_previous=has_previous, has_next=has_next, extra_counts=extra)
+    if rows:
+        if has_previous:
+            page.previous_cursor = boundary_cursor(rows[0], order, first, "p")
+        if has_next:
+            page.next_cursor = boundary_cursor(rows[-1], order, first + len(rows) - 1, "n")
+    return page

@@ -1,0 +1,88 @@
+"""The index behind the image name search, chosen by the database in use.
+
+SQLite: an FTS5 table with the trigram tokenizer. Images have UUID keys and FTS5 rows integer
+ones, so a small keyed table (NAME_KEY_TABLE: integer id, image id, name) sits between them, and
+the FTS table indexes it as external content. Triggers on images_image keep both in step, so rows
+written by bulk inserts or raw SQL are searchable too, and every step is an indexed lookup. A
+migration that rebuilds images_image (SQLite alters a table by copying it) drops the triggers
+with the old table, so they are created again after every `migrate` (images.apps); the rows of
+the two search tables survive, keyed by image id.
+
+PostgreSQL: the pg_trgm extension and a GIN trigram index on UPPER(name::text), the expression
+Django's `icontains` compares, so the planner uses it for `name__icontains`.
+"""
+
+from .models import NAME_SEARCH_TABLE
+
+IMAGE_TABLE = "images_image"
+NAME_KEY_TABLE = "images_image_name_key"
+POSTGRES_INDEX = "images_image_name_trgm"
+FTS, KEYS = NAME_SEARCH_TABLE, NAME_KEY_TABLE
+
+# Remove a key row's terms from the FTS index (external content: the old values are given back).
+_FORGET = f"INSERT INTO {FTS} ({FTS}, rowid, name) SELECT 'delete', id, name FROM {KEYS} WHERE image_id = old.id;"
+SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS}_insert AFTER INSERT ON {IMAGE_TABLE} BEGIN
+        INSERT INTO {KEYS} (image_id, name) VALUES (new.id, new.name);
+        INSERT INTO {FTS} (rowid, name) VALUES (last_insert_rowid(), new.name);
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS}_delete AFTER DELETE ON {IMAGE_TABLE} BEGIN
+        {_FORGET}
+        DELETE FROM {KEYS} WHERE image_id = old.id;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS}_update AFTER UPDATE OF name, id ON {IMAGE_TABLE} BEGIN
+        {_FORGET}
+        UPDATE {KEYS} SET image_id = new.id, name = new.name WHERE image_id = old.id;
+        INSERT INTO {FTS} (rowid, name) SELECT id, name FROM {KEYS} WHERE image_id = new.id;
+    END""",
+]
+# Image ids whose name contains the phrase given as the parameter.
+SQLITE_MATCH = f"SELECT {KEYS}.image_id FROM {FTS} JOIN {KEYS} ON {KEYS}.id = {FTS}.rowid WHERE {FTS} MATCH %s"
+
+
+def create(schema_editor) -> None:
+    """Create the search index for this database and fill it from the images already there."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        schema_editor.execute(
+            f"CREATE TABLE IF NOT EXISTS {KEYS} (id INTEGER PRIMARY KEY, image_id char(32) NOT NULL UNIQUE, "
+            f"name varchar(128) NOT NULL)"
+        )
+        schema_editor.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5(name, content='{KEYS}', content_rowid='id', "
+            f"tokenize='trigram')"
+        )
+        schema_editor.execute(f"INSERT INTO {KEYS} (image_id, name) SELECT id, name FROM {IMAGE_TABLE}")
+        schema_editor.execute(f"INSERT INTO {FTS} ({FTS}) VALUES ('rebuild')")
+        ensure_triggers(schema_editor.connection)
+    elif vendor == "postgresql":
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEX} ON {IMAGE_TABLE} USING gin ((UPPER(name::text)) gin_trgm_ops)"
+        )
+
+
+def drop(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        for suffix in ("insert", "delete", "update"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {FTS}_{suffix}")
+        schema_editor.execute(f"DROP TABLE IF EXISTS {FTS}")
+        schema_editor.execute(f"DROP TABLE IF EXISTS {KEYS}")
+    elif vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {POSTGRES_INDEX}")
+
+
+def ensure_triggers(connection) -> None:
+    """(Re)create the SQLite triggers when the search tables exist (idempotent)."""
+    if connection.vendor != "sqlite" or FTS not in connection.introspection.table_names():
+        return
+    with connection.cursor() as cursor:
+        for statement in SQLITE_TRIGGERS:
+            cursor.execute(statement)
+
+
+def ensure_after_migrate(sender, using="default", **kwargs) -> None:
+    from django.db import connections
+
+    ensure_triggers(connections[using])

@@ -1,0 +1,224 @@
+"""The image list at scale, as a user sees it: Next and Previous walk every tab in the order shown with no
+row missed or repeated, a cursor link opened elsewhere shows the same rows, counts stop at a cap, the
+name search finds what was written by any path, and a GET writes nothing.
+"""
+
+import random
+import re
+from html import unescape
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import services as account_services
+from accounts.models import Grant, Membership, Policy, Project, UserGroup
+from images import search_index
+from images.models import Image, ImageMember
+from images.selectors import SORTS, TABS
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+IDS = re.compile(r'data-image-id="([^"]+)"')
+NEXT = re.compile(r'rel="next" href="([^"]+)"')
+PREVIOUS = re.compile(r'rel="prev" href="([^"]+)"')
+
+
+@pytest.fixture
+def many_images(demo):
+    """90 more images in cn-north-4 of every type, status, OS and format, with ties in every sort key,
+    some shared with cn-north-4_dev (pending and accepted)."""
+    rng = random.Random(3)
+    north, dev = Project.objects.get(name="cn-north-4"), Project.objects.get(name="cn-north-4_dev")
+    images = Image.objects.bulk_create(
+        Image(name=f"paged-{rng.choice('abc')}-{i % 7}", project=north, size=rng.choice((1, 2, 3)),
+              image_type=rng.choice(("private", "private", "gold", "market")),
+              status=rng.choice(("active", "queued", "killed", "deleted")),
+              os_type=rng.choice(("Linux", "Windows", "Other")), disk_format=rng.choice(("qcow2", "vhd", "iso")))
+        for i in range(90))
+    ImageMember.objects.bulk_create(ImageMember(image=image, project=dev, status=rng.choice(("pending", "accepted")))
+                                    for image in images[:40] if image.image_type == "private")
+    return images
+
+
+def walk(client, url, direction=NEXT):
+    """Every page from `url` following one link; [(ids on the page, html)]."""
+    pages = []
+    while url:
+        html = client.get(url).content.decode()
+        pages.append((IDS.findall(html), html))
+        found = direction.search(html)
+        url = "/images/" + unescape(found.group(1)) if found else None
+    return pages
+
+
+@pytest.mark.parametrize("tab", [key for key, _ in TABS])
+@pytest.mark.parametrize("sort", ["name", "-status", "os", "-format", "size", "-created"])
+def test_next_walks_every_row_once_in_the_order_shown(as_user, many_images, tab, sort):
+    project = "cn-north-4_dev" if tab in ("shared", "awaiting") else "cn-north-4"
+    client = as_user("viewer")
+    pages = walk(client, f"/images/?project={project}&tab={tab}&sort={sort}&size=10")
+    walked = [image_id for ids, _ in pages for image_id in ids]
+    big_page = IDS.findall(client.get(f"/images/?project={project}&tab={tab}&sort={sort}&size=50").content.decode())
+    assert walked[:50] == big_page
+    assert len(walked) == len(set(walked))
+    images = {str(image.pk): image for image in Image.objects.filter(pk__in=walked)}
+    fields = SORTS[sort.lstrip("-")]
+    keys = [tuple(getattr(images[i], f) for f in fields) for i in walked]
+    assert keys == sorted(keys, reverse=sort.startswith("-"))
+    summary = re.search(r'data-testid="page-summary">(\d+)–(\d+) of (\d+)', pages[-1][1])
+    assert int(summary.group(2)) == int(summary.group(3)) == len(walked)
+
+
+def test_previous_comes_back_through_the_same_pages(as_user, many_images):
+    client = as_user("viewer")
+    forward = walk(client, "/images/?project=cn-north-4&tab=public&sort=-size&size=10")
+    assert len(forward) >= 3
+    last_html = forward[-1][1]
+    backward = walk(client, "/images/" + unescape(PREVIOUS.search(last_html).group(1)), direction=PREVIOUS)
+    assert [ids for ids, _ in backward] == [ids for ids, _ in forward[-2::-1]]
+    assert "1–10 of" in backward[-1][1] and 'rel="prev"' not in backward[-1][1]
+
+
+def test_a_cursor_link_shows_the_same_rows_to_someone_else(as_user, many_images):
+    first = as_user("viewer")
+    html = first.get("/images/?project=cn-north-4&sort=created&size=10").content.decode()
+    link = "/images/" + unescape(NEXT.search(html).group(1))
+    assert "cursor=" in link
+    mine = first.get(link).content.decode()
+    theirs = as_user("ims-admin").get(link).content.decode()
+    assert IDS.findall(mine) == IDS.findall(theirs) != []
+    assert "11–20 of" in theirs and "Page 2 of" in theirs
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJ4Ijox", "WyJuIiwiMyJd", "WyJ6IiwxLCJhIiwiYiJd"])
+def test_a_tampered_cursor_shows_the_first_page(as_user, many_images, cursor):
+    client = as_user("viewer")
+    response = client.get(f"/images/?project=cn-north-4&size=10&cursor={cursor}")
+    assert response.status_code == 200
+    first = client.get("/images/?project=cn-north-4&size=10")
+    assert IDS.findall(response.content.decode()) == IDS.findall(first.content.decode())
+
+
+def test_counts_stop_at_the_cap(as_user, many_images, monkeypatch):
+    monkeypatch.setattr("accounts.paging.COUNT_CAP", 5)
+    monkeypatch.setattr("images.views.COUNT_CAP", 5)
+    html = as_user("ims-admin").get("/images/?project=cn-north-4&size=10").content.decode()
+    assert "1–10 of more than 5" in html
+    assert "Quota:</strong> more than 5 of 100" in html
+    assert re.search(r"Page 1</span>", html)  # no page total when the count is capped
+
+
+@pytest.mark.parametrize("text", ["PAGED-B", "aged-c-3", 'x"y', "%", "_"])
+def test_name_search_matches_substrings_in_any_case(as_user, many_images, text):
+    html = as_user("viewer").get(f"/images/?project=cn-north-4&size=50&q={text}").content.decode()
+    expected = {str(image.pk) for image in Image.objects.filter(
+        project__name="cn-north-4", image_type="private", name__icontains=text).exclude(status="deleted")}
+    assert set(IDS.findall(html)) == expected
+
+
+def search(client, text):
+    return IDS.findall(client.get(f"/images/?project=cn-north-4&tab=public&size=50&q={text}").content.decode())
+
+
+def test_search_follows_every_write_even_bulk_and_raw(as_user, demo):
+    client = as_user("viewer")
+    north = Project.objects.get(name="cn-north-4")
+    image = Image.objects.create(name="needle-alpha", project=north, image_type="gold", status="active")
+    assert search(client, "edle-alp") == [str(image.pk)]
+    image.name = "haystack-beta"
+    image.save()
+    assert search(client, "needle") == [] and search(client, "stack-b") == [str(image.pk)]
+    bulk = Image.objects.bulk_create([Image(name="bulk-needle", project=north, image_type="gold", status="active")])
+    assert search(client, "k-needl") == [str(bulk[0].pk)]
+    Image.objects.filter(pk=bulk[0].pk).update(name="renamed-in-bulk")
+    assert search(client, "k-needl") == [] and search(client, "ed-in-bu") == [str(bulk[0].pk)]
+    image.delete()
+    assert search(client, "stack-b") == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps its search index with triggers")
+def test_search_triggers_come_back_after_a_table_rebuild(as_user, demo):
+    """SQLite alters a table by copying it, which drops its triggers: migrate puts them back."""
+    with connection.cursor() as cursor:
+        for suffix in ("insert", "update", "delete"):
+            cursor.execute(f"DROP TRIGGER {search_index.FTS}_{suffix}")
+    search_index.ensure_after_migrate(sender=None, using="default")
+    north = Project.objects.get(name="cn-north-4")
+    image = Image.objects.create(name="after-rebuild", project=north, image_type="gold", status="active")
+    assert search(as_user("viewer"), "er-rebu") == [str(image.pk)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pg_trgm index exists on PostgreSQL")
+def test_postgresql_searches_names_through_the_trigram_index(demo):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [search_index.POSTGRES_INDEX])
+        assert "gin_trgm_ops" in cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        queryset = Image.objects.filter(name__icontains="ubuntu")
+        plan = queryset.explain()
+    assert search_index.POSTGRES_INDEX in plan
+
+
+def test_a_get_writes_nothing_not_even_the_session(as_user, many_images):
+    client = as_user("admin")
+    client.get("/images/?project=cn-north-4")
+    for url in ("/images/?project=cn-north-4", "/images/?project=cn-north-4&tab=public&sort=-size",
+                "/images/", "/iam/users/"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        assert response.status_code == 200 and writes == [], url
+        assert "sessionid" not in response.cookies
+
+
+def test_switching_project_is_still_remembered(as_user, demo):
+    client = as_user("viewer")
+    client.get("/images/?project=eu-west-101")
+    assert 'data-testid="current-project">eu-west-101' in client.get("/images/").content.decode()
+
+
+def crowded_viewer():
+    """A user in 10 groups of 20 grants each, one of them read-only everywhere."""
+    user, _ = account_services.user_create(actor=None, username="crowded", password="imsperm-demo")
+    reader = Policy.objects.get(name="IMS ReadOnlyAccess")
+    policies = [reader, *Policy.objects.bulk_create(
+        Policy(name=f"crowd-{i}", document={"Version": "1.1", "Statement": [
+            {"Effect": "Allow", "Action": ["ims:images:get"]}]}) for i in range(199))]
+    for number in range(10):
+        group = UserGroup.objects.create(name=f"crowd-{number}")
+        Membership.objects.create(user=user, group=group)
+        Grant.objects.bulk_create(Grant(group=group, policy=policy, all_resources=True)
+                                  for policy in policies[number * 20:(number + 1) * 20])
+    return user
+
+
+def test_list_queries_are_the_same_for_1_and_200_grants_and_within_budget(as_user, many_images, client,
+                                                                          django_assert_max_num_queries):
+    crowded = crowded_viewer()
+    client.force_login(crowded)
+    counts = {}
+    for label, browser in (("1 grant", as_user("viewer")), ("200 grants", client)):
+        for tab, _ in TABS:
+            for size in (10, 50):
+                project = "cn-north-4_dev" if tab in ("shared", "awaiting") else "cn-north-4"
+                url = f"/images/?project={project}&tab={tab}&size={size}&q=paged"
+                browser.get(url)
+                with CaptureQueriesContext(connection) as queries:
+                    assert browser.get(url).status_code == 200
+                counts[(label, tab, size)] = len(queries)
+    assert len(set(counts.values())) == 1, counts
+    filtered = "/images/?project=cn-north-4&sort=-created&os_type=Linux&tag=env"
+    client.get(filtered)  # back in cn-north-4: the session remembers the switch once
+    with django_assert_max_num_queries(10):
+        client.get(filtered)
+
+
+def test_row_links_are_the_routes_urls(as_user, many_images):
+    from django.urls import reverse
+
+    html = as_user("ims-admin").get("/images/?project=cn-north-4&size=50").content.decode()
+    for image_id in IDS.findall(html):
+        assert f'href="{reverse("images:detail", args=[image_id])}"' in html
+    active = Image.objects.filter(pk__in=IDS.findall(html), status="active", disk_format="qcow2", kind="system")
+    assert any(f'action="{reverse("images:export", args=[image.pk])}"' in html for image in active)
