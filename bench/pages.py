@@ -33,6 +33,10 @@ def configure(database_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "imsperm.settings"
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ.setdefault("DJANGO_SECRET_KEY", "imsperm-benchmark-only-secret-key-not-for-serving")
+    # Production settings, served over the test client's plain HTTP: no HTTPS redirect, no
+    # per-request log line (both peers would pay for them alike, but they would blur the figures).
+    os.environ.update({"DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0",
+                       "DJANGO_SECURE_HSTS_SECONDS": "0", "IMSPERM_LOG_LEVEL": "WARNING"})
     import warnings
 
     import django
@@ -44,6 +48,9 @@ def configure(database_url: str) -> None:
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.ROOT_URLCONF = "bench.urls"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # No collectstatic here: plain static storage, so pages render without a manifest.
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
 def build(images: int) -> float:
