@@ -34,3 +34,15 @@ def test_a_newcomer_sees_that_nothing_is_allowed(page, sign_in, live_demo, scree
     expect(page.get_by_text("You are in no group yet")).to_be_visible()
     expect(page.locator('td[data-allowed="true"]')).to_have_count(0)
     screenshot("my-permissions-newcomer")
+
+
+def test_the_first_tab_is_a_skip_link_to_the_content(sign_in, live_demo, screenshot):
+    page = sign_in("viewer")
+    page.goto(f"{live_demo.url}/me/permissions/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    screenshot("skip-link")
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
