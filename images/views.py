@@ -352,6 +352,13 @@ def image_operation(request, pk, operation):
             return _state_error(request, authorization, image, project, " ".join(error.messages))
         if operation == "upload":
             image.refresh_from_db()
+            if image.status == Image.Status.KILLED and request.htmx:
+                # The image itself changed (status, banner, every control): the whole page is
+                # reloaded so nothing on it still says "Queued"; the reason comes as a message.
+                messages.error(request, " ".join(error.messages))
+                response = HttpResponse(status=422)
+                response["HX-Refresh"] = "true"
+                return response
         _apply_errors(form, error)
         return _form_error(request, authorization, image, project, operation, form)
     messages.success(request, message)

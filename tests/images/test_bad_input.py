@@ -37,19 +37,24 @@ def test_a_bad_file_kills_the_image_with_a_clear_message_and_stores_nothing(queu
     client, image = queued
     response = upload(client, image, content, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
-    html = response.content.decode()
-    assert message in html
-    assert html.lstrip().startswith("<form")  # the upload form itself, swapped in place
     image.refresh_from_db()
     assert stored_files(media_in_tmp) == []
     assert image.size == 0 and not image.file
     if content:  # an empty submission never reaches the content check
         assert image.status == "killed"
-        assert "the image is now killed" in html
+        # The image itself changed, so the whole page is reloaded (nothing on it may still say
+        # "Queued"), and the reason comes with it as a message.
+        assert response["HX-Refresh"] == "true"
+        html = client.get(image.get_absolute_url()).content.decode()
+        assert message in html and "the image is now killed" in html
+        assert 'data-testid="image-status">Killed' in html
         event = AuditEvent.objects.filter(target_id=str(image.pk), action="ims:images:upload").first()
         assert event.outcome == "error"
         assert event.message.replace("'", "&#x27;") in html
     else:
+        html = response.content.decode()
+        assert message in html
+        assert html.lstrip().startswith("<form")  # the upload form itself, swapped in place
         assert image.status == "queued"
 
 

@@ -171,3 +171,23 @@ def test_a_stale_modify_is_refused_in_place_keeping_the_input_and_a_second_save_
     expect(page.locator("[data-testid=attributes]")).to_contain_text("mine")
     image.refresh_from_db()
     assert image.description == "mine"
+
+
+def test_a_failed_upload_leaves_no_part_of_the_page_saying_queued(sign_in, live_demo, screenshot, tmp_path):
+    """The file's content kills the image: the header, the banner and the controls all follow."""
+    page = sign_in("developer")
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{live_demo.url}/images/create/?kind=system")
+    page.fill("#id_name", "dev broken 1")
+    page.select_option("#id_disk_format", "qcow2")
+    page.get_by_role("button", name="Create image").click()
+    expect(page.get_by_test_id("image-status")).to_have_text("Queued")
+    not_a_disk = tmp_path / "notes.qcow2"
+    not_a_disk.write_bytes(b"these are meeting notes, not a disk image\n" * 100)
+    page.set_input_files("input[type=file]", str(not_a_disk))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_test_id("image-status")).to_have_text("Killed")
+    expect(page.locator("#messages")).to_contain_text("now killed")
+    assert "upload" not in enabled_operations(page, "[data-testid=operation-bar]")
+    expect(page.get_by_text("Upload its file next")).to_have_count(0)
+    screenshot("images-developer-upload-killed")
