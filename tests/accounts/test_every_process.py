@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -76,16 +77,22 @@ def two_workers(tmp_path):
         server.wait(timeout=10)
 
 
-def cells_until_both_workers_answered(viewer, access_log, limit=200):
-    """Load My permissions until each of the two workers has answered at least once (bounded)."""
+def cells_until_both_workers_answered(viewer, access_log, limit=100):
+    """Load My permissions until each of the two workers has answered at least once (bounded).
+
+    Each round sends three requests at once: an idle machine hands sequential requests to the
+    worker that has just finished, but a worker busy with one request cannot take the next.
+    """
     served_before = len(access_log.read_text().splitlines())
     cells = []
-    for _ in range(limit):
-        cells.append(CELL.search(viewer.get("/me/permissions/")).group(1))
-        workers = {line.split()[0] for line in access_log.read_text().splitlines()[served_before:]}
-        if len(workers) == 2:
-            return cells
-    pytest.fail(f"gunicorn sent all {limit} requests to one worker")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for _ in range(limit):
+            pages = pool.map(lambda _: viewer.get("/me/permissions/"), range(3))
+            cells.extend(CELL.search(page).group(1) for page in pages)
+            workers = {line.split()[0] for line in access_log.read_text().splitlines()[served_before:]}
+            if len(workers) == 2:
+                return cells
+    pytest.fail(f"gunicorn sent all {3 * limit} requests to one worker")
 
 
 def test_a_grant_attached_by_another_process_shows_on_the_next_request_of_every_worker(two_workers):
