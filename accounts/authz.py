@@ -260,15 +260,8 @@ class Authorization:
     def conditional_effects(self, action: str, project=None) -> frozenset[str]:
         """Effects ("Allow", "Deny") of the statements naming `action` here that have conditions:
         their answer depends on the image or the request, so a grid cell says so."""
-        if not self.grants.is_active or self.grants.is_admin:
-            return frozenset()
-        service = SERVICES[get_action(action).service]
-        effects: set[str] = set()
-        for _, compiled in self.grants.covering(getattr(project, "name", project), service.is_global):
-            for statement in compiled.statements_for(action):
-                if statement.condition is not None:
-                    effects.add("Deny" if statement.deny else "Allow")
-        return frozenset(effects)
+        table = self.grants.cell(action, getattr(project, "name", project)).table
+        return frozenset() if table is None else table.conditional_effects
 
     def _decide(self, action, project, image, context) -> Explanation:
         project_name = getattr(project, "name", project)

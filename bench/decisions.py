@@ -19,7 +19,6 @@ Run alone with `python bench/decisions.py`, or through `make bench`.
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -330,17 +329,9 @@ def main():
     parser = argparse.ArgumentParser(description="Decision benchmarks")
     parser.add_argument("--out", default="")
     options = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsperm.settings")
-    os.environ.setdefault("DJANGO_DEBUG", "1")
-    os.environ["DATABASE_URL"] = "sqlite://:memory:"
-    import django
+    from measure import setup_in_memory_django
 
-    django.setup()
-    from django.conf import settings
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    setup_in_memory_django()
     figures = run()
     if options.out:
         Path(options.out).write_text(json.dumps(figures, indent=2))

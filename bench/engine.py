@@ -18,28 +18,19 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsperm.settings")
-os.environ.setdefault("DJANGO_DEBUG", "1")
-os.environ["DATABASE_URL"] = "sqlite://:memory:"
+from measure import setup_in_memory_django
 
-import django
+setup_in_memory_django()
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.policy import IMS_ACTIONS, compile_document, evaluate  # noqa: E402
 
-settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 REPEATS = 5
 
 

@@ -167,7 +167,7 @@ class ActionTable:
 
     __slots__ = (
         "_allow_places", "_allows", "_conditions", "_denies", "_deny_places", "_explain", "_key_pairs",
-        "_keys_read", "_remembered", "constant", "holds", "key_names",
+        "_keys_read", "_remembered", "conditional_effects", "constant", "holds", "key_names",
     )
 
     def __init__(self, policies: Iterable[tuple[Hashable, CompiledPolicy]], action: str,
@@ -203,6 +203,10 @@ class ActionTable:
         self.key_names = frozenset(name for _, name in key_pairs)
         # Held outright: some Allow without a condition, and no Deny naming the action at all.
         self.holds = not denies and any(place is None for _, place in allows)
+        # Effects whose answer depends on the request: a grid cell says "for some images".
+        self.conditional_effects = frozenset(
+            ({"Deny"} if any(place is not None for _, place in denies) else set())
+            | ({"Allow"} if any(place is not None for _, place in allows) else set()))
         self.constant = None if distinct else self._explained(_outcome(
             tuple(item for item, _ in denies), tuple(item for item, _ in allows), frozenset()
         ))

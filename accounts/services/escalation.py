@@ -10,13 +10,16 @@ built-in `admin` group, which is allowed everything, changes hands only between 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from accounts import authz
 from accounts.enforcement import Refused
-from accounts.models import ADMIN_GROUP_NAME, Grant, Membership
+from accounts.models import ADMIN_GROUP_NAME, Grant
 from accounts.policy import SERVICES, expand_pattern, get_action
+
+from ._common import _is_admin_member
 
 # A permission handed over: (catalogue action, project name or None for All resources / global).
 Handover = tuple[str, str | None]
@@ -97,17 +100,23 @@ def _group_grants(group):
 
 def document_widening(before: dict, after: dict) -> frozenset[str]:
     """Actions a policy edit may newly allow: those of Allow statements that are new or changed,
-    and those of Deny statements that were removed or changed (a lifted Deny hands over too)."""
-    old = before.get("Statement", [])
-    new = after.get("Statement", [])
+    and those of Deny statements that were removed or changed (a lifted Deny hands over too).
+
+    Statements are compared by their canonical text, so the cost is linear in the documents."""
+    old = {_canonical(s): s for s in before.get("Statement", [])}
+    new = {_canonical(s): s for s in after.get("Statement", [])}
     names: set[str] = set()
-    for statement in new:
-        if statement.get("Effect") == "Allow" and statement not in old:
+    for key, statement in new.items():
+        if statement.get("Effect") == "Allow" and key not in old:
             names |= statement_actions(statement)
-    for statement in old:
-        if statement.get("Effect") == "Deny" and statement not in new:
+    for key, statement in old.items():
+        if statement.get("Effect") == "Deny" and key not in new:
             names |= statement_actions(statement)
     return frozenset(names)
+
+
+def _canonical(statement) -> str:
+    return json.dumps(statement, sort_keys=True, separators=(",", ":"))
 
 
 def _grant_pairs(grants) -> set[Handover]:
@@ -127,10 +136,6 @@ def user_holdings(user) -> set[Handover]:
     """What `user` holds through all their groups (not counting the admin group's everything)."""
     grants = Grant.objects.filter(group__memberships__user=user).select_related("policy").prefetch_related("projects")
     return _grant_pairs(grants)
-
-
-def is_admin_member(user) -> bool:
-    return Membership.objects.filter(user=user, group__name=ADMIN_GROUP_NAME, group__is_builtin=True).exists()
 
 
 def missing_holdings(actor, pairs: Iterable[Handover]) -> list[Handover]:
@@ -260,7 +265,7 @@ def account_refusal(actor, user, *, doing: str = "managing the account of", memb
     if memberships is not None:
         target_is_admin = any(m.group.is_admin_group for m in memberships)
     else:
-        target_is_admin = is_admin_member(user)
+        target_is_admin = _is_admin_member(user)
     if target_is_admin:
         return admin_refusal(actor, doing=f"act on the account of a member of the {ADMIN_GROUP_NAME} group")
     holdings = user_holdings(user) if grants is None else _grant_pairs(grants)

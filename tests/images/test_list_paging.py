@@ -137,7 +137,8 @@ def test_search_follows_every_write_even_bulk_and_raw(as_user, demo):
     assert search(client, "stack-b") == []
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps its search index with triggers")
+@pytest.mark.skipif(connection.vendor != "sqlite",
+                    reason="only SQLite keeps its search index with triggers; the SQLite pass of CI runs this")
 def test_search_triggers_come_back_after_a_table_rebuild(as_user, demo):
     """SQLite alters a table by copying it, which drops its triggers: migrate puts them back."""
     with connection.cursor() as cursor:
@@ -149,7 +150,8 @@ def test_search_triggers_come_back_after_a_table_rebuild(as_user, demo):
     assert search(as_user("viewer"), "er-rebu") == [str(image.pk)]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pg_trgm index exists on PostgreSQL")
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="the pg_trgm index exists only on PostgreSQL; the PostgreSQL pass of CI runs this")
 def test_postgresql_searches_names_through_the_trigram_index(demo):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [search_index.POSTGRES_INDEX])
