@@ -1,15 +1,39 @@
 """Reads shared by pages: memoised per request so a page asks the database once."""
 
+import threading
+
 from .models import Project
+
+# Every project with its region, per process, at one authorization stamp: creating, renaming or deleting a
+# project or region bumps the stamp (accounts.signals), so the very next request of every process reloads.
+_projects_lock = threading.Lock()
+_projects_at_stamp: dict[str, tuple[Project, ...]] = {}
+
+
+def _request_stamp(request) -> str:
+    """The authorization stamp this request already read (for its user's permissions), else ""."""
+    from . import authz
+
+    authorization = authz.authorization_for(getattr(request, "user", None)) if request is not None else None
+    return authorization.grants.stamp if authorization is not None else ""
 
 
 def all_projects(request=None) -> list[Project]:
-    """Every project with its region, ordered by name (once per request)."""
+    """Every project with its region, ordered by region and name (no query once a process has read them
+    at the current stamp). Callers only read these shared rows; services lock and load their own."""
     if request is not None:
         cached = getattr(request, "_imsperm_projects", None)
         if cached is not None:
             return cached
-    projects = list(Project.objects.select_related("region").order_by("region__code", "name"))
+    stamp = _request_stamp(request)
+    shared = _projects_at_stamp.get(stamp) if stamp else None
+    if shared is None:
+        shared = tuple(Project.objects.select_related("region").order_by("region__code", "name"))
+        if stamp:
+            with _projects_lock:
+                _projects_at_stamp.clear()  # one stamp is current: older lists are never read again
+                _projects_at_stamp[stamp] = shared
+    projects = list(shared)
     if request is not None:
         request._imsperm_projects = projects
     return projects

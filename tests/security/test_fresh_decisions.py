@@ -84,3 +84,15 @@ def test_a_pasted_policy_and_the_same_policy_granted_agree(demo, as_user):
                                                 "actions": "ims:images:list", "project": "cn-north-4"},
                             REMOTE_ADDR="10.9.9.9")
     assert "Allowed by the pasted policy" not in elsewhere.content.decode()
+
+
+def test_the_project_switcher_shows_a_new_or_renamed_project_on_the_next_request(demo, as_user):
+    """The project list is kept per process at one authorization stamp: a change bumps it."""
+    client = as_user("admin")
+    assert b"eu-west-101_fresh" not in client.get("/images/").content  # warms the process's list
+    region = Region.objects.get(code="eu-west-101")
+    created = services.project_create(actor=None, region=region, name="eu-west-101_fresh")
+    assert b"eu-west-101_fresh" in client.get("/images/").content
+    services.project_update(actor=None, project=created, name="eu-west-101_later", description="")
+    page = client.get("/images/").content
+    assert b"eu-west-101_later" in page and b"eu-west-101_fresh" not in page
