@@ -117,6 +117,46 @@ def replicate_rule(image, project):
     return _owned(image, project, "replicate") or _private(image, "replicated") or _active(image, "replicated")
 
 
+# Whether an operation can ever apply to an image seen from a project. A list row leaves out the
+# controls that never can (Accept on your own image, every write on a public one) and keeps, disabled
+# with the reason, those that the image's state forbids only for now (a queued image's Export).
+_FINAL = (Image.Status.KILLED, Image.Status.DELETED)
+
+
+def _owned_private(image, project) -> bool:
+    return image.project_id == project.pk and image.image_type not in (Image.ImageType.GOLD, Image.ImageType.MARKET)
+
+
+def modify_applies(image, project):
+    return _owned_private(image, project) and image.status not in _FINAL
+
+
+def upload_applies(image, project):
+    return image.project_id == project.pk and image.status == Image.Status.QUEUED
+
+
+def share_applies(image, project):
+    return _owned_private(image, project) and not image.encrypted
+
+
+def pending_share_applies(image, project):
+    membership = membership_of(image, project)
+    return image.project_id != project.pk and membership is not None and membership.status == ImageMember.Status.PENDING
+
+
+def export_applies(image, project):
+    return (modify_applies(image, project) and image.disk_format != Image.DiskFormat.ISO
+            and image.kind != Image.Kind.WHOLE)
+
+
+def delete_applies(image, project):
+    return _owned_private(image, project)
+
+
+def always_applies(image, project):
+    return True
+
+
 def cross_region_rule(image) -> str | None:
     """What forbids replicating to another region (SPEC 8)."""
     if image.encrypted:
@@ -133,7 +173,8 @@ class Operation:
     """One thing a user can do to an image.
 
     `needs_input` operations open a form on the details page; the others are a single POST.
-    `in_row` ones appear in a list row's menu, `bulk` ones act on the selected rows.
+    `in_row` ones appear in a list row's menu, `bulk` ones act on the selected rows. `applies`
+    says whether the operation can ever apply to an image (else a row leaves its control out).
     """
 
     name: str
@@ -145,22 +186,24 @@ class Operation:
     bulk: bool = False
     danger: bool = False
     confirm: str = ""
+    applies: Callable[[Image, object], bool] = always_applies
 
     def url(self, image) -> str:
         return image_url(self.name, image.pk)
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("modify", "ims:images:update", "Modify", modify_rule, needs_input=True),
+    Operation("modify", "ims:images:update", "Modify", modify_rule, needs_input=True, applies=modify_applies),
     Operation("tags", "ims:images:update", "Tags", tags_rule, needs_input=True, in_row=False),
-    Operation("upload", "ims:images:upload", "Upload file", upload_rule, needs_input=True),
-    Operation("share", "ims:images:share", "Share", share_rule, needs_input=True),
+    Operation("upload", "ims:images:upload", "Upload file", upload_rule, needs_input=True, applies=upload_applies),
+    Operation("share", "ims:images:share", "Share", share_rule, needs_input=True, applies=share_applies),
     Operation("unshare", "ims:images:share", "Remove member", share_rule, needs_input=True, in_row=False),
-    Operation("accept", "ims:images:share", "Accept", accept_rule, bulk=True),
-    Operation("reject", "ims:images:share", "Reject", reject_rule, bulk=True, danger=True),
-    Operation("export", "ims:images:export", "Export", export_rule, bulk=True),
-    Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, needs_input=True),
-    Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True,
+    Operation("accept", "ims:images:share", "Accept", accept_rule, bulk=True, applies=pending_share_applies),
+    Operation("reject", "ims:images:share", "Reject", reject_rule, bulk=True, danger=True,
+              applies=pending_share_applies),
+    Operation("export", "ims:images:export", "Export", export_rule, bulk=True, applies=export_applies),
+    Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, needs_input=True, applies=modify_applies),
+    Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True, applies=delete_applies,
               confirm="Delete image {subject}? This cannot be undone."),
 )
 OPERATIONS_BY_NAME = {operation.name: operation for operation in OPERATIONS}
@@ -188,13 +231,22 @@ class Control:
         return self.operation.name
 
 
-def controls_for(authorization, image: Image, project, operations=OPERATIONS) -> list[Control]:
-    """The controls to draw for `image` seen from `project`: engine-denied ones are left out (in memory)."""
+def controls_for(
+    authorization, image: Image, project, operations=OPERATIONS, *, applicable_only=False
+) -> list[Control]:
+    """The controls to draw for `image` seen from `project`: engine-denied ones are left out (in memory).
+
+    With `applicable_only` (a list row's menu), disabled controls of operations that can never apply
+    to this image are left out too; an enabled control is never left out.
+    """
     controls = []
     for operation in operations:
         if not authorization.allows(operation.action, project, image):
             continue
-        controls.append(Control(operation, operation.url(image), operation.rule(image, project)))
+        reason = operation.rule(image, project)
+        if applicable_only and reason is not None and not operation.applies(image, project):
+            continue
+        controls.append(Control(operation, operation.url(image), reason))
     return controls
 
 

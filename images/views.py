@@ -90,7 +90,7 @@ def _rows(authorization, images, project) -> list[Row]:
         rows.append(Row(
             image=image,
             seen_as=Image.ImageType(seen_as).label,
-            controls=controls_for(authorization, image, project, ROW_OPERATIONS),
+            controls=controls_for(authorization, image, project, ROW_OPERATIONS, applicable_only=True),
             can_open=opening.allowed,
             open_reason="" if opening.allowed else opening.summary,
             share_status=membership.get_status_display() if membership else "",
@@ -183,11 +183,13 @@ def _detail_context(request, authorization, image, project, bound=None):
         elif control.enabled and control.operation.needs_input:
             sections[name] = _unbound_form(name, request, authorization, image)
     owner_view = image.project_id == project.pk
+    bar = [controls[op.name] for op in BAR_OPERATIONS if op.name in controls]
     return {
         "image": image,
         "project": project,
         "switcher": selectors.project_switcher(request, authorization, project),
-        "bar": [controls[op.name] for op in BAR_OPERATIONS if op.name in controls],
+        "bar": bar,
+        "unavailable": [control for control in bar if not control.enabled],
         "controls": controls,
         "sections": sections,
         "members": list(image.members.all()) if owner_view else [],

@@ -61,6 +61,15 @@
     return dialog;
   }
 
+  // Back to the button that asked; if it sat in a row menu that has closed since, to the menu's button.
+  function returnFocus(form, submitter) {
+    var from = submitter || form.querySelector("[type=submit]");
+    if (from && from.getClientRects().length) { from.focus(); return; }
+    var menu = form.closest("[data-menu]");
+    var button = menu && menu.querySelector("[data-menu-button]");
+    if (button) button.focus();
+  }
+
   function question(form, submitter) {
     var source = submitter && submitter.hasAttribute("data-confirm") ? submitter : form;
     var text = source.getAttribute("data-confirm");
@@ -92,11 +101,186 @@
       if (box.returnValue === "ok") {
         form.dataset.confirmed = "1";
         if (form.requestSubmit) form.requestSubmit(submitter || undefined); else form.submit();
-      } else if (submitter) {
-        submitter.focus();
+      } else {
+        returnFocus(form, submitter);
       }
     };
     box.showModal();
     box.querySelector("[data-confirm-cancel]").focus();
   }, true);
+
+  // Tab and Shift+Tab go round the dialog's buttons: focus never leaves it while it is open.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab" || !dialog || !dialog.open) return;
+    var buttons = Array.prototype.slice.call(dialog.querySelectorAll("button"));
+    var index = buttons.indexOf(document.activeElement);
+    event.preventDefault();
+    var next = index === -1 ? 0 : (index + (event.shiftKey ? -1 : 1) + buttons.length) % buttons.length;
+    buttons[next].focus();
+  }, true);
+})();
+
+// Row menus (WAI-ARIA menu button): <div data-menu> holding a <button data-menu-button aria-haspopup=menu>
+// and a hidden [role=menu] of [role=menuitem]. Enter, Space or ArrowDown open it on the first item
+// (ArrowUp on the last), the arrow keys, Home and End move, Escape closes it and gives focus back to its
+// button, Tab leaves it closed. Disabled items stay focusable so their written reason can be read.
+(function () {
+  "use strict";
+
+  function items(menu) { return Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]")); }
+  function partsOf(node) {
+    var root = node && node.closest ? node.closest("[data-menu]") : null;
+    return root ? { root: root, button: root.querySelector("[data-menu-button]"), menu: root.querySelector("[role=menu]") } : null;
+  }
+
+  function close(parts, refocus) {
+    if (!parts || parts.menu.hidden) return;
+    parts.menu.hidden = true;
+    parts.button.setAttribute("aria-expanded", "false");
+    if (refocus) parts.button.focus();
+  }
+
+  function closeAll(except) {
+    document.querySelectorAll("[data-menu]").forEach(function (root) {
+      if (root !== except) close(partsOf(root), false);
+    });
+  }
+
+  function open(parts, which) {
+    closeAll(parts.root);
+    parts.menu.hidden = false;
+    parts.button.setAttribute("aria-expanded", "true");
+    var list = items(parts.menu);
+    if (!list.length) return;
+    (which === "last" ? list[list.length - 1] : list[0]).focus();
+  }
+
+  function move(parts, current, step) {
+    var list = items(parts.menu);
+    var index = list.indexOf(current);
+    if (step === "first") index = 0;
+    else if (step === "last") index = list.length - 1;
+    else index = (index + step + list.length) % list.length;
+    if (list[index]) list[index].focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-menu-button]") : null;
+    if (button) {
+      var parts = partsOf(button);
+      if (parts.menu.hidden) open(parts, "first"); else close(parts, true);
+      return;
+    }
+    var item = event.target.closest ? event.target.closest("[data-menu] [role=menuitem]") : null;
+    if (item && item.getAttribute("aria-disabled") !== "true") {
+      // Chosen: the menu closes once the click has done its work (a link followed, a form submitted).
+      var chosen = partsOf(item);
+      window.setTimeout(function () { close(chosen, false); }, 0);
+      return;
+    }
+    if (!item) closeAll(null);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!target.closest) return;
+    if (target.matches("[data-menu-button]")) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        open(partsOf(target), event.key === "ArrowUp" ? "last" : "first");
+      }
+      return;  // Enter and Space click the button, which opens it on the first item.
+    }
+    if (!target.matches("[data-menu] [role=menuitem]")) return;
+    var parts = partsOf(target);
+    switch (event.key) {
+      case "ArrowDown": event.preventDefault(); move(parts, target, 1); break;
+      case "ArrowUp": event.preventDefault(); move(parts, target, -1); break;
+      case "Home": event.preventDefault(); move(parts, target, "first"); break;
+      case "End": event.preventDefault(); move(parts, target, "last"); break;
+      case "Escape": event.preventDefault(); close(parts, true); break;
+      case "Tab": close(parts, false); break;
+      case " ":
+        // Space activates a link item as Enter does (buttons do it natively).
+        if (target.tagName === "A") { event.preventDefault(); target.click(); }
+        break;
+      default: break;
+    }
+  });
+})();
+
+// After an htmx swap, focus goes where a person expects and what changed is announced:
+// - a form answered with errors: its first invalid field (the error is read with it);
+// - a new page of results (Previous/Next, a sort): the results, their summary read out;
+// - otherwise, if the focused element was swapped away, the same control in the new content.
+(function () {
+  "use strict";
+
+  var lastFocusKey = null;
+
+  function keyOf(node) {
+    if (!node || node === document.body) return null;
+    if (node.id) return "#" + CSS.escape(node.id);
+    if (node.dataset && node.dataset.sort) return '[data-sort="' + CSS.escape(node.dataset.sort) + '"]';
+    if (node.getAttribute && node.getAttribute("rel")) return 'a[rel="' + node.getAttribute("rel") + '"]';
+    return null;
+  }
+
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region || !text) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  // The validator's answer in one sentence: its counts by tier and the first finding.
+  function findingsSummary(aside) {
+    var ok = aside.querySelector("[data-testid=no-findings]");
+    if (ok) return ok.textContent.replace("✔", "").trim();
+    var counts = Array.prototype.map.call(aside.querySelectorAll("h3"), function (h) { return h.textContent.trim(); });
+    var first = aside.querySelector(".finding-message");
+    if (!counts.length) return "";
+    return "Findings: " + counts.join(", ") + "." + (first ? " First: " + first.textContent.trim() : "");
+  }
+
+  document.addEventListener("htmx:beforeSwap", function () {
+    lastFocusKey = keyOf(document.activeElement);
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.isConnected) target = event.detail.elt;
+    if (!target || !target.querySelector) return;
+    var trigger = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    var invalid = target.querySelector('[aria-invalid="true"], .field-error, .message-error');
+    if (invalid && target.tagName !== "ASIDE") {
+      var field = invalid.matches("[aria-invalid]") ? invalid : null;
+      if (!field) {
+        var box = invalid.closest(".field");
+        field = box ? box.querySelector("input, select, textarea") : null;
+      }
+      if (field && (document.activeElement === document.body || !document.activeElement.isConnected ||
+                    (trigger && trigger.tagName === "FORM"))) {
+        field.focus();
+        return;
+      }
+    }
+    if (target.id === "policy-findings") {
+      announce(findingsSummary(target));
+      return;
+    }
+    var paged = trigger && trigger.matches && trigger.matches("a[rel=prev], a[rel=next], a[data-sort]");
+    var results = document.querySelector("[data-results]");
+    if (paged && results) {
+      var summary = results.querySelector("[data-testid=page-summary]");
+      var again = lastFocusKey && trigger.matches("a[data-sort]") ? results.querySelector(lastFocusKey) : null;
+      if (again) again.focus(); else results.focus();
+      if (summary) announce("Showing " + summary.textContent.trim());
+      return;
+    }
+    if (document.activeElement === document.body && lastFocusKey) {
+      var same = document.querySelector(lastFocusKey);
+      if (same) same.focus();
+    }
+  });
 })();

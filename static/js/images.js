@@ -14,12 +14,4 @@
     if (control) event.preventDefault();
   });
 
-  // One open row menu at a time.
-  document.addEventListener("toggle", function (event) {
-    var menu = event.target;
-    if (!menu.matches || !menu.matches("details.row-menu") || !menu.open) return;
-    document.querySelectorAll("details.row-menu[open]").forEach(function (other) {
-      if (other !== menu) other.open = false;
-    });
-  }, true);
 })();
