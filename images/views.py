@@ -16,7 +16,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -68,14 +70,30 @@ def _finish(request, url: str):
 # --- the list ---------------------------------------------------------------------------------
 
 
+# Display labels of the row cells, looked up once: a model's get_FOO_display() rebuilds its choices each call.
+_LABELS = {name: dict(Image._meta.get_field(name).flatchoices)
+           for name in ("status", "architecture", "disk_format", "kind")}
+
+
 @dataclass(frozen=True)
 class Row:
+    """One list row: the image, what the viewer may do to it, and its cells' text, prepared in Python
+    (a list draws many rows; filters and display lookups in the template cost more than these lines)."""
+
     image: Image
     seen_as: str
     controls: list
     can_open: bool
     open_reason: str
     share_status: str
+    status_label: str
+    architecture_label: str
+    disk_format_label: str
+    kind_label: str
+    size_label: str
+    created_iso: str
+    created_label: str
+    tags: list[str]
 
 
 def _rows(authorization, images, project) -> list[Row]:
@@ -87,6 +105,7 @@ def _rows(authorization, images, project) -> list[Row]:
         seen_as = image.image_type
         if image.image_type == Image.ImageType.PRIVATE and image.project_id != project.pk:
             seen_as = Image.ImageType.SHARED
+        created = timezone.localtime(image.created_at)
         rows.append(Row(
             image=image,
             seen_as=Image.ImageType(seen_as).label,
@@ -94,6 +113,14 @@ def _rows(authorization, images, project) -> list[Row]:
             can_open=opening.allowed,
             open_reason="" if opening.allowed else opening.summary,
             share_status=membership.get_status_display() if membership else "",
+            status_label=_LABELS["status"].get(image.status, image.status),
+            architecture_label=_LABELS["architecture"].get(image.architecture, image.architecture),
+            disk_format_label=_LABELS["disk_format"].get(image.disk_format, image.disk_format),
+            kind_label=_LABELS["kind"].get(image.kind, image.kind),
+            size_label=filesizeformat(image.size),
+            created_iso=created.isoformat(),
+            created_label=created.strftime("%Y-%m-%d %H:%M"),
+            tags=[f"{tag.key}={tag.value}" if tag.value else tag.key for tag in image.tags.all()],
         ))
     return rows
 

@@ -96,3 +96,16 @@ def test_the_project_switcher_shows_a_new_or_renamed_project_on_the_next_request
     services.project_update(actor=None, project=created, name="eu-west-101_later", description="")
     page = client.get("/images/").content
     assert b"eu-west-101_later" in page and b"eu-west-101_fresh" not in page
+
+
+def test_the_project_switcher_enables_a_project_on_the_request_after_a_grant(demo, client):
+    """The switcher is drawn once per process for each (stamp, project, reachable projects)."""
+    user = _grant_in("eu-west-101", "switching")
+    client.force_login(user)
+    option = b'<option value="cn-north-4" disabled'
+    assert option in client.get("/images/?project=eu-west-101").content
+    group = user.iam_groups.get()
+    services.grant_attach(actor=None, group=group, policies=[group.grants.get().policy], all_resources=False,
+                          projects=[Project.objects.get(name="cn-north-4")])
+    page = client.get("/images/?project=eu-west-101").content
+    assert b'<option value="cn-north-4"' in page and option not in page
