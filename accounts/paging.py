@@ -157,13 +157,14 @@ def _window(parts, condition, order, limit: int, sparse: bool = False):
     return parts[0].model._default_manager.filter(ids).order_by(*order)[:limit]
 
 
-def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None,
+def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
                 also_count=(), sparse_below: int = 0) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
     `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
-    select_related/prefetch to the rows' queryset; `also_count` are querysets counted in the same
+    select_related/prefetch to the rows' queryset; `attach(rows)` loads relations onto the page's rows
+    once they are known; `also_count` are querysets counted in the same
     query as the page's own count (the quota). When the count is at most `sparse_below`, the rows
     are fetched by key and sorted (see _sorted_not_walked): a search that matches a few rows.
     """
@@ -194,6 +195,8 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
             has_previous, has_next = len(rows) > size, True
             rows = rows[:size][::-1]
             first = max(position - len(rows), 1) if has_previous else 1
+    if attach is not None and rows:
+        attach(rows)
     page = KeysetPage(rows=rows, size=size, count=count, first_index=first if rows else 0,
                       has_previous=has_previous, has_next=has_next, extra_counts=extra)
     if rows:

@@ -153,7 +153,7 @@ def image_list(request):
     }
     if not listing.allowed:
         return render(request, "images/list.html", context, status=403)
-    page = selectors.image_page(project, query, quota=query.tab == "private")
+    page = selectors.image_page(project, query, quota=query.tab == "private", request=request)
     rows = _rows(authorization, page.rows, project)
     allowed_in_rows = {control.name for row in rows for control in row.controls}
     context.update(
