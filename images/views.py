@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from accounts import authz, permissions
@@ -125,14 +125,43 @@ def _rows(authorization, images, project) -> list[Row]:
     return rows
 
 
-def _filter_choices():
-    return [
-        ("os_type", "OS type", Image.OsType.choices),
-        ("platform", "Platform", [(p, p) for p in Image.PLATFORMS]),
-        ("architecture", "Architecture", Image.Architecture.choices),
-        ("status", "Status", Image.Status.choices),
-        ("disk_format", "Disk format", Image.DiskFormat.choices),
-    ]
+_FILTER_CHOICES = (
+    ("os_type", "OS type", tuple(Image.OsType.choices)),
+    ("platform", "Platform", tuple((p, p) for p in Image.PLATFORMS)),
+    ("architecture", "Architecture", tuple(Image.Architecture.choices)),
+    ("status", "Status", tuple(Image.Status.choices)),
+    ("disk_format", "Disk format", tuple(Image.DiskFormat.choices)),
+)
+_COLUMNS = (("name", "Name"), ("status", "Status"), ("os", "OS"), ("format", "Disk format"), ("size", "Size"),
+            ("created", "Created"))
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    key: str
+    label: str
+    url: str  # the list sorted by this column: ascending, or descending when it is the ascending sort now
+    aria_sort: str  # "ascending", "descending" or ""
+    arrow: str
+
+
+def _filter_choices(query) -> list[tuple[str, str, list[tuple[str, str, bool]]]]:
+    """The toolbar's filters: (field, label, [(value, text, selected)])."""
+    chosen = query.filters or {}
+    return [(name, label, [(value, text, chosen.get(name) == value) for value, text in choices])
+            for name, label, choices in _FILTER_CHOICES]
+
+
+def _sort_columns(query, project) -> list[SortColumn]:
+    """The sortable column headers with their links, the current sort marked."""
+    columns = []
+    for key, label in _COLUMNS:
+        ascending, descending = query.sort == key, query.sort == f"-{key}"
+        params = {"project": project.name, **query.params(sort=f"-{key}" if ascending else key, cursor="")}
+        columns.append(SortColumn(key, label, "?" + urlencode(params),
+                                  "ascending" if ascending else "descending" if descending else "",
+                                  " ▲" if ascending else " ▼" if descending else ""))
+    return columns
 
 
 @permission_required_action("ims:images:list", in_view=True)
@@ -160,10 +189,9 @@ def image_list(request):
         page=page,
         rows=rows,
         bulk=[op for op in BULK_OPERATIONS if op.name in BULK_BY_TAB.get(query.tab, ()) and op.name in allowed_in_rows],
-        filters=_filter_choices(),
+        filters=_filter_choices(query),
         page_sizes=selectors.PAGE_SIZES,
-        columns=[("name", "Name"), ("status", "Status"), ("os", "OS"), ("format", "Disk format"),
-                 ("size", "Size"), ("created", "Created")],
+        columns=_sort_columns(query, project),
         next_url=request.get_full_path(),
     )
     if query.tab == "private":

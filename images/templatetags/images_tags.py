@@ -18,12 +18,6 @@ from images.operations import Control
 register = template.Library()
 
 
-@register.filter
-def get_item(mapping, key):
-    """mapping[key], or "" when absent (filter values in the toolbar)."""
-    return (mapping or {}).get(key, "")
-
-
 @register.simple_tag(takes_context=True)
 def querystring_for(context, query, **changes):
     """The list URL's query string for `query` with `changes`, keeping the current project (shareable)."""
