@@ -60,7 +60,8 @@ def test_developer_creates_an_image_and_uploads_a_qcow2_file_with_a_progress_bar
     assert switcher.locator("option[value='cn-north-4']").is_disabled()
     row = page.locator("tr", has_text="cn-north-4-dev-centos-system-00")
     row.get_by_text("Operations").click()
-    assert enabled_operations(page, "tr[data-image-id] [role=menu]:not([hidden])") == {"modify", "share", "export", "replicate"}
+    open_menu = "tr[data-image-id] [role=menu]:not([hidden])"
+    assert enabled_operations(page, open_menu) == {"modify", "share", "export", "replicate"}
     assert row.locator("[data-operation=delete]").count() == 0  # DenyImageDeletion: not even drawn
     screenshot("images-developer-list")
 
