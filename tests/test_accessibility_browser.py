@@ -276,6 +276,15 @@ def test_keyboard_only_sign_in_open_a_row_menu_start_a_delete_and_cancel(page, l
     assert focused(page, button), active(page)
     assert Image.objects.filter(pk=image, status="active").exists()
 
+    page.keyboard.press("ArrowUp")  # opens on the last item: Delete
+    assert active(page, "el => el.dataset.operation") == "delete"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert focused(page, "dialog [data-confirm-ok]")
+    page.keyboard.press("Enter")  # this time, delete: the page that follows says so, and reads it out
+    expect(page.locator("#messages")).to_contain_text("cn-north-4-ubuntu-system-00 was deleted")
+    expect(page.get_by_test_id("announcer")).to_contain_text("cn-north-4-ubuntu-system-00 was deleted")
+
 
 def test_attach_a_policy_to_a_group_by_keyboard(page, live_demo, screenshot):
     from accounts import services
@@ -321,10 +330,14 @@ BROKEN = '{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:i
 def test_fix_a_finding_in_the_policy_editor_by_keyboard_and_hear_it_announced(page, live_demo, screenshot):
     page.set_default_timeout(8000)
     sign_in_by_keyboard(page, live_demo.url, "iam-admin")
-    page.goto(f"{live_demo.url}/iam/policies/new/?mode=json")
+    page.goto(f"{live_demo.url}/iam/policies/new/")
     announcer = page.get_by_test_id("announcer")
     assert announcer.get_attribute("aria-live") == "polite" and announcer.get_attribute("role") == "status"
-    tab_to(page, "textarea[data-policy-text]")
+    expect(page.locator("#policy-editor")).to_have_attribute("data-mode", "visual")
+    tab_to(page, "[data-testid=switch-json]")
+    page.keyboard.press("Enter")  # to the JSON mode: focus lands in its text, not at the top of the page
+    expect(page.locator("#policy-editor")).to_have_attribute("data-mode", "json")
+    expect(page.locator("textarea[data-policy-text]")).to_be_focused()
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type(BROKEN)
     expect(announcer).to_contain_text("1 error")
