@@ -79,6 +79,14 @@ def sweep_pages() -> list[str]:
     ]
 
 
+def more_than_a_page_of_users_and_groups() -> None:
+    """So that the user and group lists have a next page to sweep too."""
+    from accounts.iam.directory_selectors import PAGE_SIZE
+
+    User.objects.bulk_create([User(username=f"sweep-user-{n:02}", password="!") for n in range(PAGE_SIZE)])
+    UserGroup.objects.bulk_create([UserGroup(name=f"sweep-group-{n:02}") for n in range(PAGE_SIZE)])
+
+
 class Sweep:
     """Runs axe on each state of a page and keeps the counts for the closing note."""
 
@@ -147,6 +155,7 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_page_for_any_persona(page, liv
     page.goto(live_demo.url + "/accounts/login/")
     sweep.check("anonymous", "/accounts/login/")
     pages = sweep_pages()
+    more_than_a_page_of_users_and_groups()
     for persona in PERSONA_NAMES:
         sign_in_as(page, live_demo.url, persona)
         for path in pages:
