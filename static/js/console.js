@@ -219,11 +219,22 @@
   var lastFocusKey = null;
 
   function keyOf(node) {
-    if (!node || node === document.body) return null;
+    if (!node || node === document.body || !node.getAttribute) return null;
     if (node.id) return "#" + CSS.escape(node.id);
-    if (node.dataset && node.dataset.sort) return '[data-sort="' + CSS.escape(node.dataset.sort) + '"]';
-    if (node.getAttribute && node.getAttribute("rel")) return 'a[rel="' + node.getAttribute("rel") + '"]';
+    var attributes = ["data-sort", "data-testid", "hx-vals", "rel"];
+    for (var i = 0; i < attributes.length; i++) {
+      var value = node.getAttribute(attributes[i]);
+      if (value) return node.tagName.toLowerCase() + "[" + attributes[i] + '="' + CSS.escape(value) + '"]';
+    }
+    if (node.name && node.value) return '[name="' + CSS.escape(node.name) + '"][value="' + CSS.escape(node.value) + '"]';
     return null;
+  }
+
+  // Where focus goes when the control that had it was swapped away and has no usable twin: the
+  // first field of the new content (the policy editor's text or first input), else the content itself.
+  function firstField(target) {
+    return target.querySelector("textarea, .editor-body input:not([type=hidden]), .editor-body select") ||
+      target.querySelector("input:not([type=hidden]):not([disabled]), select, textarea, button:not([disabled]), a[href]");
   }
 
   function announce(text) {
@@ -242,6 +253,13 @@
     if (!counts.length) return "";
     return "Findings: " + counts.join(", ") + "." + (first ? " First: " + first.textContent.trim() : "");
   }
+
+  // A message shown with a freshly loaded page ("Image … was deleted.") is read out once as well:
+  // a live region does not announce what it held when the page loaded.
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("messages");
+    if (box && box.textContent.trim()) window.setTimeout(function () { announce(box.textContent.trim().replace(/\s+/g, " ")); }, 300);
+  });
 
   document.addEventListener("htmx:beforeSwap", function () {
     lastFocusKey = keyOf(document.activeElement);
@@ -278,9 +296,10 @@
       if (summary) announce("Showing " + summary.textContent.trim());
       return;
     }
-    if (document.activeElement === document.body && lastFocusKey) {
-      var same = document.querySelector(lastFocusKey);
-      if (same) same.focus();
+    if (document.activeElement === document.body || !document.activeElement.isConnected) {
+      var same = lastFocusKey ? document.querySelector(lastFocusKey) : null;
+      if (same && !same.disabled) same.focus();
+      else if (lastFocusKey) { var first = firstField(target); if (first) first.focus(); }
     }
   });
 })();

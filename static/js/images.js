@@ -13,5 +13,4 @@
     var control = event.target.closest ? event.target.closest('[aria-disabled="true"]') : null;
     if (control) event.preventDefault();
   });
-
 })();

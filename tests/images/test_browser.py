@@ -60,7 +60,8 @@ def test_developer_creates_an_image_and_uploads_a_qcow2_file_with_a_progress_bar
     assert switcher.locator("option[value='cn-north-4']").is_disabled()
     row = page.locator("tr", has_text="cn-north-4-dev-centos-system-00")
     row.get_by_text("Operations").click()
-    assert enabled_operations(page, "tr[data-image-id] details[open]") == {"modify", "share", "export", "replicate"}
+    open_menu = "tr[data-image-id] [role=menu]:not([hidden])"
+    assert enabled_operations(page, open_menu) == {"modify", "share", "export", "replicate"}
     assert row.locator("[data-operation=delete]").count() == 0  # DenyImageDeletion: not even drawn
     screenshot("images-developer-list")
 
@@ -125,10 +126,11 @@ def test_ims_admin_shares_accepts_and_deletes(sign_in, live_demo, screenshot):
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Delete image eu-west-101-euleros-system-06? This cannot be undone.")
     screenshot("images-admin-delete-confirm")
-    page.keyboard.press("Escape")  # cancelling sends nothing and gives focus back to the button
+    page.keyboard.press("Escape")  # cancelling sends nothing and gives focus back to the menu's button
     expect(dialog).to_be_hidden()
-    expect(row.locator("[data-operation=delete]")).to_be_focused()
+    expect(row.locator("[data-menu-button]")).to_be_focused()
     expect(page.locator("tr", has_text="eu-west-101-euleros-system-06")).to_have_count(1)
+    row.locator("[data-menu-button]").click()
     row.locator("[data-operation=delete]").click()
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator("#messages")).to_contain_text("Image eu-west-101-euleros-system-06 was deleted.")
