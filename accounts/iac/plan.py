@@ -67,6 +67,16 @@ class Effect:
     username: str
     cells: list[tuple[str, str, str, str]]
 
+    def lines(self) -> list[tuple[str, str, list[str], list[str]]]:
+        """The cells folded for reading: (before, after, actions, places), actions sharing the same places."""
+        by_change: dict[tuple[str, str, str], list[str]] = {}
+        for action, where, before, after in self.cells:
+            by_change.setdefault((before, after, action), []).append(where)
+        folded: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+        for (before, after, action), wheres in by_change.items():
+            folded.setdefault((before, after, tuple(wheres)), []).append(action)
+        return [(before, after, actions, list(wheres)) for (before, after, wheres), actions in folded.items()]
+
 
 @dataclass
 class Plan:
