@@ -563,8 +563,8 @@ def compare(before: dict, after: dict) -> list[Effect]:
         old, new = before.get(username), after.get(username)
         cells = []
         for key in sorted(set(old or {}) | set(new or {}), key=lambda k: (k[0], k[1] or "")):
-            was = "no such user" if old is None else OUTCOME_LABELS[old.get(key, "implicit_deny")]
-            now = "no such user" if new is None else OUTCOME_LABELS[new.get(key, "implicit_deny")]
+            was = "new user" if old is None else OUTCOME_LABELS[old.get(key, "implicit_deny")]
+            now = "user removed" if new is None else OUTCOME_LABELS[new.get(key, "implicit_deny")]
             if was != now and not (old is None and now == "denied") and not (new is None and was == "denied"):
                 cells.append((key[0], key[1] or "global", was, now))
         if cells or (old is None) != (new is None):
