@@ -18,13 +18,13 @@ refusals_log = logging.getLogger("imsperm.refusals")
 # A refusal repeated within this window is counted on its first event instead of written again.
 REPEAT_WINDOW = timedelta(seconds=60)
 # Details added to every event recorded inside `tagged(...)` (an import's id on each of its changes).
-_tags: ContextVar[dict] = ContextVar("audit_tags", default={})
+_tags: ContextVar[dict | None] = ContextVar("audit_tags", default=None)
 
 
 @contextmanager
 def tagged(**details):
     """Add these details to every event recorded in the block (e.g. `import_id` of one import)."""
-    token = _tags.set({**_tags.get(), **details})
+    token = _tags.set({**(_tags.get() or {}), **details})
     try:
         yield
     finally:
@@ -76,7 +76,7 @@ def record(
         **fields,
         actor_name=_fit("actor_name", actor_name),
         message=_fit("message", message),
-        details={**_tags.get(), **(details or {})},
+        details={**(_tags.get() or {}), **(details or {})},
     )
 
 

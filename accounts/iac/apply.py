@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts import audit
 from accounts.enforcement import Refused
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 
 from .document import Configuration, DocumentError, digest, dumps
 from .plan import Plan, StepFailed, build_plan, run_steps
@@ -21,7 +21,7 @@ IMPORT_EVENT = "iam:config:import"
 class ApplyResult:
     plan: Plan
     import_id: str = ""
-    generated_passwords: dict[str, str] = field(default_factory=dict)
+    created_users: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -62,8 +62,8 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
             result.import_id = import_id
             with audit.tagged(import_id=import_id):
                 for outcome in run_steps(plan, actor):
-                    if isinstance(outcome, tuple) and len(outcome) == 2 and outcome[1]:
-                        result.generated_passwords[outcome[0].username] = outcome[1]
+                    if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], User):
+                        result.created_users.append(outcome[0].username)
                 audit.record(actor=actor, action=IMPORT_EVENT, target_type="configuration",
                              target_id=import_id, target_repr=source or "IAM configuration",
                              message=_summary(plan), details={

@@ -43,7 +43,7 @@ class RegionEntry(_Entry):
 
 
 class UserEntry(_Entry):
-    """A user, without password or MFA devices: restored users get a generated password."""
+    """A user, without password or MFA devices: users it creates have no password until one is set."""
 
     username: Annotated[str, Field(min_length=1, max_length=64)]
     email: str = ""

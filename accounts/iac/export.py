@@ -31,6 +31,21 @@ def export_refusal(actor) -> str | None:
     return None
 
 
+def grant_scopes() -> list[tuple[str, str, object]]:
+    """Every grant as (group name, policy name, ALL_RESOURCES or a frozenset of project names).
+
+    Two queries of plain values: no policy document is decoded and no model is built per grant.
+    """
+    projects: dict[int, set[str]] = {}
+    for grant_id, name in Grant.projects.through.objects.values_list("grant_id", "project__name"):
+        projects.setdefault(grant_id, set()).add(name)
+    return [
+        (group_name, policy_name, ALL_RESOURCES if whole else frozenset(projects.get(pk, ())))
+        for pk, group_name, policy_name, whole in
+        Grant.objects.order_by().values_list("pk", "group__name", "policy__name", "all_resources")
+    ]
+
+
 def current_configuration() -> Configuration:
     """The stored configuration: regions, projects, users, groups, custom policies and grants."""
     projects: dict[int, list[dict]] = {}
@@ -40,9 +55,9 @@ def current_configuration() -> Configuration:
     for group_id, username in Membership.objects.values_list("group_id", "user__username"):
         members.setdefault(group_id, []).append(username)
     grants = []
-    for grant in Grant.objects.select_related("group", "policy").prefetch_related("projects"):
-        scope = ALL_RESOURCES if grant.all_resources else sorted(p.name for p in grant.projects.all())
-        grants.append({"group": grant.group.name, "policy": grant.policy.name, "scope": scope})
+    for group_name, policy_name, scope in grant_scopes():
+        grants.append({"group": group_name, "policy": policy_name,
+                       "scope": scope if scope == ALL_RESOURCES else sorted(scope)})
     data = {
         "format": FORMAT,
         "regions": [{"code": r.code, "name": r.name, "projects": projects.get(r.pk, [])}

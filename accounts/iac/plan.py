@@ -23,11 +23,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts import authz, services
-from accounts.models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, Region, User, UserGroup
+from accounts.models import ADMIN_GROUP_NAME, Membership, Policy, Project, Region, User, UserGroup
 from accounts.policy import ACTIONS, SERVICES
 from accounts.services.policies import PolicyDocumentError
 
 from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps
+from .export import export_text, grant_scopes
 
 SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants")
 USER_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff")
@@ -144,10 +145,7 @@ class _State:
             self.members.setdefault(group_name, set()).add(username)
         self.policies = {p.name: p for p in Policy.objects.prefetch_related("depends_on")}
         self.depends = {p.name: sorted(d.name for d in p.depends_on.all()) for p in self.policies.values()}
-        self.grants: dict[tuple[str, str], object] = {}
-        for grant in Grant.objects.select_related("group", "policy").prefetch_related("projects"):
-            scope = ALL_RESOURCES if grant.all_resources else frozenset(p.name for p in grant.projects.all())
-            self.grants[(grant.group.name, grant.policy.name)] = scope
+        self.grants = {(group, policy): scope for group, policy, scope in grant_scopes()}
 
     def closure(self, name: str) -> list[str]:
         found, stack = [], [name]
@@ -242,7 +240,8 @@ def _check_references(configuration: Configuration, state: _State, errors: list)
             for s_index, name in enumerate(grant.scope):
                 if name not in projects:
                     errors.append((f"{where}.scope[{s_index}]", f"No project named {name!r} in regions."))
-            document = custom[grant.policy].document if grant.policy in custom else state.policies[grant.policy].document
+            named = custom.get(grant.policy) or state.policies[grant.policy]
+            document = named.document
             if _global_only(document):
                 errors.append((f"{where}.scope", f"{grant.policy} names IAM actions only, which are global: "
                                                  f"its scope is {ALL_RESOURCES!r}."))
@@ -306,9 +305,11 @@ def _plan_users(configuration, state, plan):
         wanted = {name: getattr(entry, name) for name in USER_FIELDS}
         if stored is None:
             plan.changes.append(Change("Users", "create", f"user {entry.username}", path,
-                                       after=_fields_text(wanted), note="with a generated password"))
+                                       after=_fields_text(wanted),
+                                       note="without a password until an administrator sets one"))
             plan.steps.append(Step("users", path, lambda actor, u=entry: services.user_create(
-                actor=actor, username=u.username, **{name: getattr(u, name) for name in USER_FIELDS})))
+                actor=actor, username=u.username, without_password=True,
+                **{name: getattr(u, name) for name in USER_FIELDS})))
             plan.affected_usernames.add(entry.username)
             continue
         changed = {name: value for name, value in wanted.items() if stored[name] != value}
@@ -441,6 +442,10 @@ def _plan_grants(configuration, state, plan):
             desired[key] = (wanted, path, policy)
     detach: dict[str, set[str]] = {}
     attach: list[tuple[str, str, object, str]] = []
+
+    def add_attach(group, policy, scope, path):
+        if not any(entry[:2] == (group, policy) for entry in attach):
+            attach.append((group, policy, scope, path))
     for key, (scope, path, along) in sorted(desired.items()):
         group, policy = key
         current = state.grants.get(key)
@@ -450,11 +455,14 @@ def _plan_grants(configuration, state, plan):
             continue
         plan.affected_usernames |= members
         note = f"comes along with {along} (a role dependency)" if along else ""
+        if along:
+            # Attaching the role again (even unchanged) is what brings its dependencies along.
+            add_attach(group, along, desired[(group, along)][0], path)
         if current is None:
             plan.changes.append(Change("Grants", "create", f"{policy} → {group}", path if not along else "",
                                        after=_scope_text(scope), note=note))
             if not along:
-                attach.append((group, policy, scope, path))
+                add_attach(group, policy, scope, path)
             continue
         plan.changes.append(Change("Grants", "change", f"{policy} → {group}", f"{path}.scope" if not along else "",
                                    before=_scope_text(current), after=_scope_text(scope),
@@ -463,7 +471,7 @@ def _plan_grants(configuration, state, plan):
         if not _covers(scope, current):
             detach.setdefault(group, set()).add(policy)
         if not along:
-            attach.append((group, policy, scope, path))
+            add_attach(group, policy, scope, path)
     if plan.prune:
         for key in sorted(set(state.grants) - set(desired)):
             group, policy = key
@@ -483,9 +491,10 @@ def _plan_grants(configuration, state, plan):
                 if g == group and p not in policies and policies & set(state.closure(p)):
                     policies.add(p)
                     grown = True
-                    if (g, p) in desired and not any(a[:2] == (g, p) for a in attach):
-                        attach.append((g, p, desired[(g, p)][0], desired[(g, p)][1]))
-        plan.steps.append(Step("detach", "$.grants", lambda actor, g=group, names=sorted(policies):
+                    if (g, p) in desired:
+                        add_attach(g, p, desired[(g, p)][0], desired[(g, p)][1])
+        names = sorted(policies)
+        plan.steps.append(Step("detach", "$.grants", lambda actor, g=group, names=names:
                                services.grant_detach(actor=actor, group=UserGroup.objects.get(name=g),
                                                      policies=list(Policy.objects.filter(name__in=names)))))
     for group, policy, scope, path in attach:
@@ -582,8 +591,6 @@ def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> P
     Refusals (permission, no-escalation, limits, dependencies) become located errors; the
     users whose effective permissions change are listed with each decision before and after.
     """
-    from .export import export_text
-
     config_text = export_text()
     plan = build_plan(configuration, prune=prune, config_text=config_text)
     if plan.errors or plan.is_noop:

@@ -56,7 +56,7 @@ def test_export_edit_import_plan_and_confirm(page, live_demo, sign_in, screensho
 
     result = page.get_by_test_id("result")
     expect(result).to_contain_text("Imported: 5 created, 1 changed, 0 removed")
-    expect(result).to_contain_text("frank")
+    expect(page.get_by_test_id("created-users")).to_contain_text("frank")
     screenshot("iac-applied")
     assert Membership.objects.filter(group__name="viewers", user__username="frank").exists()
 

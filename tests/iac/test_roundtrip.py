@@ -55,7 +55,8 @@ def test_restore_into_an_empty_account_gives_every_persona_the_same_decisions(ex
 
     result = iac.apply_configuration(iac.parse_text(text), actor=None)
 
-    assert result.changed and set(result.generated_passwords) == set(PERSONA_NAMES)
+    assert result.changed and set(result.created_users) == set(PERSONA_NAMES)
+    assert not any(user.has_usable_password() for user in User.objects.all())
     assert iac.export_text() == text
     assert iac.decisions(PERSONA_NAMES) == engine_before
     assert {name: simulated(name) for name in PERSONA_NAMES} == before
@@ -137,14 +138,15 @@ def test_without_prune_nothing_is_removed(exported):
 
 def test_a_role_without_its_dependencies_gets_them_and_export_then_lists_them(exported):
     _, data = exported
-    data["grants"] = [g for g in data["grants"] if not (g["group"] == "north-ops" and g["policy"] != "Server Administrator")]
+    data["grants"] = [g for g in data["grants"]
+                      if not (g["group"] == "north-ops" and g["policy"] != "Server Administrator")]
     plan = iac.trial_plan(iac.parse_text(text_of(data)), actor=None, prune=True)
     assert plan.is_noop  # the dependencies are needed by Server Administrator: pruning keeps them
 
 
 @pytest.mark.parametrize("prune", [False, True])
 def test_the_command_round_trip(exported, tmp_path, prune):
-    text, data = exported
+    _, data = exported
     data["groups"][find(data["groups"], name="viewers")[0]]["description"] = "Read images"
     path = tmp_path / "iam.json"
     path.write_text(text_of(data))
@@ -167,3 +169,21 @@ def test_policies_are_compared_by_content_not_key_order(exported):
     data["policies"][0]["document"] = dict(reversed(list(data["policies"][0]["document"].items())))
     assert iac.trial_plan(iac.parse_text(text_of(data)), actor=None).is_noop
     assert Policy.objects.get(name="DenyImageDeletion").revision == 1
+
+
+def test_a_stored_role_missing_its_dependencies_gets_them_and_then_converges(exported):
+    """Rows written around the services (bulk loads) can hold a role without its dependencies."""
+    group = UserGroup.objects.create(name="bulk-loaded")
+    Grant.objects.create(group=group, policy=Policy.objects.get(name="Server Administrator"), all_resources=True)
+    configuration = iac.current_configuration()
+
+    plan = iac.trial_plan(configuration, actor=None)
+
+    assert {(c.kind, c.subject, c.note) for c in plan.changes} == {
+        ("create", "IMS Administrator → bulk-loaded", "comes along with Server Administrator (a role dependency)"),
+        ("create", "Tenant Administrator → bulk-loaded", "comes along with Server Administrator (a role dependency)"),
+    }
+    iac.apply_configuration(configuration, actor=None)
+    assert set(Grant.objects.filter(group=group).values_list("policy__name", flat=True)) == {
+        "Server Administrator", "IMS Administrator", "Tenant Administrator"}
+    assert iac.trial_plan(iac.current_configuration(), actor=None).is_noop

@@ -48,10 +48,9 @@ class Command(BaseCommand):
         except iac.DocumentError as error:
             return self._fail(error.errors)
         self.stdout.write(self.style.SUCCESS(f"Applied (import {result.import_id})."))
-        if result.generated_passwords:
-            self.stdout.write("Generated passwords of the users created (shown once):")
-            for username, password in sorted(result.generated_passwords.items()):
-                self.stdout.write(f"  {username}: {password}")
+        if result.created_users:
+            self.stdout.write(f"{len(result.created_users)} user(s) created without a password (the file holds "
+                              f"none): set them in the console, or with manage.py changepassword USERNAME.")
 
     def _read(self, path):
         try:
