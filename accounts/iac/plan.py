@@ -24,7 +24,8 @@ from django.db import transaction
 
 from accounts import authz, services
 from accounts.models import ADMIN_GROUP_NAME, Membership, Policy, Project, Region, User, UserGroup
-from accounts.policy import ACTIONS, SERVICES
+from accounts.policy import ACTIONS, SERVICES, get_action
+from accounts.services import escalation
 from accounts.services.policies import PolicyDocumentError
 
 from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps
@@ -90,6 +91,10 @@ class Plan:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     affected_usernames: set[str] = field(default_factory=set)
+    # What the changes touch, so only those decisions are compared: (policy document, scope) pairs,
+    # and the users whose every decision changes (activated, deactivated, removed).
+    touched: list[tuple[dict, object]] = field(default_factory=list)
+    whole_users: set[str] = field(default_factory=set)
 
     @property
     def is_noop(self) -> bool:
@@ -155,6 +160,28 @@ class _State:
                     found.append(dependency)
                     stack.append(dependency)
         return found
+
+
+def _touch(plan, state, configuration, policy_name: str, scope) -> None:
+    """Record that grants of `policy_name` on `scope` change for someone (its stored and filed documents)."""
+    for entry in configuration.policies:
+        if entry.name == policy_name:
+            plan.touched.append((entry.document, scope))
+    stored = state.policies.get(policy_name)
+    if stored is not None:
+        plan.touched.append((stored.document, scope))
+    for dependency in state.closure(policy_name):
+        plan.touched.append((state.policies[dependency].document, scope))
+
+
+def _touch_group(plan, state, configuration, group_name: str) -> None:
+    """A membership of the group changes: every grant it holds now or per the file is touched."""
+    for (group, policy), scope in state.grants.items():
+        if group == group_name:
+            _touch(plan, state, configuration, policy, scope)
+    for grant in configuration.grants:
+        if grant.group == group_name:
+            _touch(plan, state, configuration, grant.policy, grant.scope)
 
 
 def _duplicates(errors, items, key, path, what):
@@ -321,6 +348,7 @@ def _plan_users(configuration, state, plan):
                 actor=actor, user=User.objects.get(username=u), **c)))
             if "is_active" in changed:
                 plan.affected_usernames.add(entry.username)
+                plan.whole_users.add(entry.username)
     if plan.prune:
         for username in sorted(set(state.users) - listed):
             plan.changes.append(Change("Users", "remove", f"user {username}",
@@ -328,6 +356,7 @@ def _plan_users(configuration, state, plan):
             plan.steps.append(Step("user-delete", "$.users", lambda actor, u=username: services.user_delete(
                 actor=actor, user=User.objects.get(username=u))))
             plan.affected_usernames.add(username)
+            plan.whole_users.add(username)
 
 
 def _fields_text(fields: dict) -> str:
@@ -359,6 +388,9 @@ def _plan_policies(configuration, state, plan):
             after.append(after_text)
             plan.affected_usernames |= {u for (g, p), _ in state.grants.items() if p == entry.name
                                         for u in state.members.get(g, ())}
+            for (_, policy), scope in state.grants.items():
+                if policy == entry.name:
+                    _touch(plan, state, configuration, policy, scope)
         plan.changes.append(Change("Custom policies", "change", f"policy {entry.name}", path,
                                    before="\n".join(before), after="\n".join(after)))
         plan.steps.append(Step("policy-update", path, lambda actor, p=entry, revision=stored.revision:
@@ -398,6 +430,7 @@ def _plan_groups(configuration, state, plan):
             plan.steps.append(Step("join", where, lambda actor, g=entry.name, u=member: services.group_add_member(
                 actor=actor, group=UserGroup.objects.get(name=g), user=User.objects.get(username=u))))
             plan.affected_usernames.add(member)
+            _touch_group(plan, state, configuration, entry.name)
         if plan.prune:
             for member in sorted(current - set(entry.members)):
                 plan.changes.append(Change("Members", "remove", f"{member} in {entry.name}", f"{path}.members"))
@@ -405,6 +438,7 @@ def _plan_groups(configuration, state, plan):
                                        services.group_remove_member(actor=actor, group=UserGroup.objects.get(name=g),
                                                                     user=User.objects.get(username=u))))
                 plan.affected_usernames.add(member)
+                _touch_group(plan, state, configuration, entry.name)
     if plan.prune:
         for name in sorted(set(state.groups) - listed):
             group = state.groups[name]
@@ -421,6 +455,7 @@ def _plan_groups(configuration, state, plan):
             plan.steps.append(Step("group-delete", "$.groups", lambda actor, n=name: services.group_delete(
                 actor=actor, group=UserGroup.objects.get(name=n))))
             plan.affected_usernames |= set(members)
+            _touch_group(plan, state, configuration, name)
 
 
 def _plan_grants(configuration, state, plan):
@@ -454,6 +489,7 @@ def _plan_grants(configuration, state, plan):
         if current is not None and current == scope:
             continue
         plan.affected_usernames |= members
+        _touch(plan, state, configuration, policy, scope if current is None else _union(scope, current))
         note = f"comes along with {along} (a role dependency)" if along else ""
         if along:
             # Attaching the role again (even unchanged) is what brings its dependencies along.
@@ -481,6 +517,7 @@ def _plan_grants(configuration, state, plan):
                                        before=_scope_text(state.grants[key])))
             detach.setdefault(group, set()).add(policy)
             plan.affected_usernames |= state.members.get(group, set())
+            _touch(plan, state, configuration, policy, state.grants[key])
     for group, policies in sorted(detach.items()):
         # Detaching a role that an attached role still needs is refused: detach that one too, and
         # attach it again afterwards with the scope the file gives it.
@@ -549,20 +586,34 @@ def _where_names() -> list[str | None]:
     return [None, *Project.objects.order_by("name").values_list("name", flat=True)]
 
 
-def decisions(usernames) -> dict[str, dict[tuple[str, str | None], str]]:
-    """Every catalogued action's outcome in every project (IAM: globally) for these users, from the engine."""
-    wheres = _where_names()
+def all_cells() -> list[tuple[str, str | None]]:
+    """Every catalogued action in every project (IAM actions once: they are global)."""
+    wheres = _where_names()[1:]
+    return [(action.name, None) if SERVICES[action.service].is_global else (action.name, where)
+            for action in ACTIONS for where in ([None] if SERVICES[action.service].is_global else wheres)]
+
+
+def touched_cells(touched, extra_projects=()) -> set[tuple[str, str | None]]:
+    """The decisions that grants of these (document, scope) pairs can change."""
+    projects = sorted({*_where_names()[1:], *extra_projects})
+    cells: set[tuple[str, str | None]] = set()
+    for document, scope in touched:
+        actions = escalation.document_allows(document) | escalation.document_denies(document)
+        where = projects if scope == ALL_RESOURCES else sorted(scope)
+        for action in actions:
+            cells |= {(action, None)} if SERVICES[get_action(action).service].is_global else {
+                (action, name) for name in where}
+    return cells
+
+
+def decisions(usernames, cells=None) -> dict[str, dict[tuple[str, str | None], str]]:
+    """The engine's outcome of each cell (action, project or None) for these users; every cell by default."""
+    cells = all_cells() if cells is None else sorted(cells, key=lambda c: (c[0], c[1] or ""))
     table: dict[str, dict[tuple[str, str | None], str]] = {}
     for user in User.objects.filter(username__in=sorted(usernames)):
         authorization = authz.Authorization(authz.load_grants(user, stamp=""))
-        cells = {}
-        for action in ACTIONS:
-            if SERVICES[action.service].is_global:
-                cells[(action.name, None)] = authorization.decide(action.name).outcome
-            else:
-                for where in wheres[1:]:
-                    cells[(action.name, where)] = authorization.decide(action.name, where).outcome
-        table[user.username] = cells
+        table[user.username] = {(action, where): authorization.decide(action, where).outcome
+                                for action, where in cells}
     return table
 
 
@@ -595,11 +646,18 @@ def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> P
     plan = build_plan(configuration, prune=prune, config_text=config_text)
     if plan.errors or plan.is_noop:
         return plan
-    before = decisions(plan.affected_usernames)
+    new_projects = {p.name for r in configuration.regions for p in r.projects}
+    cells = touched_cells(plan.touched, new_projects)
+    partial = plan.affected_usernames - plan.whole_users
+
+    def decide_all():
+        return {**decisions(partial, cells), **decisions(plan.whole_users)}
+
+    before = decide_all()
     try:
         with transaction.atomic():
             run_steps(plan, actor)
-            plan.effects = compare(before, decisions(plan.affected_usernames))
+            plan.effects = compare(before, decide_all())
             raise _Rollback
     except _Rollback:
         pass
