@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.db.models import F
@@ -15,6 +17,18 @@ refusals_log = logging.getLogger("imsperm.refusals")
 
 # A refusal repeated within this window is counted on its first event instead of written again.
 REPEAT_WINDOW = timedelta(seconds=60)
+# Details added to every event recorded inside `tagged(...)` (an import's id on each of its changes).
+_tags: ContextVar[dict | None] = ContextVar("audit_tags", default=None)
+
+
+@contextmanager
+def tagged(**details):
+    """Add these details to every event recorded in the block (e.g. `import_id` of one import)."""
+    token = _tags.set({**(_tags.get() or {}), **details})
+    try:
+        yield
+    finally:
+        _tags.reset(token)
 
 
 def record(
@@ -62,7 +76,7 @@ def record(
         **fields,
         actor_name=_fit("actor_name", actor_name),
         message=_fit("message", message),
-        details=details or {},
+        details={**(_tags.get() or {}), **(details or {})},
     )
 
 

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from . import authz
+from .iac.export import EXPORT_ACTIONS
 from .selectors import all_projects
 
-# (section, label, url name, action needed, needs a project) — the catalogue names the actions.
+# (section, label, url name, action(s) needed, needs a project) — the catalogue names the actions.
 NAVIGATION = (
     ("Images", "Images", "images:list", "ims:images:list", True),
     ("Images", "My permissions", "accounts:my-permissions", None, False),
@@ -16,6 +17,7 @@ NAVIGATION = (
     ("IAM", "Policies", "iam:policy-list", "iam:roles:listRoles", False),
     ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
     ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
+    ("IAM", "Configuration", "iam:config", EXPORT_ACTIONS, False),
     ("Account", "Sign-in security", "accounts:mfa", None, False),
 )
 
@@ -38,6 +40,9 @@ def build_navigation(request):
             enabled = True
         elif per_project:
             enabled = any(authorization.allows(action, p) for p in all_projects(request))
+        elif isinstance(action, tuple):
+            missing = [name for name in action if not authorization.allows(name)]
+            enabled, action = not missing, ", ".join(missing)
         else:
             enabled = authorization.allows(action)
         reason = "" if enabled else f"You need {action} to open this page."

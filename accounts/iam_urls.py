@@ -1,7 +1,7 @@
 """URLs of the IAM console, namespace "iam"."""
 
-from accounts.iam import directory_urls, policy_urls
+from accounts.iam import config_urls, directory_urls, policy_urls
 
 app_name = "iam"
 
-urlpatterns = [*directory_urls.urlpatterns, *policy_urls.urlpatterns]
+urlpatterns = [*directory_urls.urlpatterns, *policy_urls.urlpatterns, *config_urls.urlpatterns]

@@ -21,15 +21,22 @@ def generate_password() -> str:
 @atomic_service
 def user_create(*, actor, username: str, password: str | None = None, email: str = "",
                 first_name: str = "", last_name: str = "", is_active: bool = True,
-                is_staff: bool = False) -> tuple[User, str | None]:
-    """Create a user; returns it and the generated password when none was given (shown once)."""
+                is_staff: bool = False, without_password: bool = False) -> tuple[User, str | None]:
+    """Create a user; returns it and the generated password when none was given (shown once).
+
+    `without_password`: no password at all (an imported configuration carries none), until an
+    administrator sets one; no hashing, so a thousand users are restored in seconds.
+    """
     require(actor, "iam:users:createUser", target_repr=username)
     generated = None
-    if not password:
+    if not password and not without_password:
         password = generated = generate_password()
     user = User(username=username, email=email, first_name=first_name, last_name=last_name,
                 is_active=is_active, is_staff=is_staff)
-    user.set_password(password)
+    if without_password:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
     user.full_clean()
     user.save()
     audit.record(actor=actor, action="iam:users:createUser", target=user,

@@ -1,0 +1,87 @@
+"""Apply a configuration: the plan's steps through the services, in one transaction, audited as one import."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from accounts import audit
+from accounts.enforcement import Refused
+from accounts.models import AuditEvent, User
+
+from .document import Configuration, DocumentError, digest, dumps
+from .plan import Plan, StepFailed, build_plan, run_steps
+
+IMPORT_EVENT = "iam:config:import"
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    import_id: str = ""
+    created_users: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return not self.plan.is_noop
+
+
+class StaleConfiguration(Exception):
+    """The stored configuration changed since the plan that is being confirmed was made."""
+
+
+def apply_configuration(configuration: Configuration, *, actor, prune: bool = False,
+                        expected_config_hash: str | None = None, source: str = "") -> ApplyResult:
+    """Make the stored configuration match the file, all or nothing.
+
+    Every change is one call of an existing service as `actor` (None: the system itself, for a
+    restore into an empty database), so permission checks, limits, role dependencies and the
+    no-escalation rule apply as they do in the console. Every audit event of the import carries
+    its `import_id`; one `iam:config:import` event sums it up. Nothing to do → nothing written.
+    A refusal rolls everything back and raises DocumentError at the refused change's place in
+    the file (a refused permission is audited once, as the import's). `expected_config_hash`
+    (the plan's) makes a confirmation fail with StaleConfiguration if the stored
+    configuration changed since.
+    """
+    from .export import export_text
+
+    import_id = uuid.uuid4().hex[:12]
+    try:
+        with transaction.atomic():
+            config_text = export_text()
+            if expected_config_hash is not None and digest(config_text) != expected_config_hash:
+                raise StaleConfiguration()
+            plan = build_plan(configuration, prune=prune, config_text=config_text)
+            if plan.errors:
+                raise DocumentError(plan.errors)
+            result = ApplyResult(plan=plan)
+            if plan.is_noop:
+                return result
+            result.import_id = import_id
+            with audit.tagged(import_id=import_id):
+                for outcome in run_steps(plan, actor):
+                    if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], User):
+                        result.created_users.append(outcome[0].username)
+                audit.record(actor=actor, action=IMPORT_EVENT, target_type="configuration",
+                             target_id=import_id, target_repr=source or "IAM configuration",
+                             message=_summary(plan), details={
+                                 **plan.counts(), "prune": prune, "document_sha256": digest(dumps(configuration)),
+                             })
+            return result
+    except StepFailed as failure:
+        if isinstance(failure.error, Refused):
+            refused = failure.error
+            audit.record(actor=actor, action=refused.explanation.action, target_type="configuration",
+                         target_id=import_id, target_repr=source or "IAM configuration",
+                         outcome=AuditEvent.Outcome.DENIED,
+                         message=f"Import refused at {failure.path}: {failure.message}",
+                         details={"import_id": import_id, "path": failure.path})
+        raise DocumentError([(failure.path, failure.message)]) from failure
+
+
+def _summary(plan: Plan) -> str:
+    counts = plan.counts()
+    return (f"Imported the IAM configuration: {counts['create']} created, {counts['change']} changed, "
+            f"{counts['remove']} removed.")

@@ -1,0 +1,668 @@
+"""The plan of an import: what applying a configuration would create, change and (with prune) remove.
+
+`build_plan` compares the file with the stored configuration (a fixed number of queries) and
+turns every difference into a readable `Change` and a `Step` — one call of an existing service
+(accounts.services), carrying the JSON path it came from. `trial_plan` then runs those steps in
+a transaction that is always rolled back, as the actor: every permission check, limit and the
+no-escalation rule answer exactly as they would on apply, and the users whose effective
+permissions change are read from the engine before and after.
+
+Semantics: everything named in the file is made to match it. Without prune nothing is removed
+(users, groups, custom policies, memberships and grants absent from the file stay); with prune
+they are removed. Regions and projects are never removed (no service deletes them). A role
+granted without its dependencies gets them with the same scope, as attaching it by hand does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from accounts import authz, services
+from accounts.models import ADMIN_GROUP_NAME, Membership, Policy, Project, Region, User, UserGroup
+from accounts.policy import ACTIONS, SERVICES, get_action
+from accounts.services import escalation
+from accounts.services.policies import PolicyDocumentError
+
+from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps
+from .export import export_text, grant_scopes
+
+SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants")
+USER_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff")
+OUTCOME_LABELS = {"allow": "allowed", "explicit_deny": "denied explicitly", "implicit_deny": "denied"}
+# The order steps run in: removals of memberships and grants before additions (limits count what
+# is there), policy edits after detaching (only the remaining grants are widened), deletions last.
+PHASES = ("regions", "projects", "users", "policy-create", "groups", "detach", "leave", "policy-update",
+          "attach", "join", "group-delete", "policy-delete", "user-delete")
+
+
+@dataclass
+class Change:
+    """One readable line of a plan: `kind` is create, change or remove."""
+
+    section: str
+    kind: str
+    subject: str
+    path: str = ""
+    before: str = ""
+    after: str = ""
+    note: str = ""
+
+
+@dataclass
+class Step:
+    """One service call of an import, with the place in the file it answers for."""
+
+    phase: str
+    path: str
+    run: Callable
+
+
+@dataclass
+class Effect:
+    """A user whose effective permissions change: (action, where, before, after) for each decision."""
+
+    username: str
+    cells: list[tuple[str, str, str, str]]
+
+    def lines(self) -> list[tuple[str, str, list[str], list[str]]]:
+        """The cells folded for reading: (before, after, actions, places), actions sharing the same places."""
+        by_change: dict[tuple[str, str, str], list[str]] = {}
+        for action, where, before, after in self.cells:
+            by_change.setdefault((before, after, action), []).append(where)
+        folded: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+        for (before, after, action), wheres in by_change.items():
+            folded.setdefault((before, after, tuple(wheres)), []).append(action)
+        return [(before, after, actions, list(wheres)) for (before, after, wheres), actions in folded.items()]
+
+
+@dataclass
+class Plan:
+    document_hash: str
+    config_hash: str
+    prune: bool
+    changes: list[Change] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    affected_usernames: set[str] = field(default_factory=set)
+    # What the changes touch, so only those decisions are compared: (policy document, scope) pairs,
+    # and the users whose every decision changes (activated, deactivated, removed).
+    touched: list[tuple[dict, object]] = field(default_factory=list)
+    whole_users: set[str] = field(default_factory=set)
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        return {kind: sum(1 for c in self.changes if c.kind == kind) for kind in ("create", "change", "remove")}
+
+    def sections(self) -> list[tuple[str, list[Change]]]:
+        """The changes grouped by section, in SECTIONS order."""
+        return [(title, [c for c in self.changes if c.section == title])
+                for title in SECTIONS if any(c.section == title for c in self.changes)]
+
+    def ordered_steps(self) -> list[Step]:
+        return sorted(self.steps, key=lambda step: PHASES.index(step.phase))
+
+
+def _scope_text(scope) -> str:
+    return "All resources" if scope == ALL_RESOURCES else ", ".join(sorted(scope))
+
+
+def _covers(wide, narrow) -> bool:
+    if wide == ALL_RESOURCES:
+        return True
+    return narrow != ALL_RESOURCES and set(narrow) <= set(wide)
+
+
+def _union(a, b):
+    if a == ALL_RESOURCES or b == ALL_RESOURCES:
+        return ALL_RESOURCES
+    return frozenset(a) | frozenset(b)
+
+
+def _global_only(document: dict) -> bool:
+    patterns = {p.split(":", 1)[0].lower() for s in document.get("Statement", []) for p in s.get("Action", [])}
+    return patterns == {"iam"}
+
+
+def _canonical(document) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+class _State:
+    """The stored configuration, loaded once for a plan."""
+
+    def __init__(self):
+        self.regions = {r.code: r for r in Region.objects.all()}
+        self.projects = {p.name: p for p in Project.objects.select_related("region")}
+        self.users = {u["username"]: u for u in User.objects.values("username", *USER_FIELDS)}
+        self.groups = {g.name: g for g in UserGroup.objects.all()}
+        self.members: dict[str, set[str]] = {}
+        for group_name, username in Membership.objects.values_list("group__name", "user__username"):
+            self.members.setdefault(group_name, set()).add(username)
+        self.policies = {p.name: p for p in Policy.objects.prefetch_related("depends_on")}
+        self.depends = {p.name: sorted(d.name for d in p.depends_on.all()) for p in self.policies.values()}
+        self.grants = {(group, policy): scope for group, policy, scope in grant_scopes()}
+
+    def closure(self, name: str) -> list[str]:
+        found, stack = [], [name]
+        while stack:
+            for dependency in self.depends.get(stack.pop(), []):
+                if dependency not in found and dependency != name:
+                    found.append(dependency)
+                    stack.append(dependency)
+        return found
+
+
+def _touch(plan, state, configuration, policy_name: str, scope) -> None:
+    """Record that grants of `policy_name` on `scope` change for someone (its stored and filed documents)."""
+    for entry in configuration.policies:
+        if entry.name == policy_name:
+            plan.touched.append((entry.document, scope))
+    stored = state.policies.get(policy_name)
+    if stored is not None:
+        plan.touched.append((stored.document, scope))
+    for dependency in state.closure(policy_name):
+        plan.touched.append((state.policies[dependency].document, scope))
+
+
+def _touch_group(plan, state, configuration, group_name: str) -> None:
+    """A membership of the group changes: every grant it holds now or per the file is touched."""
+    for (group, policy), scope in state.grants.items():
+        if group == group_name:
+            _touch(plan, state, configuration, policy, scope)
+    for grant in configuration.grants:
+        if grant.group == group_name:
+            _touch(plan, state, configuration, grant.policy, grant.scope)
+
+
+def _duplicates(errors, items, key, path, what):
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        folded = key(item).lower()
+        if folded in seen:
+            errors.append((f"{path}[{index}]", f"{what} {key(item)!r} is already listed at {path}[{seen[folded]}] "
+                                               f"(names that differ only in letter case count as the same)"))
+        else:
+            seen[folded] = index
+
+
+def build_plan(configuration: Configuration, *, prune: bool = False, config_text: str | None = None) -> Plan:
+    """Compare the file with the stored configuration: located errors, readable changes, service steps."""
+    state = _State()
+    plan = Plan(document_hash=digest(dumps(configuration)), prune=prune,
+                config_hash=digest(config_text) if config_text is not None else "")
+    _check_references(configuration, state, plan.errors)
+    if plan.errors:
+        return plan
+    _plan_regions(configuration, state, plan)
+    _plan_users(configuration, state, plan)
+    _plan_policies(configuration, state, plan)
+    _plan_groups(configuration, state, plan)
+    _plan_grants(configuration, state, plan)
+    return plan
+
+
+def _check_references(configuration: Configuration, state: _State, errors: list) -> None:
+    """What the file itself gets wrong: duplicates, names it uses but does not define, scopes."""
+    _duplicates(errors, configuration.regions, lambda r: r.code, "$.regions", "The region")
+    _duplicates(errors, configuration.users, lambda u: u.username, "$.users", "The user")
+    _duplicates(errors, configuration.groups, lambda g: g.name, "$.groups", "The group")
+    _duplicates(errors, configuration.policies, lambda p: p.name, "$.policies", "The policy")
+    _duplicates(errors, configuration.grants, lambda g: f"{g.group} / {g.policy}", "$.grants", "The grant")
+    projects: dict[str, str] = {}
+    for r_index, region in enumerate(configuration.regions):
+        path = f"$.regions[{r_index}]"
+        _duplicates(errors, region.projects, lambda p: p.name, f"{path}.projects", "The project")
+        for p_index, project in enumerate(region.projects):
+            if project.name != region.code and not project.name.startswith(f"{region.code}_"):
+                errors.append((f"{path}.projects[{p_index}].name",
+                               f"A project of {region.code} is named {region.code} or {region.code}_<name>."))
+            stored = state.projects.get(project.name)
+            if stored is not None and stored.region.code != region.code:
+                errors.append((f"{path}.projects[{p_index}].name",
+                               f"The project {project.name} belongs to the region {stored.region.code}."))
+            projects[project.name] = region.code
+        if region.code not in {p.name for p in region.projects}:
+            errors.append((f"{path}.projects", f"The region's default project {region.code} is missing."))
+    usernames = {u.username for u in configuration.users}
+    for g_index, group in enumerate(configuration.groups):
+        seen = set()
+        for m_index, member in enumerate(group.members):
+            where = f"$.groups[{g_index}].members[{m_index}]"
+            if member not in usernames:
+                errors.append((where, f"No user named {member!r} in users."))
+            elif member in seen:
+                errors.append((where, f"{member} is listed twice."))
+            seen.add(member)
+    custom = {p.name: p for p in configuration.policies}
+    system = {name for name, p in state.policies.items() if p.is_system}
+    for p_index, policy in enumerate(configuration.policies):
+        clash = next((name for name in system if name.lower() == policy.name.lower()), None)
+        if clash:
+            errors.append((f"$.policies[{p_index}].name", f"{clash} is a system-defined role or policy."))
+        try:
+            services.parse_policy_document(policy.document)
+        except PolicyDocumentError as error:
+            errors.extend((f"$.policies[{p_index}].document" + (f".{f.path}" if f.path else ""), f.message)
+                          for f in error.findings if f.tier == "error")
+    groups = {g.name for g in configuration.groups}
+    for index, grant in enumerate(configuration.grants):
+        where = f"$.grants[{index}]"
+        if grant.group not in groups:
+            errors.append((f"{where}.group", f"No group named {grant.group!r} in groups."))
+        if grant.policy not in custom and grant.policy not in system:
+            errors.append((f"{where}.policy", f"No custom policy named {grant.policy!r} in policies, "
+                                              f"and no system role or policy of that name."))
+            continue
+        if grant.scope != ALL_RESOURCES:
+            for s_index, name in enumerate(grant.scope):
+                if name not in projects:
+                    errors.append((f"{where}.scope[{s_index}]", f"No project named {name!r} in regions."))
+            named = custom.get(grant.policy) or state.policies[grant.policy]
+            document = named.document
+            if _global_only(document):
+                errors.append((f"{where}.scope", f"{grant.policy} names IAM actions only, which are global: "
+                                                 f"its scope is {ALL_RESOURCES!r}."))
+    explicit = {(g.group, g.policy): (i, g.scope) for i, g in enumerate(configuration.grants)}
+    for index, grant in enumerate(configuration.grants):
+        for dependency in state.closure(grant.policy):
+            found = explicit.get((grant.group, dependency))
+            if found is not None and not _covers(found[1], grant.scope):
+                errors.append((f"$.grants[{found[0]}].scope",
+                               f"{grant.policy} needs {dependency} on its scope ({_scope_text(grant.scope)}), "
+                               f"which this grant of {dependency} to {grant.group} does not cover: "
+                               f"it would break a role dependency (see $.grants[{index}])."))
+
+
+def _plan_regions(configuration, state, plan):
+    for r_index, region in enumerate(configuration.regions):
+        path = f"$.regions[{r_index}]"
+        stored = state.regions.get(region.code)
+        if stored is None:
+            plan.changes.append(Change("Regions and projects", "create", f"region {region.code}", path,
+                                       after=region.name))
+            plan.steps.append(Step("regions", path, lambda actor, r=region: services.region_create(
+                actor=actor, code=r.code, name=r.name)))
+        elif stored.name != region.name:
+            plan.changes.append(Change("Regions and projects", "change", f"region {region.code}", f"{path}.name",
+                                       before=stored.name, after=region.name))
+            plan.steps.append(Step("regions", f"{path}.name", lambda actor, r=region: services.region_update(
+                actor=actor, region=Region.objects.get(code=r.code), name=r.name)))
+        for p_index, project in enumerate(region.projects):
+            where = f"{path}.projects[{p_index}]"
+            current = state.projects.get(project.name)
+            created_with_region = stored is None and project.name == region.code
+            before = current.description if current else ("default project" if created_with_region else None)
+            if before is None:
+                plan.changes.append(Change("Regions and projects", "create", f"project {project.name}", where,
+                                           after=project.description or "(no description)"))
+                plan.steps.append(Step("projects", where, lambda actor, r=region, p=project: services.project_create(
+                    actor=actor, region=Region.objects.get(code=r.code), name=p.name, description=p.description)))
+            elif before != project.description:
+                kind = "create" if created_with_region else "change"
+                plan.changes.append(Change("Regions and projects", kind, f"project {project.name}",
+                                           f"{where}.description", before=before, after=project.description,
+                                           note="the region's default project" if created_with_region else ""))
+                plan.steps.append(Step("projects", f"{where}.description",
+                                       lambda actor, p=project: services.project_update(
+                                           actor=actor, project=Project.objects.get(name=p.name), name=p.name,
+                                           description=p.description)))
+    if plan.prune:
+        listed = {p.name for r in configuration.regions for p in r.projects}
+        for name in sorted(set(state.projects) - listed):
+            plan.warnings.append(("$.regions", f"The project {name} is not in the file and stays: "
+                                               f"regions and projects cannot be removed."))
+
+
+def _plan_users(configuration, state, plan):
+    listed = set()
+    for index, entry in enumerate(configuration.users):
+        path = f"$.users[{index}]"
+        listed.add(entry.username)
+        stored = state.users.get(entry.username)
+        wanted = {name: getattr(entry, name) for name in USER_FIELDS}
+        if stored is None:
+            plan.changes.append(Change("Users", "create", f"user {entry.username}", path,
+                                       after=_fields_text(wanted),
+                                       note="without a password until an administrator sets one"))
+            plan.steps.append(Step("users", path, lambda actor, u=entry: services.user_create(
+                actor=actor, username=u.username, without_password=True,
+                **{name: getattr(u, name) for name in USER_FIELDS})))
+            plan.affected_usernames.add(entry.username)
+            continue
+        changed = {name: value for name, value in wanted.items() if stored[name] != value}
+        if changed:
+            plan.changes.append(Change("Users", "change", f"user {entry.username}", path,
+                                       before=_fields_text({k: stored[k] for k in changed}),
+                                       after=_fields_text(changed)))
+            plan.steps.append(Step("users", path, lambda actor, u=entry.username, c=changed: services.user_update(
+                actor=actor, user=User.objects.get(username=u), **c)))
+            if "is_active" in changed:
+                plan.affected_usernames.add(entry.username)
+                plan.whole_users.add(entry.username)
+    if plan.prune:
+        for username in sorted(set(state.users) - listed):
+            plan.changes.append(Change("Users", "remove", f"user {username}",
+                                       before=_fields_text({k: state.users[username][k] for k in USER_FIELDS})))
+            plan.steps.append(Step("user-delete", "$.users", lambda actor, u=username: services.user_delete(
+                actor=actor, user=User.objects.get(username=u))))
+            plan.affected_usernames.add(username)
+            plan.whole_users.add(username)
+
+
+def _fields_text(fields: dict) -> str:
+    return ", ".join(f"{name}: {json.dumps(value)}" for name, value in fields.items())
+
+
+def _plan_policies(configuration, state, plan):
+    listed = set()
+    for index, entry in enumerate(configuration.policies):
+        path = f"$.policies[{index}]"
+        listed.add(entry.name)
+        stored = state.policies.get(entry.name)
+        after_text = json.dumps(entry.document, sort_keys=True, indent=2)
+        if stored is None:
+            plan.changes.append(Change("Custom policies", "create", f"policy {entry.name}", path,
+                                       after=f"{entry.description}\n{after_text}".strip()))
+            plan.steps.append(Step("policy-create", path, lambda actor, p=entry: services.policy_create(
+                actor=actor, name=p.name, description=p.description, document=p.document)))
+            continue
+        same_document = _canonical(stored.document) == _canonical(entry.document)
+        if same_document and stored.description == entry.description:
+            continue
+        before, after = [], []
+        if stored.description != entry.description:
+            before.append(f"description: {json.dumps(stored.description)}")
+            after.append(f"description: {json.dumps(entry.description)}")
+        if not same_document:
+            before.append(json.dumps(stored.document, sort_keys=True, indent=2))
+            after.append(after_text)
+            plan.affected_usernames |= {u for (g, p), _ in state.grants.items() if p == entry.name
+                                        for u in state.members.get(g, ())}
+            for (_, policy), scope in state.grants.items():
+                if policy == entry.name:
+                    _touch(plan, state, configuration, policy, scope)
+        plan.changes.append(Change("Custom policies", "change", f"policy {entry.name}", path,
+                                   before="\n".join(before), after="\n".join(after)))
+        plan.steps.append(Step("policy-update", path, lambda actor, p=entry, revision=stored.revision:
+                               services.policy_update(actor=actor, policy=Policy.objects.get(name=p.name),
+                                                      name=p.name, description=p.description, document=p.document,
+                                                      expected_revision=revision)))
+    if plan.prune:
+        for name in sorted(n for n, p in state.policies.items() if not p.is_system and n not in listed):
+            plan.changes.append(Change("Custom policies", "remove", f"policy {name}",
+                                       before=state.policies[name].description))
+            plan.steps.append(Step("policy-delete", "$.policies", lambda actor, n=name: services.policy_delete(
+                actor=actor, policy=Policy.objects.get(name=n))))
+
+
+def _plan_groups(configuration, state, plan):
+    listed = set()
+    for index, entry in enumerate(configuration.groups):
+        path = f"$.groups[{index}]"
+        listed.add(entry.name)
+        stored = state.groups.get(entry.name)
+        if stored is None:
+            plan.changes.append(Change("User groups", "create", f"group {entry.name}", path,
+                                       after=entry.description or "(no description)"))
+            plan.steps.append(Step("groups", path, lambda actor, g=entry: services.group_create(
+                actor=actor, name=g.name, description=g.description)))
+        elif stored.description != entry.description:
+            plan.changes.append(Change("User groups", "change", f"group {entry.name}", f"{path}.description",
+                                       before=stored.description, after=entry.description))
+            plan.steps.append(Step("groups", f"{path}.description", lambda actor, g=entry: services.group_update(
+                actor=actor, group=UserGroup.objects.get(name=g.name), name=g.name, description=g.description)))
+        current = state.members.get(entry.name, set())
+        for m_index, member in enumerate(entry.members):
+            if member in current:
+                continue
+            where = f"{path}.members[{m_index}]"
+            plan.changes.append(Change("Members", "create", f"{member} in {entry.name}", where))
+            plan.steps.append(Step("join", where, lambda actor, g=entry.name, u=member: services.group_add_member(
+                actor=actor, group=UserGroup.objects.get(name=g), user=User.objects.get(username=u))))
+            plan.affected_usernames.add(member)
+            _touch_group(plan, state, configuration, entry.name)
+        if plan.prune:
+            for member in sorted(current - set(entry.members)):
+                plan.changes.append(Change("Members", "remove", f"{member} in {entry.name}", f"{path}.members"))
+                plan.steps.append(Step("leave", f"{path}.members", lambda actor, g=entry.name, u=member:
+                                       services.group_remove_member(actor=actor, group=UserGroup.objects.get(name=g),
+                                                                    user=User.objects.get(username=u))))
+                plan.affected_usernames.add(member)
+                _touch_group(plan, state, configuration, entry.name)
+    if plan.prune:
+        for name in sorted(set(state.groups) - listed):
+            group = state.groups[name]
+            if group.is_admin_group:
+                plan.warnings.append(("$.groups", f"The built-in {ADMIN_GROUP_NAME} group is not in the file "
+                                                  f"and stays: it cannot be removed."))
+                continue
+            grants = sorted(p for (g, p) in state.grants if g == name)
+            members = sorted(state.members.get(name, ()))
+            plan.changes.append(Change("User groups", "remove", f"group {name}",
+                                       before=f"members: {', '.join(members) or 'none'}; "
+                                              f"grants: {', '.join(grants) or 'none'}",
+                                       note="its memberships and grants go with it"))
+            plan.steps.append(Step("group-delete", "$.groups", lambda actor, n=name: services.group_delete(
+                actor=actor, group=UserGroup.objects.get(name=n))))
+            plan.affected_usernames |= set(members)
+            _touch_group(plan, state, configuration, name)
+
+
+def _plan_grants(configuration, state, plan):
+    """Grants: attach what is new or wider, detach and re-attach what is narrower, detach (prune) the rest."""
+    pruned_groups = set(state.groups) - {g.name for g in configuration.groups} if plan.prune else set()
+    desired: dict[tuple[str, str], tuple] = {}  # key → (scope, path, comes along with)
+    for index, grant in enumerate(configuration.grants):
+        scope = grant.scope if grant.scope == ALL_RESOURCES else frozenset(grant.scope)
+        desired[(grant.group, grant.policy)] = (scope, f"$.grants[{index}]", None)
+    for (group, policy), (scope, path, _) in list(desired.items()):
+        for dependency in state.closure(policy):
+            key = (group, dependency)
+            if key in desired and desired[key][2] is None:
+                continue
+            needed = scope if key not in desired else _union(desired[key][0], scope)
+            current = state.grants.get(key)
+            wanted = current if current is not None and _covers(current, needed) else (
+                needed if current is None else _union(current, needed))
+            desired[key] = (wanted, path, policy)
+    detach: dict[str, set[str]] = {}
+    attach: list[tuple[str, str, object, str]] = []
+
+    def add_attach(group, policy, scope, path):
+        if not any(entry[:2] == (group, policy) for entry in attach):
+            attach.append((group, policy, scope, path))
+    for key, (scope, path, along) in sorted(desired.items()):
+        group, policy = key
+        current = state.grants.get(key)
+        members = state.members.get(group, set()) | {m for g in configuration.groups if g.name == group
+                                                     for m in g.members}
+        if current is not None and current == scope:
+            continue
+        plan.affected_usernames |= members
+        _touch(plan, state, configuration, policy, scope if current is None else _union(scope, current))
+        note = f"comes along with {along} (a role dependency)" if along else ""
+        if along:
+            # Attaching the role again (even unchanged) is what brings its dependencies along.
+            add_attach(group, along, desired[(group, along)][0], path)
+        if current is None:
+            plan.changes.append(Change("Grants", "create", f"{policy} → {group}", path if not along else "",
+                                       after=_scope_text(scope), note=note))
+            if not along:
+                add_attach(group, policy, scope, path)
+            continue
+        plan.changes.append(Change("Grants", "change", f"{policy} → {group}", f"{path}.scope" if not along else "",
+                                   before=_scope_text(current), after=_scope_text(scope),
+                                   note=note or ("" if _covers(scope, current) else "narrowed: detached, then "
+                                                                                    "attached again")))
+        if not _covers(scope, current):
+            detach.setdefault(group, set()).add(policy)
+        if not along:
+            add_attach(group, policy, scope, path)
+    if plan.prune:
+        for key in sorted(set(state.grants) - set(desired)):
+            group, policy = key
+            if group in pruned_groups:
+                continue
+            plan.changes.append(Change("Grants", "remove", f"{policy} → {group}",
+                                       before=_scope_text(state.grants[key])))
+            detach.setdefault(group, set()).add(policy)
+            plan.affected_usernames |= state.members.get(group, set())
+            _touch(plan, state, configuration, policy, state.grants[key])
+    for group, policies in sorted(detach.items()):
+        # Detaching a role that an attached role still needs is refused: detach that one too, and
+        # attach it again afterwards with the scope the file gives it.
+        grown = True
+        while grown:
+            grown = False
+            for (g, p) in state.grants:
+                if g == group and p not in policies and policies & set(state.closure(p)):
+                    policies.add(p)
+                    grown = True
+                    if (g, p) in desired:
+                        add_attach(g, p, desired[(g, p)][0], desired[(g, p)][1])
+        names = sorted(policies)
+        plan.steps.append(Step("detach", "$.grants", lambda actor, g=group, names=names:
+                               services.grant_detach(actor=actor, group=UserGroup.objects.get(name=g),
+                                                     policies=list(Policy.objects.filter(name__in=names)))))
+    for group, policy, scope, path in attach:
+        plan.steps.append(Step("attach", path, lambda actor, g=group, p=policy, s=scope: services.grant_attach(
+            actor=actor, group=UserGroup.objects.get(name=g), policies=[Policy.objects.get(name=p)],
+            all_resources=s == ALL_RESOURCES,
+            projects=[] if s == ALL_RESOURCES else list(Project.objects.filter(name__in=sorted(s))))))
+
+
+# --- running steps, and the effective permissions before and after
+
+class StepFailed(Exception):
+    """A service refused a step: where in the file, why, and the service's exception."""
+
+    def __init__(self, path: str, message: str, error: Exception):
+        super().__init__(f"{path}: {message}")
+        self.path, self.message, self.error = path, message, error
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or "Refused."
+
+
+def run_steps(plan: Plan, actor) -> list:
+    """Run the plan's steps in order (inside the caller's transaction); StepFailed at the first refusal.
+
+    The actor's permissions are read afresh before each step, as they would be for the same
+    changes made one by one in the console.
+    """
+    results = []
+    for step in plan.ordered_steps():
+        if actor is not None:
+            authz.forget(actor)
+        try:
+            results.append(step.run(actor))
+        except PolicyDocumentError as error:
+            raise StepFailed(f"{step.path}.document", _message(error), error) from error
+        except (ValidationError, PermissionDenied) as error:
+            raise StepFailed(step.path, _message(error), error) from error
+        except (User.DoesNotExist, UserGroup.DoesNotExist, Policy.DoesNotExist, Region.DoesNotExist,
+                Project.DoesNotExist) as error:
+            raise StepFailed(step.path, "It names something another change removed or never created.",
+                             error) from error
+    if actor is not None:
+        authz.forget(actor)
+    return results
+
+
+def _where_names() -> list[str | None]:
+    return [None, *Project.objects.order_by("name").values_list("name", flat=True)]
+
+
+def all_cells() -> list[tuple[str, str | None]]:
+    """Every catalogued action in every project (IAM actions once: they are global)."""
+    wheres = _where_names()[1:]
+    return [(action.name, None) if SERVICES[action.service].is_global else (action.name, where)
+            for action in ACTIONS for where in ([None] if SERVICES[action.service].is_global else wheres)]
+
+
+def touched_cells(touched, extra_projects=()) -> set[tuple[str, str | None]]:
+    """The decisions that grants of these (document, scope) pairs can change."""
+    projects = sorted({*_where_names()[1:], *extra_projects})
+    cells: set[tuple[str, str | None]] = set()
+    for document, scope in touched:
+        actions = escalation.document_allows(document) | escalation.document_denies(document)
+        where = projects if scope == ALL_RESOURCES else sorted(scope)
+        for action in actions:
+            cells |= {(action, None)} if SERVICES[get_action(action).service].is_global else {
+                (action, name) for name in where}
+    return cells
+
+
+def decisions(usernames, cells=None) -> dict[str, dict[tuple[str, str | None], str]]:
+    """The engine's outcome of each cell (action, project or None) for these users; every cell by default."""
+    cells = all_cells() if cells is None else sorted(cells, key=lambda c: (c[0], c[1] or ""))
+    table: dict[str, dict[tuple[str, str | None], str]] = {}
+    for user in User.objects.filter(username__in=sorted(usernames)):
+        authorization = authz.Authorization(authz.load_grants(user, stamp=""))
+        table[user.username] = {(action, where): authorization.decide(action, where).outcome
+                                for action, where in cells}
+    return table
+
+
+def compare(before: dict, after: dict) -> list[Effect]:
+    effects = []
+    for username in sorted(set(before) | set(after)):
+        old, new = before.get(username), after.get(username)
+        cells = []
+        for key in sorted(set(old or {}) | set(new or {}), key=lambda k: (k[0], k[1] or "")):
+            was = "new user" if old is None else OUTCOME_LABELS[old.get(key, "implicit_deny")]
+            now = "user removed" if new is None else OUTCOME_LABELS[new.get(key, "implicit_deny")]
+            if was != now and not (old is None and now == "denied") and not (new is None and was == "denied"):
+                cells.append((key[0], key[1] or "global", was, now))
+        if cells or (old is None) != (new is None):
+            effects.append(Effect(username, cells))
+    return effects
+
+
+class _Rollback(Exception):
+    pass
+
+
+def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> Plan:
+    """The plan, tried: every step run as the actor in a transaction that is rolled back.
+
+    Refusals (permission, no-escalation, limits, dependencies) become located errors; the
+    users whose effective permissions change are listed with each decision before and after.
+    """
+    config_text = export_text()
+    plan = build_plan(configuration, prune=prune, config_text=config_text)
+    if plan.errors or plan.is_noop:
+        return plan
+    new_projects = {p.name for r in configuration.regions for p in r.projects}
+    cells = touched_cells(plan.touched, new_projects)
+    partial = plan.affected_usernames - plan.whole_users
+
+    def decide_all():
+        return {**decisions(partial, cells), **decisions(plan.whole_users)}
+
+    before = decide_all()
+    try:
+        with transaction.atomic():
+            run_steps(plan, actor)
+            plan.effects = compare(before, decide_all())
+            raise _Rollback
+    except _Rollback:
+        pass
+    except StepFailed as failure:
+        plan.errors.append((failure.path, failure.message))
+    except DocumentError as error:
+        plan.errors.extend(error.errors)
+    return plan
