@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from accounts.policy import SERVICES, get_action
 
 from . import authz
-from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, User, UserGroup
+from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, User, UserGroup
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,67 @@ def policy_authorization(policy: Policy) -> tuple[authz.Authorization, bool]:
                            policy_kind=policy.kind_label, all_resources=True, project_names=frozenset(),
                            document=policy.document, compiled=authz.compile_cached(policy.document))
     return _as_authorization([rule]), False
+
+
+# --- what a document change does to the people holding it ---------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """One user's decision of one action in one project (None: global), before and after a change."""
+
+    username: str
+    action: str
+    project: str | None
+    before: str
+    after: str
+    groups: tuple[str, ...]
+
+    @property
+    def gained(self) -> bool:
+        return self.after.startswith("allow") and not self.before.startswith("allow")
+
+    @property
+    def lost(self) -> bool:
+        return self.before.startswith("allow") and not self.after.startswith("allow")
+
+
+def _state(explanation: authz.Explanation, conditional: bool) -> str:
+    return explanation.outcome + (" (with conditions)" if conditional else "")
+
+
+def document_change_impact(policy: Policy, document: dict) -> list[DecisionChange]:
+    """Every decision that changes for the members of the groups holding `policy` if it said `document`.
+
+    Both sides are the engine's decisions (two directories of those members: as they are, and
+    with the policy's document replaced), for every action either document names, in every
+    project (or globally for IAM). Decisions are made without an image: "(with conditions)" marks
+    an answer some images or requests change.
+    """
+    from accounts.policy import expand_pattern
+
+    user_ids = set(Membership.objects.filter(group__grants__policy=policy).values_list("user_id", flat=True))
+    if not user_ids:
+        return []
+    actions: set[str] = set()
+    for each in (policy.document, document):
+        for statement in each.get("Statement", []):
+            for pattern in statement.get("Action", []):
+                actions |= expand_pattern(pattern)
+    before = Directory(user_ids=user_ids)
+    after = Directory(documents={policy.pk: document}, user_ids=user_ids)
+    holders = set(Grant.objects.filter(policy=policy).values_list("group_id", flat=True))
+    group_names = dict(UserGroup.objects.filter(pk__in=holders).values_list("pk", "name"))
+    project_names = [None, *Project.objects.order_by("name").values_list("name", flat=True)]
+    changes = []
+    for action in sorted(actions):
+        is_global = SERVICES[get_action(action).service].is_global
+        for project_name in ([None] if is_global else project_names[1:]):
+            pairs = zip(before.decisions(action, project_name), after.decisions(action, project_name), strict=True)
+            for (member, old, old_conditional), (_, new, new_conditional) in pairs:
+                old_state, new_state = _state(old, old_conditional), _state(new, new_conditional)
+                if old_state != new_state:
+                    changes.append(DecisionChange(
+                        member.username, action, project_name, old_state, new_state,
+                        tuple(group_names[g] for g in member.group_ids if g in group_names)))
+    return sorted(changes, key=lambda c: (c.username, c.action, c.project or ""))
