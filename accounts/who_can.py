@@ -11,6 +11,7 @@ and a handful of tables, not a thousand loads.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,6 +19,10 @@ from accounts.policy import SERVICES, get_action
 
 from . import authz
 from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, User, UserGroup
+
+_lock = threading.Lock()
+_current: Directory | None = None
+_MAX_JOINED = 50_000  # joined tables kept per directory (group sets × actions × projects asked)
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,20 @@ class Directory:
         key = (action, project_name, self.is_admin(member), member.is_active, parts)
         shared = self._joined.get(key)
         if shared is None:
+            if len(self._joined) >= _MAX_JOINED:
+                self._joined.clear()
             shared = self._joined[key] = authz.CompiledGrants.joined(
                 [self.parts[group_id] for group_id in parts], action, project_name,
                 is_active=member.is_active, is_admin=self.is_admin(member), stamp=self.stamp)
         return shared.for_member(user_id=member.user_id, username=member.username, is_active=member.is_active)
 
     def decisions(self, action: str, project=None, image=None) -> list[tuple[Member, authz.Explanation, bool]]:
-        """(member, the engine's explanation, whether conditions can change it here) for every user."""
+        """(member, the engine's explanation, whether conditions can change it here) for every user.
+
+        A cell no condition can change is the same Explanation for every member sharing it (the
+        engine answers it without a request, as Authorization.decide does); the others are decided
+        per member, with the member's own request keys and the image's.
+        """
         project_name = getattr(project, "name", project)
         if image is not None and project_name is None:
             project_name = image.project.name
@@ -108,11 +120,30 @@ class Directory:
             project, project_name = None, None
         answers = []
         for member in self.members:
-            authorization = authz.Authorization(self.grants_for(member, action, project_name))
+            grants = self.grants_for(member, action, project_name)
+            cell = grants.cell(action, project_name)
+            if cell.explanation is not None:
+                answers.append((member, cell.explanation, False))
+                continue
+            authorization = authz.Authorization(grants)
             explanation = authorization.decide(action, project, image)
-            conditional = bool(authorization.conditional_effects(action, project_name))
-            answers.append((member, explanation, conditional))
+            answers.append((member, explanation, bool(cell.table.conditional_effects)))
         return answers
+
+    @classmethod
+    def current(cls) -> Directory:
+        """The whole directory as of the database's authorization stamp, shared by every request until
+        any change to users, memberships, grants or policies bumps the stamp (as authz caches grants)."""
+        global _current
+        stamp = authz.current_stamp()
+        with _lock:
+            found = _current
+        if found is not None and found.stamp == stamp:
+            return found
+        directory = cls()
+        with _lock:
+            _current = directory
+        return directory
 
 
 @dataclass(frozen=True)
@@ -130,7 +161,7 @@ class Answer:
 
 def who_can(action: str, project=None, image=None, *, directory: Directory | None = None) -> Answer:
     """Every user allowed `action` here and every user explicitly denied it, each with the engine's reasons."""
-    directory = directory or Directory()
+    directory = directory or Directory.current()
     allowed, denied, conditional = [], [], []
     for member, explanation, depends in directory.decisions(action, project, image):
         entry = (member, explanation)

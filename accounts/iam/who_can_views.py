@@ -6,6 +6,7 @@ actions iam:users:listUsers and iam:permissions:listPermissions (the grid of a g
 needs the latter only, as the simulator's grid of a user does).
 """
 
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -19,20 +20,24 @@ from .policy_forms import WhoCanForm
 
 WHO_CAN_ACTIONS = ("iam:users:listUsers", "iam:permissions:listPermissions")
 GRID_ACTION = "iam:permissions:listPermissions"
+PAGE_SIZE = 100  # users listed per page: the answer is computed whole, its reasons are rendered per page
 
 
 def who_can_context(request, *, image=None, project=None) -> tuple[dict, int]:
     """The who-can form and answer (for a project, or for an image seen from `project`)."""
     submitted = "action" in request.GET
     form = WhoCanForm(request.GET if submitted else None, fixed_project=project if image is not None else None)
-    answer, status = None, 200
-    if submitted:
-        if form.is_valid():
-            where = project if image is not None else form.cleaned_data.get("project")
-            answer = who_can.who_can(form.cleaned_data["action"], where, image)
-        else:
-            status = 422
-    return {"form": form, "answer": answer, "image": image, "image_project": project, "tab": "who-can"}, status
+    context = {"form": form, "answer": None, "image": image, "image_project": project, "tab": "who-can"}
+    if not submitted:
+        return context, 200
+    if not form.is_valid():
+        return context, 422
+    where = project if image is not None else form.cleaned_data.get("project")
+    answer = who_can.who_can(form.cleaned_data["action"], where, image)
+    context.update(answer=answer,
+                   allowed_page=Paginator(answer.allowed, PAGE_SIZE).get_page(request.GET.get("page")),
+                   denied_page=Paginator(answer.denied, PAGE_SIZE).get_page(request.GET.get("denied_page")))
+    return context, 200
 
 
 @permission_required_action(*WHO_CAN_ACTIONS)
