@@ -95,7 +95,10 @@ class Directory:
         Members of the same groups share one joined table; each is then decided with their own
         request keys (g:UserId, g:UserName).
         """
-        parts = tuple(group_id for group_id in member.group_ids if group_id in self.parts)
+        # Groups with no statement naming the action here add nothing to its table: leaving them
+        # out lets more members share one.
+        parts = tuple(group_id for group_id in member.group_ids
+                      if group_id in self.parts and self._names(group_id, action, project_name))
         key = (action, project_name, self.is_admin(member), member.is_active, parts)
         shared = self._joined.get(key)
         if shared is None:
@@ -105,6 +108,10 @@ class Directory:
                 [self.parts[group_id] for group_id in parts], action, project_name,
                 is_active=member.is_active, is_admin=self.is_admin(member), stamp=self.stamp)
         return shared.for_member(user_id=member.user_id, username=member.username, is_active=member.is_active)
+
+    def _names(self, group_id: int, action: str, project_name: str | None) -> bool:
+        cell = self.parts[group_id].cell(action, project_name)
+        return cell.table is not None and cell.table.names_action
 
     def decisions(self, action: str, project=None, image=None) -> list[tuple[Member, authz.Explanation, bool]]:
         """(member, the engine's explanation, whether conditions can change it here) for every user.

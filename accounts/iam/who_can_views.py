@@ -34,10 +34,18 @@ def who_can_context(request, *, image=None, project=None) -> tuple[dict, int]:
         return context, 422
     where = project if image is not None else form.cleaned_data.get("project")
     answer = who_can.who_can(form.cleaned_data["action"], where, image)
-    context.update(answer=answer,
-                   allowed_page=Paginator(answer.allowed, PAGE_SIZE).get_page(request.GET.get("page")),
-                   denied_page=Paginator(answer.denied, PAGE_SIZE).get_page(request.GET.get("denied_page")))
+    allowed_page = Paginator(answer.allowed, PAGE_SIZE).get_page(request.GET.get("page"))
+    denied_page = Paginator(answer.denied, PAGE_SIZE).get_page(request.GET.get("denied_page"))
+    context.update(answer=answer, allowed_page=allowed_page, denied_page=denied_page,
+                   allowed_rows=_rows(allowed_page), denied_rows=_rows(denied_page))
     return context, 200
+
+
+def _rows(page) -> list[tuple]:
+    """(member, the engine's reasons as sentences, missing keys) for one page of users: the sentences
+    are the engine's own (authz.Reason), built for the shown users only."""
+    return [(member, [str(reason) for reason in explanation.reasons], sorted(explanation.missing_keys))
+            for member, explanation in page]
 
 
 @permission_required_action(*WHO_CAN_ACTIONS)

@@ -207,6 +207,10 @@ class ActionTable:
         allows: list = []
         key_pairs: dict = {}
         for part in parts:
+            if not part._conditions:  # nothing to renumber
+                denies.extend(part._denies)
+                allows.extend(part._allows)
+                continue
             moved: dict[int, int] = {}
             for old_place, condition in enumerate(part._conditions):
                 place = conditions.get(id(condition))
@@ -244,6 +248,11 @@ class ActionTable:
         self.constant = None if distinct else self._explained(_outcome(
             tuple(item for item, _ in denies), tuple(item for item, _ in allows), frozenset()
         ))
+
+    @property
+    def names_action(self) -> bool:
+        """Whether some statement names the action (else the table adds nothing to a join)."""
+        return bool(self._denies or self._allows)
 
     def decide(self, request: Mapping[str, object]):
         """Decide for a context whose keys are already lower-cased (see `lower_keys`): the Decision,
