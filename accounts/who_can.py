@@ -231,15 +231,18 @@ class DecisionChange:
 
     @property
     def gained(self) -> bool:
-        return self.after.startswith("allow") and not self.before.startswith("allow")
+        return self.after.startswith(OUTCOME_LABELS["allow"]) and not self.before.startswith(OUTCOME_LABELS["allow"])
 
     @property
     def lost(self) -> bool:
-        return self.before.startswith("allow") and not self.after.startswith("allow")
+        return self.before.startswith(OUTCOME_LABELS["allow"]) and not self.after.startswith(OUTCOME_LABELS["allow"])
+
+
+OUTCOME_LABELS = {"allow": "Allowed", "explicit_deny": "Denied explicitly", "implicit_deny": "Not granted"}
 
 
 def _state(explanation: authz.Explanation, conditional: bool) -> str:
-    return explanation.outcome + (" (with conditions)" if conditional else "")
+    return OUTCOME_LABELS[explanation.outcome] + (" (with conditions)" if conditional else "")
 
 
 def document_change_impact(policy: Policy, document: dict) -> list[DecisionChange]:

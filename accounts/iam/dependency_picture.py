@@ -1,4 +1,4 @@
-"""Role dependencies as a small picture: boxes in columns by depth, arrows from a role to what it needs.
+"""Role dependencies as a small picture: boxes in rows by depth, arrows down from a role to what it needs.
 
 Drawn as inline SVG by templates/iam/policies/_dependency_picture.html (no script, no CDN, no
 inline style: CSP allows it as it is), with a <title> and <desc> saying the same in words.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from accounts.models import Policy
 
-BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN = 190, 40, 56, 14, 8
+BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN = 190, 36, 14, 34, 8
 CHARACTERS_PER_BOX = 24
 
 
@@ -61,9 +61,9 @@ class Picture:
 
 
 def dependency_picture(roots, edges: dict | None = None) -> Picture:
-    """The roots (column 0) and everything they need, transitively, one column per step.
+    """The roots (top row) and everything they need, transitively, one row per step.
 
-    A role needed at several depths is drawn once, in its deepest column, so every arrow points right.
+    A role needed at several depths is drawn once, in its deepest row, so every arrow points down.
     """
     if edges is None:
         roles = Policy.objects.prefetch_related("depends_on").filter(kind=Policy.Kind.ROLE)
@@ -81,26 +81,26 @@ def dependency_picture(roots, edges: dict | None = None) -> Picture:
 
     for root in roots:
         visit(root, 0, frozenset())
-    columns: dict[int, list] = {}
+    rows: dict[int, list] = {}
     for pk, level in depth.items():
-        columns.setdefault(level, []).append(policies[pk])
+        rows.setdefault(level, []).append(policies[pk])
     root_ids = {root.pk for root in roots}
     places: dict[int, Box] = {}
-    for level, members in sorted(columns.items()):
-        for row, policy in enumerate(sorted(members, key=lambda p: p.name)):
+    for level, members in sorted(rows.items()):
+        for place, policy in enumerate(sorted(members, key=lambda p: p.name)):
             places[policy.pk] = Box(policy.name, policy.get_absolute_url(),
-                                    MARGIN + level * (BOX_WIDTH + COLUMN_GAP),
-                                    MARGIN + row * (BOX_HEIGHT + ROW_GAP), policy.pk in root_ids)
+                                    MARGIN + place * (BOX_WIDTH + COLUMN_GAP),
+                                    MARGIN + level * (BOX_HEIGHT + ROW_GAP), policy.pk in root_ids)
     arrows = []
     for pk, box in places.items():
         for needed in edges.get(pk, []):
             target = places.get(needed.pk)
-            if target is not None and target.x > box.x:
-                arrows.append(Arrow(box.x + BOX_WIDTH, box.y + BOX_HEIGHT // 2,
-                                    target.x - 4, target.y + BOX_HEIGHT // 2))
-    rows = max((len(members) for members in columns.values()), default=1)
-    width = 2 * MARGIN + len(columns) * BOX_WIDTH + max(len(columns) - 1, 0) * COLUMN_GAP
-    height = 2 * MARGIN + rows * BOX_HEIGHT + (rows - 1) * ROW_GAP
+            if target is not None and target.y > box.y:
+                arrows.append(Arrow(box.x + BOX_WIDTH // 2, box.y + BOX_HEIGHT,
+                                    target.x + BOX_WIDTH // 2, target.y - 4))
+    across = max((len(members) for members in rows.values()), default=1)
+    width = 2 * MARGIN + across * BOX_WIDTH + (across - 1) * COLUMN_GAP
+    height = 2 * MARGIN + len(rows) * BOX_HEIGHT + max(len(rows) - 1, 0) * ROW_GAP
     description = "; ".join(
         f"{policies[pk].name} needs {' and '.join(sorted(d.name for d in edges.get(pk, [])))}"
         for pk in sorted(places, key=lambda pk: (depth[pk], policies[pk].name)) if edges.get(pk)
