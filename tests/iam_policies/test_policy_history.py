@@ -225,3 +225,25 @@ def test_restore_post_escalation_is_refused_on_the_page(as_user, attached_deny):
 def test_policy_page_links_to_history(as_user, edited):
     text = as_user("iam-admin").get(f"/iam/policies/{edited.pk}/").content.decode()
     assert f'href="/iam/policies/{edited.pk}/history/"' in text
+
+
+def test_restore_review_query_count_does_not_grow_with_members(as_user, attached_deny):
+    from accounts import authz
+    from accounts.models import Membership, UserGroup
+
+    number = PolicyRevision.objects.get(policy=attached_deny, description="softened").number
+    url = f"/iam/policies/{attached_deny.pk}/restore/?number={number}"
+    browser = as_user("admin")
+    browser.get(url)
+    with CaptureQueriesContext(connection) as few:
+        browser.get(url)
+    developers = UserGroup.objects.get(name="developers")
+    User.objects.bulk_create(User(username=f"dev-{n:02d}") for n in range(30))
+    Membership.objects.bulk_create(Membership(user=u, group=developers)
+                                   for u in User.objects.filter(username__startswith="dev-"))
+    authz.bump_stamp()
+    browser.get(url)
+    with CaptureQueriesContext(connection) as many:
+        page = browser.get(url)
+    assert len(few) == len(many)
+    assert page.content.decode().count('data-action="ims:images:delete" data-project="cn-north-4_dev"') == 31
