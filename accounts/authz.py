@@ -173,6 +173,31 @@ class CompiledGrants:
                 self._cells[key] = found
         return found
 
+    @classmethod
+    def joined(cls, parts, action: str, project_name: str | None, *, is_active: bool, is_admin: bool,
+               stamp: str) -> CompiledGrants:
+        """Someone holding the grants of every part (each one group's, ordered by group name as
+        load_grants orders them), whose cell of `action` in `project_name` is joined from the
+        parts' cells rather than compiled from the rules again (accounts.who_can)."""
+        grants = cls(user_id=None, username="", is_active=is_active, is_admin=is_admin,
+                     rules=[rule for part in parts for rule in part.rules], stamp=stamp)
+        grants._cells[(action, project_name)] = DecisionCell.joined(
+            grants, [part.cell(action, project_name) for part in parts], action, project_name)
+        return grants
+
+    def for_member(self, *, user_id, username, is_active: bool = True) -> CompiledGrants:
+        """The same grants held by another user: the compiled cells are shared, not rebuilt.
+
+        Cells depend only on the rules, the admin flag and whether the user is active; the user's
+        id and name enter only the request context (g:UserId, g:UserName) of each decision. So
+        every member of the same groups is decided by the one table (accounts.who_can).
+        """
+        member = CompiledGrants(user_id=user_id, username=username, is_active=is_active,
+                                is_admin=self.is_admin, rules=self.rules, stamp=self.stamp)
+        if is_active == self.is_active:
+            member._covering, member._cells = self._covering, self._cells
+        return member
+
     @cached_property
     def project_names_with_any_permission(self) -> frozenset[str] | None:
         """Projects some grant covers; None means every project (admin or an All-resources grant)."""
@@ -204,11 +229,26 @@ class DecisionCell:
         elif grants.is_admin:
             self.explanation = Explanation(action, project_name, "allow", (ADMIN_REASON,))
         else:
-            def explain(decision):
-                return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
-
-            self.table = ActionTable(grants.covering(project_name, is_global), action, explain)
+            self.table = ActionTable(grants.covering(project_name, is_global), action,
+                                     _explainer(action, project_name))
             self.explanation = self.table.constant
+
+    @classmethod
+    def joined(cls, grants: CompiledGrants, parts, action: str, project_name: str | None) -> DecisionCell:
+        """The cell of `grants` made by joining the cells of `parts`, whose rules `grants` holds in order."""
+        if not grants.is_active or grants.is_admin:
+            return cls(grants, action, project_name)
+        cell = cls.__new__(cls)
+        cell.table = ActionTable.joined([part.table for part in parts], _explainer(action, project_name))
+        cell.explanation = cell.table.constant
+        return cell
+
+
+def _explainer(action: str, project_name: str | None):
+    def explain(decision):
+        return Explanation(action, project_name, decision.outcome, decision.matched, decision.missing_keys)
+
+    return explain
 
 
 class Authorization:
@@ -388,7 +428,7 @@ def bump_stamp() -> None:
         AuthorizationStamp.objects.update_or_create(pk=1, defaults={"value": token})
 
 
-def _compile(document: dict) -> CompiledPolicy:
+def compile_cached(document: dict) -> CompiledPolicy:
     """Compile a document once per process, keyed by its content (ids can be reused; text cannot lie)."""
     key = json.dumps(document, sort_keys=True, separators=(",", ":"))
     compiled = _compiled.get(key)
@@ -399,6 +439,25 @@ def _compile(document: dict) -> CompiledPolicy:
                 _compiled.clear()
             _compiled[key] = compiled
     return compiled
+
+
+def grant_rule(grant, document: dict | None = None) -> GrantRule:
+    """A Grant (with group, policy and projects loaded) as the engine sees it.
+
+    `document` replaces the policy's document: "what if this policy said that" (a restore's review).
+    """
+    document = grant.policy.document if document is None else document
+    return GrantRule(
+        grant_id=grant.pk,
+        group_name=grant.group.name,
+        policy_id=grant.policy_id,
+        policy_name=grant.policy.name,
+        policy_kind=grant.policy.kind_label,
+        all_resources=grant.all_resources,
+        project_names=frozenset(p.name for p in grant.projects.all()),
+        document=document,
+        compiled=compile_cached(document),
+    )
 
 
 def load_grants(user, stamp: str) -> CompiledGrants:
@@ -412,20 +471,7 @@ def load_grants(user, stamp: str) -> CompiledGrants:
     is_admin = Membership.objects.filter(
         user_id=user.pk, group__name=ADMIN_GROUP_NAME, group__is_builtin=True
     ).exists()
-    rules = [
-        GrantRule(
-            grant_id=g.pk,
-            group_name=g.group.name,
-            policy_id=g.policy_id,
-            policy_name=g.policy.name,
-            policy_kind=g.policy.kind_label,
-            all_resources=g.all_resources,
-            project_names=frozenset(p.name for p in g.projects.all()),
-            document=g.policy.document,
-            compiled=_compile(g.policy.document),
-        )
-        for g in grants
-    ]
+    rules = [grant_rule(g) for g in grants]
     return CompiledGrants(
         user_id=user.pk,
         username=user.get_username(),

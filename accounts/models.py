@@ -216,6 +216,35 @@ class Policy(models.Model):
         return "System policy" if self.is_system else "Custom policy"
 
 
+class PolicyRevision(models.Model):
+    """One saved revision of a custom policy: what it said, who saved it and when.
+
+    Written by the policy services on every create and save (accounts.services.policies), so the
+    history is complete from the moment it was kept; a restore is a new revision that names the
+    one it brought back.
+    """
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=128)
+    description = models.CharField(max_length=512, blank=True)
+    document = models.JSONField()
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=64, blank=True)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["policy", "-number"]
+        constraints = [models.UniqueConstraint(fields=["policy", "number"], name="one_revision_number_per_policy")]
+
+    def __str__(self):
+        return f"{self.name} revision {self.number}"
+
+    def get_absolute_url(self):
+        return reverse("iam:policy-revision", args=[self.policy_id, self.number])
+
+
 class Grant(models.Model):
     """One group × one role or policy × one scope (All resources, or chosen projects)."""
 

@@ -74,5 +74,9 @@ def cell(authorization, actions, project) -> Cell:
 
 def ims_grid(user, projects) -> list[tuple[object, list[Cell]]]:
     """Every IMS action × every project (the simulator's effective permissions)."""
-    authorization = authz.authorization_for(user)
+    return authorization_grid(authz.authorization_for(user), projects)
+
+
+def authorization_grid(authorization, projects) -> list[tuple[object, list[Cell]]]:
+    """Every IMS action × every project for any Authorization (a user's, or a group's or policy's alone)."""
     return [(action, [cell(authorization, (action.name,), project) for project in projects]) for action in IMS_ACTIONS]

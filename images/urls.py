@@ -12,6 +12,7 @@ urlpatterns = [
     path("create/", views.image_create, name="create"),
     path("bulk/<slug:operation>/", views.image_bulk, name="bulk"),
     path("<uuid:pk>/", views.image_detail, name="detail"),
+    path("<uuid:pk>/who-can/", views.image_who_can, name="who-can"),
     *(
         path(f"<uuid:pk>/{operation.name}/", views.image_operation, {"operation": operation.name},
              name=operation.name)

@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from accounts import authz, permissions
+from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
 from accounts.paging import COUNT_CAP
 from accounts.permissions import permission_required_action
@@ -255,6 +256,7 @@ def _detail_context(request, authorization, image, project, bound=None):
             AuditEvent.objects.filter(target_type="image", target_id=str(image.pk))[:HISTORY_LENGTH]
         ),
         "max_upload": settings.IMSPERM_MAX_UPLOAD_BYTES,
+        "can_ask_who_can": all(authorization.allows(action) for action in WHO_CAN_ACTIONS),
     }
 
 
@@ -265,6 +267,21 @@ def image_detail(request, pk):
     image, project = selectors.image_for_request(request, authorization, pk)
     permissions.check(request, "ims:images:get", project=project, image=image)
     return render(request, "images/detail.html", _detail_context(request, authorization, image, project))
+
+
+@permission_required_action("ims:images:get", *WHO_CAN_ACTIONS, in_view=True)
+def image_who_can(request, pk):
+    """Who may do an action to this image, seen from the project it is opened in, and why.
+
+    The viewer must see the image (a 404 otherwise, as its own page) and hold the IAM read
+    actions that listing users and their grants needs.
+    """
+    image, project = selectors.image_for_request(request, request.authorization, pk)
+    permissions.check(request, "ims:images:get", project=project, image=image)
+    for action in WHO_CAN_ACTIONS:
+        permissions.check(request, action)
+    context, status = who_can_context(request, image=image, project=project)
+    return render(request, "iam/whocan/who_can.html", context, status=status)
 
 
 # --- operations on one image -------------------------------------------------------------------

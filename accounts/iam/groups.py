@@ -15,6 +15,7 @@ from accounts.permissions import permission_required_action
 from accounts.selectors import search_text
 from accounts.services import escalation
 
+from .dependency_picture import dependency_picture
 from .directory_forms import AttachForm, DetachForm, GroupForm, MemberForm, add_service_errors
 from .directory_selectors import (
     PAGE_SIZE,
@@ -230,6 +231,7 @@ def _review_context(request, group, form, policies):
         "dependencies": dependencies,
         "total": len(policies) + len(dependencies),
         "dependency_sentence": services.describe_dependencies(policies),
+        "picture": dependency_picture([p for p in policies if p.kind == Policy.Kind.ROLE]) if dependencies else None,
         "global_only": global_only,
         "all_resources": form.all_resources,
         "projects": form.chosen_projects,

@@ -23,6 +23,7 @@ from accounts.policy.locate import parse as parse_json
 from accounts.selectors import search_text
 from imsperm import errors
 
+from .dependency_picture import dependency_picture
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
     CONDITION_KEY_NAMES,
@@ -124,6 +125,8 @@ def policy_detail(request, pk):
         "can_edit": policy.is_custom and _allowed(request, "iam:roles:updateRole"),
         "can_delete": policy.is_custom and _allowed(request, "iam:roles:deleteRole"),
         "can_clone": _allowed(request, "iam:roles:createRole"),
+        "can_see_grid": _allowed(request, "iam:permissions:listPermissions"),
+        "picture": dependency_picture([policy]) if policy.kind == Policy.Kind.ROLE else None,
     }
     return render(request, "iam/policies/detail.html", context)
 

@@ -121,3 +121,27 @@ class SimulatorForm(forms.Form):
                                       "action.")
         return data
 
+
+
+class WhoCanForm(forms.Form):
+    """One action and where: a project (IMS actions) or nowhere (IAM actions are global)."""
+
+    action = forms.ChoiceField(choices=_action_choices)
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.select_related("region").order_by("region__code", "name"),
+        to_field_name="name", required=False, empty_label="No project (IAM actions are global)",
+    )
+
+    def __init__(self, *args, fixed_project=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_project = fixed_project
+        if fixed_project is not None:
+            del self.fields["project"]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action and self.fixed_project is None and not SERVICES[get_action(action).service].is_global \
+                and not data.get("project"):
+            self.add_error("project", f"Choose a project: {action} is a project-level action.")
+        return data

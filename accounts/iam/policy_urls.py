@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import policies, simulator
+from . import history, policies, simulator, who_can_views
 
 urlpatterns = [
     path("policies/", policies.policy_list, name="policy-list"),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("policies/<int:pk>/edit/", policies.policy_edit, name="policy-edit"),
     path("policies/<int:pk>/clone/", policies.policy_clone, name="policy-clone"),
     path("policies/<int:pk>/delete/", policies.policy_delete, name="policy-delete"),
+    path("policies/<int:pk>/history/", history.policy_history, name="policy-history"),
+    path("policies/<int:pk>/restore/", history.policy_restore, name="policy-restore"),
     path("simulator/", simulator.simulator, name="simulator"),
     path("simulator/effective/", simulator.effective_permissions, name="simulator-effective"),
+    path("simulator/who-can/", who_can_views.who_can_page, name="who-can"),
+    path("simulator/grants/", who_can_views.grant_grid, name="grant-grid"),
 ]

@@ -24,6 +24,7 @@ from .policies import (
     policy_clone,
     policy_create,
     policy_delete,
+    policy_restore,
     policy_update,
 )
 from .projects import project_create, project_update, region_create, region_update
@@ -50,6 +51,7 @@ __all__ = [
     "policy_clone",
     "policy_create",
     "policy_delete",
+    "policy_restore",
     "policy_update",
     "project_create",
     "project_update",

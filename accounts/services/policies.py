@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
-from accounts.models import MAX_CUSTOM_POLICIES, Grant, Policy, UserGroup
+from accounts.models import MAX_CUSTOM_POLICIES, Grant, Policy, PolicyRevision, UserGroup
 from accounts.policy import validate_document, validate_text
 
 from . import escalation
@@ -38,12 +38,23 @@ def parse_policy_document(document_or_text) -> dict:
     return result.document
 
 
+def _record_revision(policy: Policy, actor, *, restored_from: int | None = None) -> PolicyRevision:
+    """Keep the revision just saved: its number, text, author and time (the policy history)."""
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return PolicyRevision.objects.create(
+        policy=policy, number=policy.revision, name=policy.name, description=policy.description,
+        document=policy.document, author=actor if authenticated else None,
+        author_name=actor.get_username() if authenticated else "system", restored_from=restored_from,
+    )
+
+
 def _save_new_policy(*, actor, name: str, description: str, parsed: dict, details: dict) -> Policy:
     if Policy.objects.filter(is_system=False).count() >= MAX_CUSTOM_POLICIES:
         raise ValidationError(f"This account already has {MAX_CUSTOM_POLICIES} custom policies, the most allowed.")
     policy = Policy(name=name, description=description, document=parsed, kind=Policy.Kind.POLICY)
     policy.full_clean()
     policy.save()
+    _record_revision(policy, actor)
     audit.record(actor=actor, action="iam:roles:createRole", target=policy,
                  details={**details, "after": {"name": name, "description": description, "document": parsed}})
     return policy
@@ -87,8 +98,12 @@ def _require_may_widen(actor, policy: Policy, document: dict) -> None:
 
 @atomic_service
 def policy_update(*, actor, policy: Policy, name: str, description: str, document,
-                  expected_revision: int) -> Policy:
-    """Save a custom policy, refusing if someone saved it after `expected_revision` was read."""
+                  expected_revision: int, restored_from: int | None = None) -> Policy:
+    """Save a custom policy, refusing if someone saved it after `expected_revision` was read.
+
+    Every save is kept as a new revision; `restored_from` names the old revision a restore
+    (policy_restore) brought back.
+    """
     require(actor, "iam:roles:updateRole", target=policy)
     if policy.is_system:
         raise ValidationError("System-defined roles and policies are read-only.")
@@ -106,10 +121,31 @@ def policy_update(*, actor, policy: Policy, name: str, description: str, documen
     current.revision += 1
     current.full_clean()
     current.save()
-    audit.record(actor=actor, action="iam:roles:updateRole", target=current,
-                 details=_diff(before, {"name": name, "description": description, "document": parsed}))
+    _record_revision(current, actor, restored_from=restored_from)
+    details = _diff(before, {"name": name, "description": description, "document": parsed})
+    details["revision"] = current.revision
+    if restored_from is not None:
+        details["restored_from"] = restored_from
+    audit.record(actor=actor, action="iam:roles:updateRole", target=current, details=details)
     policy.refresh_from_db()
     return current
+
+
+@atomic_service
+def policy_restore(*, actor, policy: Policy, number: int, expected_revision: int) -> Policy:
+    """Bring back revision `number` of a custom policy (document and description) as a new revision.
+
+    The very edit service a save uses: the same permission (iam:roles:updateRole), the same
+    validator, the same no-escalation rule for an attached policy and the same concurrency guard.
+    The name stays the current one (an old name may have been taken since).
+    """
+    require(actor, "iam:roles:updateRole", target=policy)
+    try:
+        old = PolicyRevision.objects.get(policy=policy, number=number)
+    except PolicyRevision.DoesNotExist:
+        raise ValidationError(f"{policy.name} has no recorded revision {number}.", code="no_revision") from None
+    return policy_update(actor=actor, policy=policy, name=policy.name, description=old.description,
+                         document=old.document, expected_revision=expected_revision, restored_from=number)
 
 
 @atomic_service

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.authz import (
@@ -321,3 +321,37 @@ def test_a_conditional_deny_means_the_permission_is_not_held_outright():
     assert not authorization.holds("ims:images:delete", "cn-north-4")
     assert authorization.condition_keys_read("ims:images:delete", "cn-north-4") == {"ims:ResourceTag/env"}
     assert authorization.condition_keys_read("ims:images:list", "cn-north-4") == set()
+
+
+# Who can (accounts.who_can) joins each group's table instead of scanning a member's policies again.
+
+@settings(max_examples=200)
+@given(st.lists(documents(), min_size=1, max_size=4), st.lists(st.lists(st.integers(0, 3), max_size=4), max_size=4),
+       st.sampled_from(CATALOGUE_ACTIONS), st.lists(contexts(), min_size=1, max_size=3))
+def test_joined_tables_decide_as_one_table_over_all_their_policies(texts, groups, action, request_contexts):
+    compiled = [compile_document(document) for document in texts]
+    parts = [[(f"g{g}-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]
+             for g, picks in enumerate(groups)]
+    joined = ActionTable.joined([ActionTable(part, action) for part in parts])
+    whole = [policy for part in parts for policy in part]
+    direct = ActionTable(whole, action)
+    assert (joined.holds, joined.key_names, joined.conditional_effects) == (
+        direct.holds, direct.key_names, direct.conditional_effects)
+    for context in request_contexts:
+        assert joined.decide(lower_keys(context)) == direct.decide(lower_keys(context)) == evaluate(
+            whole, action, context)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(compiled_grants(is_active=True, is_admin=False), min_size=1, max_size=2), requests)
+def test_joined_grants_explain_as_the_members_own_grants(parts, request_):
+    action, project, _, extra = request_
+    project_name = getattr(project, "name", project)
+    if SERVICES[get_action(action).service].is_global:
+        project, project_name = None, None
+    joined = CompiledGrants.joined(parts, action, project_name, is_active=True, is_admin=False, stamp="test")
+    member = joined.for_member(user_id=7, username="alice")
+    own = CompiledGrants(user_id=7, username="alice", is_active=True, is_admin=False,
+                         rules=[rule for part in parts for rule in part.rules], stamp="test")
+    assert Authorization(member, now=NOW).decide(action, project, context=extra) == Authorization(
+        own, now=NOW).decide(action, project, context=extra)

@@ -1,0 +1,91 @@
+"""Who can: every user allowed (or explicitly denied) one action in a project, and what a group or a
+policy allows across every project. Answers come from accounts.who_can, i.e. from the engine.
+
+Seeing who can means reading users, their groups and their grants: the pages need the IAM read
+actions iam:users:listUsers and iam:permissions:listPermissions (the grid of a group or a policy
+needs the latter only, as the simulator's grid of a user does).
+"""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts import permission_grid, who_can
+from accounts.models import Policy, UserGroup
+from accounts.permissions import permission_required_action
+from accounts.selectors import all_projects
+
+from .policy_forms import WhoCanForm
+
+WHO_CAN_ACTIONS = ("iam:users:listUsers", "iam:permissions:listPermissions")
+GRID_ACTION = "iam:permissions:listPermissions"
+PAGE_SIZE = 100  # users listed per page: the answer is computed whole, its reasons are rendered per page
+
+
+def who_can_context(request, *, image=None, project=None) -> tuple[dict, int]:
+    """The who-can form and answer (for a project, or for an image seen from `project`)."""
+    submitted = "action" in request.GET
+    form = WhoCanForm(request.GET if submitted else None, fixed_project=project if image is not None else None)
+    context = {"form": form, "answer": None, "image": image, "image_project": project, "tab": "who-can"}
+    if not submitted:
+        return context, 200
+    if not form.is_valid():
+        return context, 422
+    where = project if image is not None else form.cleaned_data.get("project")
+    answer = who_can.who_can(form.cleaned_data["action"], where, image)
+    allowed_page = Paginator(answer.allowed, PAGE_SIZE).get_page(request.GET.get("page"))
+    denied_page = Paginator(answer.denied, PAGE_SIZE).get_page(request.GET.get("denied_page"))
+    context.update(answer=answer, allowed_page=allowed_page, denied_page=denied_page,
+                   allowed_rows=_rows(allowed_page), denied_rows=_rows(denied_page))
+    return context, 200
+
+
+def _rows(page) -> list[tuple]:
+    """(member, the engine's reasons as sentences, missing keys) for one page of users: the sentences
+    are the engine's own (authz.Reason), built for the shown users only."""
+    return [(member, [str(reason) for reason in explanation.reasons], sorted(explanation.missing_keys))
+            for member, explanation in page]
+
+
+@permission_required_action(*WHO_CAN_ACTIONS)
+@require_GET
+def who_can_page(request):
+    """Who may do this action in this project, and why; who is explicitly denied it."""
+    context, status = who_can_context(request)
+    return render(request, "iam/whocan/who_can.html", context, status=status)
+
+
+def _subject(request):
+    """The group or policy named by ?group= or ?policy= (ids), or None; 404 for one that does not exist."""
+    for name, model in (("group", UserGroup), ("policy", Policy)):
+        value = request.GET.get(name, "").strip()
+        if value:
+            if not value.isdigit():
+                raise Http404(f"No {name} with the id {value!r}.")
+            found = model.objects.filter(pk=int(value)).first()
+            if found is None:
+                raise Http404(f"No {name} with the id {value}.")
+            return name, found
+    return None, None
+
+
+@permission_required_action(GRID_ACTION)
+@require_GET
+def grant_grid(request):
+    """What a group (as a member of it alone would be) or a policy (where it is attached) allows,
+    every IMS action in every project: the simulator's effective-permissions grid."""
+    kind, subject = _subject(request)
+    projects = all_projects(request)
+    context = {"kind": kind, "subject": subject, "projects": projects, "tab": "grid",
+               "groups": UserGroup.objects.order_by("name").values_list("pk", "name"),
+               "policies": Policy.objects.order_by("name").values_list("pk", "name")}
+    if kind == "group":
+        authorization = who_can.group_authorization(subject)
+        context.update(rows=permission_grid.authorization_grid(authorization, projects), rules=authorization.rules,
+                       is_admin=authorization.is_admin, attached=True)
+    elif kind == "policy":
+        authorization, attached = who_can.policy_authorization(subject)
+        context.update(rows=permission_grid.authorization_grid(authorization, projects), rules=authorization.rules,
+                       is_admin=False, attached=attached)
+    return render(request, "iam/whocan/grid.html", context)
