@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
+from accounts import least_privilege, services
 from accounts.enforcement import Refused
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
@@ -116,11 +116,13 @@ def policy_list(request):
 def policy_detail(request, pk):
     """A role or policy: its document, dependencies, the groups it is attached to, and its actions."""
     policy = get_object_or_404(Policy.objects.prefetch_related("depends_on", "dependents"), pk=pk)
-    grants = Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects")
+    grants = list(Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects"))
+    uses = least_privilege.by_grant(grant.pk for grant in grants)
     context = {
         "policy": policy,
         "document": document_text(policy.document),
-        "grants": list(grants),
+        "grants": grants,
+        "last_used": [(grant, uses.get(grant.pk, {})) for grant in grants],
         "can_edit": policy.is_custom and _allowed(request, "iam:roles:updateRole"),
         "can_delete": policy.is_custom and _allowed(request, "iam:roles:deleteRole"),
         "can_clone": _allowed(request, "iam:roles:createRole"),
