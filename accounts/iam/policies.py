@@ -23,6 +23,7 @@ from accounts.policy.locate import parse as parse_json
 from accounts.selectors import search_text
 from imsperm import errors
 
+from . import last_used
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
     CONDITION_KEY_NAMES,
@@ -257,11 +258,14 @@ def _save(request, policy: Policy | None):
 @permission_required_action("iam:roles:createRole")
 @require_http_methods(["GET", "POST"])
 def policy_create(request):
-    """A new custom policy, written in the visual editor or as JSON."""
+    """A new custom policy, written in the visual editor or as JSON; `?suggest=<grant>` starts from the
+    unused-permissions report's least-privilege document."""
     if request.method == "POST":
         return _save(request, None)
-    form = PolicyForm(initial={"document": BLANK_DOCUMENT})
-    editor = _editor_for_document(BLANK_DOCUMENT, prefer=request.GET.get("mode", "visual"), show_findings=False)
+    initial = last_used.suggestion_for(request) or {"document": BLANK_DOCUMENT}
+    form = PolicyForm(initial=initial)
+    editor = _editor_for_document(initial["document"], prefer=request.GET.get("mode", "visual"),
+                                  show_findings=False)
     return _render_editor_page(request, form=form, policy=None, editor=editor)
 
 

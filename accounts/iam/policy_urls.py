@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import policies, simulator
+from . import last_used, policies, simulator
 
 urlpatterns = [
     path("policies/", policies.policy_list, name="policy-list"),
@@ -15,4 +15,5 @@ urlpatterns = [
     path("policies/<int:pk>/delete/", policies.policy_delete, name="policy-delete"),
     path("simulator/", simulator.simulator, name="simulator"),
     path("simulator/effective/", simulator.effective_permissions, name="simulator-effective"),
+    path("unused/", last_used.unused_permissions, name="unused-permissions"),
 ]
