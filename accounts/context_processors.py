@@ -17,6 +17,7 @@ NAVIGATION = (
     ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
     ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
     ("Account", "Sign-in security", "accounts:mfa", None, False),
+    ("Account", "API tokens", "api-tokens:list", None, False),
 )
 
 
