@@ -200,4 +200,6 @@ def authorize(request, payload: AuthorizeIn):
                    for action, project, image, context in resolved]
     except (DjangoValidationError, ValueError, TypeError) as error:  # a context value a condition cannot read
         raise BadRequest([{"pointer": "/requests", "message": f"A context value cannot be used: {error}"}]) from None
-    return {"user": subject.get_username(), "results": results}
+    # Already the documented shape (the tests compare it with iam_simulate): sent as it is, since
+    # django-ninja's response validation of 100 nested results would cost more than the decisions.
+    return api.create_response(request, {"user": subject.get_username(), "results": results}, status=200)
