@@ -221,3 +221,17 @@ def test_the_report_page_has_a_constant_query_count(clock, as_user, django_asser
     assert len(few) == len(many)
     with django_assert_max_num_queries(12):
         admin.get("/iam/unused/")
+
+
+def test_the_command_prints_the_report(clock, as_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    as_user("viewer").get("/images/?project=cn-north-4")
+    out = StringIO()
+    call_command("iam_unused", "--days", "7", stdout=out)
+    lines = {(line["group"], line["policy"]): line for line in map(json.loads, out.getvalue().splitlines())}
+    viewers = lines[("viewers", "IMS ReadOnlyAccess")]
+    assert list(viewers["used"]) == ["ims:images:list"]
+    assert viewers["suggestion"]["Statement"] == [{"Effect": "Allow", "Action": ["ims:images:list"]}]

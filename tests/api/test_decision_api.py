@@ -7,7 +7,9 @@ from io import StringIO
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.management.commands.seed_demo import PERSONAS
 from accounts.models import AuditEvent, Project, User
@@ -276,3 +278,20 @@ def test_the_openapi_description_is_served():
     assert set(operation["responses"]) >= {"200", "400", "401", "403", "429"}
     assert document["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
     assert "AuthorizeIn" in document["components"]["schemas"]
+
+
+def test_a_batch_costs_the_same_queries_for_1_and_100_requests():
+    secret = token_for("iam-admin")
+    images = [str(pk) for pk in Image.objects.values_list("pk", flat=True)[:100]]
+
+    def body(count):
+        return {"user": "developer", "requests": [
+            {"action": "ims:images:get", "project": "cn-north-4_dev", "image": images[n % len(images)]}
+            for n in range(count)]}
+
+    ask(secret, body(1))
+    with CaptureQueriesContext(connection) as one:
+        ask(secret, body(1))
+    with CaptureQueriesContext(connection) as hundred:
+        ask(secret, body(100))
+    assert len(one) == len(hundred) <= 12
