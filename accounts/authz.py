@@ -108,6 +108,13 @@ class Explanation:
     def allowed(self) -> bool:
         return self.outcome == "allow"
 
+    @property
+    def allowing_grant_ids(self) -> tuple[int, ...]:
+        """The grants whose Allow statements allowed this decision (none for a deny or the admin group)."""
+        if self.outcome != "allow":
+            return ()
+        return tuple(dict.fromkeys(item[0].grant_id for item in self.matched if not isinstance(item, Reason)))
+
     def __bool__(self):
         return self.allowed
 

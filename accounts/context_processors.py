@@ -19,6 +19,7 @@ NAVIGATION = (
     ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
     ("IAM", "Configuration", "iam:config", EXPORT_ACTIONS, False),
     ("Account", "Sign-in security", "accounts:mfa", None, False),
+    ("Account", "API tokens", "api-tokens:list", None, False),
 )
 
 

@@ -11,7 +11,7 @@ import functools
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from . import audit, authz
+from . import audit, authz, last_used
 from .models import AuditEvent
 
 
@@ -30,12 +30,15 @@ class Refused(PermissionDenied):
 def require(actor, action: str, *, project=None, image=None, target=None, target_repr: str = "") -> None:
     """Raise Refused unless the policy engine allows `actor` to do `action` here.
 
-    `actor=None` is the system itself (migrations, seed_demo): always allowed.
+    `actor=None` is the system itself (migrations, seed_demo): always allowed. An allowed
+    decision counts for "last used" once the service's transaction commits.
     """
     if actor is None:
         return
     explanation = authz.decide(actor, action, project=project, image=image)
-    if not explanation.allowed:
+    if explanation.allowed:
+        last_used.note_on_commit(explanation)
+    else:
         raise Refused(explanation, actor=actor, target=target if target is not None else image,
                       target_repr=target_repr, project=project or getattr(image, "project", None))
 

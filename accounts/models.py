@@ -268,6 +268,24 @@ class Grant(models.Model):
         return ", ".join(p.name for p in self.projects.all()) or "no projects"
 
 
+class GrantLastUsed(models.Model):
+    """When a grant last allowed an action that was performed, to the minute (accounts.last_used).
+
+    Written by one upsert after the response, never by a model save: it decides nothing, so it
+    does not bump the authorization stamp.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="last_used")
+    action = models.CharField(max_length=64)
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grant", "action"], name="one_last_used_per_grant_and_action")]
+
+    def __str__(self):
+        return f"{self.action} by grant {self.grant_id} at {self.last_used_at:%Y-%m-%d %H:%M}"
+
+
 class AuthorizationStamp(models.Model):
     """A single token renewed by every change to memberships, grants or policies.
 

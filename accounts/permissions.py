@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 
-from . import audit, authz
+from . import audit, authz, last_used
 from .models import AuditEvent
 
 DECLARATION_ATTR = "required_permission"
@@ -89,8 +89,11 @@ def permission_required_action(*actions: str, any_of: bool = False, in_view: boo
             request.authorization = authz.authorization_for(request.user)
             if not in_view:
                 if any_of:
-                    if not any(request.authorization.allows(action) for action in actions):
+                    allowing = next((d for d in map(request.authorization.decide, actions) if d.allowed), None)
+                    if allowing is None:
                         check(request, actions[0])
+                    else:
+                        last_used.note(allowing)
                 else:
                     for action in actions:
                         check(request, action)
@@ -104,6 +107,7 @@ def permission_required_action(*actions: str, any_of: bool = False, in_view: boo
 def check(request, action: str, *, project=None, image=None, refuse: bool = True) -> authz.Explanation:
     """Decide `action` for the signed-in user; audit a refusal; raise PermissionDenied when `refuse`.
 
+    An allowed decision is noted for "last used" (accounts.last_used, written after the response).
     The one page check: the 403 it raises is rendered by imsperm.errors (a page, or a fragment
     for htmx). A refusal is recorded as a `denied` event on the image, or on the page's path,
     and repeats within a minute are counted on that event (accounts.audit).
@@ -111,6 +115,7 @@ def check(request, action: str, *, project=None, image=None, refuse: bool = True
     _ensure_declared(request, action)
     explanation = authz.decide(request.user, action, project=project, image=image)
     if explanation.allowed:
+        last_used.note(explanation)
         return explanation
     details = {"method": request.method}
     if image is not None:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "accounts",
     "images",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,9 @@ MEDIA_ROOT = Path(os.environ.get("IMSPERM_MEDIA_ROOT", BASE_DIR / "media"))
 # Uploads: large files stream to a temporary file, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMSPERM_MAX_UPLOAD_BYTES = int(os.environ.get("IMSPERM_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
+# Calls of the decision API per token (django-ninja's throttle syntax: count/period, s m h d), counted
+# in the cache (Redis when REDIS_URL is set, else per process).
+IMSPERM_API_RATE = os.environ.get("IMSPERM_API_RATE", "120/m")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -17,6 +17,8 @@ urlpatterns = [
     path("me/", include("accounts.urls")),
     path("iam/", include("accounts.iam_urls")),
     path("images/", include("images.urls")),
+    path("api/v1/", include(("api.urls", "api"), namespace="api")),
+    path("me/api-tokens/", include("api.token_urls")),
     # One way in: the admin's own sign-in form would skip the lockout page and the MFA step.
     path("admin/login/", public_view(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("admin/", admin.site.urls),

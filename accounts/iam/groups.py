@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import least_privilege, services
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
 from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
@@ -169,6 +169,9 @@ def group_permissions(request, pk):
                  consequence="lifts Deny statements on permissions you do not hold yourself")
              if can["revokePermission"] else None}
             for grant in grants]
+    uses = least_privilege.by_grant(grant.pk for grant in grants)
+    for row in rows:
+        row["last_used"] = uses.get(row["grant"].pk, {})
     context = {"group": group, "rows": rows, "can": can, "tab": "permissions"}
     return render(request, "iam/groups/permissions.html", context)
 

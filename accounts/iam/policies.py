@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
+from accounts import least_privilege, services
 from accounts.enforcement import Refused
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
@@ -24,6 +24,7 @@ from accounts.selectors import search_text
 from imsperm import errors
 
 from .dependency_picture import dependency_picture
+from . import last_used
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
     CONDITION_KEY_NAMES,
@@ -117,11 +118,13 @@ def policy_list(request):
 def policy_detail(request, pk):
     """A role or policy: its document, dependencies, the groups it is attached to, and its actions."""
     policy = get_object_or_404(Policy.objects.prefetch_related("depends_on", "dependents"), pk=pk)
-    grants = Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects")
+    grants = list(Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects"))
+    uses = least_privilege.by_grant(grant.pk for grant in grants)
     context = {
         "policy": policy,
         "document": document_text(policy.document),
-        "grants": list(grants),
+        "grants": grants,
+        "last_used": [(grant, uses.get(grant.pk, {})) for grant in grants],
         "can_edit": policy.is_custom and _allowed(request, "iam:roles:updateRole"),
         "can_delete": policy.is_custom and _allowed(request, "iam:roles:deleteRole"),
         "can_clone": _allowed(request, "iam:roles:createRole"),
@@ -258,11 +261,14 @@ def _save(request, policy: Policy | None):
 @permission_required_action("iam:roles:createRole")
 @require_http_methods(["GET", "POST"])
 def policy_create(request):
-    """A new custom policy, written in the visual editor or as JSON."""
+    """A new custom policy, written in the visual editor or as JSON; `?suggest=<grant>` starts from the
+    unused-permissions report's least-privilege document."""
     if request.method == "POST":
         return _save(request, None)
-    form = PolicyForm(initial={"document": BLANK_DOCUMENT})
-    editor = _editor_for_document(BLANK_DOCUMENT, prefer=request.GET.get("mode", "visual"), show_findings=False)
+    initial = last_used.suggestion_for(request) or {"document": BLANK_DOCUMENT}
+    form = PolicyForm(initial=initial)
+    editor = _editor_for_document(initial["document"], prefer=request.GET.get("mode", "visual"),
+                                  show_findings=False)
     return _render_editor_page(request, form=form, policy=None, editor=editor)
 
 

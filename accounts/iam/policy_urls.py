@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import history, policies, simulator, who_can_views
+from . import history, last_used, policies, simulator, who_can_views
 
 urlpatterns = [
     path("policies/", policies.policy_list, name="policy-list"),
@@ -19,4 +19,5 @@ urlpatterns = [
     path("simulator/effective/", simulator.effective_permissions, name="simulator-effective"),
     path("simulator/who-can/", who_can_views.who_can_page, name="who-can"),
     path("simulator/grants/", who_can_views.grant_grid, name="grant-grid"),
+    path("unused/", last_used.unused_permissions, name="unused-permissions"),
 ]

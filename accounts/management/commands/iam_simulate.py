@@ -3,9 +3,11 @@
 import json
 import sys
 
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import authz
+from accounts import decisions
 from accounts.models import Project, User
 from accounts.policy import ACTION_NAMES, SYSTEM_DOCUMENTS, compile_document, evaluate, validate_document
 
@@ -31,8 +33,9 @@ Example:
   echo '{"policies": ["IMS ReadOnlyAccess"], "requests": [{"action": "ims:images:list"}]}' \\
     | python manage.py iam_simulate
 
-For a stored user:
-  python manage.py iam_simulate --user developer --project cn-north-4_dev --action ims:images:delete
+For a stored user (the JSON POST /api/v1/authorize answers; --image and --context optional):
+  python manage.py iam_simulate --user developer --project cn-north-4_dev --action ims:images:delete \\
+    --context '{"g:MFAPresent": true}'
 """
 
 _SYSTEM_BY_NAME = {entry["name"].lower(): entry["document"] for entry in SYSTEM_DOCUMENTS}
@@ -117,10 +120,13 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="decide for this stored user instead of reading cases")
         parser.add_argument("--project", help="with --user: the project the requests are made in")
         parser.add_argument("--action", action="append", default=[], help="with --user: an action (repeatable)")
+        parser.add_argument("--image", help="with --user: the id of the image the requests are about")
+        parser.add_argument("--context", help="with --user: extra condition keys, a JSON object")
 
-    def handle(self, *args, input=None, user=None, project=None, action=(), **options):
+    def handle(self, *args, input=None, user=None, project=None, action=(), image=None, context=None,
+               **options):
         if user:
-            return self._for_user(user, project, action)
+            return self._for_user(user, project, action, image, context)
         if input:
             with open(input, encoding="utf-8") as handle:
                 text = handle.read()
@@ -134,7 +140,7 @@ class Command(BaseCommand):
         if failed:
             sys.exit(2)
 
-    def _for_user(self, username, project_name, actions):
+    def _for_user(self, username, project_name, actions, image_id=None, context_text=None):
         if not actions:
             raise CommandError("Give at least one --action with --user.")
         unknown = [a for a in actions if a not in ACTION_NAMES]
@@ -148,16 +154,32 @@ class Command(BaseCommand):
             project = Project.objects.select_related("region").filter(name=project_name).first()
             if project is None:
                 raise CommandError(f"No project named {project_name!r}.")
-        results = []
-        for name in actions:
-            explanation = authz.decide(stored, name, project=project)
-            results.append({
-                "action": name,
-                "project": project_name,
-                "decision": explanation.outcome,
-                "explanation": explanation.summary,
-                "matched": [{"group": r.group_name, "grant": r.grant_id, "policy": r.policy_name,
-                             "statement": r.statement_index, "effect": r.effect, "scope": r.scope}
-                            for r in explanation.reasons],
-            })
+        image = _image(image_id) if image_id else None
+        context = _context(context_text) if context_text else None
+        authorization = decisions.authorization_without_request(stored)
+        results = [decisions.decision_json(authorization, name, project=project, image=image, context=context)
+                   for name in actions]
         self.stdout.write(json.dumps({"user": username, "results": results}))
+
+
+def _image(image_id: str):
+    """The image named by --image (the images app sits above accounts: looked up by its label)."""
+    image_model = apps.get_model("images", "Image")
+    try:
+        image = image_model.objects.select_related("project__region").prefetch_related("tags").filter(
+            pk=image_id).first()
+    except ValidationError:
+        image = None
+    if image is None:
+        raise CommandError(f"No image with id {image_id!r}.")
+    return image
+
+
+def _context(text: str) -> dict:
+    try:
+        context = json.loads(text)
+    except ValueError as error:
+        raise CommandError(f"--context is not JSON: {error}") from None
+    if not isinstance(context, dict):
+        raise CommandError("--context is a JSON object of condition keys and values.")
+    return context

@@ -1,0 +1,57 @@
+"""API token services for the signed-in user: create (the secret is returned once) and revoke.
+
+Managing one's own tokens needs no IAM action, as managing one's own MFA: a token can do no more
+than its user (it asks the same engine), and asking about other users needs the user's own
+iam:permissions:listPermissions at every call. Each write is audited.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+
+from .models import TOKEN_PREFIX, ApiToken, token_digest
+
+MAX_ACTIVE_TOKENS = 10
+
+
+def api_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
+    """A new token for `actor`; returns it and its secret (kept nowhere: only the digest is stored)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the token a name, such as the service that will use it.")
+    if len(name) > ApiToken._meta.get_field("name").max_length:
+        raise ValidationError("A token name is at most 64 characters.")
+    with transaction.atomic():
+        active = ApiToken.objects.select_for_update().filter(user=actor, revoked_at__isnull=True)
+        names = {token.name.lower() for token in active}
+        if name.lower() in names:
+            raise ValidationError(f"You already have a token named {name}. Choose another name.")
+        if len(names) >= MAX_ACTIVE_TOKENS:
+            raise ValidationError(f"You have {MAX_ACTIVE_TOKENS} tokens: revoke one before creating another.")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken.objects.create(user=actor, name=name, digest=token_digest(secret),
+                                        prefix=secret[: len(TOKEN_PREFIX) + 6])
+        audit.record(actor=actor, action="apitoken:create", target=token,
+                     message=f"Created API token {name} ({token.prefix}…).")
+    return token, secret
+
+
+def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
+    """Revoke one of `actor`'s tokens: the next call with it is refused."""
+    if actor is None or token.user_id != actor.pk:
+        raise PermissionDenied("You can revoke only your own API tokens.")
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is not None:
+            raise ValidationError(f"API token {locked.name} is already revoked.")
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit.record(actor=actor, action="apitoken:revoke", target=locked,
+                     message=f"Revoked API token {locked.name} ({locked.prefix}…).")
+    return locked
