@@ -23,8 +23,8 @@ from accounts.policy.locate import parse as parse_json
 from accounts.selectors import search_text
 from imsperm import errors
 
-from .dependency_picture import dependency_picture
 from . import last_used
+from .dependency_picture import dependency_picture
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
     CONDITION_KEY_NAMES,
