@@ -84,7 +84,7 @@ def test_simulator_shows_developer_deletion_denied_by_deny_image_deletion(page, 
     page.get_by_test_id("simulate").click()
     delete = page.locator('article[data-action="ims:images:delete"]')
     expect(delete).to_have_attribute("data-outcome", "explicit_deny")
-    expect(delete.locator('tr[data-policy="DenyImageDeletion"]')).to_contain_text("Statement[0]")
+    expect(delete.locator('tr[data-policy="DenyImageDeletion"]')).to_contain_text("Statement 1")
     expect(delete.locator('tr[data-policy="DenyImageDeletion"]')).to_contain_text("developers")
     expect(page.locator('article[data-action="ims:images:list"]')).to_have_attribute("data-outcome", "allow")
     screenshot("simulator-developer")
@@ -104,7 +104,7 @@ def test_simulator_shows_developer_deletion_denied_by_deny_image_deletion(page, 
     cell = page.locator('tr[data-action="ims:images:delete"] td[data-project="cn-north-4_dev"]')
     expect(cell).to_have_attribute("data-outcome", "explicit_deny")
     cell.locator("summary").click()
-    expect(cell).to_contain_text("DenyImageDeletion Statement[0]")
+    expect(cell).to_contain_text("DenyImageDeletion Statement 1")
     screenshot("simulator-effective-developer")
 
 
