@@ -19,8 +19,9 @@ class ImageCreateForm(forms.ModelForm):
 
     class Meta:
         model = Image
-        fields = ["name", "kind", "description", "os_type", "platform", "os_version", "os_bit", "architecture",
-                  "disk_format", "min_disk", "min_ram"]
+        # The description last: a text area spans the whole row of the form's grid.
+        fields = ["name", "kind", "os_type", "platform", "os_version", "os_bit", "architecture",
+                  "disk_format", "min_disk", "min_ram", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {"name": "1 to 128 letters, digits, spaces, hyphens, periods or underscores."}
         labels = {"os_type": "OS type", "os_version": "OS version", "os_bit": "OS bits"}

@@ -230,8 +230,10 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False) -> K
 
 
 def quota_images(project: Project):
-    """Images counted against the project's quota."""
-    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE)
+    """Images counted against the project's quota: its private images but the deleted ones, which
+    is exactly what its Private tab lists without filters (the line and the list agree)."""
+    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE).exclude(
+        status=Image.Status.DELETED)
 
 
 def private_image_count(project: Project) -> int:
