@@ -145,7 +145,7 @@ def image_list(request):
         if authorization.allows("ims:quotas:get", project):
             context["quota"] = {"used": used, "limit": PRIVATE_IMAGE_QUOTA,
                                 "label": f"more than {COUNT_CAP:,}" if used > COUNT_CAP else str(used)}
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, "images/list.html#results", context)
     return render(request, "images/list.html", context)
 
