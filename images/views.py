@@ -16,8 +16,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -434,8 +434,8 @@ def _bulk_summary(request, op, done, skipped, *, missing: int, project) -> None:
         counts.append(f"{len(skipped) + missing} skipped")
     headline = ", ".join(counts) + "."
     items = format_html_join("", "<li><strong>{}</strong>: {}</li>", outcomes)
-    text = format_html('<span class="bulk-headline" data-testid="bulk-summary">{}</span><ul class="bulk-outcomes">{}</ul>',
-                       headline, items)
+    text = format_html('<span class="bulk-headline" data-testid="bulk-summary">{}</span>'
+                       '<ul class="bulk-outcomes">{}</ul>', headline, items)
     level = messages.SUCCESS if not (skipped or missing) else messages.WARNING if done else messages.ERROR
     messages.add_message(request, level, text, extra_tags="bulk")
 
