@@ -62,6 +62,8 @@ def test_iam_admin_writes_a_policy_in_both_editors(page, live_demo, sign_in, scr
     text.fill(broken.replace("gte", "get"))
     text.press("End")
     expect(page.get_by_test_id("no-findings")).to_be_visible()
+    expect(page.get_by_test_id("not-saved")).to_have_count(0)  # the banner follows the fix
+    expect(page.get_by_test_id("errors-fixed")).to_contain_text("the errors are fixed: save to keep the policy")
     page.get_by_test_id("save-policy").click()
     expect(page.get_by_role("heading", name="Image readers in CI")).to_be_visible()
     expect(page.get_by_test_id("policy-document")).to_contain_text('"release-bot"')
