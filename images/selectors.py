@@ -15,12 +15,11 @@ from django.http import Http404
 
 from accounts.models import Project
 from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
-from accounts.selectors import all_projects
+from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
 from .models import Image, ImageMember, ImageTag
 from .search_index import SQLITE_MATCH
 
-SESSION_PROJECT_KEY = "images_project"
 PAGE_SIZES = (10, 25, 50)
 DEFAULT_PAGE_SIZE = 25
 TABS = (

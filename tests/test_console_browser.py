@@ -85,7 +85,8 @@ def test_a_conditional_deny_shows_as_allowed_except_for_some_images(sign_in, liv
     expect(cell).to_contain_text("Allowed, denied for some images")
     cell.locator("summary").click()
     expect(cell).to_contain_text("A Deny with conditions names this action")
-    listing = page.locator('[data-testid=permission-grid] td[data-project="cn-north-4"][data-actions="ims:images:list ims:images:get"]')
+    listing = page.locator('[data-testid=permission-grid] td[data-project="cn-north-4"]'
+                           '[data-actions="ims:images:list ims:images:get"]')
     expect(listing).to_have_attribute("data-state", "allow")
     screenshot("console-conditional-cell")
     assert Policy.objects.filter(name="KeepProd").exists()
@@ -139,7 +140,9 @@ def test_the_create_form_keeps_every_field_in_its_cell_at_desktop_and_phone_widt
     for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
         page.goto(f"{live_demo.url}/images/create/?project=cn-north-4")
-        boxes = page.eval_on_selector_all(".form-grid .field", "fields => fields.map(f => { const r = f.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+        boxes = page.eval_on_selector_all(".form-grid .field", "fields => fields.map(f => { "
+                                          "const r = f.getBoundingClientRect(); "
+                                          "return [r.left, r.top, r.right, r.bottom]; })")
         for i, a in enumerate(boxes):  # no field overlaps another (the description slid under OS type)
             for b in boxes[i + 1:]:
                 assert a[2] <= b[0] + 1 or b[2] <= a[0] + 1 or a[3] <= b[1] + 1 or b[3] <= a[1] + 1, (a, b)

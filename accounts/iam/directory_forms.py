@@ -98,8 +98,8 @@ class AttachForm(forms.Form):
     policies = forms.ModelMultipleChoiceField(
         queryset=Policy.objects.all(), error_messages={"required": "Choose at least one role or policy."}
     )
-    scope = forms.ChoiceField(choices=[(SCOPE_ALL, "All resources"), (SCOPE_PROJECTS, "Region-specific projects")],
-                              initial=SCOPE_ALL)
+    scope = forms.ChoiceField(choices=[(SCOPE_PROJECTS, "Region-specific projects"), (SCOPE_ALL, "All resources")],
+                              initial=SCOPE_PROJECTS)
     projects = forms.ModelMultipleChoiceField(queryset=Project.objects.select_related("region"), required=False)
 
     def clean(self):

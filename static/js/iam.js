@@ -10,6 +10,10 @@
     document.querySelectorAll(input.getAttribute("data-filter-rows")).forEach(function (row) {
       row.hidden = text !== "" && (row.getAttribute("data-search") || "").indexOf(text) === -1;
     });
+    var groups = input.getAttribute("data-hide-empty-groups");
+    if (groups) document.querySelectorAll(groups).forEach(function (group) {
+      group.hidden = !group.querySelector("[data-search]:not([hidden])");
+    });
   });
 
   // The project picker is only for the scope "Region-specific projects".
@@ -37,6 +41,8 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Progressive enhancement: controls that need this script (filters) show only when it runs.
+    document.querySelectorAll("[data-enhanced][hidden]").forEach(function (control) { control.hidden = false; });
     syncScope(document);
     if (document.querySelector("input[name=password_mode]")) syncPassword(document);
   });
