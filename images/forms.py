@@ -110,17 +110,36 @@ class UploadForm(forms.Form):
         return uploaded
 
 
+class ProjectNamesField(forms.MultipleChoiceField):
+    """Projects chosen from a list (checkboxes); a value may also name several, separated by commas
+    or spaces (what a script or the no-JS fallback may send). Unknown names are reported by name."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def valid_value(self, value):
+        return True  # ShareForm.clean_projects names the unknown ones
+
+
 class ShareForm(forms.Form):
-    projects = forms.CharField(
+    projects = ProjectNamesField(
         label="Share with projects",
-        max_length=4000,
-        help_text="Project names, separated by commas or spaces (e.g. cn-north-4_dev).",
+        error_messages={"required": "Choose at least one project."},
     )
 
+    def __init__(self, *args, image=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        projects = Project.objects.select_related("region").order_by("region__code", "name")
+        if image is not None:
+            projects = projects.exclude(pk=image.project_id)
+        members = {} if image is None else {m.project_id: m for m in image.members.all()}
+        self.choices = [(p, members.get(p.pk)) for p in projects]  # (project, its share or None) for the picker
+        self.fields["projects"].choices = [(p.name, p.name) for p, _ in self.choices]
+
     def clean_projects(self) -> list[Project]:
-        names = list(dict.fromkeys(n for n in re.split(r"[\s,]+", self.cleaned_data["projects"]) if n))
+        names = list(dict.fromkeys(n for value in self.cleaned_data["projects"]
+                                   for n in re.split(r"[\s,]+", value[:4000]) if n))
         if not names:
-            raise forms.ValidationError("Name at least one project.")
+            raise forms.ValidationError("Choose at least one project.")
         if len(names) > MAX_MEMBERS_PER_IMAGE:
             raise forms.ValidationError(f"An image can be shared with at most {MAX_MEMBERS_PER_IMAGE} projects.")
         found = {p.name: p for p in Project.objects.filter(name__in=names)}

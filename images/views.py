@@ -168,7 +168,7 @@ def _unbound_form(name: str, request, authorization, image):
     if name == "upload":
         return forms.UploadForm()
     if name == "share":
-        return forms.ShareForm()
+        return forms.ShareForm(image=image)
     if name == "replicate":
         return forms.ReplicateForm(targets=_replicate_targets(request, authorization),
                                    initial={"target": image.project.name})
@@ -274,7 +274,7 @@ def _bind(name, request, authorization, image):
     if name == "upload":
         return forms.UploadForm(data, files)
     if name == "share":
-        return forms.ShareForm(data)
+        return forms.ShareForm(data, image=image)
     if name == "unshare":
         return forms.UnshareForm(data)
     if name == "replicate":
