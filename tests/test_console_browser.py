@@ -205,4 +205,4 @@ def test_every_page_for_every_persona_fits_a_phone_and_never_fails(browser, live
                 if width_name == "phone" and overflow(page) > 0:
                     too_wide.append((username, name, overflow(page)))
             context.close()
-    assert too_wide == []
+    assert too_wide == [], too_wide
