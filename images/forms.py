@@ -65,7 +65,8 @@ class ImageModifyForm(forms.ModelForm):
 
 
 class TagsForm(forms.Form):
-    """The tags as `key=value` lines, and the revision they were read at."""
+    """The tags, and the revision they were read at: key/value rows (`tag-key`, `tag-value`, one pair
+    a row; a cleared row removes its tag), or `key=value` lines in `tags` (scripts, older pages)."""
 
     revision = RevisionField()
     tags = forms.CharField(
@@ -74,20 +75,44 @@ class TagsForm(forms.Form):
         help_text=f"One <code>key=value</code> per line, at most {MAX_TAGS_PER_IMAGE} tags.",
     )
 
+    def _posted_rows(self) -> list[tuple[str, str]] | None:
+        if not self.is_bound or "tag-key" not in self.data:
+            return None
+        keys, values = self.data.getlist("tag-key"), self.data.getlist("tag-value")
+        values += [""] * (len(keys) - len(values))
+        return [(key[:100], value[:100]) for key, value in zip(keys, values, strict=False)]
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """The rows to show: the posted ones, else the tags, and one empty row to add a tag (up to the limit)."""
+        rows = self._posted_rows()
+        if rows is None:
+            text = self.data.get("tags", "") if self.is_bound else self.initial.get("tags", "")
+            rows = [(k.strip(), v.strip()) for k, _, v in (line.partition("=") for line in text.splitlines())
+                    if k.strip()]
+        rows = [row for row in rows if row[0] or row[1]]
+        return rows + [("", "")] * max(1, min(3, MAX_TAGS_PER_IMAGE - len(rows))) if len(rows) < MAX_TAGS_PER_IMAGE \
+            else rows
+
     def clean_tags(self) -> dict[str, str]:
+        rows = self._posted_rows()
+        if rows is None:
+            what = "Line"
+            rows = [line.partition("=")[::2] for line in self.cleaned_data["tags"].splitlines()]
+        else:
+            what = "Row"
         tags: dict[str, str] = {}
         errors = []
-        for number, line in enumerate(self.cleaned_data["tags"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            key, _, value = line.partition("=")
+        for number, (key, value) in enumerate(rows, start=1):
             key, value = key.strip(), value.strip()
+            if not key and not value:
+                continue
             if not TAG_KEY.match(key):
-                errors.append(f"Line {number}: a tag key is 1 to 36 letters, digits, _ . or -.")
+                errors.append(f"{what} {number}: a tag key is 1 to 36 letters, digits, _ . or -.")
             elif key in tags:
-                errors.append(f"Line {number}: the key {key} is given twice.")
+                errors.append(f"{what} {number}: the key {key} is given twice.")
             elif len(value) > 43:
-                errors.append(f"Line {number}: a tag value is at most 43 characters.")
+                errors.append(f"{what} {number}: a tag value is at most 43 characters.")
             else:
                 tags[key] = value
         if errors:

@@ -40,9 +40,15 @@
     if (target.matches("input[name=password_mode]")) syncPassword(document);
   });
 
+  // Progressive enhancement: controls that need a script (filters) show only when it runs,
+  // also in parts of the page htmx swaps in.
+  function enhance(root) {
+    root.querySelectorAll("[data-enhanced][hidden]").forEach(function (control) { control.hidden = false; });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { enhance(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () {
-    // Progressive enhancement: controls that need this script (filters) show only when it runs.
-    document.querySelectorAll("[data-enhanced][hidden]").forEach(function (control) { control.hidden = false; });
+    enhance(document);
     syncScope(document);
     if (document.querySelector("input[name=password_mode]")) syncPassword(document);
   });
