@@ -95,6 +95,18 @@ def _simulate_document(document: dict, actions, project, extra, *, requester) ->
     return results
 
 
+# Apps above accounts (images) offer things to simulate on: `source(user, project) -> [(label, context text)]`.
+# Accounts never imports them; the images app registers its source when it is ready.
+IMAGE_SOURCES: list = []
+IMAGE_CHOICES = 50  # the picker lists this many images of the project, by name
+
+
+def _image_choices(user, project) -> list[tuple[str, str]]:
+    if project is None:
+        return []
+    return [choice for source in IMAGE_SOURCES for choice in source(user, project, limit=IMAGE_CHOICES)]
+
+
 def _action_groups(form) -> list[tuple[str, list]]:
     """The action checkboxes grouped by service and resource type ("IMS · images"), in catalogue order."""
     groups: dict[str, list] = {}
@@ -124,8 +136,12 @@ def simulator(request):
         else:
             status = 422
         validation = form.cleaned_data.get("validation")
+    project = form.cleaned_data.get("project") if form.is_bound else None
+    if project is None and not form.is_bound and initial["project"]:
+        project = next((p for p in all_projects(request) if p.name == initial["project"]), None)
     context = {"form": form, "results": results, "validation": validation, "tab": "simulate",
-               "action_groups": _action_groups(form)}
+               "action_groups": _action_groups(form), "image_choices": _image_choices(request.user, project),
+               "image_project": project}
     return render(request, "iam/simulator/simulator.html", context, status=status)
 
 
