@@ -24,7 +24,8 @@ demo: migrate
 run: demo
 	@echo ""
 	@echo "imsperm: http://127.0.0.1:$(PORT)/   (Ctrl-C stops it)"
-	@echo "Demo logins (password imsperm-demo): admin, iam-admin, ims-admin, viewer, developer, north-ops, newcomer"
+	@echo "Demo logins: the table above (password imsperm-demo); the sign-in page shows it too."
+	@echo "Another port: make run PORT=8080"
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup

@@ -77,7 +77,7 @@ class Reason:
         if self.grant_id is None:
             return f"member of the {self.group_name} group (allowed everything)"
         return (
-            f"{self.effect} in {self.policy_name} Statement[{self.statement_index}], "
+            f"{self.effect} in {self.policy_name} Statement {self.statement_index + 1}, "
             f"granted to group {self.group_name} on {self.scope}"
         )
 
@@ -125,7 +125,7 @@ class Explanation:
             return f"Allowed{where}: " + "; ".join(str(r) for r in self.reasons)
         if self.outcome == "explicit_deny":
             return f"Denied{where} explicitly: " + "; ".join(str(r) for r in self.reasons)
-        return f"Denied{where}: no grant allows {self.action} here (implicit deny)."
+        return f"Denied{where}: no grant allows {self.action} (implicit deny)."
 
 
 def image_context(image, project_name: str | None) -> dict[str, object]:

@@ -39,6 +39,9 @@ def all_projects(request=None) -> list[Project]:
     return projects
 
 
+# The project the user works in, remembered by the image browser; other pages start from it.
+SESSION_PROJECT_KEY = "images_project"
+
 SEARCH_MAX_LENGTH = 128
 
 

@@ -71,6 +71,15 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
     )
 
 
+def demo_logins() -> list[tuple[str, str, str]]:
+    """The demo logins that exist in this database, with who they are and what they can do."""
+    from .management.commands.seed_demo import DEMO_LOGINS
+
+    present = set(get_user_model().objects.filter(username__in=[login for login, _, _ in DEMO_LOGINS],
+                                                  is_active=True).values_list("username", flat=True))
+    return [row for row in DEMO_LOGINS if row[0] in present]
+
+
 def _safe_next(request) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
@@ -83,6 +92,12 @@ class SignInView(LoginView):
     """Django's sign-in; a user with MFA on is asked for a code before the session is theirs."""
 
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.IMSPERM_DEMO_LOGINS:
+            context["demo_logins"] = demo_logins()
+        return context
 
     def form_valid(self, form):
         user = form.get_user()

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.policy import IMS_ACTIONS
+from accounts.policy import IAM_ACTIONS, IMS_ACTIONS
 
 from . import authz, mfa, permission_grid
 from .forms import CodeForm, EnrolmentCodeForm
@@ -27,11 +27,27 @@ COMMON_OPERATIONS = (
 
 @login_only
 def home(request):
-    """Send the user where they can work: the image browser if they may list images anywhere."""
+    """Send the user where they can work: the image browser if they may list images anywhere,
+    else My permissions (which opens on the IAM grid for an IAM-only user)."""
     authorization = authz.authorization_for(request.user)
     if any(authorization.allows("ims:images:list", p) for p in all_projects(request)):
         return redirect("images:list")
     return redirect("accounts:my-permissions")
+
+
+# IAM resource types as people name them, in the catalogue's order.
+IAM_SECTIONS = {"users": "Users", "groups": "User groups", "roles": "Policies", "permissions": "Grants",
+                "projects": "Projects", "audit": "Audit log"}
+
+
+def _iam_rows(authorization):
+    """IAM is a global service: one cell per action, decided without a project."""
+    rows = []
+    for action in IAM_ACTIONS:
+        section = IAM_SECTIONS.get(action.name.split(":")[1], action.name.split(":")[1])
+        rows.append({"section": section, "label": action.label, "actions": (action.name,),
+                     "cell": permission_grid.cell(authorization, (action.name,), None)})
+    return rows
 
 
 def _operation_rows(authorization, projects):
@@ -49,9 +65,16 @@ def my_permissions(request):
     """The common-operations table as operations × projects, each cell explained."""
     authorization = authz.authorization_for(request.user)
     projects = all_projects(request)
+    rows = _operation_rows(authorization, projects)
+    iam_rows = _iam_rows(authorization)
+    any_image = any(c.allowed or c.state == permission_grid.CONDITIONAL for r in rows for c in r["cells"])
+    any_iam = any(r["cell"].allowed for r in iam_rows)
     context = {
         "projects": projects,
-        "rows": _operation_rows(authorization, projects),
+        "rows": rows,
+        "iam_rows": iam_rows,
+        "iam_allowed": sum(r["cell"].allowed for r in iam_rows),
+        "iam_first": any_iam and not any_image,
         "groups": [rule.group_name for rule in authorization.rules],
         "rules": authorization.rules,
         "is_admin": authorization.is_admin,

@@ -7,6 +7,12 @@ class ImagesConfig(AppConfig):
     verbose_name = "Images"
 
     def ready(self):
+        from accounts.iam import simulator
+
         from .search_index import ensure_after_migrate
+        from .selectors import simulator_images
+
+        if simulator_images not in simulator.IMAGE_SOURCES:
+            simulator.IMAGE_SOURCES.append(simulator_images)
 
         post_migrate.connect(ensure_after_migrate, sender=self, dispatch_uid="images-name-search-triggers")

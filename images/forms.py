@@ -19,8 +19,9 @@ class ImageCreateForm(forms.ModelForm):
 
     class Meta:
         model = Image
-        fields = ["name", "kind", "description", "os_type", "platform", "os_version", "os_bit", "architecture",
-                  "disk_format", "min_disk", "min_ram"]
+        # The description last: a text area spans the whole row of the form's grid.
+        fields = ["name", "kind", "os_type", "platform", "os_version", "os_bit", "architecture",
+                  "disk_format", "min_disk", "min_ram", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {"name": "1 to 128 letters, digits, spaces, hyphens, periods or underscores."}
         labels = {"os_type": "OS type", "os_version": "OS version", "os_bit": "OS bits"}
@@ -64,7 +65,8 @@ class ImageModifyForm(forms.ModelForm):
 
 
 class TagsForm(forms.Form):
-    """The tags as `key=value` lines, and the revision they were read at."""
+    """The tags, and the revision they were read at: key/value rows (`tag-key`, `tag-value`, one pair
+    a row; a cleared row removes its tag), or `key=value` lines in `tags` (scripts, older pages)."""
 
     revision = RevisionField()
     tags = forms.CharField(
@@ -73,20 +75,44 @@ class TagsForm(forms.Form):
         help_text=f"One <code>key=value</code> per line, at most {MAX_TAGS_PER_IMAGE} tags.",
     )
 
+    def _posted_rows(self) -> list[tuple[str, str]] | None:
+        if not self.is_bound or "tag-key" not in self.data:
+            return None
+        keys, values = self.data.getlist("tag-key"), self.data.getlist("tag-value")
+        values += [""] * (len(keys) - len(values))
+        return [(key[:100], value[:100]) for key, value in zip(keys, values, strict=False)]
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """The rows to show: the posted ones, else the tags, and one empty row to add a tag (up to the limit)."""
+        rows = self._posted_rows()
+        if rows is None:
+            text = self.data.get("tags", "") if self.is_bound else self.initial.get("tags", "")
+            rows = [(k.strip(), v.strip()) for k, _, v in (line.partition("=") for line in text.splitlines())
+                    if k.strip()]
+        rows = [row for row in rows if row[0] or row[1]]
+        return rows + [("", "")] * max(1, min(3, MAX_TAGS_PER_IMAGE - len(rows))) if len(rows) < MAX_TAGS_PER_IMAGE \
+            else rows
+
     def clean_tags(self) -> dict[str, str]:
+        rows = self._posted_rows()
+        if rows is None:
+            what = "Line"
+            rows = [line.partition("=")[::2] for line in self.cleaned_data["tags"].splitlines()]
+        else:
+            what = "Row"
         tags: dict[str, str] = {}
         errors = []
-        for number, line in enumerate(self.cleaned_data["tags"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            key, _, value = line.partition("=")
+        for number, (key, value) in enumerate(rows, start=1):
             key, value = key.strip(), value.strip()
+            if not key and not value:
+                continue
             if not TAG_KEY.match(key):
-                errors.append(f"Line {number}: a tag key is 1 to 36 letters, digits, _ . or -.")
+                errors.append(f"{what} {number}: a tag key is 1 to 36 letters, digits, _ . or -.")
             elif key in tags:
-                errors.append(f"Line {number}: the key {key} is given twice.")
+                errors.append(f"{what} {number}: the key {key} is given twice.")
             elif len(value) > 43:
-                errors.append(f"Line {number}: a tag value is at most 43 characters.")
+                errors.append(f"{what} {number}: a tag value is at most 43 characters.")
             else:
                 tags[key] = value
         if errors:
@@ -109,17 +135,36 @@ class UploadForm(forms.Form):
         return uploaded
 
 
+class ProjectNamesField(forms.MultipleChoiceField):
+    """Projects chosen from a list (checkboxes); a value may also name several, separated by commas
+    or spaces (what a script or the no-JS fallback may send). Unknown names are reported by name."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def valid_value(self, value):
+        return True  # ShareForm.clean_projects names the unknown ones
+
+
 class ShareForm(forms.Form):
-    projects = forms.CharField(
+    projects = ProjectNamesField(
         label="Share with projects",
-        max_length=4000,
-        help_text="Project names, separated by commas or spaces (e.g. cn-north-4_dev).",
+        error_messages={"required": "Choose at least one project."},
     )
 
+    def __init__(self, *args, image=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        projects = Project.objects.select_related("region").order_by("region__code", "name")
+        if image is not None:
+            projects = projects.exclude(pk=image.project_id)
+        members = {} if image is None else {m.project_id: m for m in image.members.all()}
+        self.choices = [(p, members.get(p.pk)) for p in projects]  # (project, its share or None) for the picker
+        self.fields["projects"].choices = [(p.name, p.name) for p, _ in self.choices]
+
     def clean_projects(self) -> list[Project]:
-        names = list(dict.fromkeys(n for n in re.split(r"[\s,]+", self.cleaned_data["projects"]) if n))
+        names = list(dict.fromkeys(n for value in self.cleaned_data["projects"]
+                                   for n in re.split(r"[\s,]+", value[:4000]) if n))
         if not names:
-            raise forms.ValidationError("Name at least one project.")
+            raise forms.ValidationError("Choose at least one project.")
         if len(names) > MAX_MEMBERS_PER_IMAGE:
             raise forms.ValidationError(f"An image can be shared with at most {MAX_MEMBERS_PER_IMAGE} projects.")
         found = {p.name: p for p in Project.objects.filter(name__in=names)}

@@ -13,14 +13,14 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from accounts import authz
 from accounts.models import Project
 from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
-from accounts.selectors import all_projects
+from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
 from .models import Image, ImageMember, ImageTag
 from .search_index import SQLITE_MATCH
 
-SESSION_PROJECT_KEY = "images_project"
 PAGE_SIZES = (10, 25, 50)
 DEFAULT_PAGE_SIZE = 25
 TABS = (
@@ -264,9 +264,24 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, requ
 
 
 def quota_images(project: Project):
-    """Images counted against the project's quota."""
-    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE)
+    """Images counted against the project's quota: its private images but the deleted ones, which
+    is exactly what its Private tab lists without filters (the line and the list agree)."""
+    return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE).exclude(
+        status=Image.Status.DELETED)
 
 
 def private_image_count(project: Project) -> int:
     return quota_images(project).count()
+
+
+def simulator_images(user, project: Project, *, limit: int) -> list[tuple[str, str]]:
+    """Images the user may open in `project`, with the condition keys each supplies as `key=value`
+    lines: the simulator's image picker fills its context with them (registered in images.apps)."""
+    authorization = authz.authorization_for(user)
+    if not authorization.allows("ims:images:get", project):
+        return []
+    images = [image for part in tab_parts(project, "private") + tab_parts(project, "shared")
+              for image in with_relations(part.exclude(status=Image.Status.DELETED).order_by("name", "id")[:limit])]
+    images.sort(key=lambda image: image.name.lower())
+    lines = [(image.name, authz.image_context(image, project.name).items()) for image in images[:limit]]
+    return [(name, "\n".join(f"{key}={value}" for key, value in keys)) for name, keys in lines]

@@ -16,9 +16,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
@@ -201,7 +202,7 @@ def image_list(request):
         if authorization.allows("ims:quotas:get", project):
             context["quota"] = {"used": used, "limit": PRIVATE_IMAGE_QUOTA,
                                 "label": f"more than {COUNT_CAP:,}" if used > COUNT_CAP else str(used)}
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, "images/list.html#results", context)
     return render(request, "images/list.html", context)
 
@@ -222,7 +223,7 @@ def _unbound_form(name: str, request, authorization, image):
     if name == "upload":
         return forms.UploadForm()
     if name == "share":
-        return forms.ShareForm()
+        return forms.ShareForm(image=image)
     if name == "replicate":
         return forms.ReplicateForm(targets=_replicate_targets(request, authorization),
                                    initial={"target": image.project.name})
@@ -346,7 +347,7 @@ def _bind(name, request, authorization, image):
     if name == "upload":
         return forms.UploadForm(data, files)
     if name == "share":
-        return forms.ShareForm(data)
+        return forms.ShareForm(data, image=image)
     if name == "unshare":
         return forms.UnshareForm(data)
     if name == "replicate":
@@ -493,6 +494,25 @@ def _selected_ids(request) -> list[uuid.UUID]:
     return ids
 
 
+PAST_TENSE = {"accept": "accepted", "reject": "rejected", "export": "exported", "delete": "deleted"}
+
+
+def _bulk_summary(request, op, done, skipped, *, missing: int, project) -> None:
+    """One message for the whole bulk run: "2 exported, 8 skipped", each image's outcome listed under it."""
+    outcomes = done + skipped
+    if missing:
+        outcomes.append((f"{missing} selected image{pluralize(missing)}", f"not found in {project.name}."))
+    counts = [f"{len(done)} {PAST_TENSE.get(op.name, op.label.lower() + 'ed')}"] if done else []
+    if skipped or missing:
+        counts.append(f"{len(skipped) + missing} skipped")
+    headline = ", ".join(counts) + "."
+    items = format_html_join("", "<li><strong>{}</strong>: {}</li>", outcomes)
+    text = format_html('<span class="bulk-headline" data-testid="bulk-summary">{}</span>'
+                       '<ul class="bulk-outcomes">{}</ul>', headline, items)
+    level = messages.SUCCESS if not (skipped or missing) else messages.WARNING if done else messages.ERROR
+    messages.add_message(request, level, text, extra_tags="bulk")
+
+
 def _bulk_action(url_kwargs) -> str | None:
     op = OPERATIONS_BY_NAME.get(url_kwargs["operation"])
     return op.action if op is not None and op.bulk else None
@@ -522,21 +542,21 @@ def image_bulk(request, operation):
     if not any(decision.allowed for decision in decisions.values()):
         permissions.deny(next(iter(decisions.values())))
     missing = len(ids) - len(visible)
-    if missing:
-        messages.error(request, f"{missing} selected image(s) were not found in {project.name}.")
+    done, skipped = [], []  # (image name, what happened) in name order
     for image in visible:
         if not decisions[image.pk].allowed:
-            messages.error(request, f"{image.name}: not allowed. {decisions[image.pk].summary}")
+            skipped.append((image.name, f"not allowed. {decisions[image.pk].summary}"))
             continue
         reason = op.rule(image, project)
         if reason:
-            messages.error(request, f"{image.name}: skipped. {reason}")
+            skipped.append((image.name, reason))
             continue
         try:
             message, _ = _run(operation, request, image, project, {})
         except (ValidationError, PermissionDenied) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-            messages.error(request, f"{image.name}: failed. {text}")
+            skipped.append((image.name, f"failed. {text}"))
         else:
-            messages.success(request, message)
+            done.append((image.name, message))
+    _bulk_summary(request, op, done, skipped, missing=missing, project=project)
     return _finish(request, back)

@@ -172,6 +172,8 @@ MEDIA_ROOT = Path(os.environ.get("IMSPERM_MEDIA_ROOT", BASE_DIR / "media"))
 
 # Uploads: large files stream to a temporary file, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The sign-in page lists the demo logins (seed_demo) while they exist: on for local work only.
+IMSPERM_DEMO_LOGINS = env_flag("IMSPERM_DEMO_LOGINS", default=DEBUG)
 IMSPERM_MAX_UPLOAD_BYTES = int(os.environ.get("IMSPERM_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
 # Calls of the decision API per token (django-ninja's throttle syntax: count/period, s m h d), counted
 # in the cache (Redis when REDIS_URL is set, else per process).

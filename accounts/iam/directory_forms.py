@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from accounts.models import AuditEvent, Policy, Project, User, UserGroup
+from accounts.models import MAX_GROUPS_PER_USER, AuditEvent, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES
 from accounts.selectors import SEARCH_MAX_LENGTH
 
@@ -56,6 +56,23 @@ class UserCreateForm(PasswordChoiceForm):
     field_order = ["username", "email", "first_name", "last_name", "is_active", "password_mode",
                    "password1", "password2"]
 
+    def __init__(self, *args, offered_groups=(), **kwargs):
+        """`offered_groups`: (group, refusal or None) pairs to choose from, when the actor may add members."""
+        super().__init__(*args, **kwargs)
+        self.offered_groups = list(offered_groups)
+        if self.offered_groups:
+            allowed = [group.pk for group, refusal in self.offered_groups if refusal is None]
+            self.fields["groups"] = forms.ModelMultipleChoiceField(
+                queryset=UserGroup.objects.filter(pk__in=allowed).order_by("name"), required=False,
+                widget=forms.CheckboxSelectMultiple, label="Groups",
+                help_text="The new user gets what these groups are granted. You can add groups later too.")
+
+    def clean_groups(self):
+        groups = self.cleaned_data.get("groups") or []
+        if len(groups) > MAX_GROUPS_PER_USER:
+            raise ValidationError(f"A user can be in at most {MAX_GROUPS_PER_USER} groups.")
+        return groups
+
 
 class UserEditForm(forms.Form):
     username = forms.CharField(max_length=64, help_text="Up to 64 characters: letters, digits and @/./+/-/_ only.")
@@ -98,8 +115,8 @@ class AttachForm(forms.Form):
     policies = forms.ModelMultipleChoiceField(
         queryset=Policy.objects.all(), error_messages={"required": "Choose at least one role or policy."}
     )
-    scope = forms.ChoiceField(choices=[(SCOPE_ALL, "All resources"), (SCOPE_PROJECTS, "Region-specific projects")],
-                              initial=SCOPE_ALL)
+    scope = forms.ChoiceField(choices=[(SCOPE_PROJECTS, "Region-specific projects"), (SCOPE_ALL, "All resources")],
+                              initial=SCOPE_PROJECTS)
     projects = forms.ModelMultipleChoiceField(queryset=Project.objects.select_related("region"), required=False)
 
     def clean(self):

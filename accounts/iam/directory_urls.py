@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import audit, groups, users
+from . import audit, groups, projects, users
 
 urlpatterns = [
     path("users/", users.user_list, name="user-list"),
@@ -26,6 +26,8 @@ urlpatterns = [
     path("groups/<int:pk>/permissions/", groups.group_permissions, name="group-permissions"),
     path("groups/<int:pk>/permissions/attach/", groups.group_attach, name="group-attach"),
     path("groups/<int:pk>/permissions/detach/", groups.group_detach, name="group-detach"),
+    path("projects/", projects.project_list, name="project-list"),
+    path("projects/new/", projects.project_create, name="project-create"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

@@ -184,7 +184,7 @@ def _attach_context(request, group, form, selected_policies, selected_projects):
         "regions": projects_by_region(request),
         "selected_policies": {str(pk) for pk in selected_policies},
         "selected_projects": {str(pk) for pk in selected_projects},
-        "scope": (form.data.get("scope") if form.is_bound else form.initial.get("scope")) or AttachForm.SCOPE_ALL,
+        "scope": (form.data.get("scope") if form.is_bound else form.initial.get("scope")) or AttachForm.SCOPE_PROJECTS,
         "attached": set(group.grants.values_list("policy_id", flat=True)),
     }
 
@@ -194,7 +194,8 @@ def group_attach(request, pk):
     """Attach in two steps: choose roles/policies and a scope, then review the dependencies and confirm."""
     group = get_object_or_404(UserGroup, pk=pk)
     if request.method != "POST":
-        initial = {"scope": request.GET.get("scope", AttachForm.SCOPE_ALL)}
+        # Least privilege first: chosen projects, unless the link asks for All resources.
+        initial = {"scope": request.GET.get("scope", AttachForm.SCOPE_PROJECTS)}
         form = AttachForm(initial=initial)
         context = _attach_context(request, group, form, request.GET.getlist("policies"),
                                   request.GET.getlist("projects"))

@@ -321,6 +321,7 @@ def policy_validate(request):
     """The validator's findings for the editor's current text (htmx, as the user types)."""
     mode, text, statements = _posted_editor(request.POST)
     editor = editor_context(mode=mode, text=text, statements=statements)
+    editor["after_refusal"] = request.POST.get("not_saved") == "1"  # the page shows "Not saved"
     return render(request, "iam/policies/validation.html", editor)
 
 

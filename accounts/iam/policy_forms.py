@@ -86,8 +86,7 @@ class SimulatorForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
     )
     actions = forms.MultipleChoiceField(
-        choices=_action_choices, widget=forms.SelectMultiple(attrs={"size": 10}),
-        help_text="Hold Ctrl (or ⌘) to choose several.",
+        choices=_action_choices, widget=forms.CheckboxSelectMultiple,
     )
     project = forms.ModelChoiceField(
         queryset=Project.objects.select_related("region").order_by("region__code", "name"),

@@ -15,7 +15,7 @@ from accounts import authz, mfa, permission_grid
 from accounts.models import User
 from accounts.permissions import permission_required_action
 from accounts.policy import SERVICES, compile_document, evaluate, get_action
-from accounts.selectors import all_projects
+from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
 from .policy_forms import SimulatorForm
 from .visual_editor import document_text
@@ -95,12 +95,35 @@ def _simulate_document(document: dict, actions, project, extra, *, requester) ->
     return results
 
 
+# Apps above accounts (images) offer things to simulate on: `source(user, project) -> [(label, context text)]`.
+# Accounts never imports them; the images app registers its source when it is ready.
+IMAGE_SOURCES: list = []
+IMAGE_CHOICES = 50  # the picker lists this many images of the project, by name
+
+
+def _image_choices(user, project) -> list[tuple[str, str]]:
+    if project is None:
+        return []
+    return [choice for source in IMAGE_SOURCES for choice in source(user, project, limit=IMAGE_CHOICES)]
+
+
+def _action_groups(form) -> list[tuple[str, list]]:
+    """The action checkboxes grouped by service and resource type ("IMS · images"), in catalogue order."""
+    groups: dict[str, list] = {}
+    for box in form["actions"]:
+        service, resource, _ = box.data["value"].split(":")
+        groups.setdefault(f"{service.upper()} · {resource}", []).append(box)
+    return list(groups.items())
+
+
 @permission_required_action(LIST_PERMISSIONS)
 @require_GET
 def simulator(request):
     """Decide chosen actions in a project for a user or a pasted policy, each decision explained."""
     submitted = "actions" in request.GET or "subject" in request.GET
-    form = SimulatorForm(request.GET if submitted else None)
+    # A first visit starts from the project the user works in (the image browser's) and from themselves.
+    initial = {"project": request.session.get(SESSION_PROJECT_KEY) or None, "user": request.user.username}
+    form = SimulatorForm(request.GET if submitted else None, initial=initial)
     results, validation, status = None, None, 200
     if submitted:
         if form.is_valid():
@@ -113,7 +136,12 @@ def simulator(request):
         else:
             status = 422
         validation = form.cleaned_data.get("validation")
-    context = {"form": form, "results": results, "validation": validation, "tab": "simulate"}
+    project = form.cleaned_data.get("project") if form.is_bound else None
+    if project is None and not form.is_bound and initial["project"]:
+        project = next((p for p in all_projects(request) if p.name == initial["project"]), None)
+    context = {"form": form, "results": results, "validation": validation, "tab": "simulate",
+               "action_groups": _action_groups(form), "image_choices": _image_choices(request.user, project),
+               "image_project": project}
     return render(request, "iam/simulator/simulator.html", context, status=status)
 
 

@@ -6,6 +6,7 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -79,25 +80,43 @@ def user_list(request):
 
 @permission_required_action("iam:users:createUser")
 def user_create(request):
-    form = UserCreateForm(request.POST or None)
+    """Create a user, and put it in the chosen groups in the same step (all or nothing)."""
+    offered = _offered_groups(request)
+    form = UserCreateForm(request.POST or None, offered_groups=offered)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user, generated = services.user_create(
-                actor=request.user, username=data["username"], password=form.chosen_password(),
-                email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
-                is_active=data["is_active"],
-            )
+            with transaction.atomic():
+                user, generated = services.user_create(
+                    actor=request.user, username=data["username"], password=form.chosen_password(),
+                    email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+                    is_active=data["is_active"],
+                )
+                groups = list(data.get("groups") or [])
+                for group in groups:
+                    services.group_add_member(actor=request.user, group=group, user=user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"User {user.username} created.")
+            joined = f" in {', '.join(g.name for g in groups)}" if groups else ""
+            messages.success(request, f"User {user.username} created{joined}.")
             response = redirect(user)
             if generated:
                 stash_password(request, response, user, generated)
             return response
     status = 422 if form.errors else 200
     return render(request, "iam/users/form.html", {"form": form, "creating": True}, status=status)
+
+
+OFFERED_GROUPS = 30  # the create form lists this many groups; more are added from a group's page
+
+
+def _offered_groups(request) -> list[tuple[UserGroup, str | None]]:
+    """Groups the new user can be put in from the create form, each with the reason it cannot, if any."""
+    if not request.authorization.allows("iam:groups:addUserToGroup"):
+        return []
+    groups = UserGroup.objects.order_by("name")[:OFFERED_GROUPS]
+    return [(group, escalation.membership_refusal(request.user, group)) for group in groups]
 
 
 @permission_required_action("iam:users:getUser")

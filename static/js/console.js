@@ -303,3 +303,37 @@
     }
   });
 })();
+
+// Back and Forward show what the URL says. htmx keeps no snapshots (historyCacheSize 0) and reloads
+// the page from the URL (refreshOnHistoryMiss), so the server renders it; a browser that restores
+// typed form values on that reload would still disagree with the URL, so every search form that
+// pushes its query (hx-push-url) is set from the URL once the page is loaded.
+(function () {
+  "use strict";
+
+  function fieldsOf(form) {
+    var own = Array.prototype.slice.call(form.elements);
+    return own.filter(function (field) { return field.name && field.type !== "hidden" && field.type !== "submit"; });
+  }
+
+  function syncFromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll('form[method=get][hx-push-url="true"]').forEach(function (form) {
+      fieldsOf(form).forEach(function (field) {
+        var values = params.getAll(field.name);
+        if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = values.indexOf(field.value) !== -1;
+        } else if (field.tagName === "SELECT") {
+          var wanted = values.length ? values[0] : "";
+          var match = Array.prototype.some.call(field.options, function (o) { return o.value === wanted; });
+          if (match) field.value = wanted; else field.selectedIndex = field.querySelector("option[selected]") ? field.querySelector("option[selected]").index : 0;
+        } else {
+          field.value = values.length ? values[0] : field.defaultValue;
+        }
+      });
+    });
+  }
+
+  window.addEventListener("pageshow", syncFromUrl);
+  document.addEventListener("htmx:historyRestore", syncFromUrl);
+})();

@@ -10,6 +10,10 @@
     document.querySelectorAll(input.getAttribute("data-filter-rows")).forEach(function (row) {
       row.hidden = text !== "" && (row.getAttribute("data-search") || "").indexOf(text) === -1;
     });
+    var groups = input.getAttribute("data-hide-empty-groups");
+    if (groups) document.querySelectorAll(groups).forEach(function (group) {
+      group.hidden = !group.querySelector("[data-search]:not([hidden])");
+    });
   });
 
   // The project picker is only for the scope "Region-specific projects".
@@ -36,7 +40,15 @@
     if (target.matches("input[name=password_mode]")) syncPassword(document);
   });
 
+  // Progressive enhancement: controls that need a script (filters) show only when it runs,
+  // also in parts of the page htmx swaps in.
+  function enhance(root) {
+    root.querySelectorAll("[data-enhanced][hidden]").forEach(function (control) { control.hidden = false; });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { enhance(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
     syncScope(document);
     if (document.querySelector("input[name=password_mode]")) syncPassword(document);
   });

@@ -67,4 +67,17 @@
     if (event.target.matches && event.target.matches("input[name=subject]")) syncSubject();
   });
   document.addEventListener("DOMContentLoaded", syncSubject);
+
+  // The simulator's image picker: the image's condition keys replace the ims: lines of the context.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-fill-context]")) return;
+    var option = select.options[select.selectedIndex];
+    var box = document.querySelector(select.getAttribute("data-fill-context"));
+    if (!box || !option || !option.value) return;
+    var kept = box.value.split("\n").filter(function (line) {
+      return line.trim() !== "" && line.trim().toLowerCase().indexOf("ims:") !== 0;
+    });
+    box.value = kept.concat(option.getAttribute("data-context").split("\n")).join("\n");
+  });
 })();

@@ -79,7 +79,7 @@ def test_every_ims_action_has_a_row(as_user):
 
 def test_a_denied_cell_explains_which_statement_decided(as_user):
     html = as_user("developer").get("/me/permissions/").content.decode()
-    assert "DenyImageDeletion Statement[0], granted to group developers on cn-north-4_dev" in html
+    assert "DenyImageDeletion Statement 1, granted to group developers on cn-north-4_dev" in html
 
 
 def test_a_newcomer_is_told_why_nothing_is_allowed(as_user):

@@ -63,6 +63,10 @@ def test_a_scoped_grant_reaches_the_new_users_image_browser_and_goes_away(page, 
     page.fill("#policy-filter", "readonly")
     expect(page.locator("[data-policy-row]:visible")).to_have_count(1)
     page.get_by_label("IMS ReadOnlyAccess").check()
+    # Least privilege by default: chosen projects; All resources turns the project picker off.
+    expect(page.locator("input[name=scope][value=projects]")).to_be_checked()
+    expect(page.locator("[data-project-picker] input").first).to_be_enabled()
+    page.check("input[name=scope][value=all]")
     expect(page.locator("[data-project-picker] input").first).to_be_disabled()
     page.check("input[name=scope][value=projects]")
     page.locator("[data-project-picker] label", has_text="cn-north-4").first.locator("input").check()

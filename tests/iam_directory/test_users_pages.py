@@ -8,7 +8,7 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from accounts import services
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, User, UserGroup
 
 from .conftest import group, user
 
@@ -194,3 +194,34 @@ def test_a_refused_htmx_request_gets_a_message_fragment(as_user):
     assert response.status_code == 403
     assert response["HX-Retarget"] == "#messages"
     assert b'data-testid="refusal"' in response.content
+
+
+# --- groups chosen in the create form ----------------------------------------------------------
+
+def test_a_user_is_created_in_the_groups_chosen_in_the_same_form(as_user):
+    from accounts.models import Membership
+
+    html = as_user("iam-admin").get("/iam/users/new/").content.decode()
+    assert 'data-testid="group-choices"' in html
+    assert "Only members of the admin group" in html  # the admin group is offered, disabled, with the reason
+    client = as_user("admin")
+    viewers, developers = UserGroup.objects.get(name="viewers"), UserGroup.objects.get(name="developers")
+    response = client.post("/iam/users/new/", {"username": "erin", "password_mode": "generate", "is_active": "on",
+                                               "groups": [viewers.pk, developers.pk]}, follow=True)
+    assert "User erin created in developers, viewers." in response.content.decode()
+    assert set(Membership.objects.filter(user__username="erin").values_list("group__name", flat=True)) == {
+        "viewers", "developers"}
+
+
+def test_a_group_the_actor_may_not_fill_is_refused_and_no_user_is_created(as_user):
+    admin_group = UserGroup.objects.get(name="admin")
+    response = as_user("iam-admin").post("/iam/users/new/", {"username": "mallory", "password_mode": "generate",
+                                                             "groups": [admin_group.pk]})
+    assert response.status_code == 422
+    assert "Select a valid choice" in response.content.decode()
+    assert not User.objects.filter(username="mallory").exists()
+
+
+def test_without_add_member_the_create_form_offers_no_groups(as_user, reader):
+    html = as_user("reader").get("/iam/users/new/")
+    assert html.status_code == 403 or 'data-testid="group-choices"' not in html.content.decode()

@@ -62,6 +62,8 @@ def test_iam_admin_writes_a_policy_in_both_editors(page, live_demo, sign_in, scr
     text.fill(broken.replace("gte", "get"))
     text.press("End")
     expect(page.get_by_test_id("no-findings")).to_be_visible()
+    expect(page.get_by_test_id("not-saved")).to_have_count(0)  # the banner follows the fix
+    expect(page.get_by_test_id("errors-fixed")).to_contain_text("the errors are fixed: save to keep the policy")
     page.get_by_test_id("save-policy").click()
     expect(page.get_by_role("heading", name="Image readers in CI")).to_be_visible()
     expect(page.get_by_test_id("policy-document")).to_contain_text('"release-bot"')
@@ -79,12 +81,13 @@ def test_simulator_shows_developer_deletion_denied_by_deny_image_deletion(page, 
     page.goto(f"{live_demo.url}/iam/simulator/")
     expect(page.locator(".subject-document")).to_be_hidden()
     page.select_option("select[name=user]", "developer")
-    page.select_option("select[name=actions]", ["ims:images:delete", "ims:images:list"])
+    page.check("input[name=actions][value=\"ims:images:delete\"]")
+    page.check("input[name=actions][value=\"ims:images:list\"]")
     page.select_option("select[name=project]", "cn-north-4_dev")
     page.get_by_test_id("simulate").click()
     delete = page.locator('article[data-action="ims:images:delete"]')
     expect(delete).to_have_attribute("data-outcome", "explicit_deny")
-    expect(delete.locator('tr[data-policy="DenyImageDeletion"]')).to_contain_text("Statement[0]")
+    expect(delete.locator('tr[data-policy="DenyImageDeletion"]')).to_contain_text("Statement 1")
     expect(delete.locator('tr[data-policy="DenyImageDeletion"]')).to_contain_text("developers")
     expect(page.locator('article[data-action="ims:images:list"]')).to_have_attribute("data-outcome", "allow")
     screenshot("simulator-developer")
@@ -93,7 +96,7 @@ def test_simulator_shows_developer_deletion_denied_by_deny_image_deletion(page, 
     expect(page.locator(".subject-user")).to_be_hidden()
     page.fill("textarea[name=document]", '{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": '
               '["ims:images:delete"], "Condition": {"StringEquals": {"ims:ResourceTag/env": ["dev"]}}}]}')
-    page.select_option("select[name=actions]", ["ims:images:delete"])
+    page.check("input[name=actions][value=\"ims:images:delete\"]")
     page.get_by_test_id("simulate").click()
     expect(page.get_by_test_id("missing-keys")).to_contain_text("ims:ResourceTag/env")
     screenshot("simulator-pasted-policy")
@@ -104,7 +107,7 @@ def test_simulator_shows_developer_deletion_denied_by_deny_image_deletion(page, 
     cell = page.locator('tr[data-action="ims:images:delete"] td[data-project="cn-north-4_dev"]')
     expect(cell).to_have_attribute("data-outcome", "explicit_deny")
     cell.locator("summary").click()
-    expect(cell).to_contain_text("DenyImageDeletion Statement[0]")
+    expect(cell).to_contain_text("DenyImageDeletion Statement 1")
     screenshot("simulator-effective-developer")
 
 

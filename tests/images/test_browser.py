@@ -100,10 +100,12 @@ def test_ims_admin_shares_accepts_and_deletes(sign_in, live_demo, screenshot):
         "modify", "tags", "share", "export", "replicate", "delete"}
     disabled = page.locator("[data-testid=operation-bar] [aria-disabled=true][data-operation=upload]")
     expect(disabled).to_have_attribute("title", "Only queued images accept a file; this one is active.")
-    page.fill("#id_projects", "nowhere-9")
     page.get_by_role("button", name="Share", exact=True).click()
-    expect(page.locator("#share")).to_contain_text("No project is called nowhere-9.")
-    page.fill("#id_projects", "cn-north-4_dev")
+    expect(page.locator("#share")).to_contain_text("Choose at least one project.")
+    picker = page.get_by_test_id("share-picker")
+    picker.get_by_placeholder("Filter projects").fill("dev")  # a searchable list, not typed names
+    expect(picker.locator("[data-share-choice]:visible")).to_have_count(1)
+    picker.get_by_label("cn-north-4_dev").check()
     page.get_by_role("button", name="Share", exact=True).click()
     expect(page.locator("#messages")).to_contain_text("is shared with cn-north-4_dev")
     expect(page.locator("[data-member='cn-north-4_dev']")).to_contain_text("Pending")

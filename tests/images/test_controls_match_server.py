@@ -31,7 +31,7 @@ SAMPLES = {
     "cn-north-4_dev": [("cn-north-4-dev-centos-system-00", "private"), ("cn-north-4-dev-windows-system-09", "private"),
                        ("cn-north-4-ubuntu-system-00", "shared")],
     "ap-southeast-1": [("ap-southeast-1-debian-system-00", "private"), ("ap-southeast-1-euleros-data-07", "private")],
-    "eu-west-101": [("eu-west-101-centos-data-04", "private"), ("market-ubuntu-lamp", "public")],
+    "eu-west-101": [("eu-west-101-centos-data-04", "private"), ("Market-Ubuntu-LAMP", "public")],
 }
 
 

@@ -313,9 +313,12 @@ def test_bulk_says_per_image_what_happened(as_user, image_id):
     ids = [str(image_id(n)) for n in ("cn-north-4-centos-data-01", "cn-north-4-windows-data-04", EU_ACTIVE)]
     response = client.post("/images/bulk/delete/?project=cn-north-4", {"ids": ids}, follow=True)
     html = response.content.decode()
-    assert "Image cn-north-4-centos-data-01 was deleted." in html
-    assert "cn-north-4-windows-data-04: skipped. Protected images cannot be deleted" in html
-    assert "1 selected image(s) were not found in cn-north-4." in html
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1  # one summary, not a banner per image
+    assert '<span class="bulk-headline" data-testid="bulk-summary">1 deleted, 2 skipped.</span>' in html
+    assert "<strong>cn-north-4-centos-data-01</strong>: Image cn-north-4-centos-data-01 was deleted." in html
+    assert "<strong>cn-north-4-windows-data-04</strong>: Protected images cannot be deleted" in html
+    assert "<strong>1 selected image</strong>: not found in cn-north-4." in html
     assert not Image.objects.filter(name="cn-north-4-centos-data-01").exists()
     assert Image.objects.filter(name="cn-north-4-windows-data-04").exists()
 

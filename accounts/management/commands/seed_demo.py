@@ -36,6 +36,20 @@ PERSONAS = [
     ("newcomer", None, [], ""),
 ]
 
+# Who each demo login is and what it can do: printed by seed_demo (so by `make run`) and shown on
+# the sign-in page while IMSPERM_DEMO_LOGINS is on (the default with DJANGO_DEBUG=1).
+DEMO_LOGINS = (
+    ("admin", "account administrator (built-in admin group)", "everything, IAM included; Django admin"),
+    ("iam-admin", "IAM administrator (Security Administrator)", "users, groups, policies, grants, projects; no images"),
+    ("ims-admin", "image administrator (IMS FullAccess, all projects)", "every image operation in every project"),
+    ("viewer", "read-only (IMS ReadOnlyAccess, all projects)", "browse and open images everywhere"),
+    ("developer", "developer (IMS FullAccess + DenyImageDeletion in cn-north-4_dev)",
+     "everything but Delete, in cn-north-4_dev only"),
+    ("north-ops", "server operator (Server Administrator in cn-north-4)",
+     "every image operation in cn-north-4 only (the role brings IMS and Tenant Administrator along)"),
+    ("newcomer", "new user in no group", "nothing yet (My permissions says so)"),
+)
+
 PLATFORMS = [
     ("Linux", "Ubuntu", "Ubuntu 22.04 server 64bit"),
     ("Linux", "CentOS", "CentOS 7.9 64bit"),
@@ -59,11 +73,16 @@ def image_specs():
         for arch in ("x86", "arm"):
             specs.append({"name": f"{platform}-{arch}-public", "image_type": "gold", "project": "cn-north-4",
                           "os_type": os_type, "platform": platform, "os_version": version, "architecture": arch,
-                          "status": "active", "protected": True, "disk_format": "zvhd2", "min_disk": 40 + i})
+                          "status": "active", "protected": True, "disk_format": "zvhd2", "min_disk": 40 + i,
+                          "size": (2 + i) * 1024 * 1024 * 1024 + (512 if arch == "arm" else 0) * 1024 * 1024})
     for os_type, platform, version in PLATFORMS[:3]:
-        specs.append({"name": f"market-{platform.lower()}-lamp", "image_type": "market", "project": "cn-north-4",
+        # Capitalised like the public names, so that every name of the Public tab sorts as people
+        # read it (the id stays the one of its first, lower-case name: seeding again updates it).
+        specs.append({"name": f"Market-{platform}-LAMP", "id_name": f"market-{platform.lower()}-lamp",
+                      "image_type": "market", "project": "cn-north-4",
                       "os_type": os_type, "platform": platform, "os_version": version, "architecture": "x86",
-                      "status": "active", "protected": False, "disk_format": "zvhd2", "min_disk": 40})
+                      "status": "active", "protected": False, "disk_format": "zvhd2", "min_disk": 40,
+                      "size": 6 * 1024 * 1024 * 1024})
     projects = ["cn-north-4", "cn-north-4_dev", "ap-southeast-1", "eu-west-101"]
     for p_index, project in enumerate(projects):
         for j in range(12):
@@ -112,6 +131,10 @@ class Command(BaseCommand):
             f"Sign in as admin, iam-admin, ims-admin, viewer, developer, north-ops or newcomer "
             f"(password {password})."
         ))
+        width = max(len(login) for login, _, _ in DEMO_LOGINS)
+        self.stdout.write(f"\n  {'login':<{width}}  who: what they can do")
+        for login, who, can in DEMO_LOGINS:
+            self.stdout.write(f"  {login:<{width}}  {who}: {can}")
 
     def _regions(self):
         projects = {}
@@ -157,7 +180,7 @@ class Command(BaseCommand):
             spec = dict(spec)
             tags = spec.pop("tags", {})
             spec["project"] = projects[spec["project"]]
-            image, _ = Image.objects.update_or_create(id=demo_id(spec["name"]), defaults=spec)
+            image, _ = Image.objects.update_or_create(id=demo_id(spec.pop("id_name", spec["name"])), defaults=spec)
             for key, value in tags.items():
                 ImageTag.objects.update_or_create(image=image, key=key, defaults={"value": value})
         for name, project_name, status in SHARES:
