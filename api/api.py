@@ -20,6 +20,7 @@ from accounts import audit, authz, decisions
 from accounts.models import AuditEvent, Project, User
 from accounts.policy import ACTION_NAMES
 from images.models import Image
+from images.selectors import visible_from, with_relations
 
 from .auth import TokenAuth, TokenRateThrottle
 
@@ -165,21 +166,33 @@ def _subject(request, payload: AuthorizeIn) -> User:
     return subject
 
 
-def _resolve(payload: AuthorizeIn) -> list[tuple[str, Project | None, Image | None, dict]]:
-    """Each request's action, project and image as objects (two to three queries for the batch)."""
+def _openable_by(caller, image: Image, project: Project | None) -> bool:
+    """Whether the token's own user may open `image` (`ims:images:get`) from a project that sees it: an
+    image the caller cannot open is answered like an unknown id, so a token tells nothing about it
+    (not that it exists, nor its tags and type through the conditions they decide)."""
+    authorization = authz.authorization_for(caller)
+    candidates = [image.project, *([project] if project is not None else []),
+                  *(member.project for member in image.members.all())]
+    return any(visible_from(image, seen_from) and authorization.allows("ims:images:get", seen_from, image)
+               for seen_from in candidates)
+
+
+def _resolve(payload: AuthorizeIn, caller) -> list[tuple[str, Project | None, Image | None, dict]]:
+    """Each request's action, project and image as objects (three to four queries for the batch)."""
     names = {r.project for r in payload.requests if r.project}
     projects = {p.name: p for p in Project.objects.select_related("region").filter(name__in=names)}
     ids = {r.image for r in payload.requests if r.image}
-    images = {i.pk: i for i in Image.objects.select_related("project__region").prefetch_related("tags")
-              .filter(pk__in=ids)} if ids else {}
+    images = {i.pk: i for i in with_relations(Image.objects.filter(pk__in=ids))} if ids else {}
     errors, resolved = [], []
     for number, item in enumerate(payload.requests):
         if item.action not in ACTION_NAMES:
             errors.append({"pointer": f"/requests/{number}/action", "message": f"Unknown action {item.action!r}."})
         if item.project and item.project not in projects:
             errors.append({"pointer": f"/requests/{number}/project", "message": f"No project named {item.project!r}."})
-        if item.image and item.image not in images:
-            errors.append({"pointer": f"/requests/{number}/image", "message": f"No image with id {item.image}."})
+        image = images.get(item.image) if item.image else None
+        if item.image and (image is None or not _openable_by(caller, image, projects.get(item.project))):
+            errors.append({"pointer": f"/requests/{number}/image",
+                           "message": f"No image with id {item.image} that you can open."})
         resolved.append((item.action, projects.get(item.project), images.get(item.image), item.context))
     if errors:
         raise BadRequest(errors)
@@ -193,7 +206,7 @@ def authorize(request, payload: AuthorizeIn):
     same JSON as `manage.py iam_simulate --user`. No HTTP request keys are assumed for the user asked
     about (g:SourceIp, g:MFAPresent): give them in `context`."""
     subject = _subject(request, payload)
-    resolved = _resolve(payload)
+    resolved = _resolve(payload, request.auth.user)
     try:
         authorization = decisions.authorization_without_request(subject)
         results = [decisions.decision_json(authorization, action, project=project, image=image, context=context)

@@ -295,3 +295,20 @@ def test_a_batch_costs_the_same_queries_for_1_and_100_requests():
     with CaptureQueriesContext(connection) as hundred:
         ask(secret, body(100))
     assert len(one) == len(hundred) <= 12
+
+
+def test_an_image_the_token_cannot_open_is_answered_like_an_unknown_id():
+    """Else a token would tell that an image exists, and its tags and type through the conditions."""
+    import uuid
+
+    hidden = Image.objects.exclude(status="deleted").first()
+    secret = token_for("newcomer")  # may open no image at all
+    answers = []
+    for image_id in (hidden.pk, uuid.uuid4()):
+        response = ask(secret, {"requests": [{"action": "ims:images:get", "image": str(image_id)}]})
+        assert response.status_code == 400
+        answers.append(json.dumps(response.json()).replace(str(image_id), "ID"))
+    assert answers[0] == answers[1] and "that you can open" in answers[0]
+    # the admin, who may open it, is answered about it
+    opened = ask(token_for("admin"), {"requests": [{"action": "ims:images:get", "image": str(hidden.pk)}]})
+    assert opened.status_code == 200 and opened.json()["results"][0]["image"] == str(hidden.pk)
