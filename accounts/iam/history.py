@@ -69,7 +69,7 @@ def policy_history(request, pk):
 def _review_context(request, policy: Policy, old: PolicyRevision) -> dict:
     """What a restore would change: the diff, the groups holding the policy and every changed decision."""
     grants = list(Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects"))
-    impact = who_can.document_change_impact(policy, old.document)
+    impact, complete = who_can.document_change_impact(policy, old.document)
     widened = escalation.document_widening(policy.document, old.document)
     handed_over = set()
     for grant in grants:
@@ -81,6 +81,7 @@ def _review_context(request, policy: Policy, old: PolicyRevision) -> dict:
         "comparison": _comparison(policy.document, f"the current revision {policy.revision}", old.document,
                                   f"revision {old.number} as restored"),
         "impact": impact[:SHOWN_CHANGES], "impact_count": len(impact), "shown_changes": SHOWN_CHANGES,
+        "impact_complete": complete, "impact_budget": who_can.IMPACT_BUDGET,
         "missing": sorted(missing, key=lambda pair: (pair[0], pair[1] or "")),
         "is_current": old.number == policy.revision,
     }
