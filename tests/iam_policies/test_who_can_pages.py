@@ -51,7 +51,7 @@ def test_who_can_says_why(as_user):
     text = text.decode()
     denied = text.split('data-testid="who-can-denied"', 1)[1]
     assert 'data-user="developer"' in denied
-    assert "Deny in DenyImageDeletion Statement[0], granted to group developers on cn-north-4_dev" in denied
+    assert "Deny in DenyImageDeletion Statement 1, granted to group developers on cn-north-4_dev" in denied
     assert "member of the admin group (allowed everything)" in text
 
 
