@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Property tests judge answers, never speed: no per-example deadline and no "too slow" health check,
+# which a busy machine would turn into failures (speed is measured by bench/, not asserted here).
+hypothesis_settings.register_profile("imsperm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("imsperm")
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CHROMIUM = os.environ.get("IMSPERM_CHROMIUM", "/usr/bin/chromium")
