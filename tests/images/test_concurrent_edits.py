@@ -83,7 +83,9 @@ def test_a_stale_tags_form_answers_409_and_keeps_both_versions_visible(as_user, 
                            {"tags": "env=stage\nowner=me", "revision": revision}, HTTP_HX_REQUEST="true")
     assert response.status_code == 409
     html = response.content.decode()
-    assert "env=stage\nowner=me</textarea>" in html
+    # the typed tags are kept, as key/value rows
+    assert 'name="tag-key" value="env"' in html and 'name="tag-value" value="stage"' in html
+    assert 'name="tag-key" value="owner"' in html and 'name="tag-value" value="me"' in html
     assert "<dd>env=prod</dd>" in html
     assert {(t.key, t.value) for t in image.tags.all()} == {("env", "prod")}
 
