@@ -89,6 +89,8 @@ class Command(BaseCommand):
                     self.stdout.write("      (a user created or removed who holds nothing)")
                 for before, after, actions, wheres in effect.lines():
                     self.stdout.write(f"      {before} -> {after}: {', '.join(actions)} in {', '.join(wheres)}")
+        if plan.effects_omitted:
+            self.stdout.write(f"  ... and {plan.effects_omitted} more users whose groups change (not compared)")
         for path, message in plan.warnings:
             self.stdout.write(self.style.WARNING(f"warning: {path}: {message}"))
 
