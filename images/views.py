@@ -253,9 +253,10 @@ def _detail_context(request, authorization, image, project, bound=None):
         "owner_view": owner_view,
         "membership": membership_of(image, project),
         "seen_as": authz.image_context(image, project.name)["ims:ImageType"],
-        "history": list(
-            AuditEvent.objects.filter(target_type="image", target_id=str(image.pk))[:HISTORY_LENGTH]
-        ),
+        # Each project sees its own history of the image: a project it is shared with (or anyone, for a
+        # public image) does not read who in the owner's project did what, nor the owner its members'.
+        "history": list(AuditEvent.objects.filter(target_type="image", target_id=str(image.pk),
+                                                  project=project.name)[:HISTORY_LENGTH]),
         "max_upload": settings.IMSPERM_MAX_UPLOAD_BYTES,
         "can_ask_who_can": all(authorization.allows(action) for action in WHO_CAN_ACTIONS),
     }

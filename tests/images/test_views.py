@@ -377,3 +377,18 @@ def test_details_queries_have_a_fixed_budget(as_user, image_id, django_assert_ma
     with django_assert_max_num_queries(10):
         response = client.get(url_of(image_id, UBUNTU_00))
     assert response.status_code == 200
+
+
+def test_each_project_sees_only_its_own_history_of_a_shared_image(as_user, image_id):
+    """cn-north-4-ubuntu-system-00 is shared with cn-north-4_dev: neither reads the other's events."""
+    from accounts import audit
+
+    image = Image.objects.get(pk=image_id(UBUNTU_00))
+    admin = User.objects.get(username="admin")
+    for name in ("cn-north-4", "cn-north-4_dev"):
+        audit.record(actor=admin, action="ims:images:update", target=image, project=Project.objects.get(name=name),
+                     message=f"note made in {name}")
+    owner = as_user("admin").get(url_of(image_id, UBUNTU_00) + "?project=cn-north-4").content.decode()
+    member = as_user("admin").get(url_of(image_id, UBUNTU_00) + "?project=cn-north-4_dev").content.decode()
+    assert "note made in cn-north-4<" in owner and "note made in cn-north-4_dev" not in owner
+    assert "note made in cn-north-4_dev" in member and "note made in cn-north-4<" not in member
