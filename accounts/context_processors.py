@@ -1,8 +1,9 @@
 """The console's navigation: every entry present, those the user cannot reach disabled."""
 
+import functools
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from . import authz
 from .iac.export import EXPORT_ACTIONS
@@ -33,11 +34,21 @@ class NavItem:
     reason: str
 
 
+@functools.cache
+def _navigation_urls(script_prefix: str, urlconf) -> dict[str, str]:
+    """Every entry's URL, reversed once per script prefix and URL configuration (not on every page)."""
+    return {url_name: reverse(url_name, urlconf=urlconf) for url_name in [*NAV_URL_NAMES, "admin:index"]}
+
+
+NAV_URL_NAMES = [url_name for _, _, url_name, _, _ in NAVIGATION]
+
+
 def build_navigation(request):
     authorization = authz.authorization_for(request.user)
+    urls = _navigation_urls(get_script_prefix(), get_urlconf())
     sections: dict[str, list[NavItem]] = {}
     for section, label, url_name, action, per_project in NAVIGATION:
-        url = reverse(url_name)
+        url = urls[url_name]
         if action is None:
             enabled = True
         elif per_project:
@@ -53,7 +64,7 @@ def build_navigation(request):
         )
     items = [{"title": title, "items": entries} for title, entries in sections.items()]
     if request.user.is_staff:
-        admin_entry = NavItem("Django admin", reverse("admin:index"), True, False, "")
+        admin_entry = NavItem("Django admin", urls["admin:index"], True, False, "")
         items.append({"title": "Operators", "items": [admin_entry]})
     return items
 
