@@ -21,6 +21,8 @@ from playwright.sync_api import expect
 from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import Policy, User, UserGroup
 
+from .conftest import sweep_on_sqlite_only
+
 pytestmark = pytest.mark.browser
 TIMEOUT = 5000
 PERSONA_NAMES = [name for name, *_ in PERSONAS]
@@ -147,6 +149,7 @@ class Sweep:
         self.check(persona, path + " (step 2: review)")
 
 
+@sweep_on_sqlite_only
 def test_axe_finds_no_wcag_22_aa_violation_on_any_page_for_any_persona(page, live_demo, screenshot):
     page.set_default_timeout(TIMEOUT)
     add_axe(page)

@@ -12,7 +12,7 @@ from accounts import services
 from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import Policy, UserGroup
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, sweep_on_sqlite_only
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 8000
@@ -181,6 +181,7 @@ def tour_paths(live_demo) -> list[tuple[str, str]]:
     ]
 
 
+@sweep_on_sqlite_only
 def test_every_page_for_every_persona_fits_a_phone_and_never_fails(browser, live_demo, settings):
     """One live server, one browser context per persona and width; a page is looked at once each."""
     from .conftest import SCREENSHOTS
