@@ -149,7 +149,8 @@ def export_applies(image, project):
             and image.kind != Image.Kind.WHOLE)
 
 
-def delete_applies(image, project):
+def owned_applies(image, project):
+    """Tags and Delete: only the owner's private images, whatever their state."""
     return _owned_private(image, project)
 
 
@@ -194,7 +195,7 @@ class Operation:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("modify", "ims:images:update", "Modify", modify_rule, needs_input=True, applies=modify_applies),
-    Operation("tags", "ims:images:update", "Tags", tags_rule, needs_input=True, in_row=False),
+    Operation("tags", "ims:images:update", "Tags", tags_rule, needs_input=True, in_row=False, applies=owned_applies),
     Operation("upload", "ims:images:upload", "Upload file", upload_rule, needs_input=True, applies=upload_applies),
     Operation("share", "ims:images:share", "Share", share_rule, needs_input=True, applies=share_applies),
     Operation("unshare", "ims:images:share", "Remove member", share_rule, needs_input=True, in_row=False),
@@ -203,7 +204,7 @@ OPERATIONS: tuple[Operation, ...] = (
               applies=pending_share_applies),
     Operation("export", "ims:images:export", "Export", export_rule, bulk=True, applies=export_applies),
     Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, needs_input=True, applies=modify_applies),
-    Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True, applies=delete_applies,
+    Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True, applies=owned_applies,
               confirm="Delete image {subject}? This cannot be undone."),
 )
 OPERATIONS_BY_NAME = {operation.name: operation for operation in OPERATIONS}

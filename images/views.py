@@ -231,7 +231,7 @@ def _unbound_form(name: str, request, authorization, image):
 
 
 def _detail_context(request, authorization, image, project, bound=None):
-    controls = {control.name: control for control in controls_for(authorization, image, project)}
+    controls = {control.name: control for control in controls_for(authorization, image, project, applicable_only=True)}
     bound = bound or {}
     sections = {}
     for name, control in controls.items():
