@@ -98,8 +98,8 @@ def test_ims_admin_shares_accepts_and_deletes(sign_in, live_demo, screenshot):
     page.get_by_role("link", name="eu-west-101-euleros-system-06").click()
     assert enabled_operations(page, "[data-testid=operation-bar]") == {
         "modify", "tags", "share", "export", "replicate", "delete"}
-    disabled = page.locator("[data-testid=operation-bar] [aria-disabled=true][data-operation=upload]")
-    expect(disabled).to_have_attribute("title", "Only queued images accept a file; this one is active.")
+    # an active image never takes a file again: Upload is left out, not shown disabled
+    expect(page.locator("[data-testid=operation-bar] [data-operation=upload]")).to_have_count(0)
     page.get_by_role("button", name="Share", exact=True).click()
     expect(page.locator("#share")).to_contain_text("Choose at least one project.")
     picker = page.get_by_test_id("share-picker")
