@@ -16,7 +16,8 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-from accounts.policy import SERVICES, get_action
+from accounts.policy import SERVICES, CompiledPolicy, get_action
+from accounts.policy.evaluator import CompiledStatement
 
 from . import authz
 from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, User, UserGroup
@@ -316,32 +317,45 @@ class _Reduced:
         self.stamp, self.now = stamp, now
         self._grants: dict[tuple, authz.CompiledGrants] = {}
         self._answers: dict[tuple, str] = {}
+        self._reads: dict[tuple, tuple[bool, bool, str | None]] = {}
+        self.statements: dict[tuple, CompiledStatement] = {}  # (action, (effect, condition)) -> one naming it
 
     def grants(self, action: str, contents: frozenset, flags: tuple[bool, bool]) -> authz.CompiledGrants:
+        """Someone holding, on All resources, one statement of each of `contents` (as compiled from
+        the member's own policies: one CompiledPolicy of those statements, nothing compiled again)."""
         key = (action, contents, flags)
         found = self._grants.get(key)
         if found is None:
             rules = []
             if contents:
-                statements = [{"Effect": "Deny" if deny else "Allow", "Action": [action],
-                               **({"Condition": json.loads(condition)} if condition else {})}
-                              for deny, condition in sorted(contents, key=lambda c: (c[0], c[1] or ""))]
-                document = {"Version": "1.1", "Statement": statements}
+                compiled = CompiledPolicy(tuple(self.statements[(action, content)] for content in sorted(
+                    contents, key=lambda content: (content[0], content[1] or ""))))
                 rules = [authz.GrantRule(grant_id=0, group_name="", policy_id=0, policy_name="", policy_kind="",
-                                         all_resources=True, project_names=frozenset(), document=document,
-                                         compiled=authz.compile_cached(document))]
+                                         all_resources=True, project_names=frozenset(), document={},
+                                         compiled=compiled)]
             is_active, is_admin = flags
             found = self._grants[key] = authz.CompiledGrants(user_id=None, username="", is_active=is_active,
                                                              is_admin=is_admin, rules=rules, stamp=self.stamp)
         return found
 
     def reads(self, action: str, contents: frozenset, flags, project: str | None) -> tuple[bool, bool]:
-        """Whether the decision reads the user's keys, and the project's keys."""
-        keys = {key.lower() for key in
-                authz.Authorization(self.grants(action, contents, flags)).condition_keys_read(action, project)}
-        return bool(keys & _USER_KEYS), bool(keys & _PROJECT_KEYS)
+        """Whether the decision reads the user's keys, and the project's keys (g:ProjectName,
+        g:RequestedRegion). The statements apply everywhere, so a decision reading neither is
+        the same in every project: it is made once, in the first project asked."""
+        key = (action, contents, flags)
+        found = self._reads.get(key)
+        if found is None:
+            keys = {name.lower() for name in
+                    authz.Authorization(self.grants(action, contents, flags)).condition_keys_read(action, project)}
+            found = self._reads[key] = (bool(keys & _USER_KEYS), bool(keys & _PROJECT_KEYS), project)
+        return found[:2]
 
     def state(self, action: str, contents: frozenset, flags, project: str | None, member: Member | None) -> str:
+        user_keyed, project_keyed = self.reads(action, contents, flags, project)
+        if not project_keyed:
+            project = self._reads[(action, contents, flags)][2]
+        if not user_keyed:
+            member = None
         key = (action, contents, flags, project, member and member.user_id)
         found = self._answers.get(key)
         if found is None:
@@ -363,12 +377,28 @@ def _contributions(rules, actions, statement_text):
             statements = compiled.statements_for(action)
             if not statements:
                 continue
-            contents = {statement_text(rule, compiled, statement) for statement in statements}
+            contents = {statement_text(action, rule, compiled, statement) for statement in statements}
             if rule.all_resources:
                 everywhere[action] |= contents
             else:
                 for project_name in rule.project_names:
                     scoped[action][project_name] |= contents
+    return everywhere, scoped
+
+
+def _merged(by_group, group_ids):
+    """What a member of `group_ids` brings: the groups' contributions, per action, put together."""
+    everywhere: dict[str, set] = defaultdict(set)
+    scoped: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for group_id in group_ids:
+        found = by_group.get(group_id)
+        if found is None:
+            continue
+        for action, contents in found[0].items():
+            everywhere[action] |= contents
+        for action, projects in found[1].items():
+            for project_name, contents in projects.items():
+                scoped[action][project_name] |= contents
     return everywhere, scoped
 
 
@@ -400,14 +430,16 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
     directory = Directory(user_ids=user_ids)
     after_compiled = authz.compile_cached(document)
     texts: dict[tuple[int, int], tuple[bool, str | None]] = {}
+    reduced = _Reduced(directory.stamp, datetime.now(UTC))
 
-    def statement_text(rule, compiled, statement):
+    def statement_text(action, rule, compiled, statement):
         key = (id(compiled), statement.index)
         found = texts.get(key)
         if found is None:
             source = document if compiled is after_compiled and rule.policy_id == policy.pk else rule.document
             condition = source["Statement"][statement.index].get("Condition")
             found = texts[key] = (statement.deny, json.dumps(condition, sort_keys=True) if condition else None)
+        reduced.statements.setdefault((action, found), statement)  # one that names `action`
         return found
 
     sides = []  # per side: group id -> its contributions
@@ -429,9 +461,9 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
         else:
             scope_of[group_id] = scope_of.get(group_id, set()) | scoped_projects[grant_id]
     group_names = dict(UserGroup.objects.filter(pk__in=scope_of).values_list("pk", "name"))
-    reduced = _Reduced(directory.stamp, datetime.now(UTC))
     order = {name: place for place, name in enumerate(project_names)}
 
+    global_actions = {action: SERVICES[get_action(action).service].is_global for action in actions}
     classes: dict[tuple, list[Member]] = defaultdict(list)
     for member in directory.members:
         classes[(member.group_ids, member.is_active)].append(member)
@@ -443,23 +475,13 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
         scope = set(project_names) if everywhere else set().union(*(scope_of[g] for g in holders))
         shared: list[tuple] = []
         own: dict[int, list[tuple]] = defaultdict(list)
+        merged = [_merged(by_group, group_ids) for by_group in sides]
         for action in actions:
-            is_global = SERVICES[get_action(action).service].is_global
+            is_global = global_actions[action]
             if is_global and not everywhere:
                 continue
-            bases, extras = [], []
-            for by_group in sides:
-                base, extra = set(), defaultdict(set)
-                for group_id in group_ids:
-                    found = by_group.get(group_id)
-                    if found is None:
-                        continue
-                    base |= found[0].get(action, set())
-                    if not is_global:
-                        for project_name, contents in found[1].get(action, {}).items():
-                            extra[project_name] |= contents
-                bases.append(frozenset(base))
-                extras.append(extra)
+            bases = [frozenset(side[0].get(action, ())) for side in merged]
+            extras = [{} if is_global else side[1].get(action, {}) for side in merged]
             if is_global:
                 blocks = [((bases[0], bases[1]), [None])]
             else:
@@ -487,8 +509,7 @@ def _compare(reduced: _Reduced, action, contents, flags, projects, members, shar
     for project in (projects if per_project else [first]):
         where = [project] if per_project else projects
         for member in (members if per_user else [None]):
-            before, after = (reduced.state(action, side, flags, project, member if user_keyed else None)
-                             for side, (user_keyed, _) in zip(contents, keyed, strict=True))
+            before, after = (reduced.state(action, side, flags, project, member) for side in contents)
             if before != after:
                 target = shared if member is None else own[member.user_id]
                 target.extend((action, p, before, after) for p in where)

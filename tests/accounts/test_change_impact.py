@@ -138,3 +138,21 @@ def test_query_count_does_not_grow_with_members(demo):
     assert len(few) == len(many) <= 13
     (group,) = impact.member_groups
     assert len(group.usernames) == 41 and group.more_names == 41 - who_can.SHOWN_NAMES
+
+
+def test_same_statement_in_two_policies_naming_different_actions(demo):
+    """An unconditional Allow of list in one policy and of delete in another are different statements
+    for each action: each member's decisions still equal the brute force."""
+    group = UserGroup.objects.create(name="pair")
+    lister = services.policy_create(actor=None, name="Lister", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]})
+    changing = services.policy_create(actor=None, name="Changing", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:get"]}]})
+    Grant.objects.create(group=group, policy=lister, all_resources=True)
+    Grant.objects.create(group=group, policy=changing, all_resources=True)
+    Membership.objects.create(user=User.objects.create_user("pairing", password="x"), group=group)
+    authz.bump_stamp()
+    new = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:get", "ims:images:delete"]}]}
+    impact = who_can.document_change_impact(changing, new)
+    assert impact.per_member() == brute_force(changing, new)
+    assert {change.action for group in impact.member_groups for change in group.changes} == {"ims:images:delete"}
