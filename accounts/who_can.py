@@ -318,6 +318,7 @@ class _Reduced:
         self._grants: dict[tuple, authz.CompiledGrants] = {}
         self._answers: dict[tuple, str] = {}
         self._reads: dict[tuple, tuple[bool, bool, str | None]] = {}
+        self.pairs: dict[tuple, tuple[str, str]] = {}  # (action, (before, after), flags) -> both states
         self.statements: dict[tuple, CompiledStatement] = {}  # (action, (effect, condition)) -> one naming it
 
     def grants(self, action: str, contents: frozenset, flags: tuple[bool, bool]) -> authz.CompiledGrants:
@@ -475,18 +476,22 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
         scope = set(project_names) if everywhere else set().union(*(scope_of[g] for g in holders))
         shared: list[tuple] = []
         own: dict[int, list[tuple]] = defaultdict(list)
-        merged = [_merged(by_group, group_ids) for by_group in sides]
+        # Only the groups holding the policy bring something different after: the others are merged once.
+        others = _merged(sides[0], [g for g in group_ids if g not in scope_of])
+        merged = [_merged(by_group, holders) for by_group in sides]
         for action in actions:
             is_global = global_actions[action]
             if is_global and not everywhere:
                 continue
-            bases = [frozenset(side[0].get(action, ())) for side in merged]
-            extras = [{} if is_global else side[1].get(action, {}) for side in merged]
+            base = others[0].get(action, set())
+            bases = [frozenset(base | side[0].get(action, set())) for side in merged]
             if is_global:
                 blocks = [((bases[0], bases[1]), [None])]
             else:
-                special = (extras[0].keys() | extras[1].keys()) & scope
-                blocks = [((bases[0] | extras[0].get(p, set()), bases[1] | extras[1].get(p, set())), [p])
+                shared_extra = others[1].get(action, {})
+                extras = [side[1].get(action, {}) for side in merged]
+                special = (shared_extra.keys() | extras[0].keys() | extras[1].keys()) & scope
+                blocks = [(tuple(bases[n] | shared_extra.get(p, set()) | extras[n].get(p, set()) for n in (0, 1)), [p])
                           for p in special]
                 rest = sorted(scope - special, key=order.get)
                 if rest:
@@ -503,9 +508,20 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
 def _compare(reduced: _Reduced, action, contents, flags, projects, members, shared, own) -> None:
     """Decide `action` before and after in `projects` for a class of `members`; append what differs."""
     first = projects[0]
+    pair = reduced.pairs.get((action, contents, flags))
+    if pair is not None:  # decided for another member class, and the same in every project and for everyone
+        if pair[0] != pair[1]:
+            shared.extend((action, p, *pair) for p in projects)
+        return
     keyed = [reduced.reads(action, side, flags, first) for side in contents]
     per_user = any(user_keyed for user_keyed, _ in keyed)
     per_project = any(project_keyed for _, project_keyed in keyed)
+    if not (per_user or per_project):  # the common case: one pair of decisions for every project and member
+        before, after = reduced.pairs[(action, contents, flags)] = tuple(
+            reduced.state(action, side, flags, first, None) for side in contents)
+        if before != after:
+            shared.extend((action, p, before, after) for p in projects)
+        return
     for project in (projects if per_project else [first]):
         where = [project] if per_project else projects
         for member in (members if per_user else [None]):
