@@ -38,12 +38,10 @@ class Member:
 class Directory:
     """Users, memberships and every group's grant rules, read at once in a fixed number of queries.
 
-    `documents` maps policy ids to a replacement document: the directory as it would be if those
-    policies said that (a restore's review compares the two). `user_ids` limits the users read.
+    `user_ids` limits the users read (a restore's review reads the members of the groups holding a policy).
     """
 
-    def __init__(self, *, documents: dict[int, dict] | None = None, user_ids=None):
-        documents = documents or {}
+    def __init__(self, *, user_ids=None):
         self.stamp = authz.current_stamp()
         users = User.objects.order_by("username")
         memberships = Membership.objects.values_list("user_id", "group_id")
@@ -59,10 +57,10 @@ class Directory:
             Member(pk, username, is_active, tuple(sorted(groups_of.get(pk, ()), key=lambda g: groups[g])))
             for pk, username, is_active in users.values_list("pk", "username", "is_active")
         ]
-        self.parts = self._group_parts(groups, documents)
+        self.parts = self._group_parts(groups)
         self._joined: dict[tuple, authz.CompiledGrants] = {}
 
-    def _group_parts(self, groups: dict[int, str], documents: dict[int, dict]) -> dict[int, authz.CompiledGrants]:
+    def _group_parts(self, groups: dict[int, str]) -> dict[int, authz.CompiledGrants]:
         """Each group's grants as the engine sees them (one CompiledGrants per group, compiled once)."""
         scopes: dict[int, set[str]] = defaultdict(set)
         for grant_id, project_name in Grant.projects.through.objects.values_list("grant_id", "project__name"):
@@ -70,10 +68,7 @@ class Directory:
         grants = list(Grant.objects.values_list("pk", "group_id", "policy_id", "all_resources"))
         policies = {policy.pk: policy for policy in Policy.objects.filter(pk__in={g[2] for g in grants})
                     .only("pk", "name", "kind", "is_system", "document")}
-        compiled: dict[int, tuple[dict, object]] = {}
-        for pk, policy in policies.items():
-            document = documents.get(pk, policy.document)
-            compiled[pk] = (document, authz.compile_cached(document))
+        compiled = {pk: (policy.document, authz.compile_cached(policy.document)) for pk, policy in policies.items()}
         rules_of: dict[int, list[authz.GrantRule]] = defaultdict(list)
         for grant_id, group_id, policy_id, all_resources in grants:
             policy = policies[policy_id]
