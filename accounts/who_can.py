@@ -16,7 +16,8 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-from accounts.policy import SERVICES, get_action
+from accounts.policy import SERVICES, CompiledPolicy, get_action
+from accounts.policy.evaluator import CompiledStatement
 
 from . import authz
 from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, User, UserGroup
@@ -37,12 +38,10 @@ class Member:
 class Directory:
     """Users, memberships and every group's grant rules, read at once in a fixed number of queries.
 
-    `documents` maps policy ids to a replacement document: the directory as it would be if those
-    policies said that (a restore's review compares the two). `user_ids` limits the users read.
+    `user_ids` limits the users read (a restore's review reads the members of the groups holding a policy).
     """
 
-    def __init__(self, *, documents: dict[int, dict] | None = None, user_ids=None):
-        documents = documents or {}
+    def __init__(self, *, user_ids=None):
         self.stamp = authz.current_stamp()
         users = User.objects.order_by("username")
         memberships = Membership.objects.values_list("user_id", "group_id")
@@ -58,10 +57,10 @@ class Directory:
             Member(pk, username, is_active, tuple(sorted(groups_of.get(pk, ()), key=lambda g: groups[g])))
             for pk, username, is_active in users.values_list("pk", "username", "is_active")
         ]
-        self.parts = self._group_parts(groups, documents)
+        self.parts = self._group_parts(groups)
         self._joined: dict[tuple, authz.CompiledGrants] = {}
 
-    def _group_parts(self, groups: dict[int, str], documents: dict[int, dict]) -> dict[int, authz.CompiledGrants]:
+    def _group_parts(self, groups: dict[int, str]) -> dict[int, authz.CompiledGrants]:
         """Each group's grants as the engine sees them (one CompiledGrants per group, compiled once)."""
         scopes: dict[int, set[str]] = defaultdict(set)
         for grant_id, project_name in Grant.projects.through.objects.values_list("grant_id", "project__name"):
@@ -69,10 +68,7 @@ class Directory:
         grants = list(Grant.objects.values_list("pk", "group_id", "policy_id", "all_resources"))
         policies = {policy.pk: policy for policy in Policy.objects.filter(pk__in={g[2] for g in grants})
                     .only("pk", "name", "kind", "is_system", "document")}
-        compiled: dict[int, tuple[dict, object]] = {}
-        for pk, policy in policies.items():
-            document = documents.get(pk, policy.document)
-            compiled[pk] = (document, authz.compile_cached(document))
+        compiled = {pk: (policy.document, authz.compile_cached(policy.document)) for pk, policy in policies.items()}
         rules_of: dict[int, list[authz.GrantRule]] = defaultdict(list)
         for grant_id, group_id, policy_id, all_resources in grants:
             policy = policies[policy_id]
@@ -219,16 +215,24 @@ def policy_authorization(policy: Policy) -> tuple[authz.Authorization, bool]:
 # --- what a document change does to the people holding it ---------------------------------------
 
 
-@dataclass(frozen=True)
-class DecisionChange:
-    """One user's decision of one action in one project (None: global), before and after a change."""
+OUTCOME_LABELS = {"allow": "Allowed", "explicit_deny": "Denied explicitly", "implicit_deny": "Not granted"}
+SHOWN_NAMES = 20  # user names listed per group of members before "and N more"
+_USER_KEYS = frozenset({"g:userid", "g:username"})
+_PROJECT_KEYS = frozenset({"g:projectname", "g:requestedregion"})
 
-    username: str
+
+def _state(explanation: authz.Explanation, conditional: bool) -> str:
+    return OUTCOME_LABELS[explanation.outcome] + (" (with conditions)" if conditional else "")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One action's decision, before and after, in some projects (None: global)."""
+
     action: str
-    project: str | None
     before: str
     after: str
-    groups: tuple[str, ...]
+    projects: tuple[str | None, ...]
 
     @property
     def gained(self) -> bool:
@@ -238,15 +242,53 @@ class DecisionChange:
     def lost(self) -> bool:
         return self.before.startswith(OUTCOME_LABELS["allow"]) and not self.after.startswith(OUTCOME_LABELS["allow"])
 
-
-OUTCOME_LABELS = {"allow": "Allowed", "explicit_deny": "Denied explicitly", "implicit_deny": "Not granted"}
-
-
-def _state(explanation: authz.Explanation, conditional: bool) -> str:
-    return OUTCOME_LABELS[explanation.outcome] + (" (with conditions)" if conditional else "")
+    @property
+    def is_global(self) -> bool:
+        return self.projects == (None,)
 
 
-IMPACT_BUDGET = 5_000  # member decisions a restore review compares before it says it stopped (≈ 4 s CPU cold)
+@dataclass(frozen=True)
+class MemberGroup:
+    """Users whose decisions change alike: members of `groups` (the groups holding the policy)."""
+
+    groups: tuple[str, ...]
+    usernames: tuple[str, ...]
+    changes: tuple[Change, ...]
+
+    @property
+    def shown_names(self) -> tuple[str, ...]:
+        return self.usernames[:SHOWN_NAMES]
+
+    @property
+    def more_names(self) -> int:
+        return max(0, len(self.usernames) - SHOWN_NAMES)
+
+    @property
+    def decision_count(self) -> int:
+        return len(self.usernames) * sum(len(change.projects) for change in self.changes)
+
+
+@dataclass(frozen=True)
+class Impact:
+    """Every decision a document change changes for the members of the groups holding the policy."""
+
+    member_groups: tuple[MemberGroup, ...]
+    member_count: int  # users in the groups holding the policy
+    project_count: int
+
+    @property
+    def changed_users(self) -> int:
+        return sum(len(group.usernames) for group in self.member_groups)
+
+    @property
+    def decision_count(self) -> int:
+        return sum(group.decision_count for group in self.member_groups)
+
+    def per_member(self) -> set[tuple[str, str, str | None, str, str]]:
+        """(user, action, project, before, after) for every changed decision: the grouping undone."""
+        return {(name, change.action, project, change.before, change.after)
+                for group in self.member_groups for name in group.usernames
+                for change in group.changes for project in change.projects}
 
 
 def _naming_statements(document: dict, action: str) -> list[str]:
@@ -256,43 +298,248 @@ def _naming_statements(document: dict, action: str) -> list[str]:
             for statement in compiled.statements_for(action)]
 
 
-def document_change_impact(policy: Policy, document: dict) -> tuple[list[DecisionChange], bool]:
-    """Every decision that changes for the members of the groups holding `policy` if it said `document`,
-    and whether every one was compared (False: stopped after IMPACT_BUDGET member decisions).
+class _Reduced:
+    """The engine's decisions of one action for whatever distinct statements name it.
 
-    Both sides are the engine's decisions (two directories of those members: as they are, and
-    with the policy's document replaced), in every project (or globally for IAM), for each action
-    whose naming statements differ between the documents (no other decision can change). Decisions
-    are made without an image: "(with conditions)" marks an answer some images or requests change.
+    A decision reads, of the statements naming the action, only their effects and conditions:
+    order and duplicates never matter (accounts.policy.evaluator). So a member's decision of
+    `action` in a project is the engine's decision over the distinct (effect, condition) pairs
+    their grants bring there, written as one document and decided by authz like any grant.
+    Hundreds of members holding different groups of similar policies share a handful of these.
     """
+
+    def __init__(self, stamp: str, now):
+        self.stamp, self.now = stamp, now
+        self._grants: dict[tuple, authz.CompiledGrants] = {}
+        self._answers: dict[tuple, str] = {}
+        self._reads: dict[tuple, tuple[bool, bool, str | None]] = {}
+        self.pairs: dict[tuple, tuple[str, str]] = {}  # (action, (before, after), flags) -> both states
+        self.statements: dict[tuple, CompiledStatement] = {}  # (action, (effect, condition)) -> one naming it
+
+    def grants(self, action: str, contents: frozenset, flags: tuple[bool, bool]) -> authz.CompiledGrants:
+        """Someone holding, on All resources, one statement of each of `contents` (as compiled from
+        the member's own policies: one CompiledPolicy of those statements, nothing compiled again)."""
+        key = (action, contents, flags)
+        found = self._grants.get(key)
+        if found is None:
+            rules = []
+            if contents:
+                compiled = CompiledPolicy(tuple(self.statements[(action, content)] for content in sorted(
+                    contents, key=lambda content: (content[0], content[1] or ""))))
+                rules = [authz.GrantRule(grant_id=0, group_name="", policy_id=0, policy_name="", policy_kind="",
+                                         all_resources=True, project_names=frozenset(), document={},
+                                         compiled=compiled)]
+            is_active, is_admin = flags
+            found = self._grants[key] = authz.CompiledGrants(user_id=None, username="", is_active=is_active,
+                                                             is_admin=is_admin, rules=rules, stamp=self.stamp)
+        return found
+
+    def reads(self, action: str, contents: frozenset, flags, project: str | None) -> tuple[bool, bool]:
+        """Whether the decision reads the user's keys, and the project's keys (g:ProjectName,
+        g:RequestedRegion). The statements apply everywhere, so a decision reading neither is
+        the same in every project: it is made once, in the first project asked."""
+        key = (action, contents, flags)
+        found = self._reads.get(key)
+        if found is None:
+            keys = {name.lower() for name in
+                    authz.Authorization(self.grants(action, contents, flags)).condition_keys_read(action, project)}
+            found = self._reads[key] = (bool(keys & _USER_KEYS), bool(keys & _PROJECT_KEYS), project)
+        return found[:2]
+
+    def state(self, action: str, contents: frozenset, flags, project: str | None, member: Member | None) -> str:
+        user_keyed, project_keyed = self.reads(action, contents, flags, project)
+        if not project_keyed:
+            project = self._reads[(action, contents, flags)][2]
+        if not user_keyed:
+            member = None
+        key = (action, contents, flags, project, member and member.user_id)
+        found = self._answers.get(key)
+        if found is None:
+            grants = self.grants(action, contents, flags)
+            if member is not None:
+                grants = grants.for_member(user_id=member.user_id, username=member.username, is_active=flags[0])
+            authorization = authz.Authorization(grants, now=self.now)
+            explanation = authorization.decide(action, project)
+            found = self._answers[key] = _state(explanation, bool(authorization.conditional_effects(action, project)))
+        return found
+
+
+def _contributions(rules, actions, statement_text):
+    """For each action, the (effect, condition) pairs the rules bring everywhere, and to single projects."""
+    everywhere: dict[str, set] = defaultdict(set)
+    scoped: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for rule, compiled in rules:
+        for action in actions:
+            statements = compiled.statements_for(action)
+            if not statements:
+                continue
+            contents = {statement_text(action, rule, compiled, statement) for statement in statements}
+            if rule.all_resources:
+                everywhere[action] |= contents
+            else:
+                for project_name in rule.project_names:
+                    scoped[action][project_name] |= contents
+    return everywhere, scoped
+
+
+def _merged(by_group, group_ids):
+    """What a member of `group_ids` brings: the groups' contributions, per action, put together."""
+    everywhere: dict[str, set] = defaultdict(set)
+    scoped: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for group_id in group_ids:
+        found = by_group.get(group_id)
+        if found is None:
+            continue
+        for action, contents in found[0].items():
+            everywhere[action] |= contents
+        for action, projects in found[1].items():
+            for project_name, contents in projects.items():
+                scoped[action][project_name] |= contents
+    return everywhere, scoped
+
+
+def document_change_impact(policy: Policy, document: dict) -> Impact:
+    """Every decision that changes for the members of the groups holding `policy` if it said `document`.
+
+    Complete, and cheap whatever the number of members: only actions whose naming statements
+    differ between the documents can change, only in the projects the policy's grants cover
+    (or globally for IAM actions), and only through what the member's groups bring there. Members
+    whose groups bring the same statements share one decision by the engine (see _Reduced); only
+    decisions whose conditions read g:UserId or g:UserName are made per member. Decisions are made
+    without an image: "(with conditions)" marks an answer some images or requests change.
+    """
+    from datetime import UTC, datetime
+
     from accounts.policy import expand_pattern
 
+    holder_grants = list(Grant.objects.filter(policy=policy).values_list("pk", "group_id", "all_resources"))
+    project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
     user_ids = set(Membership.objects.filter(group__grants__policy=policy).values_list("user_id", flat=True))
     if not user_ids:
-        return [], True
+        return Impact((), 0, len(project_names))
     actions: set[str] = set()
     for each in (policy.document, document):
         for statement in each.get("Statement", []):
             for pattern in statement.get("Action", []):
                 actions |= expand_pattern(pattern)
-    actions = {a for a in actions if _naming_statements(policy.document, a) != _naming_statements(document, a)}
-    before = Directory(user_ids=user_ids)
-    after = Directory(documents={policy.pk: document}, user_ids=user_ids)
-    holders = set(Grant.objects.filter(policy=policy).values_list("group_id", flat=True))
-    group_names = dict(UserGroup.objects.filter(pk__in=holders).values_list("pk", "name"))
-    project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
-    changes, compared = [], 0
-    for action in sorted(actions):
-        is_global = SERVICES[get_action(action).service].is_global
-        for project_name in ([None] if is_global else project_names):
-            if compared >= IMPACT_BUDGET:
-                return sorted(changes, key=lambda c: (c.username, c.action, c.project or "")), False
-            compared += len(user_ids)
-            pairs = zip(before.decisions(action, project_name), after.decisions(action, project_name), strict=True)
-            for (member, old, old_conditional), (_, new, new_conditional) in pairs:
-                old_state, new_state = _state(old, old_conditional), _state(new, new_conditional)
-                if old_state != new_state:
-                    changes.append(DecisionChange(
-                        member.username, action, project_name, old_state, new_state,
-                        tuple(group_names[g] for g in member.group_ids if g in group_names)))
-    return sorted(changes, key=lambda c: (c.username, c.action, c.project or "")), True
+    actions = sorted(a for a in actions if _naming_statements(policy.document, a) != _naming_statements(document, a))
+    directory = Directory(user_ids=user_ids)
+    after_compiled = authz.compile_cached(document)
+    texts: dict[tuple[int, int], tuple[bool, str | None]] = {}
+    reduced = _Reduced(directory.stamp, datetime.now(UTC))
+
+    def statement_text(action, rule, compiled, statement):
+        key = (id(compiled), statement.index)
+        found = texts.get(key)
+        if found is None:
+            source = document if compiled is after_compiled and rule.policy_id == policy.pk else rule.document
+            condition = source["Statement"][statement.index].get("Condition")
+            found = texts[key] = (statement.deny, json.dumps(condition, sort_keys=True) if condition else None)
+        reduced.statements.setdefault((action, found), statement)  # one that names `action`
+        return found
+
+    sides = []  # per side: group id -> its contributions
+    for replaced in (False, True):
+        by_group = {}
+        for group_id, part in directory.parts.items():
+            rules = [(rule, after_compiled if replaced and rule.policy_id == policy.pk else rule.compiled)
+                     for rule in part.rules]
+            by_group[group_id] = _contributions(rules, actions, statement_text)
+        sides.append(by_group)
+    scope_of: dict[int, set[str] | None] = {}  # holder group -> projects the policy covers there (None: all)
+    scoped_projects = defaultdict(set)
+    for grant_id, project_name in Grant.projects.through.objects.filter(grant__policy=policy).values_list(
+            "grant_id", "project__name"):
+        scoped_projects[grant_id].add(project_name)
+    for grant_id, group_id, all_resources in holder_grants:
+        if all_resources or scope_of.get(group_id, set()) is None:
+            scope_of[group_id] = None
+        else:
+            scope_of[group_id] = scope_of.get(group_id, set()) | scoped_projects[grant_id]
+    group_names = dict(UserGroup.objects.filter(pk__in=scope_of).values_list("pk", "name"))
+    order = {name: place for place, name in enumerate(project_names)}
+
+    global_actions = {action: SERVICES[get_action(action).service].is_global for action in actions}
+    classes: dict[tuple, list[Member]] = defaultdict(list)
+    for member in directory.members:
+        classes[(member.group_ids, member.is_active)].append(member)
+    changes_of: dict[int, list[tuple[str, str | None, str, str]]] = {}
+    for (group_ids, is_active), members in classes.items():
+        flags = (is_active, directory.is_admin(members[0]))
+        holders = [g for g in group_ids if g in scope_of]
+        everywhere = any(scope_of[g] is None for g in holders)
+        scope = set(project_names) if everywhere else set().union(*(scope_of[g] for g in holders))
+        shared: list[tuple] = []
+        own: dict[int, list[tuple]] = defaultdict(list)
+        # Only the groups holding the policy bring something different after: the others are merged once.
+        others = _merged(sides[0], [g for g in group_ids if g not in scope_of])
+        merged = [_merged(by_group, holders) for by_group in sides]
+        for action in actions:
+            is_global = global_actions[action]
+            if is_global and not everywhere:
+                continue
+            base = others[0].get(action, set())
+            bases = [frozenset(base | side[0].get(action, set())) for side in merged]
+            if is_global:
+                blocks = [((bases[0], bases[1]), [None])]
+            else:
+                shared_extra = others[1].get(action, {})
+                extras = [side[1].get(action, {}) for side in merged]
+                special = (shared_extra.keys() | extras[0].keys() | extras[1].keys()) & scope
+                blocks = [(tuple(bases[n] | shared_extra.get(p, set()) | extras[n].get(p, set()) for n in (0, 1)), [p])
+                          for p in special]
+                rest = sorted(scope - special, key=order.get)
+                if rest:
+                    blocks.append(((bases[0], bases[1]), rest))
+            for (before, after), projects in blocks:
+                if before == after:
+                    continue
+                _compare(reduced, action, (before, after), flags, projects, members, shared, own)
+        for member in members:
+            changes_of[member.user_id] = shared + own.get(member.user_id, [])
+    return _grouped(directory.members, changes_of, scope_of, group_names, order, len(project_names))
+
+
+def _compare(reduced: _Reduced, action, contents, flags, projects, members, shared, own) -> None:
+    """Decide `action` before and after in `projects` for a class of `members`; append what differs."""
+    first = projects[0]
+    pair = reduced.pairs.get((action, contents, flags))
+    if pair is not None:  # decided for another member class, and the same in every project and for everyone
+        if pair[0] != pair[1]:
+            shared.extend((action, p, *pair) for p in projects)
+        return
+    keyed = [reduced.reads(action, side, flags, first) for side in contents]
+    per_user = any(user_keyed for user_keyed, _ in keyed)
+    per_project = any(project_keyed for _, project_keyed in keyed)
+    if not (per_user or per_project):  # the common case: one pair of decisions for every project and member
+        before, after = reduced.pairs[(action, contents, flags)] = tuple(
+            reduced.state(action, side, flags, first, None) for side in contents)
+        if before != after:
+            shared.extend((action, p, before, after) for p in projects)
+        return
+    for project in (projects if per_project else [first]):
+        where = [project] if per_project else projects
+        for member in (members if per_user else [None]):
+            before, after = (reduced.state(action, side, flags, project, member) for side in contents)
+            if before != after:
+                target = shared if member is None else own[member.user_id]
+                target.extend((action, p, before, after) for p in where)
+
+
+def _grouped(members, changes_of, scope_of, group_names, order, project_count) -> Impact:
+    """Members with the same changes and the same groups holding the policy, together."""
+    together: dict[tuple, list[str]] = defaultdict(list)
+    for member in members:
+        found = changes_of.get(member.user_id)
+        if not found:
+            continue
+        by_change: dict[tuple, list] = defaultdict(list)
+        for action, project, before, after in found:
+            by_change[(action, before, after)].append(project)
+        changes = tuple(Change(action, before, after, tuple(sorted(set(projects), key=lambda p: order.get(p, -1))))
+                        for (action, before, after), projects in sorted(by_change.items()))
+        holders = tuple(group_names[g] for g in member.group_ids if g in scope_of)
+        together[(holders, changes)].append(member.username)
+    groups = [MemberGroup(holders, tuple(sorted(names)), changes) for (holders, changes), names in together.items()]
+    groups.sort(key=lambda group: (-len(group.usernames), group.groups, group.usernames))
+    return Impact(tuple(groups), len(members), project_count)

@@ -21,8 +21,6 @@ from accounts.services import escalation
 
 from .policies import _custom_policy, _refuse_system_policy
 
-SHOWN_CHANGES = 200
-
 
 def _number(value, default):
     try:
@@ -69,7 +67,7 @@ def policy_history(request, pk):
 def _review_context(request, policy: Policy, old: PolicyRevision) -> dict:
     """What a restore would change: the diff, the groups holding the policy and every changed decision."""
     grants = list(Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects"))
-    impact, complete = who_can.document_change_impact(policy, old.document)
+    impact = who_can.document_change_impact(policy, old.document)
     widened = escalation.document_widening(policy.document, old.document)
     handed_over = set()
     for grant in grants:
@@ -80,8 +78,7 @@ def _review_context(request, policy: Policy, old: PolicyRevision) -> dict:
         "policy": policy, "revision": old, "grants": grants,
         "comparison": _comparison(policy.document, f"the current revision {policy.revision}", old.document,
                                   f"revision {old.number} as restored"),
-        "impact": impact[:SHOWN_CHANGES], "impact_count": len(impact), "shown_changes": SHOWN_CHANGES,
-        "impact_complete": complete, "impact_budget": who_can.IMPACT_BUDGET,
+        "impact": impact,
         "missing": sorted(missing, key=lambda pair: (pair[0], pair[1] or "")),
         "is_current": old.number == policy.revision,
     }

@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts import services
+from accounts import authz, services
 from accounts.management.commands.seed_demo import demo_id
-from accounts.models import Policy, User, UserGroup
+from accounts.models import Grant, Membership, Policy, User, UserGroup
 
 pytestmark = pytest.mark.browser
 
@@ -59,11 +59,40 @@ def test_restore_review_of_an_attached_policy_lists_changed_decisions(page, live
     sign_in("admin")
     page.goto(f"{live_demo.url}/iam/policies/{policy.pk}/restore/?number={first.number}")
     impact = page.get_by_test_id("restore-impact")
-    row = impact.locator('tr[data-user="developer"][data-action="ims:images:delete"]')
-    expect(row).to_contain_text("loses")
-    expect(impact.locator('tr[data-user="developer"][data-action="ims:images:export"]')).to_contain_text("gains")
+    developers = impact.locator('[data-testid="impact-group"][data-groups="developers"]')
+    expect(developers).to_contain_text("Members of developers (1 user)")
+    expect(developers.locator('[data-user="developer"]')).to_be_visible()
+    expect(developers.locator('li[data-action="ims:images:delete"]')).to_contain_text("lose")
+    expect(developers.locator('li[data-action="ims:images:delete"]')).to_contain_text("in cn-north-4_dev")
+    expect(developers.locator('li[data-action="ims:images:export"]')).to_contain_text("gain")
     expect(page.get_by_test_id("restore-groups")).to_contain_text("developers")
     screenshot("policy-restore-impact")
+
+
+def test_restore_review_groups_many_members(page, live_demo, sign_in, screenshot):
+    """Forty members of two groups: one line per group of members who change alike, 20 names and a count."""
+    page.set_default_timeout(8_000)
+    policy = Policy.objects.get(name="DenyImageDeletion")
+    services.policy_update(actor=None, policy=policy, name=policy.name, description="", document=CHANGED,
+                           expected_revision=policy.revision)
+    policy.refresh_from_db()
+    first = policy.revisions.order_by("number").first()
+    developers = UserGroup.objects.get(name="developers")
+    testers = UserGroup.objects.create(name="testers")
+    Grant.objects.create(group=testers, policy=policy, all_resources=True)
+    for number in range(40):
+        user = User.objects.create_user(f"member-{number:02d}", password="x")
+        Membership.objects.create(user=user, group=developers if number % 2 else testers)
+    authz.bump_stamp()
+    sign_in("admin")
+    page.goto(f"{live_demo.url}/iam/policies/{policy.pk}/restore/?number={first.number}")
+    groups = page.get_by_test_id("impact-group")
+    testers_box = page.locator('[data-testid="impact-group"][data-groups="testers"]')
+    expect(testers_box).to_contain_text("Members of testers (20 users)")
+    expect(testers_box.locator("[data-user]")).to_have_count(20)
+    expect(page.locator('[data-testid="impact-group"][data-groups="developers"]')).to_contain_text("and 1 more")
+    assert groups.count() == 2
+    screenshot("policy-restore-impact-grouped")
 
 
 def test_who_can_list_from_the_image_page(page, live_demo, sign_in, screenshot):
