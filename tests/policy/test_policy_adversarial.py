@@ -2,7 +2,7 @@
 validated in at most 50 ms and decide in at most 1 ms per statement.
 
 The only timed assertions of the suite, because the issue sets these bounds. Each time is the
-best of three runs (the machine is shared), and a deadline turns a regression back to
+best of seven runs (the machine is shared), and a deadline turns a regression back to
 exponential matching into a failure within seconds instead of a hang. `pytest -s` prints the
 figures.
 """
@@ -35,10 +35,10 @@ def _largest(make):
     return make(n)
 
 
-def _best_of_three(function) -> float:
-    """The shortest of three cold runs: nothing compiled or expanded by an earlier run is reused."""
+def _best_of_seven(function) -> float:
+    """The shortest of seven cold runs: nothing compiled or expanded by an earlier run is reused."""
     times = []
-    for _ in range(3):
+    for _ in range(7):
         for cached in (expand_pattern, glob, action_patterns):
             cached.cache_clear()
         start = time.perf_counter()
@@ -93,7 +93,7 @@ def test_a_pattern_of_many_stars_validates_at_once_and_means_one_star(stars):
     matching = _policy(_allow(["ims:" + "*" * stars + "s:list"]))
     matching_none = _policy(_allow(["ims:" + "*" * stars + "x:list"]))
     with deadline(10, f"validating {stars} stars"):
-        seconds = max(_best_of_three(lambda d=d: validate_text(json.dumps(d))) for d in (matching, matching_none))
+        seconds = max(_best_of_seven(lambda d=d: validate_text(json.dumps(d))) for d in (matching, matching_none))
         assert validate_text(json.dumps(matching)).ok
         assert [f.message.split(" matches ")[1] for f in validate_text(json.dumps(matching_none)).errors] == [
             "no IMS action"]
@@ -108,7 +108,7 @@ def test_a_worst_case_document_validates_within_50_ms(name):
     text = json.dumps(document, indent=2)
     with deadline(10, f"validating {name!r}"):
         result = validate_text(text)
-        seconds = _best_of_three(lambda: validate_text(text))
+        seconds = _best_of_seven(lambda: validate_text(text))
     assert MAX_COMPACT_LENGTH - 64 < _compact(document) <= MAX_COMPACT_LENGTH
     assert result.ok, result.errors[:3]
     print(f"\n{name}: {_compact(document)} characters, validated in {seconds * 1e3:.2f} ms")
@@ -124,7 +124,7 @@ def test_megabytes_of_json_are_refused_unread():
     """2.4 MB of numbers (Django's upload limit is 2.5 MB) once took two seconds to read, then was too long."""
     text = "[" + ",".join(["1"] * 1_200_000) + "]"
     with deadline(10, "a long text"):
-        seconds = _best_of_three(lambda: validate_text(text))
+        seconds = _best_of_seven(lambda: validate_text(text))
         result = validate_text(text)
     assert [(f.path, f.message) for f in result.errors] == [
         ("", f"The policy text is {len(text)} characters long, too long to read: a policy has at most "
@@ -145,7 +145,7 @@ def test_a_worst_case_document_decides_within_1_ms_per_statement(name):
             evaluate(policies, action, context)
 
     with deadline(10, f"deciding {name!r}"):
-        per_decision = _best_of_three(decide_every_action) / len(ACTIONS)
+        per_decision = _best_of_seven(decide_every_action) / len(ACTIONS)
     print(f"\n{name}: {statements} statements, {per_decision * 1e3:.3f} ms per decision")
     assert per_decision <= DECIDE_BUDGET * statements
 
@@ -162,6 +162,6 @@ def test_string_match_of_thousands_of_stars_against_a_long_value_that_almost_mat
         assert evaluate(policies, "ims:images:list", {"g:UserName": subject}).outcome == "implicit_deny"
         assert evaluate(policies, "ims:images:get", {"g:UserName": subject}).outcome == "allow"
         assert evaluate(policies, "ims:images:list", {"g:UserName": "a" + subject}).outcome == "allow"
-        seconds = _best_of_three(lambda: evaluate(policies, "ims:images:list", {"g:UserName": subject}))
+        seconds = _best_of_seven(lambda: evaluate(policies, "ims:images:list", {"g:UserName": subject}))
     print(f"\nStringMatch of {chunks} stars against {len(subject)} characters: {seconds * 1e3:.3f} ms")
     assert seconds <= DECIDE_BUDGET
