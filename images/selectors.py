@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch
 from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils.http import urlencode
 
 from accounts import authz
 from accounts.models import Project
@@ -215,6 +216,11 @@ class ImageQuery:
         values.update(changes)
         defaults = {"tab": "private", "sort": "name", "size": DEFAULT_PAGE_SIZE}
         return {k: v for k, v in values.items() if v not in ("", None) and defaults.get(k) != v}
+
+
+    def query_string(self, project, **changes) -> str:
+        """The list URL's query string with `changes`, keeping the project (a shareable link)."""
+        return "?" + urlencode({"project": project.name, **self.params(**changes)})
 
 
 def _filter_values(name: str) -> set[str]:

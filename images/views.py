@@ -20,7 +20,7 @@ from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import authz, permissions
@@ -159,8 +159,8 @@ def _sort_columns(query, project) -> list[SortColumn]:
     columns = []
     for key, label in _COLUMNS:
         ascending, descending = query.sort == key, query.sort == f"-{key}"
-        params = {"project": project.name, **query.params(sort=f"-{key}" if ascending else key, cursor="")}
-        columns.append(SortColumn(key, label, "?" + urlencode(params),
+        url = query.query_string(project, sort=f"-{key}" if ascending else key, cursor="")
+        columns.append(SortColumn(key, label, url,
                                   "ascending" if ascending else "descending" if descending else "",
                                   " ▲" if ascending else " ▼" if descending else ""))
     return columns

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django import template
 from django.urls import get_script_prefix
 from django.utils.html import escape
-from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from images.links import image_url
@@ -21,8 +20,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def querystring_for(context, query, **changes):
     """The list URL's query string for `query` with `changes`, keeping the current project (shareable)."""
-    params = {"project": context["project"].name, **query.params(**changes)}
-    return "?" + urlencode(params)
+    return query.query_string(context["project"], **changes)
 
 
 @register.filter
