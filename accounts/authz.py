@@ -25,6 +25,7 @@ from accounts.policy import SERVICES, ActionTable, CompiledPolicy, compile_docum
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
 from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
+from .prepared import RowsByKey
 
 DOMAIN_NAME = "imsperm"
 _CACHE_SIZE = 512
@@ -423,9 +424,13 @@ def refresh_request_keys(request) -> None:
 _compiled: dict[str, CompiledPolicy] = {}
 
 
+_STAMP_ROW = RowsByKey(AuthorizationStamp, "id")  # read at the start of every request: compiled once
+
+
 def current_stamp() -> str:
     """The database's authorization stamp (one query)."""
-    return AuthorizationStamp.objects.filter(pk=1).values_list("value", flat=True).first() or ""
+    found = _STAMP_ROW.rows([1])
+    return found[0].value if found else ""
 
 
 def bump_stamp() -> None:

@@ -23,6 +23,10 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 
 COUNT_CAP = 10_000
 CURSOR_PARAM = "cursor"
+# Fetching and sorting one matching row costs about three times as much as stepping over one row of the
+# sort's index and checking it (SQLite, the benchmark's data: 1,131 rows sorted in 3.6 ms; a page walked
+# through a 2,000-row range in 0.15 ms).
+SORT_COST_PER_ROW = 3
 
 
 @dataclass
@@ -134,6 +138,15 @@ def _sorted_not_walked(order, connection_vendor: str):
     return terms
 
 
+def sorting_is_cheaper(count: int, total: int, size: int) -> bool:
+    """Whether a page of `count` matches among `total` rows is found faster by fetching the matches through
+    the filters' index and sorting them, than by walking the sort's index: the walk steps over about
+    total / count rows for each of the page's size + 1 (none match: it would step over all of them)."""
+    if count == 0:
+        return True
+    return count * SORT_COST_PER_ROW <= (size + 1) * total / count
+
+
 def _window(parts, condition, order, limit: int, sparse: bool = False):
     """The first `limit` rows of the union of `parts` past `condition`, in `order`.
 
@@ -158,7 +171,7 @@ def _window(parts, condition, order, limit: int, sparse: bool = False):
 
 
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
-                also_count=(), sparse_below: int = 0) -> KeysetPage:
+                also_count=(), sparse_below: int = 0, total_parts=(), walk_parts=None) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
@@ -167,15 +180,26 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     once they are known; `also_count` are querysets counted in the same
     query as the page's own count (the quota). When the count is at most `sparse_below`, the rows
     are fetched by key and sorted (see _sorted_not_walked): a search that matches a few rows.
+
+    With `total_parts` (the same rows before the filters, counted beside) the choice is made by cost
+    instead (sorting_is_cheaper), and a walk reads `walk_parts`: `parts` written so that no index serves
+    their filters, or SQLite's planner, which knows no value is commoner than another, would fetch a
+    frequent status through the filters' index and sort it rather than walk the sort's index.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
     model = parts[0].model
     fields, descending = _names(order)
     decoded = decode_cursor(cursor, model, fields) if cursor else None
     prepare = prepare or (lambda queryset: queryset)
-    counts = capped_counts([*parts, *also_count])
-    count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
-    sparse = count <= sparse_below
+    total_parts = list(total_parts)
+    counts = capped_counts([*parts, *total_parts, *also_count])
+    count = min(sum(counts[: len(parts)]), COUNT_CAP + 1)
+    totals, extra = counts[len(parts):len(parts) + len(total_parts)], counts[len(parts) + len(total_parts):]
+    if totals:
+        sparse = sorting_is_cheaper(count, sum(totals), size)
+        parts = parts if sparse or walk_parts is None else list(walk_parts)
+    else:
+        sparse = count <= sparse_below
     if decoded is None:
         rows = list(prepare(_window(parts, Q(), order, size + 1, sparse)))
         has_next, has_previous, first = len(rows) > size, False, 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, F, Func, OuterRef, Prefetch
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.http import urlencode
@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from accounts import authz
 from accounts.models import Project
 from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
+from accounts.prepared import RowsByKey
 from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
 from .models import Image, ImageMember, ImageTag
@@ -53,6 +54,11 @@ def with_relations(queryset):
     )
 
 
+# The two queries of attach_relations, compiled once per page length (accounts.prepared).
+_TAGS_OF_IMAGES = RowsByKey(ImageTag, "image_id", ("image_id", "key"))
+_MEMBERS_OF_IMAGES = RowsByKey(ImageMember, "image_id")
+
+
 def attach_relations(images: list[Image], projects: list[Project]) -> None:
     """What `with_relations` loads (project, region, tags, members), for a page of rows already fetched:
     two plain queries, and the projects taken from the process's project list (`all_projects`) instead
@@ -61,10 +67,10 @@ def attach_relations(images: list[Image], projects: list[Project]) -> None:
     by_id = {project.pk: project for project in projects}
     ids = [image.pk for image in images]
     tags: dict = {pk: [] for pk in ids}
-    for tag in ImageTag.objects.filter(image_id__in=ids).order_by("image_id", "key"):
+    for tag in _TAGS_OF_IMAGES.rows(ids):
         tags[tag.image_id].append(tag)
     members: dict = {pk: [] for pk in ids}
-    loaded = list(ImageMember.objects.filter(image_id__in=ids))
+    loaded = _MEMBERS_OF_IMAGES.rows(ids)
     missing = {row.project_id for row in [*images, *loaded]} - by_id.keys()
     if missing:  # created since this request read its stamp
         by_id.update(Project.objects.select_related("region").in_bulk(missing))
@@ -205,6 +211,11 @@ class ImageQuery:
         )
 
     @property
+    def narrowed(self) -> bool:
+        """Whether a search, a filter or a tag narrows the tab."""
+        return bool(self.q or self.filters or self.tag)
+
+    @property
     def order(self) -> tuple[str, ...]:
         fields = SORTS[self.sort.lstrip("-")]
         return tuple(f"-{field}" for field in fields) if self.sort.startswith("-") else fields
@@ -229,7 +240,18 @@ def _filter_values(name: str) -> set[str]:
     return {value for value, _ in Image._meta.get_field(name).choices}
 
 
-def name_search(images, text: str):
+def _unindexed(images, name: str, value, lookup: str = "exact"):
+    """`images` where field `name` matches `value`, written `+field` on SQLite: a term no index serves,
+    checked row by row while the planner walks the sort's index (accounts.paging.keyset_page)."""
+    if connection.vendor != "sqlite":
+        return images.filter(**{f"{name}__{lookup}": value})
+    field = Image._meta.get_field(name)
+    alias = f"unindexed_{name}"
+    plain = Func(F(field.attname), template="+%(expressions)s", output_field=field)
+    return images.alias(**{alias: plain}).filter(**{f"{alias}__{lookup}": value})
+
+
+def name_search(images, text: str, *, walk: bool = False):
     """Images whose name contains `text` (any case), through the database's trigram index.
 
     SQLite: the FTS5 trigram table kept by triggers (images.search_index); PostgreSQL: the pg_trgm
@@ -238,17 +260,21 @@ def name_search(images, text: str):
     """
     if len(text) >= 3 and connection.vendor == "sqlite":
         phrase = '"' + text.replace('"', '""') + '"'
+        if walk:
+            return _unindexed(images, "id", RawSQL(SQLITE_MATCH, [phrase]), lookup="in")
         return images.filter(pk__in=RawSQL(SQLITE_MATCH, [phrase]))
     return images.filter(name__icontains=text)
 
 
-def _narrowed(images, query: ImageQuery):
-    if query.filters.get("status") != Image.Status.DELETED:
+def _narrowed(images, query: ImageQuery, *, walk: bool = False):
+    """`images` narrowed by the query's search, filters and tag; with `walk`, written so that no index
+    serves the search or the filters (SQLite), for a page found by walking the sort's index."""
+    if (query.filters or {}).get("status") != Image.Status.DELETED:
         images = images.exclude(status=Image.Status.DELETED)
     if query.q:
-        images = name_search(images, query.q)
-    if query.filters:
-        images = images.filter(**query.filters)
+        images = name_search(images, query.q, walk=walk)
+    for name, value in (query.filters or {}).items():
+        images = _unindexed(images, name, value) if walk else images.filter(**{name: value})
     if query.tag:
         key, _, value = query.tag.partition("=")
         tags = ImageTag.objects.filter(image=OuterRef("pk"), key=key.strip())
@@ -261,12 +287,16 @@ def _narrowed(images, query: ImageQuery):
 def image_page(project: Project, query: ImageQuery, *, quota: bool = False, request=None) -> KeysetPage:
     """One page of a tab by keyset over the sort's index, its relations attached. The count (capped) and,
     when asked, the project's quota use are read in one query beside it."""
-    parts = [_narrowed(part, query) for part in tab_parts(project, query.tab)]
+    tab = tab_parts(project, query.tab)
+    parts = [_narrowed(part, query) for part in tab]
     also = [quota_images(project)] if quota else []
     projects = all_projects(request)
+    choose = connection.vendor == "sqlite" and query.narrowed  # PostgreSQL's statistics choose well alone
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),
-                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0)
+                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0,
+                       total_parts=[_narrowed(part, ImageQuery()) for part in tab] if choose else (),
+                       walk_parts=[_narrowed(part, query, walk=True) for part in tab] if choose else None)
 
 
 def quota_images(project: Project):

@@ -8,6 +8,7 @@ input is the form again with its errors (422); success redirects (for htmx, via 
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts import authz, permissions
@@ -95,7 +97,7 @@ class Row:
     size_label: str
     created_iso: str
     created_label: str
-    tags: list[str]
+    tags: str  # the tag chips, as HTML
 
 
 def _rows(authorization, images, project) -> list[Row]:
@@ -122,7 +124,8 @@ def _rows(authorization, images, project) -> list[Row]:
             size_label=filesizeformat(image.size),
             created_iso=created.isoformat(),
             created_label=created.strftime("%Y-%m-%d %H:%M"),
-            tags=[f"{tag.key}={tag.value}" if tag.value else tag.key for tag in image.tags.all()],
+            tags=format_html_join("", '<span class="tag">{}</span> ', (
+                (f"{tag.key}={tag.value}" if tag.value else tag.key,) for tag in image.tags.all())),
         ))
     return rows
 
@@ -147,11 +150,19 @@ class SortColumn:
     arrow: str
 
 
-def _filter_choices(query) -> list[tuple[str, str, list[tuple[str, str, bool]]]]:
-    """The toolbar's filters: (field, label, [(value, text, selected)])."""
+def _filter_choices(query) -> list[tuple[str, str, str]]:
+    """The toolbar's filters: (field, label, its <option>s with the chosen one selected)."""
     chosen = query.filters or {}
-    return [(name, label, [(value, text, chosen.get(name) == value) for value, text in choices])
-            for name, label, choices in _FILTER_CHOICES]
+    return [(name, label, _filter_options(name, chosen.get(name, ""))) for name, label, _ in _FILTER_CHOICES]
+
+
+@functools.cache
+def _filter_options(name: str, selected: str) -> str:
+    """One filter's <option>s, written once per process for each value chosen (a handful per filter)."""
+    choices = dict((field, options) for field, _, options in _FILTER_CHOICES)[name]
+    return format_html_join("", '<option value="{}"{}>{}</option>',
+                            ((value, mark_safe(" selected") if value == selected else "", text)
+                             for value, text in choices))
 
 
 def _sort_columns(query, project) -> list[SortColumn]:
