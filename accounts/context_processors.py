@@ -3,6 +3,7 @@
 import functools
 from dataclasses import dataclass
 
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from . import authz
@@ -62,14 +63,24 @@ def build_navigation(request):
         sections.setdefault(section, []).append(
             NavItem(label, url, enabled, request.path.startswith(url), reason)
         )
-    items = [{"title": title, "items": entries} for title, entries in sections.items()]
+    items = [(title, tuple(entries)) for title, entries in sections.items()]
     if request.user.is_staff:
         admin_entry = NavItem("Django admin", urls["admin:index"], True, False, "")
-        items.append({"title": "Operators", "items": [admin_entry]})
-    return items
+        items.append(("Operators", (admin_entry,)))
+    return tuple(items)
+
+
+@functools.lru_cache(maxsize=256)
+def navigation_html(sections: tuple) -> str:
+    """The side menu's HTML for one state of it (every entry's label, URL, state and reason): a
+    handful of states per user, drawn once per process rather than on every page."""
+    return render_to_string("partials/console_nav.html",
+                            {"sections": [{"title": title, "items": items} for title, items in sections]})
 
 
 def console(request):
+    """`console_nav`: the side menu, decided and drawn only by a page that shows it (a callable the
+    template calls), not by the fragments htmx asks for."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"console_nav": build_navigation(request)}
+    return {"console_nav": lambda: navigation_html(build_navigation(request))}

@@ -1,15 +1,16 @@
 """Template helpers of the image browser."""
 
+import functools
 import json
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from html import escape as html_escape
 
 from django import template
 from django.urls import get_script_prefix
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 from images.links import image_url
 from images.operations import Control
@@ -56,19 +57,59 @@ def row_controls(context, controls, image, in_menu=False):
     at a string substitution's cost. The template stays the one description of a control.
     """
     drawn = context.render_context.setdefault("images_row_controls", {})
-    template = context.template.engine.get_template("images/_control.html")
-    values = {"pk": escape(str(image.pk)), "name": escape(image.name)}
+    values = {"pk": html_escape(str(image.pk)), "name": html_escape(image.name)}
     parts = []
     for control in controls:
         key = (control.operation.name, control.reason, bool(in_menu))
         html = drawn.get(key)
         if html is None:
+            template = context.template.engine.get_template("images/_control.html")
             stand_in = _StandInImage()
             shown = Control(control.operation, control.operation.url(stand_in), control.reason)
             with context.push(control=shown, image=stand_in, in_menu=in_menu):
                 html = drawn[key] = template.render(context)
         parts.append(_SLOTS.sub(lambda match: values[match.group(1)], html))
     return mark_safe("".join(parts))  # the template escaped everything; the slots got escaped values
+
+
+# --- list rows: each shape of row drawn once per page -------------------------------------------------
+
+_ROW_SLOTS = re.compile("\x01(\\w+)\x01")
+
+
+@functools.cache
+def _drawn_fields(row_class) -> tuple[str, ...]:
+    """The fields of a row class the row template reads (the image and its controls go through `menu`)."""
+    return tuple(field.name for field in fields(row_class) if field.name not in ("image", "controls"))
+
+
+@register.simple_tag(takes_context=True)
+def image_rows(context, rows):
+    """The image list's rows (images.views.Row), as `images/_row.html` draws each, rendering it once per
+    shape of row instead of once per row.
+
+    A row's shape is its booleans and which of its texts are empty: all the template's conditions can
+    see. Each shape is rendered once per page with stand-ins for the texts (the field's name between
+    control characters no text contains), then each row's texts, escaped as the template escapes them,
+    are put in their place: the same HTML as rendering the template per row, at a substitution's cost.
+    """
+    drawn = context.render_context.setdefault("images_rows", {})
+    template = context.template.engine.get_template("images/_row.html")
+    parts = []
+    for row in rows:
+        texts = {name: getattr(row, name) for name in _drawn_fields(type(row))}
+        texts["menu"] = row_controls(context, row.controls, row.image, in_menu=True) if row.controls else ""
+        shape = tuple(value if value.__class__ is bool else not value for value in texts.values())
+        html = drawn.get(shape)
+        if html is None:
+            stand_in = {name: value if value.__class__ is bool else f"\x01{name}\x01" if value else ""
+                        for name, value in texts.items()}
+            with context.push(row=stand_in):
+                html = drawn[shape] = template.render(context)
+        values = {name: value if isinstance(value, SafeData) else html_escape(value)
+                  for name, value in texts.items() if value.__class__ is not bool}
+        parts.append(_ROW_SLOTS.sub(lambda match, values=values: values[match.group(1)], html))
+    return mark_safe("".join(parts))  # the template escaped everything; the stand-ins got escaped texts
 
 
 # --- the project switcher: drawn once per process for each state it can show --------------------------
