@@ -4,7 +4,9 @@ A page is the `size` rows after (or before) the last (first) row of the page the
 in the order shown, found by an index range (`(name, id) > (?, ?)`) instead of skipping rows with
 OFFSET. The cursor in the URL carries that row's sort values and its position, so a link is
 shareable and shows "26–50 of …" without counting what lies in front. Counts stop at COUNT_CAP
-("more than 10,000"), so no page ever counts a whole table.
+("more than 10,000"), so no page ever counts a whole table, and only the first page counts at all:
+the cursor carries the count it found (and SQLite's choice of plan), signed so that a link cannot
+be made to say otherwise; the last page, which sees where the rows end, corrects a count grown stale.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Func, Q
@@ -77,25 +81,43 @@ def _plain(value):
     return value
 
 
-def encode_cursor(direction: str, position: int, values) -> str:
-    """A URL-safe token: which way ("n"ext or "p"revious), the boundary row's position and sort values."""
-    raw = json.dumps([direction, position, *[_plain(v) for v in values]], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+CURSOR_SALT = "accounts.paging.cursor"
 
 
-def decode_cursor(token: str, model, fields: list[str]):
-    """(direction, position, values) from a token, or None when it is not one of ours for this order."""
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after ("n") or before ("p") the boundary row at `position` (1-based) whose
+    sort values are `values`; with the count and the plan (`sorted_matches`) the first page found."""
+
+    direction: str
+    position: int
+    values: list
+    count: int
+    sorted_matches: bool
+
+
+def encode_cursor(direction: str, position: int, values, count: int, sorted_matches: bool = False) -> str:
+    """A URL-safe token of a Cursor, signed (django.core.signing) so that its count and plan are ours."""
+    raw = json.dumps([direction, position, count, int(sorted_matches), *[_plain(v) for v in values]],
+                     separators=(",", ":"))
+    return signing.Signer(salt=CURSOR_SALT).sign(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
+
+
+def decode_cursor(token: str, model, fields: list[str]) -> Cursor | None:
+    """The Cursor in a token, or None when it is not one of ours for this order (a bad one means page 1)."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        direction, position, *values = json.loads(raw)
-        if direction not in ("n", "p") or not isinstance(position, int) or len(values) != len(fields):
+        unsigned = signing.Signer(salt=CURSOR_SALT).unsign(token)
+        raw = base64.urlsafe_b64decode(unsigned + "=" * (-len(unsigned) % 4))
+        direction, position, count, sorted_matches, *values = json.loads(raw)
+        if (direction not in ("n", "p") or not all(isinstance(n, int) for n in (position, count, sorted_matches))
+                or len(values) != len(fields)):
             return None
         typed = [model._meta.get_field(name).to_python(value) for name, value in zip(fields, values, strict=True)]
-    except (ValueError, TypeError, ValidationError, binascii.Error, UnicodeDecodeError):
+    except (signing.BadSignature, ValueError, TypeError, ValidationError, binascii.Error, UnicodeDecodeError):
         return None
     if any(value is None for value in typed):
         return None
-    return direction, max(position, 0), typed
+    return Cursor(direction, max(position, 0), typed, min(max(count, 0), COUNT_CAP + 1), bool(sorted_matches))
 
 
 def _names(order: tuple[str, ...]) -> tuple[list[str], bool]:
@@ -105,10 +127,12 @@ def _names(order: tuple[str, ...]) -> tuple[list[str], bool]:
     return [name.lstrip("-") for name in order], descending.pop()
 
 
-def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str = "n") -> str:
-    """The cursor of the page after (or before) `row`, which sits at `position` (1-based) in `order`."""
+def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str = "n", *, count: int,
+                    sorted_matches: bool = False) -> str:
+    """The cursor of the page after (or before) `row`, which sits at `position` (1-based) in `order`,
+    among `count` rows found by the plan `sorted_matches` names."""
     fields, _ = _names(order)
-    return encode_cursor(direction, position, [getattr(row, name) for name in fields])
+    return encode_cursor(direction, position, [getattr(row, name) for name in fields], count, sorted_matches)
 
 
 def capped_counts(querysets) -> list[int]:
@@ -116,14 +140,16 @@ def capped_counts(querysets) -> list[int]:
     querysets, cap = list(querysets), COUNT_CAP
     if not querysets:
         return []
-    parts, params = [], []
+    distinct: dict[tuple, int] = {}  # (sql, params) → its place: the same rows asked twice are counted once
+    positions = []
     for queryset in querysets:
-        sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{len(parts)})")
-        params.extend(sql_params)
+        sql, params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
+        positions.append(distinct.setdefault((sql, tuple(params)), len(distinct)))
+    selects = ", ".join(f"(SELECT COUNT(*) FROM ({sql}) capped_{i})" for i, (sql, _) in enumerate(distinct))
     with connections[querysets[0].db].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        return list(cursor.fetchone())
+        cursor.execute("SELECT " + selects, [param for _, params in distinct for param in params])
+        counted = cursor.fetchone()
+    return [counted[position] for position in positions]
 
 
 def _sorted_not_walked(order, connection_vendor: str):
@@ -170,62 +196,86 @@ def _window(parts, condition, order, limit: int, sparse: bool = False):
     return parts[0].model._default_manager.filter(ids).order_by(*order)[:limit]
 
 
+@dataclass(frozen=True)
+class PlanChoice:
+    """What SQLite needs to choose between sorting a narrowed page's matches and walking the sort's
+    index (sorting_is_cheaper): the same rows before the filters (`totals`, counted beside the page's
+    own count) and the parts written so that no index serves their filters (`walks`), or its planner,
+    which knows no value is commoner than another, would fetch a frequent status through the filters'
+    index and sort it rather than walk the sort's index. Both are built only when asked for."""
+
+    totals: Callable[[], list]
+    walks: Callable[[], list]
+
+
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
-                also_count=(), sparse_below: int = 0, total_parts=(), walk_parts=None) -> KeysetPage:
+                also_count=(), sparse_below: int = 0, plan_choice: PlanChoice | None = None) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
     `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
     select_related/prefetch to the rows' queryset; `attach(rows)` loads relations onto the page's rows
-    once they are known; `also_count` are querysets counted in the same
-    query as the page's own count (the quota). When the count is at most `sparse_below`, the rows
-    are fetched by key and sorted (see _sorted_not_walked): a search that matches a few rows.
-
-    With `total_parts` (the same rows before the filters, counted beside) the choice is made by cost
-    instead (sorting_is_cheaper), and a walk reads `walk_parts`: `parts` written so that no index serves
-    their filters, or SQLite's planner, which knows no value is commoner than another, would fetch a
-    frequent status through the filters' index and sort it rather than walk the sort's index.
+    once they are known; `also_count` are querysets counted in the same query as the page's own count
+    (the quota), on every page. When the count is at most `sparse_below`, the rows are fetched by key
+    and sorted (see _sorted_not_walked): a search that matches a few rows; with `plan_choice` that
+    choice is made by cost instead. A cursor carries the first page's count and choice.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
     model = parts[0].model
     fields, descending = _names(order)
     decoded = decode_cursor(cursor, model, fields) if cursor else None
     prepare = prepare or (lambda queryset: queryset)
-    total_parts = list(total_parts)
-    counts = capped_counts([*parts, *total_parts, *also_count])
-    count = min(sum(counts[: len(parts)]), COUNT_CAP + 1)
-    totals, extra = counts[len(parts):len(parts) + len(total_parts)], counts[len(parts) + len(total_parts):]
-    if totals:
-        sparse = sorting_is_cheaper(count, sum(totals), size)
-        parts = parts if sparse or walk_parts is None else list(walk_parts)
+    if decoded is not None:
+        count, sparse = decoded.count, decoded.sorted_matches
+        extra = capped_counts(also_count)
     else:
-        sparse = count <= sparse_below
+        totals = plan_choice.totals() if plan_choice else []
+        counts = capped_counts([*parts, *totals, *also_count])
+        count = min(sum(counts[: len(parts)]), COUNT_CAP + 1)
+        extra = counts[len(parts) + len(totals):]
+        if plan_choice:
+            sparse = sorting_is_cheaper(count, sum(counts[len(parts):len(parts) + len(totals)]), size)
+        else:
+            sparse = count <= sparse_below
+    if plan_choice and not sparse:
+        parts = plan_choice.walks()
     if decoded is None:
         rows = list(prepare(_window(parts, Q(), order, size + 1, sparse)))
         has_next, has_previous, first = len(rows) > size, False, 1
         rows = rows[:size]
     else:
-        direction, position, values = decoded
         columns = Tuple(*[F(name) for name in fields])
         later = TupleLessThan if descending else TupleGreaterThan
         earlier = TupleGreaterThan if descending else TupleLessThan
-        if direction == "n":
-            rows = list(prepare(_window(parts, later(columns, values), order, size + 1, sparse)))
-            has_next, has_previous, first = len(rows) > size, True, position + 1
+        if decoded.direction == "n":
+            rows = list(prepare(_window(parts, later(columns, decoded.values), order, size + 1, sparse)))
+            has_next, has_previous, first = len(rows) > size, True, decoded.position + 1
             rows = rows[:size]
         else:
             reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
-            rows = list(prepare(_window(parts, earlier(columns, values), reverse, size + 1, sparse)))
+            rows = list(prepare(_window(parts, earlier(columns, decoded.values), reverse, size + 1, sparse)))
             has_previous, has_next = len(rows) > size, True
             rows = rows[:size][::-1]
-            first = max(position - len(rows), 1) if has_previous else 1
+            first = max(decoded.position - len(rows), 1) if has_previous else 1
+        count = _corrected_count(count, first + len(rows) - 1, has_next)
     if attach is not None and rows:
         attach(rows)
     page = KeysetPage(rows=rows, size=size, count=count, first_index=first if rows else 0,
                       has_previous=has_previous, has_next=has_next, extra_counts=extra)
     if rows:
         if has_previous:
-            page.previous_cursor = boundary_cursor(rows[0], order, first, "p")
+            page.previous_cursor = boundary_cursor(rows[0], order, first, "p", count=count, sorted_matches=sparse)
         if has_next:
-            page.next_cursor = boundary_cursor(rows[-1], order, first + len(rows) - 1, "n")
+            page.next_cursor = boundary_cursor(rows[-1], order, first + len(rows) - 1, "n", count=count,
+                                               sorted_matches=sparse)
     return page
+
+
+def _corrected_count(carried: int, last_index: int, has_next: bool) -> int:
+    """The count a cursor carried, corrected by what this page saw: the last page knows exactly where
+    the rows end, and any page that rows lie beyond (rows added since the first page)."""
+    if carried > COUNT_CAP:
+        return carried
+    if not has_next:
+        return min(last_index, COUNT_CAP + 1)
+    return min(max(carried, last_index + 1), COUNT_CAP + 1)

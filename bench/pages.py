@@ -87,14 +87,23 @@ def getter(client, url: str, marker: bytes):
     return get
 
 
-def deep_cursor(project, query_string: str, page: int) -> tuple[str, int]:
-    """The cursor the list's Next link carries on reaching `page` (found by walking the list, untimed)."""
+def deep_cursor(client, project, query_string: str, page: int) -> tuple[str, int]:
+    """The cursor the list's Next link carries on reaching `page` (found by walking the list, untimed),
+    with the count and plan that the list's first page put in its own Next link."""
+    import re
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
     from django.test import RequestFactory
 
-    from accounts.paging import boundary_cursor, keyset_page
+    from accounts.paging import CURSOR_PARAM, boundary_cursor, decode_cursor, keyset_page
     from images import selectors
 
     query = selectors.ImageQuery.from_request(RequestFactory().get(f"/images/?{query_string}"))
+    first_page = client.get(f"/images/?project={project.name}&{query_string}", secure=True).content.decode()
+    next_link = unescape(re.search(r'rel="next" href="([^"]+)"', first_page).group(1))
+    carried = decode_cursor(parse_qs(urlsplit(next_link).query)[CURSOR_PARAM][0], selectors.Image,
+                            [name.lstrip("-") for name in query.order])
     parts = [selectors._narrowed(part, query) for part in selectors.tab_parts(project, query.tab)]
     total = sum(part.count() for part in parts)
     page = max(2, min(page, total // query.size))
@@ -103,7 +112,8 @@ def deep_cursor(project, query_string: str, page: int) -> tuple[str, int]:
     while True:
         walked = keyset_page(parts, query.order, size=500, cursor=cursor)
         if seen + len(walked.rows) >= position:
-            return boundary_cursor(walked.rows[position - seen - 1], query.order, position), page
+            return boundary_cursor(walked.rows[position - seen - 1], query.order, position, count=carried.count,
+                                   sorted_matches=carried.sorted_matches), page
         seen += len(walked.rows)
         cursor = walked.next_cursor
 
@@ -144,7 +154,7 @@ def run(images: int, database_url: str) -> dict:
     peer = f"{admin_url}?project__id__exact={project.pk}&image_type__exact=private&status__exact=active"
     public = f"tab=public&status=active&size={size}"
     peer_public = f"{admin_url}?image_type__in=gold,market&status__exact=active"
-    cursor, deep_page = deep_cursor(project, public, 1000)
+    cursor, deep_page = deep_cursor(viewer, project, public, 1000)
     term = search_term()
     variants = {
         "list": getter(viewer, mine, b"data-image-id="),

@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 
 from accounts import authz
 from accounts.models import Project
-from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
+from accounts.paging import CURSOR_PARAM, KeysetPage, PlanChoice, keyset_page
 from accounts.prepared import RowsByKey
 from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
@@ -291,12 +291,13 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, requ
     parts = [_narrowed(part, query) for part in tab]
     also = [quota_images(project)] if quota else []
     projects = all_projects(request)
-    choose = connection.vendor == "sqlite" and query.narrowed  # PostgreSQL's statistics choose well alone
+    choice = None
+    if connection.vendor == "sqlite" and query.narrowed:  # PostgreSQL's statistics choose well alone
+        choice = PlanChoice(totals=lambda: [_narrowed(part, ImageQuery()) for part in tab],
+                            walks=lambda: [_narrowed(part, query, walk=True) for part in tab])
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),
-                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0,
-                       total_parts=[_narrowed(part, ImageQuery()) for part in tab] if choose else (),
-                       walk_parts=[_narrowed(part, query, walk=True) for part in tab] if choose else None)
+                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0, plan_choice=choice)
 
 
 def quota_images(project: Project):

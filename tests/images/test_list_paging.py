@@ -274,3 +274,44 @@ def test_a_frequent_status_sorted_by_created_walks_the_created_index(as_user, ma
         cursor.execute("EXPLAIN QUERY PLAN " + window)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "image_project_created" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_only_the_first_page_counts_and_the_cursor_carries_its_count(as_user, many_images):
+    client = as_user("viewer")
+    first = client.get("/images/?project=cn-north-4&tab=public&size=10").content.decode()
+    total = int(re.search(r"1–10 of (\d+)", first).group(1))
+    link = "/images/" + unescape(NEXT.search(first).group(1))
+    client.get(link)
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(link).content.decode()
+    assert f"11–20 of {total}" in second
+    assert not [q for q in queries if "COUNT(*)" in q["sql"]], "a later page counted again"
+
+
+def test_a_cursor_whose_count_was_changed_is_not_ours(as_user, many_images):
+    """The count and plan a cursor carries are signed: a link edited to claim another count is page 1."""
+    import base64
+    import json
+    from urllib.parse import parse_qs, quote, urlsplit
+
+    client = as_user("viewer")
+    first = client.get("/images/?project=cn-north-4&tab=public&size=10").content.decode()
+    [cursor] = parse_qs(urlsplit(unescape(NEXT.search(first).group(1))).query)["cursor"]
+    token, signature = cursor.rsplit(":", 1)
+    payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    payload[2] = 999_999
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=") + ":" + signature
+    html = client.get(f"/images/?project=cn-north-4&tab=public&size=10&cursor={quote(forged)}").content.decode()
+    assert IDS.findall(html) == IDS.findall(first) and "999" not in re.search(r"1–10 of [^<]+", html).group(0)
+
+
+def test_the_last_page_corrects_a_count_that_grew_stale(as_user, many_images):
+    client = as_user("viewer")
+    first = client.get("/images/?project=cn-north-4&tab=public&size=10").content.decode()
+    total = int(re.search(r"1–10 of (\d+)", first).group(1))
+    north = Project.objects.get(name="cn-north-4")
+    Image.objects.bulk_create(Image(name=f"zz-late-{i}", project=north, image_type="gold") for i in range(7))
+    pages = walk(client, "/images/" + unescape(NEXT.search(first).group(1)))
+    assert f"of {total}<" in pages[0][1]  # the count the first page found, carried
+    last = re.search(r'data-testid="page-summary">(\d+)–(\d+) of (\d+)', pages[-1][1])
+    assert int(last.group(2)) == int(last.group(3)) == total + 7
