@@ -22,7 +22,8 @@ from uuid import UUID
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import F, Func, Q
+from django.db.models import F, Func, IntegerField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 COUNT_CAP = 10_000
@@ -135,21 +136,43 @@ def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str =
     return encode_cursor(direction, position, [getattr(row, name) for name in fields], count, sorted_matches)
 
 
-def capped_counts(querysets) -> list[int]:
-    """Each queryset's row count, stopping at COUNT_CAP + 1, all in one query (each count an index range)."""
-    querysets, cap = list(querysets), COUNT_CAP
-    if not querysets:
-        return []
-    distinct: dict[tuple, int] = {}  # (sql, params) → its place: the same rows asked twice are counted once
+def _capped_count_sql(querysets) -> tuple[list[tuple[str, tuple]], list[int]]:
+    """Each queryset's row count stopping at COUNT_CAP + 1 as a scalar subquery (an index range each),
+    and for each queryset which of them answers it: the same rows asked twice are counted once."""
+    distinct: dict[tuple, int] = {}
     positions = []
     for queryset in querysets:
-        sql, params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
+        sql, params = queryset.order_by().values("pk")[: COUNT_CAP + 1].query.get_compiler(queryset.db).as_sql()
+        sql = f"SELECT COUNT(*) FROM ({sql}) capped_{len(distinct)}"
         positions.append(distinct.setdefault((sql, tuple(params)), len(distinct)))
-    selects = ", ".join(f"(SELECT COUNT(*) FROM ({sql}) capped_{i})" for i, (sql, _) in enumerate(distinct))
+    return list(distinct), positions
+
+
+def capped_counts(querysets) -> list[int]:
+    """Each queryset's row count, stopping at COUNT_CAP + 1, all in one query (each count an index range)."""
+    querysets = list(querysets)
+    if not querysets:
+        return []
+    selects, positions = _capped_count_sql(querysets)
     with connections[querysets[0].db].cursor() as cursor:
-        cursor.execute("SELECT " + selects, [param for _, params in distinct for param in params])
+        cursor.execute("SELECT " + ", ".join(f"({sql})" for sql, _ in selects),
+                       [param for _, params in selects for param in params])
         counted = cursor.fetchone()
     return [counted[position] for position in positions]
+
+
+_COUNTED_BESIDE = "paging_capped_count_{}"
+
+
+def _with_counts(queryset, counted):
+    """`queryset` with each of `counted`'s capped counts as a column: a subquery the database answers
+    once for the whole statement (it names no outer column), so the counts cost no query of their own."""
+    if not counted:
+        return queryset, []
+    selects, positions = _capped_count_sql(counted)
+    annotations = {_COUNTED_BESIDE.format(i): RawSQL(sql, params, output_field=IntegerField())
+                   for i, (sql, params) in enumerate(selects)}
+    return queryset.annotate(**annotations), positions
 
 
 def _sorted_not_walked(order, connection_vendor: str):
@@ -173,8 +196,9 @@ def sorting_is_cheaper(count: int, total: int, size: int) -> bool:
     return count * SORT_COST_PER_ROW <= (size + 1) * total / count
 
 
-def _window(parts, condition, order, limit: int, sparse: bool = False):
-    """The first `limit` rows of the union of `parts` past `condition`, in `order`.
+def _window(parts, condition, order, limit: int, sparse: bool = False, counted=()):
+    """The first `limit` rows of the union of `parts` past `condition`, in `order`, with the capped
+    counts of `counted` on each row (see _with_counts): (queryset, which count answers each).
 
     Each part is one index range; a union of several (the Public tab's two image types) takes the
     first `limit` of each through its own index, then orders those few: no sort over a whole table.
@@ -183,7 +207,8 @@ def _window(parts, condition, order, limit: int, sparse: bool = False):
     if sparse:
         order = _sorted_not_walked(order, connections[parts[0].db].vendor)
     if len(parts) == 1:
-        return parts[0].filter(condition).order_by(*order)[:limit]
+        rows, positions = _with_counts(parts[0].filter(condition), counted)
+        return rows.order_by(*order)[:limit], positions
     firsts = [part.filter(condition).order_by(*order).values("pk")[:limit] for part in parts]
     if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
         # PostgreSQL: one IN over a UNION ALL (an OR of INs there is a sequential scan).
@@ -193,7 +218,8 @@ def _window(parts, condition, order, limit: int, sparse: bool = False):
         ids = Q()
         for first in firsts:
             ids |= Q(pk__in=first)
-    return parts[0].model._default_manager.filter(ids).order_by(*order)[:limit]
+    rows, positions = _with_counts(parts[0].model._default_manager.filter(ids), counted)
+    return rows.order_by(*order)[:limit], positions
 
 
 @dataclass(frozen=True)
@@ -209,38 +235,41 @@ class PlanChoice:
 
 
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
-                also_count=(), sparse_below: int = 0, plan_choice: PlanChoice | None = None) -> KeysetPage:
+                also_count=(), plan_choice: PlanChoice | None = None) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
     `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
     select_related/prefetch to the rows' queryset; `attach(rows)` loads relations onto the page's rows
-    once they are known; `also_count` are querysets counted in the same query as the page's own count
-    (the quota), on every page. When the count is at most `sparse_below`, the rows are fetched by key
-    and sorted (see _sorted_not_walked): a search that matches a few rows; with `plan_choice` that
-    choice is made by cost instead. A cursor carries the first page's count and choice.
+    once they are known; `also_count` are querysets counted beside the page's own count (the quota), on
+    every page. The counts ride on the rows' own query, except when `plan_choice` needs them first.
+    A cursor carries the first page's count and plan, so later pages count only `also_count`.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
     model = parts[0].model
     fields, descending = _names(order)
     decoded = decode_cursor(cursor, model, fields) if cursor else None
     prepare = prepare or (lambda queryset: queryset)
+    beside: list = []
     if decoded is not None:
-        count, sparse = decoded.count, decoded.sorted_matches
-        extra = capped_counts(also_count)
-    else:
-        totals = plan_choice.totals() if plan_choice else []
+        count, sparse, beside = decoded.count, decoded.sorted_matches, list(also_count)
+    elif plan_choice is not None:  # SQLite chooses its plan by the counts: they come first
+        totals = plan_choice.totals()
         counts = capped_counts([*parts, *totals, *also_count])
         count = min(sum(counts[: len(parts)]), COUNT_CAP + 1)
         extra = counts[len(parts) + len(totals):]
-        if plan_choice:
-            sparse = sorting_is_cheaper(count, sum(counts[len(parts):len(parts) + len(totals)]), size)
-        else:
-            sparse = count <= sparse_below
-    if plan_choice and not sparse:
+        sparse = sorting_is_cheaper(count, sum(counts[len(parts):len(parts) + len(totals)]), size)
+    else:
+        sparse, beside = False, [*parts, *also_count]
+    if plan_choice is not None and not sparse:
         parts = plan_choice.walks()
+
+    def window(condition, window_order):
+        rows_queryset, positions = _window(parts, condition, window_order, size + 1, sparse, beside)
+        return list(prepare(rows_queryset)), positions
+
     if decoded is None:
-        rows = list(prepare(_window(parts, Q(), order, size + 1, sparse)))
+        rows, positions = window(Q(), order)
         has_next, has_previous, first = len(rows) > size, False, 1
         rows = rows[:size]
     else:
@@ -248,15 +277,27 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
         later = TupleLessThan if descending else TupleGreaterThan
         earlier = TupleGreaterThan if descending else TupleLessThan
         if decoded.direction == "n":
-            rows = list(prepare(_window(parts, later(columns, decoded.values), order, size + 1, sparse)))
+            rows, positions = window(later(columns, decoded.values), order)
             has_next, has_previous, first = len(rows) > size, True, decoded.position + 1
             rows = rows[:size]
         else:
             reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
-            rows = list(prepare(_window(parts, earlier(columns, decoded.values), reverse, size + 1, sparse)))
+            rows, positions = window(earlier(columns, decoded.values), reverse)
             has_previous, has_next = len(rows) > size, True
             rows = rows[:size][::-1]
             first = max(decoded.position - len(rows), 1) if has_previous else 1
+    if beside:
+        if rows:
+            counted = [getattr(rows[0], _COUNTED_BESIDE.format(position)) for position in positions]
+        else:  # no row to carry them
+            counted = capped_counts(beside)
+        if decoded is None:
+            count, extra = min(sum(counted[: len(parts)]), COUNT_CAP + 1), counted[len(parts):]
+        else:
+            extra = counted
+    elif decoded is not None:
+        extra = []
+    if decoded is not None:
         count = _corrected_count(count, first + len(rows) - 1, has_next)
     if attach is not None and rows:
         attach(rows)

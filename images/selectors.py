@@ -43,8 +43,6 @@ SORTS = {
 # Public (gold) and marketplace images are offered to every project, in the Public tab.
 PUBLIC_TYPES = (Image.ImageType.GOLD, Image.ImageType.MARKET)
 FILTER_FIELDS = ("os_type", "platform", "architecture", "status", "disk_format")
-# A name search matching at most this many images sorts its matches rather than walking the sort index.
-SPARSE_SEARCH_ROWS = 2000
 
 
 def with_relations(queryset):
@@ -297,7 +295,7 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, requ
                             walks=lambda: [_narrowed(part, query, walk=True) for part in tab])
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),
-                       also_count=also, sparse_below=SPARSE_SEARCH_ROWS if query.q else 0, plan_choice=choice)
+                       also_count=also, plan_choice=choice)
 
 
 def quota_images(project: Project):
