@@ -136,24 +136,24 @@ def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str =
     return encode_cursor(direction, position, [getattr(row, name) for name in fields], count, sorted_matches)
 
 
-def _capped_count_sql(querysets) -> tuple[list[tuple[str, tuple]], list[int]]:
-    """Each queryset's row count stopping at COUNT_CAP + 1 as a scalar subquery (an index range each),
-    and for each queryset which of them answers it: the same rows asked twice are counted once."""
+def _capped_count_sql(querysets, cap: int = COUNT_CAP) -> tuple[list[tuple[str, tuple]], list[int]]:
+    """Each queryset's row count stopping at cap + 1 as a scalar subquery (an index range each), and
+    for each queryset which of them answers it: the same rows asked twice are counted once."""
     distinct: dict[tuple, int] = {}
     positions = []
     for queryset in querysets:
-        sql, params = queryset.order_by().values("pk")[: COUNT_CAP + 1].query.get_compiler(queryset.db).as_sql()
+        sql, params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
         sql = f"SELECT COUNT(*) FROM ({sql}) capped_{len(distinct)}"
         positions.append(distinct.setdefault((sql, tuple(params)), len(distinct)))
     return list(distinct), positions
 
 
-def capped_counts(querysets) -> list[int]:
-    """Each queryset's row count, stopping at COUNT_CAP + 1, all in one query (each count an index range)."""
+def capped_counts(querysets, cap: int = COUNT_CAP) -> list[int]:
+    """Each queryset's row count, stopping at cap + 1, all in one query (each count an index range)."""
     querysets = list(querysets)
     if not querysets:
         return []
-    selects, positions = _capped_count_sql(querysets)
+    selects, positions = _capped_count_sql(querysets, cap)
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f"({sql})" for sql, _ in selects),
                        [param for _, params in selects for param in params])
@@ -185,6 +185,12 @@ def _sorted_not_walked(order, connection_vendor: str):
         expression = Func(F(name.lstrip("-")), template="+%(expressions)s")
         terms.append(expression.desc() if name.startswith("-") else expression.asc())
     return terms
+
+
+def rows_that_make_sorting_cheaper(count: int, size: int) -> int:
+    """The fewest rows before the filters for which sorting `count` matches beats the walk: a page's
+    plan needs the rows before the filters counted only this far (a selective search: a few rows)."""
+    return -(-SORT_COST_PER_ROW * count * count // (size + 1))
 
 
 def sorting_is_cheaper(count: int, total: int, size: int) -> bool:
@@ -225,10 +231,11 @@ def _window(parts, condition, order, limit: int, sparse: bool = False, counted=(
 @dataclass(frozen=True)
 class PlanChoice:
     """What SQLite needs to choose between sorting a narrowed page's matches and walking the sort's
-    index (sorting_is_cheaper): the same rows before the filters (`totals`, counted beside the page's
-    own count) and the parts written so that no index serves their filters (`walks`), or its planner,
-    which knows no value is commoner than another, would fetch a frequent status through the filters'
-    index and sort it rather than walk the sort's index. Both are built only when asked for."""
+    index (sorting_is_cheaper): the same rows before the filters (`totals`, counted after the page's
+    own count, as far as the choice needs) and the parts written so that no index serves their
+    filters (`walks`), or its planner, which knows no value is commoner than another, would fetch a
+    frequent status through the filters' index and sort it rather than walk the sort's index. Both
+    are built only when asked for."""
 
     totals: Callable[[], list]
     walks: Callable[[], list]
@@ -254,11 +261,9 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     if decoded is not None:
         count, sparse, beside = decoded.count, decoded.sorted_matches, list(also_count)
     elif plan_choice is not None:  # SQLite chooses its plan by the counts: they come first
-        totals = plan_choice.totals()
-        counts = capped_counts([*parts, *totals, *also_count])
-        count = min(sum(counts[: len(parts)]), COUNT_CAP + 1)
-        extra = counts[len(parts) + len(totals):]
-        sparse = sorting_is_cheaper(count, sum(counts[len(parts):len(parts) + len(totals)]), size)
+        counts = capped_counts([*parts, *also_count])
+        count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
+        sparse = count == 0 or sorting_is_cheaper(count, _total(plan_choice, also_count, extra, count, size), size)
     else:
         sparse, beside = False, [*parts, *also_count]
     if plan_choice is not None and not sparse:
@@ -310,6 +315,17 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
             page.next_cursor = boundary_cursor(rows[-1], order, first + len(rows) - 1, "n", count=count,
                                                sorted_matches=sparse)
     return page
+
+
+def _total(plan_choice: PlanChoice, also_count, also_counted, count: int, size: int) -> int:
+    """The rows before the filters, counted only as far as the plan needs; a queryset that is also one
+    of `also_count` (the Private tab is its quota) is not counted again."""
+    needed = min(rows_that_make_sorting_cheaper(count, size), COUNT_CAP)
+    known = {id(queryset): counted for queryset, counted in zip(also_count, also_counted, strict=True)}
+    totals = plan_choice.totals()
+    unknown = [queryset for queryset in totals if id(queryset) not in known]
+    counted = dict(zip(map(id, unknown), capped_counts(unknown, cap=needed), strict=True))
+    return sum(known.get(id(queryset), counted.get(id(queryset), 0)) for queryset in totals)
 
 
 def _corrected_count(carried: int, last_index: int, has_next: bool) -> int:

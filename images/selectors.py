@@ -291,7 +291,9 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, requ
     projects = all_projects(request)
     choice = None
     if connection.vendor == "sqlite" and query.narrowed:  # PostgreSQL's statistics choose well alone
-        choice = PlanChoice(totals=lambda: [_narrowed(part, ImageQuery()) for part in tab],
+        # Unfiltered, the Private tab is exactly what its quota counts: already counted beside the page.
+        choice = PlanChoice(totals=lambda: also if query.tab == "private" and also else
+                            [_narrowed(part, ImageQuery()) for part in tab],
                             walks=lambda: [_narrowed(part, query, walk=True) for part in tab])
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),

@@ -10,6 +10,8 @@ from html import unescape
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accounts import services as account_services
 from accounts.models import Grant, Membership, Policy, Project, UserGroup
@@ -209,7 +211,9 @@ def test_list_queries_are_the_same_for_1_and_200_grants_and_within_budget(as_use
                 with CaptureQueriesContext(connection) as queries:
                     assert browser.get(url).status_code == 200
                 counts[(label, tab, size)] = len(queries)
-    assert len(set(counts.values())) == 1, counts
+    for tab, _ in TABS:  # per tab (the Private tab's unfiltered rows are its quota, counted already)
+        assert len({n for (_, counted_tab, _), n in counts.items() if counted_tab == tab}) == 1, counts
+    assert max(counts.values()) <= 10, counts
     filtered = "/images/?project=cn-north-4&sort=-created&os_type=Linux&tag=env"
     client.get(filtered)  # back in cn-north-4: the session remembers the switch once
     with django_assert_max_num_queries(10):
@@ -315,3 +319,24 @@ def test_the_last_page_corrects_a_count_that_grew_stale(as_user, many_images):
     assert f"of {total}<" in pages[0][1]  # the count the first page found, carried
     last = re.search(r'data-testid="page-summary">(\d+)–(\d+) of (\d+)', pages[-1][1])
     assert int(last.group(2)) == int(last.group(3)) == total + 7
+
+
+@given(count=st.integers(1, 20_000), size=st.sampled_from([10, 25, 50, 500]))
+def test_the_rows_counted_for_the_plan_are_exactly_what_the_choice_needs(count, size):
+    """Counting the rows before the filters only up to rows_that_make_sorting_cheaper decides alike."""
+    from accounts.paging import rows_that_make_sorting_cheaper, sorting_is_cheaper
+
+    needed = rows_that_make_sorting_cheaper(count, size)
+    assert sorting_is_cheaper(count, needed, size)
+    assert not sorting_is_cheaper(count, needed - 1, size)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite's pages choose their plan")
+def test_a_selective_search_counts_only_a_few_rows_before_the_filters(as_user, many_images):
+    client = as_user("viewer")
+    url = "/images/?project=cn-north-4&tab=public&size=10&q=paged-a-3"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    limits = [int(limit) for q in queries for limit in re.findall(r"LIMIT (\d+)\) capped_", q["sql"])]
+    assert limits and max(limits[2:] or [0]) < 100 and limits[:2] == [10_001, 10_001], limits
