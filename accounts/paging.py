@@ -136,24 +136,25 @@ def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str =
     return encode_cursor(direction, position, [getattr(row, name) for name in fields], count, sorted_matches)
 
 
-def _capped_count_sql(querysets, cap: int = COUNT_CAP) -> tuple[list[tuple[str, tuple]], list[int]]:
-    """Each queryset's row count stopping at cap + 1 as a scalar subquery (an index range each), and
-    for each queryset which of them answers it: the same rows asked twice are counted once."""
+def _capped_count_sql(querysets, caps) -> tuple[list[tuple[str, tuple]], list[int]]:
+    """Each queryset's row count stopping at its cap + 1 as a scalar subquery (an index range each),
+    and for each queryset which of them answers it: the same rows asked twice are counted once."""
     distinct: dict[tuple, int] = {}
     positions = []
-    for queryset in querysets:
+    for queryset, cap in zip(querysets, caps, strict=True):
         sql, params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
         sql = f"SELECT COUNT(*) FROM ({sql}) capped_{len(distinct)}"
         positions.append(distinct.setdefault((sql, tuple(params)), len(distinct)))
     return list(distinct), positions
 
 
-def capped_counts(querysets, cap: int = COUNT_CAP) -> list[int]:
-    """Each queryset's row count, stopping at cap + 1, all in one query (each count an index range)."""
+def capped_counts(querysets, cap: int = COUNT_CAP, caps=None) -> list[int]:
+    """Each queryset's row count, stopping at cap + 1 (or at its own of `caps` + 1), all in one query
+    (each count an index range)."""
     querysets = list(querysets)
     if not querysets:
         return []
-    selects, positions = _capped_count_sql(querysets, cap)
+    selects, positions = _capped_count_sql(querysets, caps or [cap] * len(querysets))
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f"({sql})" for sql, _ in selects),
                        [param for _, params in selects for param in params])
@@ -164,12 +165,12 @@ def capped_counts(querysets, cap: int = COUNT_CAP) -> list[int]:
 _COUNTED_BESIDE = "paging_capped_count_{}"
 
 
-def _with_counts(queryset, counted):
+def _with_counts(queryset, counted, caps):
     """`queryset` with each of `counted`'s capped counts as a column: a subquery the database answers
     once for the whole statement (it names no outer column), so the counts cost no query of their own."""
     if not counted:
         return queryset, []
-    selects, positions = _capped_count_sql(counted)
+    selects, positions = _capped_count_sql(counted, caps)
     annotations = {_COUNTED_BESIDE.format(i): RawSQL(sql, params, output_field=IntegerField())
                    for i, (sql, params) in enumerate(selects)}
     return queryset.annotate(**annotations), positions
@@ -202,7 +203,7 @@ def sorting_is_cheaper(count: int, total: int, size: int) -> bool:
     return count * SORT_COST_PER_ROW <= (size + 1) * total / count
 
 
-def _window(parts, condition, order, limit: int, sparse: bool = False, counted=()):
+def _window(parts, condition, order, limit: int, sparse: bool = False, counted=(), caps=()):
     """The first `limit` rows of the union of `parts` past `condition`, in `order`, with the capped
     counts of `counted` on each row (see _with_counts): (queryset, which count answers each).
 
@@ -213,7 +214,7 @@ def _window(parts, condition, order, limit: int, sparse: bool = False, counted=(
     if sparse:
         order = _sorted_not_walked(order, connections[parts[0].db].vendor)
     if len(parts) == 1:
-        rows, positions = _with_counts(parts[0].filter(condition), counted)
+        rows, positions = _with_counts(parts[0].filter(condition), counted, caps)
         return rows.order_by(*order)[:limit], positions
     firsts = [part.filter(condition).order_by(*order).values("pk")[:limit] for part in parts]
     if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
@@ -224,7 +225,7 @@ def _window(parts, condition, order, limit: int, sparse: bool = False, counted=(
         ids = Q()
         for first in firsts:
             ids |= Q(pk__in=first)
-    rows, positions = _with_counts(parts[0].model._default_manager.filter(ids), counted)
+    rows, positions = _with_counts(parts[0].model._default_manager.filter(ids), counted, caps)
     return rows.order_by(*order)[:limit], positions
 
 
@@ -242,35 +243,41 @@ class PlanChoice:
 
 
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
-                also_count=(), plan_choice: PlanChoice | None = None) -> KeysetPage:
+                also_count=(), also_count_cap: int = COUNT_CAP, plan_choice: PlanChoice | None = None) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
     `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
     select_related/prefetch to the rows' queryset; `attach(rows)` loads relations onto the page's rows
     once they are known; `also_count` are querysets counted beside the page's own count (the quota), on
-    every page. The counts ride on the rows' own query, except when `plan_choice` needs them first.
-    A cursor carries the first page's count and plan, so later pages count only `also_count`.
+    every page, up to `also_count_cap` + 1. The counts ride on the rows' own query, except when
+    `plan_choice` needs them first. A cursor carries the first page's count and plan, so later pages
+    count only `also_count`.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
     model = parts[0].model
     fields, descending = _names(order)
     decoded = decode_cursor(cursor, model, fields) if cursor else None
     prepare = prepare or (lambda queryset: queryset)
+    also_count = list(also_count)
     beside: list = []
     if decoded is not None:
-        count, sparse, beside = decoded.count, decoded.sorted_matches, list(also_count)
+        count, sparse, beside = decoded.count, decoded.sorted_matches, also_count
     elif plan_choice is not None:  # SQLite chooses its plan by the counts: they come first
-        counts = capped_counts([*parts, *also_count])
+        counts = capped_counts([*parts, *also_count],
+                               caps=[COUNT_CAP] * len(parts) + [also_count_cap] * len(also_count))
         count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
-        sparse = count == 0 or sorting_is_cheaper(count, _total(plan_choice, also_count, extra, count, size), size)
+        known = {id(queryset): counted for queryset, counted in zip(also_count, extra, strict=True)
+                 if counted <= also_count_cap}  # exact: not stopped by its cap
+        sparse = count == 0 or sorting_is_cheaper(count, _total(plan_choice, known, count, size), size)
     else:
         sparse, beside = False, [*parts, *also_count]
+    caps = [COUNT_CAP] * (len(beside) - len(also_count)) + [also_count_cap] * len(also_count)
     if plan_choice is not None and not sparse:
         parts = plan_choice.walks()
 
     def window(condition, window_order):
-        rows_queryset, positions = _window(parts, condition, window_order, size + 1, sparse, beside)
+        rows_queryset, positions = _window(parts, condition, window_order, size + 1, sparse, beside, caps)
         return list(prepare(rows_queryset)), positions
 
     if decoded is None:
@@ -295,7 +302,7 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
         if rows:
             counted = [getattr(rows[0], _COUNTED_BESIDE.format(position)) for position in positions]
         else:  # no row to carry them
-            counted = capped_counts(beside)
+            counted = capped_counts(beside, caps=caps)
         if decoded is None:
             count, extra = min(sum(counted[: len(parts)]), COUNT_CAP + 1), counted[len(parts):]
         else:
@@ -317,11 +324,10 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     return page
 
 
-def _total(plan_choice: PlanChoice, also_count, also_counted, count: int, size: int) -> int:
-    """The rows before the filters, counted only as far as the plan needs; a queryset that is also one
-    of `also_count` (the Private tab is its quota) is not counted again."""
+def _total(plan_choice: PlanChoice, known: dict[int, int], count: int, size: int) -> int:
+    """The rows before the filters, counted only as far as the plan needs; a queryset already counted
+    exactly (`known`, by id: the Private tab is its quota) is not counted again."""
     needed = min(rows_that_make_sorting_cheaper(count, size), COUNT_CAP)
-    known = {id(queryset): counted for queryset, counted in zip(also_count, also_counted, strict=True)}
     totals = plan_choice.totals()
     unknown = [queryset for queryset in totals if id(queryset) not in known]
     counted = dict(zip(map(id, unknown), capped_counts(unknown, cap=needed), strict=True))

@@ -29,7 +29,6 @@ from django.views.decorators.http import require_POST
 from accounts import authz, permissions
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
-from accounts.paging import COUNT_CAP
 from accounts.permissions import permission_required_action
 from accounts.selectors import all_projects
 
@@ -236,11 +235,12 @@ def image_list(request):
         next_url=request.get_full_path(),
     )
     if query.tab == "private":
-        used = page.extra_counts[0]  # counted beside the page, capped like it
+        used = page.extra_counts[0]  # counted beside the page, up to QUOTA_COUNT_CAP + 1
         context["create_controls"] = create_controls(authorization, project, used)
         if authorization.allows("ims:quotas:get", project):
+            cap = selectors.QUOTA_COUNT_CAP
             context["quota"] = {"used": used, "limit": PRIVATE_IMAGE_QUOTA,
-                                "label": f"more than {COUNT_CAP:,}" if used > COUNT_CAP else str(used)}
+                                "label": f"more than {cap:,}" if used > cap else str(used)}
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, "images/list.html#results", context)
     return render(request, "images/list.html", context)

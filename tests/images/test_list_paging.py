@@ -104,7 +104,7 @@ def test_a_tampered_cursor_shows_the_first_page(as_user, many_images, cursor):
 
 def test_counts_stop_at_the_cap(as_user, many_images, monkeypatch):
     monkeypatch.setattr("accounts.paging.COUNT_CAP", 5)
-    monkeypatch.setattr("images.views.COUNT_CAP", 5)
+    monkeypatch.setattr("images.selectors.QUOTA_COUNT_CAP", 5)
     html = as_user("ims-admin").get("/images/?project=cn-north-4&size=10").content.decode()
     assert "1–10 of more than 5" in html
     assert "Quota:</strong> more than 5 of 100" in html
@@ -340,3 +340,14 @@ def test_a_selective_search_counts_only_a_few_rows_before_the_filters(as_user, m
         client.get(url)
     limits = [int(limit) for q in queries for limit in re.findall(r"LIMIT (\d+)\) capped_", q["sql"])]
     assert limits and max(limits[2:] or [0]) < 100 and limits[:2] == [10_001, 10_001], limits
+
+
+def test_the_quota_line_counts_to_ten_times_the_quota_and_the_list_to_its_own_cap(as_user, many_images,
+                                                                                   monkeypatch):
+    monkeypatch.setattr("images.selectors.QUOTA_COUNT_CAP", 3)
+    html = as_user("ims-admin").get("/images/?project=cn-north-4&size=10").content.decode()
+    private = Image.objects.filter(project__name="cn-north-4", image_type="private").exclude(status="deleted")
+    assert "Quota:</strong> more than 3 of 100" in html
+    assert f"1–10 of {private.count()}<" in html
+    html = as_user("ims-admin").get("/images/?project=cn-north-4&size=10&status=active").content.decode()
+    assert f"of {private.filter(status='active').count()}<" in html  # the plan's reuse of the quota count: exact
