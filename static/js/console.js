@@ -61,13 +61,18 @@
     return dialog;
   }
 
-  // Back to the button that asked; if it sat in a row menu that has closed since, to the menu's button.
+  // Back to the button that asked; if it sits in a row menu (which closes once an item is chosen, or
+  // is about to), to the menu's button: focusing the item of a menu closing a moment later left the
+  // focus on the page's body.
   function returnFocus(form, submitter) {
     var from = submitter || form.querySelector("[type=submit]");
-    if (from && from.getClientRects().length) { from.focus(); return; }
     var menu = form.closest("[data-menu]");
     var button = menu && menu.querySelector("[data-menu-button]");
-    if (button) button.focus();
+    if (button && (!from || from.closest("[role=menu]") || !from.getClientRects().length)) {
+      button.focus();
+      return;
+    }
+    if (from) from.focus();
   }
 
   function question(form, submitter) {
