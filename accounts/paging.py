@@ -269,7 +269,7 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
         count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
         known = {id(queryset): counted for queryset, counted in zip(also_count, extra, strict=True)
                  if counted <= also_count_cap}  # exact: not stopped by its cap
-        sparse = count == 0 or sorting_is_cheaper(count, _total(plan_choice, known, count, size), size)
+        sparse = _sorting_chosen(plan_choice, known, count, size)
     else:
         sparse, beside = False, [*parts, *also_count]
     caps = [COUNT_CAP] * (len(beside) - len(also_count)) + [also_count_cap] * len(also_count)
@@ -324,14 +324,21 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     return page
 
 
-def _total(plan_choice: PlanChoice, known: dict[int, int], count: int, size: int) -> int:
-    """The rows before the filters, counted only as far as the plan needs; a queryset already counted
-    exactly (`known`, by id: the Private tab is its quota) is not counted again."""
-    needed = min(rows_that_make_sorting_cheaper(count, size), COUNT_CAP)
+def _sorting_chosen(plan_choice: PlanChoice, known: dict[int, int], count: int, size: int) -> bool:
+    """sorting_is_cheaper for this page, the rows before the filters counted only as far as it needs;
+    a queryset already counted exactly (`known`, by id: the Private tab is its quota) is not counted
+    again. When more rows than the cap would be needed to make sorting cheaper (a few hundred matches
+    already need that many), the walk is chosen without counting."""
+    if count == 0:
+        return True
+    needed = rows_that_make_sorting_cheaper(count, size)
+    if needed > COUNT_CAP:
+        return False
     totals = plan_choice.totals()
     unknown = [queryset for queryset in totals if id(queryset) not in known]
     counted = dict(zip(map(id, unknown), capped_counts(unknown, cap=needed), strict=True))
-    return sum(known.get(id(queryset), counted.get(id(queryset), 0)) for queryset in totals)
+    total = sum(known.get(id(queryset), counted.get(id(queryset), 0)) for queryset in totals)
+    return sorting_is_cheaper(count, total, size)
 
 
 def _corrected_count(carried: int, last_index: int, has_next: bool) -> int:
