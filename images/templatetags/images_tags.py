@@ -90,8 +90,9 @@ def image_rows(context, rows):
 
     A row's shape is its booleans and which of its texts are empty: all the template's conditions can
     see. Each shape is rendered once per page with stand-ins for the texts (the field's name between
-    control characters no text contains), then each row's texts, escaped as the template escapes them,
-    are put in their place: the same HTML as rendering the template per row, at a substitution's cost.
+    control characters the template's markup never holds), then each row's texts, escaped as the
+    template escapes them, are put in their place in one pass (a text is never read for stand-ins):
+    the same HTML as rendering the template per row, at a substitution's cost.
     """
     drawn = context.render_context.setdefault("images_rows", {})
     template = context.template.engine.get_template("images/_row.html")
