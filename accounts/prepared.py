@@ -9,8 +9,6 @@ would (its own converters, `Model.from_db`).
 
 from __future__ import annotations
 
-import threading
-
 from django.db import connections
 
 
@@ -20,8 +18,9 @@ class RowsByKey:
 
     def __init__(self, model, key: str, order: tuple[str, ...] = ()):
         self.model, self.key, self.order = model, key, order
+        # (alias, number of keys) → compiled SQL; two threads compiling the same one at once both
+        # store the same answer, so no lock.
         self._compiled: dict[tuple[str, int], tuple] = {}
-        self._lock = threading.Lock()
 
     def _queryset(self, alias: str, values):
         return self.model._base_manager.using(alias).filter(**{f"{self.key}__in": values}).order_by(*self.order)
@@ -48,8 +47,7 @@ class RowsByKey:
             compiled = self._compile(using, values, bound)
             if compiled is None:  # a key type whose SQL value the ORM prepares otherwise: no shortcut
                 return list(self._queryset(using, values))
-            with self._lock:
-                self._compiled[key] = compiled
+            self._compiled[key] = compiled
         sql, converters, names = compiled
         with connection.cursor() as cursor:
             cursor.execute(sql, bound)
