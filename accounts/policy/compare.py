@@ -3,6 +3,10 @@
 The line diff is difflib's (the standard library's, which people already read in code review);
 the summary reads the documents as policies: "Statement 2 now also allows ims:images:delete".
 Statements are numbered from 1 here, as people count; the engine's explanations say Statement[1].
+
+What a statement allows (or denies) is read by the engine, over the action catalogue: widening
+list, get and export to ims:images:* gains the other image actions and loses none, whatever the
+strings say. Only a statement the engine cannot read is compared by its strings.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+
+from .catalogue import ACTIONS
+from .evaluator import compile_document
 
 
 @dataclass(frozen=True)
@@ -93,19 +100,38 @@ def _one_statement(number: int, before: dict, after: dict) -> list[str]:
         changes.append(f"Statement {number} now {_verb(after.get('Effect'))} instead of "
                        f"{'denying' if before.get('Effect') == 'Deny' else 'allowing'}.")
     old_actions, new_actions = _as_list(before.get("Action")), _as_list(after.get("Action"))
-    added = [a for a in new_actions if a not in old_actions]
-    dropped = [a for a in old_actions if a not in new_actions]
+    old_covered, new_covered = _covered(before), _covered(after)
+    if old_covered is None or new_covered is None:  # a statement the engine cannot read: its strings
+        added = [a for a in new_actions if a not in old_actions]
+        dropped = [a for a in old_actions if a not in new_actions]
+    else:
+        added = [a for a in new_covered if a not in old_covered]
+        dropped = [a for a in old_covered if a not in new_covered]
     verb = _verb(after.get("Effect"))
     if added:
         changes.append(f"Statement {number} now also {verb} {_names(added)}.")
     if dropped:
         changes.append(f"Statement {number} no longer {verb} {_names(dropped)}.")
+    if not added and not dropped and old_actions != new_actions:
+        count = len(new_covered) if new_covered is not None else len(new_actions)
+        changes.append(f"Statement {number} names its actions otherwise ({_names(old_actions)} → "
+                       f"{_names(new_actions)}) but {verb} the same {count} action{'' if count == 1 else 's'}.")
     for field in ("Resource", "NotAction", "NotResource"):
         if before.get(field) != after.get(field):
             changes.append(f"Statement {number}: {field} changed from {_names(_as_list(before.get(field))) or 'none'} "
                            f"to {_names(_as_list(after.get(field))) or 'none'}.")
     changes.extend(_condition_changes(number, before.get("Condition") or {}, after.get("Condition") or {}))
     return changes
+
+
+def _covered(statement: dict) -> list[str] | None:
+    """The catalogued actions the engine finds `statement` naming, in catalogue order (None: it cannot
+    read the statement, e.g. a NotAction or a malformed pattern)."""
+    try:
+        compiled = compile_document({"Statement": [statement]})
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return [action.name for action in ACTIONS if compiled.matches_action(action.name)]
 
 
 def _condition_changes(number: int, before: dict, after: dict) -> list[str]:
