@@ -29,11 +29,14 @@ _next_server = itertools.cycle(SERVERS)
 _reader_accounts = itertools.cycle(WORLD["readers"])
 _writer_accounts = itertools.cycle(WORLD["writers"])
 IMAGE_URL = re.compile(r"/images/([0-9a-f-]{36})/")
+# The revision an edit form was loaded at: sent back with the save, as a browser sends it (issue 19).
+REVISION_FIELD = re.compile(r'name="revision" value="(\d+)"')
 # A QCOW2 version 2 header (magic, version, zeros for the rest of its 72 bytes), padded to a sector.
 QCOW2_FILE = b"QFI\xfb" + struct.pack(">I", 2) + bytes(504)
 
 JOURNAL: list[dict] = []
 MEASURED: list[tuple[str, float, int]] = []  # (name, milliseconds, status) of every request
+UNEXPECTED: Counter = Counter()  # "name: status" of every answer outside what its request expects
 _clock = {}
 
 
@@ -63,6 +66,7 @@ def _write_results(**_):
         # Signing in hashes the password (PBKDF2, on purpose slow): the pages and writes without it.
         "without_sign_in": percentiles([ms for name, ms, _status in MEASURED if name != "sign in"]),
         "by_status": dict(sorted(Counter(str(status) for _name, _ms, status in MEASURED).items())),
+        "unexpected": dict(sorted(UNEXPECTED.items())),
     }
     Path(os.environ["LOADTEST_SUMMARY"]).write_text(json.dumps(summary))
     Path(os.environ["LOADTEST_JOURNAL"]).write_text("".join(json.dumps(entry) + "\n" for entry in JOURNAL))
@@ -84,6 +88,7 @@ class Console(HttpUser):
                 response.success()
             else:
                 response.failure(f"answered {response.status_code}, expected {sorted(expect)}")
+                UNEXPECTED[f"{name}: {response.status_code}"] += 1
         return response, started, time.time()
 
     def post(self, path, name, expect, data, files=None, *, journal=None):
@@ -197,9 +202,12 @@ class Writer(Console):
             self.step += response.status_code == 302
         elif self.step in (2, 3):
             token = f"{self.username}-{uuid.uuid4().hex}"
+            page, _sent, _answered = self.call("GET", f"/images/{self.image}/", "detail (own image)", {200})
+            revision = REVISION_FIELD.search(page.text or "")
             response = self.post(f"/images/{self.image}/modify/", "modify", {302},
                                  {"name": f"load-{self.username}-{self.serial}", "description": token,
-                                  "os_version": "Ubuntu 22.04 server 64bit", "min_disk": 40, "min_ram": 2048},
+                                  "os_version": "Ubuntu 22.04 server 64bit", "min_disk": 40, "min_ram": 2048,
+                                  "revision": revision.group(1) if revision else ""},
                                  journal=self.journal("modify", "ims:images:update", token=token))
             self.step += response.status_code == 302
         else:
@@ -223,7 +231,10 @@ class Writer(Console):
 
 
 class Flapper(Console):
-    """Keeps modifying its image; allowed exactly while the administrator's grant is attached."""
+    """Keeps modifying its image; allowed exactly while the administrator's grant is attached.
+
+    It is the only writer of its image, so it knows the image's revision without reading the form
+    (which it may not open while the grant is detached): the world's starting one, plus one per save."""
 
     fixed_count = 1
     persona = "flapper"
@@ -232,13 +243,19 @@ class Flapper(Console):
     def account(self):
         return WORLD["flapper"]
 
+    def on_start(self):
+        super().on_start()
+        self.revision = WORLD["flap"]["revision"]
+
     @task
     def modify(self):
         image, token = WORLD["flap"]["image"], f"flap-{uuid.uuid4().hex}"
-        self.post(f"/images/{image}/modify/", "flapper modify", {302, 403},
-                  {"name": "load-flap-target", "description": token, "os_version": "", "min_disk": 40,
-                   "min_ram": 1024}, journal={"op": "modify", "image": image, "token": token,
-                                               "audit_action": "ims:images:update", "audit_target": image})
+        response = self.post(f"/images/{image}/modify/", "flapper modify", {302, 403},
+                             {"name": "load-flap-target", "description": token, "os_version": "", "min_disk": 40,
+                              "min_ram": 1024, "revision": self.revision},
+                             journal={"op": "modify", "image": image, "token": token,
+                                      "audit_action": "ims:images:update", "audit_target": image})
+        self.revision += response.status_code == 302
 
 
 class Administrator(Console):

@@ -93,6 +93,9 @@ def main() -> int:
         result["cpu_ms_per_request"] = {part: round(1000 * used / requests, 1) for part, used in cpu.items()}
         server_errors = sum(n for status, n in result["load"]["by_status"].items() if status.startswith("5"))
         result["checks"]["5xx"] = server_errors
+        # An answer its request did not expect (a 409 for a save, a 405 for a page) is a fault too: the
+        # run failed on main unnoticed while every modify answered 409 (issue 19).
+        result["checks"]["unexpected_answers"] = sum(result["load"]["unexpected"].values())
         for n in (1, 2):  # the servers' own logs: any traceback is a fault even if answered
             log = (work / f"server-{n}.log").read_text(errors="replace")
             result["checks"][f"tracebacks_server_{n}"] = log.count("Traceback")

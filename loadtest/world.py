@@ -78,7 +78,7 @@ def prepare(world_path: str, users: int) -> None:
         "writer_projects": WRITER_PROJECTS,
         "flapper": flapper,
         "flap": {"group": flappers.pk, "policy": flap_policy.pk, "project": flap_project.pk,
-                 "project_name": FLAP_PROJECT, "image": str(target.pk)},
+                 "project_name": FLAP_PROJECT, "image": str(target.pk), "revision": target.revision},
         "sentinels": [str(image.pk) for image in sentinels],
         "browse": [str(pk) for pk in Image.objects.exclude(status=Image.Status.DELETED)
                    .exclude(name__startswith="load-").values_list("pk", flat=True)[:60]],
