@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import LoginView
 from django.dispatch import receiver
 from django.shortcuts import redirect, render
@@ -22,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import audit, mfa
+from . import audit, mfa, sudo
 from .client_address import client_address as address_of
 from .forms import CodeForm
 from .models import AuditEvent
@@ -45,8 +46,11 @@ def lockout_message() -> str:
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes' answer to a locked name-and-address: the sign-in page again, saying why (429).
 
-    It is the same page whether or not the name exists; each further try restarts the wait.
+    It is the same page whether or not the name exists; each further try restarts the wait. A
+    signed-in person locked out while confirming it is them (accounts.sudo) stays on that page.
     """
+    if getattr(request, sudo.CONFIRMING_ATTR, False):
+        return sudo.lockout_response(request)
     username = str((credentials or {}).get("username") or request.POST.get("username", ""))[:150]
     form = AuthenticationForm(request, initial={"username": username})
     context = {"form": form, "lockout_message": lockout_message(), "next": _safe_next(request)}
@@ -69,6 +73,13 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
                 f"as {attempted!r} from {ip_address}.",
         details={"username": attempted, "source_ip": ip_address, "failures": settings.AXES_FAILURE_LIMIT},
     )
+
+
+@receiver(user_logged_in)
+def signing_in_is_a_proof(sender, request, user, **kwargs):
+    """A sign-in proved the password (and the code, with MFA on): sudo mode starts fresh."""
+    if request is not None and hasattr(request, "session"):
+        sudo.mark_confirmed(request)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

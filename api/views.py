@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import login_only
+from accounts.sudo import sudo_required
 
 from . import services
 from .models import ApiToken
@@ -32,8 +33,10 @@ def token_list(request):
 
 @login_only
 @require_POST
+@sudo_required(back="api-tokens:list")
 def token_create(request):
-    """A new token; its secret is in this answer only (the console keeps a SHA-256 digest)."""
+    """A new token; its secret is in this answer only (the console keeps a SHA-256 digest). A credential:
+    created only within a few minutes of the password (accounts.sudo)."""
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
