@@ -25,6 +25,18 @@ def conflict(request, reason: str, *, back_url: str = "", back_label: str = ""):
                   status=409)
 
 
+def method_not_allowed(request, allowed: list[str]):
+    """405: this address does not take the request's method; the page says which ones it does."""
+    accepted = ", ".join(allowed) or "none"
+    reason = f"This address does not accept {request.method} requests. It accepts: {accepted}."
+    if getattr(request, "htmx", False):
+        response = _respond(request, "405.html", 405, reason)
+    else:
+        response = render(request, "405.html", {"reason": reason, "allowed": allowed}, status=405)
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 def page_not_found(request, exception=None):
     return _respond(request, "404.html", 404, "Not found, or outside the projects you can see.")
 
