@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "imsperm.method_not_allowed.MethodNotAllowedMiddleware",  # after the headers' middleware: its page gets them
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into the page
 ]
 
@@ -146,6 +147,8 @@ AXES_VERBOSE = False
 # Multi-factor sign-in (django-otp): authenticator apps show this issuer beside the code.
 OTP_TOTP_ISSUER = "imsperm"
 IMSPERM_MFA_PENDING_SECONDS = 300  # how long a password stays good while the code is asked for
+# Sudo mode (accounts.sudo): sign-in and credential changes ask for the password again after this long.
+IMSPERM_SUDO_SECONDS = int(os.environ.get("IMSPERM_SUDO_SECONDS", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
