@@ -15,7 +15,8 @@ def authorization_without_request(user) -> authz.Authorization:
 
 def decision_json(authorization: authz.Authorization, action: str, *, project=None, image=None,
                   context: dict | None = None) -> dict:
-    """One decision: outcome, explanation, the deciding statements and the condition keys it lacked."""
+    """One decision: outcome, explanation, the deciding statements (numbered from 1, as the explanation
+    says "Statement 1") and the condition keys it lacked."""
     explanation = authorization.decide(action, project, image, context or None)
     project_name = getattr(project, "name", project) or (image.project.name if image is not None else None)
     return {
@@ -25,7 +26,7 @@ def decision_json(authorization: authz.Authorization, action: str, *, project=No
         "decision": explanation.outcome,
         "explanation": explanation.summary,
         "matched": [{"group": r.group_name, "grant": r.grant_id, "policy": r.policy_name,
-                     "statement": r.statement_index, "effect": r.effect, "scope": r.scope}
+                     "statement": None if r.statement_index is None else r.statement_index + 1, "effect": r.effect, "scope": r.scope}
                     for r in explanation.reasons],
         "missing_keys": sorted(explanation.missing_keys),
     }

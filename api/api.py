@@ -7,27 +7,46 @@ very JSON `manage.py iam_simulate --user` prints, from the one engine (accounts.
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Literal
 from uuid import UUID
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from pydantic import ConfigDict
 
 from accounts import audit, authz, decisions
 from accounts.models import AuditEvent, Project, User
-from accounts.policy import ACTION_NAMES
+from accounts.policy import ACTION_NAMES, SERVICES, get_action, locate
 from images.models import Image
-from images.selectors import visible_from, with_relations
+from images.selectors import attach_relations, visible_from
 
-from .auth import TokenAuth, TokenRateThrottle
+from .auth import TokenAuth, UserRateThrottle
 
 MAX_REQUESTS = 100
 SIMULATE_FOR_OTHERS = "iam:permissions:listPermissions"  # what the policy simulator page needs
+MAX_MESSAGE = 300  # no error repeats more of the caller's input than this
 
-ContextValue = str | int | float | bool | list[str | int | float | bool]
+# Bounds a caller cannot miss, so that no answer echoes megabytes: names are at most a column's
+# length, and a context value at most what the simulator takes (accounts.iam.policy_forms).
+Name = Annotated[str, Field(max_length=150)]
+ContextText = Annotated[str, Field(max_length=256)]
+ContextItem = ContextText | int | float | bool
+ContextValue = ContextItem | Annotated[list[ContextItem], Field(max_length=50)]
+
+
+class StrictJSON(Parser):
+    """Bodies read by the console's one JSON check (accounts.policy.locate): text no database can store
+    (NUL, a lone surrogate, in a key or a value at any depth), NaN, numbers too large or too long, and
+    nesting deeper than 200 are refused before validation, each at its place."""
+
+    def parse_body(self, request):
+        return locate.loads(request.body)
+
 
 api = NinjaAPI(
     title="imsperm decision API",
@@ -38,7 +57,8 @@ api = NinjaAPI(
     docs_url=None,  # the Swagger page loads scripts from a CDN, which the console's CSP forbids
     openapi_url="/openapi.json",
     auth=TokenAuth(),
-    throttle=TokenRateThrottle(),
+    throttle=UserRateThrottle(),
+    parser=StrictJSON(),
 )
 
 
@@ -47,17 +67,18 @@ class DecisionRequest(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: str = Field(..., description="A catalogue action, e.g. ims:images:delete", examples=["ims:images:get"])
-    project: str | None = Field(None, description="The project the request is made in (default: the image's)")
+    action: Name = Field(..., description="A catalogue action, e.g. ims:images:delete", examples=["ims:images:get"])
+    project: Name | None = Field(None, description="The project the request is made in (default: the image's); "
+                                                   "an IMS action needs a project or an image")
     image: UUID | None = Field(None, description="The image the request is about: its keys join the context")
-    context: dict[str, ContextValue] = Field(
+    context: Annotated[dict[Name, ContextValue], Field(max_length=50)] = Field(
         default_factory=dict, description='Extra condition keys, e.g. {"g:MFAPresent": true, "g:SourceIp": "10.0.0.1"}')
 
 
 class AuthorizeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    user: str | None = Field(None, description=f"Whose decisions; default the token's user (another user needs "
+    user: Name | None = Field(None, description=f"Whose decisions; default the token's user (another user needs "
                                                f"{SIMULATE_FOR_OTHERS})")
     requests: list[DecisionRequest] = Field(..., min_length=1, max_length=MAX_REQUESTS)
 
@@ -66,7 +87,8 @@ class Matched(Schema):
     group: str
     grant: int | None
     policy: str
-    statement: int | None
+    statement: int | None = Field(..., description="The statement's number in its policy, counted from 1 "
+                                                     "as in the explanation (\"Statement 1\")")
     effect: Literal["Allow", "Deny"]
     scope: str
 
@@ -103,12 +125,17 @@ class BadRequest(Exception):
 
 
 def _pointer(location) -> str:
-    parts = [str(part) for part in location]
+    parts = list(location)
     if parts[:1] == ["body"]:
         parts = parts[1:]
     if parts[:1] == ["payload"]:
         parts = parts[1:]
-    return "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts) if parts else ""
+    return locate.json_pointer(tuple(part if isinstance(part, int) else str(part) for part in parts))
+
+
+def _message(text) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
 
 
 @api.exception_handler(NinjaValidationError)
@@ -116,10 +143,17 @@ def _invalid_body(request, exc):
     errors = []
     for error in exc.errors:
         if error.get("type") == "json_invalid" or "JSON" in str(error.get("msg", "")):
-            errors.append({"pointer": "", "message": f"The body is not JSON: {error.get('msg', '')}"})
+            errors.append({"pointer": "", "message": _message(f"The body is not JSON: {error.get('msg', '')}")})
         else:
-            errors.append({"pointer": _pointer(error.get("loc", ())), "message": str(error.get("msg", ""))})
+            errors.append({"pointer": _pointer(error.get("loc", ())), "message": _message(error.get("msg", ""))})
     return api.create_response(request, {"detail": "The request body is not valid.", "errors": errors}, status=400)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return api.create_response(request, {"detail": "The request body is too large.", "errors": [
+        {"pointer": "", "message": "The body is larger than the console reads: send at most 100 requests."}]},
+        status=413)
 
 
 @api.exception_handler(BadRequest)
@@ -140,12 +174,19 @@ def _no_token(request, exc):
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
     body = {"detail": exc.message}
-    if exc.status_code == 400:  # django-ninja could not parse the body as JSON
+    unusable = exc.__cause__ if isinstance(exc.__cause__, locate.UnusableJSON) else None
+    if unusable is not None:  # StrictJSON refused the body: each problem at its place
+        body = {"detail": "The request body is not valid.", "errors": [
+            {"pointer": locate.json_pointer(path), "message": _message(message)}
+            for path, message in unusable.problems]}
+    elif exc.status_code == 400:  # django-ninja could not parse the body as JSON
         body = {"detail": "The request body is not valid.", "errors": [
             {"pointer": "", "message": "The body is not JSON: send an object with a requests list."}]}
     response = api.create_response(request, body, status=exc.status_code)
     if exc.status_code == 401:
         response["WWW-Authenticate"] = 'Bearer realm="imsperm", error="invalid_token"'
+    if isinstance(exc, Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     return response
 
 
@@ -162,7 +203,7 @@ def _subject(request, payload: AuthorizeIn) -> User:
         raise HttpError(403, f"Asking about another user needs {SIMULATE_FOR_OTHERS}. {explanation.summary}")
     subject = User.objects.filter(username=payload.user).first()
     if subject is None:
-        raise BadRequest([{"pointer": "/user", "message": f"No user named {payload.user!r}."}])
+        raise BadRequest([{"pointer": "/user", "message": f"No user named {locate.shown(payload.user)!r}."}])
     return subject
 
 
@@ -177,23 +218,53 @@ def _openable_by(caller, image: Image, project: Project | None) -> bool:
                for seen_from in candidates)
 
 
+# Where an unknown id is decided: a project no grant names, so nothing allows opening it.
+_NOWHERE = Project(pk=0, name="")
+
+
+def _images(ids: list[UUID], projects: list[Project]) -> dict[UUID, Image]:
+    """Each asked id as an image, a found one or an unsaved stand-in for an unknown id, loaded by the same
+    three queries either way (the rows, their tags, their members: attach_relations runs them for the ids
+    asked, found or not, with every project already at hand), so that an answer's work does not tell
+    whether an image exists."""
+    if not ids:
+        return {}
+    found = {image.pk: image for image in Image.objects.filter(pk__in=ids)}
+    images = [found.get(pk) or Image(pk=pk, project_id=_NOWHERE.pk) for pk in ids]
+    attach_relations(images, [*projects, _NOWHERE])
+    for image in images:
+        image.found = image.pk in found
+    return {image.pk: image for image in images}
+
+
+def _needs_project(action: str) -> bool:
+    return action in ACTION_NAMES and not SERVICES[get_action(action).service].is_global
+
+
 def _resolve(payload: AuthorizeIn, caller) -> list[tuple[str, Project | None, Image | None, dict]]:
-    """Each request's action, project and image as objects (three to four queries for the batch)."""
-    names = {r.project for r in payload.requests if r.project}
-    projects = {p.name: p for p in Project.objects.select_related("region").filter(name__in=names)}
-    ids = {r.image for r in payload.requests if r.image}
-    images = {i.pk: i for i in with_relations(Image.objects.filter(pk__in=ids))} if ids else {}
+    """Each request's action, project and image as objects (one to four queries for the batch, whatever
+    it names: every project, then the images asked about, their tags and their members)."""
+    every = list(Project.objects.select_related("region"))
+    projects = {project.name: project for project in every}
+    images = _images(sorted({r.image for r in payload.requests if r.image}), every)
     errors, resolved = [], []
     for number, item in enumerate(payload.requests):
         if item.action not in ACTION_NAMES:
-            errors.append({"pointer": f"/requests/{number}/action", "message": f"Unknown action {item.action!r}."})
+            errors.append({"pointer": f"/requests/{number}/action",
+                           "message": f"Unknown action {locate.shown(item.action)!r}."})
+        elif _needs_project(item.action) and not item.project and not item.image:
+            errors.append({"pointer": f"/requests/{number}/project",
+                           "message": f"{item.action} is a project-level action: give the project of the request "
+                                      "(or an image, whose project is then used)."})
         if item.project and item.project not in projects:
-            errors.append({"pointer": f"/requests/{number}/project", "message": f"No project named {item.project!r}."})
+            errors.append({"pointer": f"/requests/{number}/project",
+                           "message": f"No project named {locate.shown(item.project)!r}."})
         image = images.get(item.image) if item.image else None
-        if item.image and (image is None or not _openable_by(caller, image, projects.get(item.project))):
+        # the same decision for every asked id: whether it exists is only looked at after it
+        if image is not None and not (_openable_by(caller, image, projects.get(item.project)) and image.found):
             errors.append({"pointer": f"/requests/{number}/image",
                            "message": f"No image with id {item.image} that you can open."})
-        resolved.append((item.action, projects.get(item.project), images.get(item.image), item.context))
+        resolved.append((item.action, projects.get(item.project), image, item.context))
     if errors:
         raise BadRequest(errors)
     return resolved

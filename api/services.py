@@ -18,6 +18,9 @@ from accounts import audit
 from .models import TOKEN_PREFIX, ApiToken, token_digest
 
 MAX_ACTIVE_TOKENS = 10
+# Revoked tokens kept per user, newest first, so the page can say "revoked"; older rows are deleted
+# (the audit keeps each creation and revocation), so revoking and creating again adds no rows for ever.
+MAX_REVOKED_KEPT = 20
 
 
 def api_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
@@ -54,4 +57,14 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
         locked.save(update_fields=["revoked_at"])
         audit.record(actor=actor, action="apitoken:revoke", target=locked,
                      message=f"Revoked API token {locked.name} ({locked.prefix}…).")
+        _forget_old_revoked(actor)
     return locked
+
+
+def _forget_old_revoked(user) -> None:
+    """Delete `user`'s revoked tokens beyond the newest MAX_REVOKED_KEPT (a revoked token authenticates
+    nothing; its audit events stay)."""
+    old = list(ApiToken.objects.filter(user=user, revoked_at__isnull=False)
+               .order_by("-revoked_at", "-pk").values_list("pk", flat=True)[MAX_REVOKED_KEPT:])
+    if old:
+        ApiToken.objects.filter(pk__in=old).delete()

@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from accounts.policy import locate
+
 FORMAT = "imsperm-iam/1"
 ALL_RESOURCES = "all_resources"
 
@@ -108,29 +110,30 @@ def json_schema() -> dict:
 
 def json_path(location) -> str:
     """pydantic's location ('groups', 2, 'members', 0) as `$.groups[2].members[0]`."""
-    path = "$"
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in ("str", "list[str]", "literal['all_resources']") or part.startswith(("list[", "literal[")):
-            continue  # pydantic names the branch of a union it tried; the reader needs the place
-        else:
-            path += f".{part}"
-    return path
+    return locate.json_path(tuple(
+        part for part in location
+        # pydantic names the branch of a union it tried; the reader needs the place
+        if isinstance(part, int) or not (part in ("str", "list[str]") or part.startswith(("list[", "literal[")))))
 
 
 def parse_text(text: str) -> Configuration:
-    """Parse and validate a file's text; DocumentError with located errors if it is not a configuration."""
+    """Parse and validate a file's text; DocumentError with located errors if it is not a configuration
+    (text no database can store — NUL, a lone surrogate, in a key or a value at any depth —, numbers
+    JSON cannot hold and deep nesting included, by the console's one JSON check, accounts.policy.locate)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DocumentError([("$", f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}")]) from None
-    except (ValueError, RecursionError) as error:
-        raise DocumentError([("$", f"not usable JSON: {error}")]) from None
+        data = locate.loads(text)
+    except locate.UnusableJSON as error:
+        raise DocumentError([(locate.json_path(path), f"not usable JSON: {message}")
+                             for path, message in error.problems]) from None
     return parse_data(data)
 
 
 def parse_data(data) -> Configuration:
+    """Validate parsed data; DocumentError with located errors, unstorable text refused before the model
+    reads it (each error names its place, and no message repeats more than a few words of the input)."""
+    problems = locate.unstorable(data)
+    if problems:
+        raise DocumentError([(locate.json_path(path), message) for path, message in problems])
     try:
         return Configuration.model_validate(data)
     except ValidationError as error:

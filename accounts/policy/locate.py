@@ -1,4 +1,5 @@
-"""A JSON parser that remembers where every value and key was written.
+"""A JSON parser that remembers where every value and key was written, and the one check of JSON
+that no database can store.
 
 `json.loads` gives values but forgets positions, and an editor has to point at the line and
 column of a problem. Strings and numbers are still decoded by the stdlib's own routines, so
@@ -6,6 +7,10 @@ values come out exactly as `json.loads` would give them; unlike it, NaN and Infi
 number too large for a float) are rejected (they are not JSON), strings that no database can
 store (a lone surrogate, NUL) are rejected, nesting is bounded, and duplicate keys are recorded
 instead of silently dropped.
+
+Every other JSON the console reads (the decision API's bodies, the configuration import) goes
+through `loads` or `unstorable` here: the same refusals, each with the JSON path of its place
+(`$.requests[0].project`), and no error repeats more than a few dozen characters of the input.
 """
 
 import json
@@ -24,22 +29,63 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")  # skipped in C, not one character at a 
 _NEWLINE = re.compile("\n")
 # A lone surrogate is not a character (nothing can encode it); NUL cannot be stored (PostgreSQL).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# An int of more digits than Python converts to text (sys.get_int_max_str_digits, 4300) cannot be
+# written back out; a float beyond ~1.8e308 is infinite, which JSON has no word for.
+MAX_INT_BITS = 14_000
+SHOWN_KEY_LENGTH = 40
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_:/@.-]*\Z")
 
 
-def _unstorable_message(char: str) -> str:
+def _unstorable_message(char: str, what: str = "A string") -> str:
     if char == "\x00":
-        return "A string contains a NUL character (\\u0000), which cannot be stored"
-    return f"A string contains a lone surrogate (\\u{ord(char):04x}), which is not a character"
+        return f"{what} contains a NUL character (\\u0000), which cannot be stored"
+    return f"{what} contains a lone surrogate (\\u{ord(char):04x}), which is not a character"
+
+
+def shown(text: str, limit: int = SHOWN_KEY_LENGTH) -> str:
+    """`text` safe to show in any answer: unstorable characters written as \\uXXXX escapes, and cut
+    to `limit` characters with a count of the rest, so that an error never echoes megabytes."""
+    cut = text[:limit]
+    cut = _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", cut)
+    return cut if len(text) <= limit else f"{cut}… ({len(text):,} characters)"
+
+
+def json_path(path: "Path") -> str:
+    """A path as `$.requests[0].context["a b"]`: keys as names when they are plain, quoted otherwise."""
+    text = "$"
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _NAME.match(part) and len(part) <= SHOWN_KEY_LENGTH:
+            text += f".{part}"
+        else:
+            text += f'["{shown(part).replace(chr(34), chr(92) + chr(34))}"]'
+    return text
+
+
+def json_pointer(path: "Path") -> str:
+    """A path as a JSON Pointer (RFC 6901), `/requests/0/project`; keys shown as `shown` does."""
+    return "".join("/" + (str(part) if isinstance(part, int) else shown(part).replace("~", "~0").replace("/", "~1"))
+                   for part in path)
 
 
 class LocateError(ValueError):
-    """Malformed JSON, with the 1-based line and column of the problem."""
+    """Malformed JSON, with the 1-based line and column of the problem (and its path when known)."""
 
-    def __init__(self, message: str, line: int, column: int):
+    def __init__(self, message: str, line: int, column: int, path: "Path | None" = None):
         super().__init__(f"{message} (line {line}, column {column})")
         self.message = message
         self.line = line
         self.column = column
+        self.path = path
+
+
+class UnusableJSON(ValueError):
+    """JSON that cannot be read or stored: each problem as (path from the root, message)."""
+
+    def __init__(self, problems: "list[tuple[Path, str]]"):
+        self.problems = problems
+        super().__init__("; ".join(f"{json_path(path)}: {message}" for path, message in problems))
 
 
 @dataclass
@@ -62,8 +108,8 @@ class _Parser:
         line = bisect_right(self.line_starts, index)
         return line, index - self.line_starts[line - 1] + 1
 
-    def fail(self, message: str, index: int):
-        raise LocateError(message, *self.position(index))
+    def fail(self, message: str, index: int, path: Path | None = None):
+        raise LocateError(message, *self.position(index), path=path)
 
     def skip(self, index: int) -> int:
         return _WHITESPACE.match(self.text, index).end()
@@ -86,37 +132,37 @@ class _Parser:
         if char == "[":
             return self.array(index + 1, path, depth + 1)
         if char == '"':
-            return self.string(index)
+            return self.string(index, path)
         for literal, value in (("true", True), ("false", False), ("null", None)):
             if self.text.startswith(literal, index):
                 return value, index + len(literal)
         match = NUMBER_RE.match(self.text, index)
         if match is None:
             if self.text.startswith(("NaN", "Infinity", "-Infinity"), index):
-                self.fail("NaN and Infinity are not JSON numbers", index)
+                self.fail("NaN and Infinity are not JSON numbers", index, path)
             self.fail("Expecting a value", index)
         integer, fraction, exponent = match.groups()
         try:
             number = float(match.group()) if fraction or exponent else int(integer)
         except ValueError:
-            self.fail("Number too long", index)
+            self.fail("Number too long", index, path)
         if isinstance(number, float) and not math.isfinite(number):
-            self.fail("Number too large", index)
+            self.fail("Number too large", index, path)
         return number, match.end()
 
-    def string(self, index: int) -> tuple[str, int]:
+    def string(self, index: int, path: Path, *, key: bool = False) -> tuple[str, int]:
         try:
             value, end = scanstring(self.text, index + 1, True)
         except json.JSONDecodeError as error:  # its messages end in " at" before a position
             self.fail(error.msg.removesuffix(" at").removesuffix(" starting"), error.pos)
         unstorable = _UNSTORABLE.search(value)
         if unstorable:
-            self.fail(_unstorable_message(unstorable.group()), index)
+            self.fail(_unstorable_message(unstorable.group()), index, (*path, value) if key else path)
         return value, end
 
     def object(self, index: int, path: Path, depth: int) -> tuple[dict, int]:
         if depth > MAX_DEPTH:
-            self.fail("Nested too deeply", index - 1)
+            self.fail("Nested too deeply", index - 1, path)
         members: dict[str, object] = {}
         index = self.skip(index)
         if index < len(self.text) and self.text[index] == "}":
@@ -125,7 +171,7 @@ class _Parser:
             if index >= len(self.text) or self.text[index] != '"':
                 self.fail("Expecting a property name in double quotes", index)
             key_position = self.position(index)
-            key, index = self.string(index)
+            key, index = self.string(index, path, key=True)
             member_path = (*path, key)
             if key in members:
                 self.result.duplicate_keys.append((member_path, key_position))
@@ -145,7 +191,7 @@ class _Parser:
 
     def array(self, index: int, path: Path, depth: int) -> tuple[list, int]:
         if depth > MAX_DEPTH:
-            self.fail("Nested too deeply", index - 1)
+            self.fail("Nested too deeply", index - 1, path)
         items: list[object] = []
         index = self.skip(index)
         if index < len(self.text) and self.text[index] == "]":
@@ -168,3 +214,87 @@ def parse(text: str) -> Located:
     ("Statement", 1, "Condition"). For a repeated key the last value wins, as in json.loads.
     """
     return _Parser(text).parse()
+
+
+@dataclass
+class _Problem:
+    """A refused key, in the walk in place of its value (so problems come in document order)."""
+
+    message: str
+
+
+def unstorable(value, *, max_depth: int = MAX_DEPTH, limit: int = 10) -> list[tuple[Path, str]]:
+    """Where parsed JSON holds what no database can store or no JSON writer can write back: a string
+    or a key with a NUL or a lone surrogate, a non-finite float, an int too long to print, or nesting
+    deeper than `max_depth` — at most `limit` of them, in document order, each with its path.
+
+    Iterative (no depth can exhaust the stack); the one check behind `parse`'s refusals for values
+    that come from elsewhere (`json.loads`, a Python caller)."""
+    problems: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, object, int]] = [((), value, 0)]
+    while stack and len(problems) < limit:
+        path, item, depth = stack.pop()
+        if isinstance(item, str):
+            found = _UNSTORABLE.search(item)
+            if found:
+                problems.append((path, _unstorable_message(found.group())))
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                problems.append((path, "Number too large" if not math.isnan(item) else
+                                 "NaN and Infinity are not JSON numbers"))
+        elif isinstance(item, int):
+            if item.bit_length() > MAX_INT_BITS:
+                problems.append((path, "Number too long"))
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                problems.append((path, "Nested too deeply"))
+                continue
+            if isinstance(item, list):
+                stack.extend(((*path, number), member, depth + 1) for number, member in reversed(
+                    list(enumerate(item))))
+                continue
+            for key, member in reversed(item.items()):
+                found = _UNSTORABLE.search(key) if isinstance(key, str) else None
+                refused = _Problem(_unstorable_message(found.group(), "A key")) if found else None
+                stack.append(((*path, key), refused or member, depth + 1))
+        elif isinstance(item, _Problem):
+            problems.append((path, item.message))
+    return problems
+
+
+def _refuse_constant(name: str):
+    raise ValueError("NaN and Infinity are not JSON numbers")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("Number too large")
+    return number
+
+
+def loads(text: str | bytes) -> object:
+    """JSON text as `json.loads` reads it (at its speed), refused as `parse` refuses: UnusableJSON with
+    the path of each problem, and the line and column when the text itself is malformed."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise UnusableJSON([((), f"The text is not UTF-8 (byte {error.start + 1})")]) from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except json.JSONDecodeError as error:
+        raise UnusableJSON([((), f"{error.msg} (line {error.lineno}, column {error.colno})")]) from None
+    except (ValueError, RecursionError):  # a number or the nesting: the locating parser says where
+        try:
+            parse(text)
+        except LocateError as error:
+            raise UnusableJSON([(error.path or (), f"{error.message} (line {error.line}, column {error.column})")]) \
+                from None
+        raise UnusableJSON([((), "The text is not usable JSON")]) from None
+    problems = unstorable(value)
+    if problems:
+        raise UnusableJSON(problems)
+    return value
