@@ -96,7 +96,7 @@ def test_deciding_for_a_stored_user_explains_by_group_grant_and_statement(demo):
     assert delete["decision"] == "explicit_deny"
     assert delete["matched"][0]["group"] == "developers"
     assert delete["matched"][0]["policy"] == "DenyImageDeletion"
-    assert delete["matched"][0]["statement"] == 0
+    assert delete["matched"][0]["statement"] == 1  # numbered as the explanation says "Statement 1"
     assert listing["decision"] == "allow"
 
 
