@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := imsperm.settings
 
-.PHONY: run test setup migrate demo lint bench browser-deps clean serve loadtest
+.PHONY: run test test-fast setup migrate demo lint bench browser-deps clean serve loadtest
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -28,9 +28,21 @@ run: demo
 	@echo "Another port: make run PORT=8080"
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The suite runs on every core (pytest-xdist), a test file per worker at a time so that a module's
+# fixtures are built once. Two lanes: browser tests flush their database after each test, so they run
+# after the others, never beside them on one worker. Exit code 5 (no test selected, e.g. PYTEST_ARGS
+# naming one file) is not a failure of a lane.
+JOBS ?= auto
+PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist loadfile
+
 test: setup
 	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
-	DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PYTEST) -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The fast lane: everything but the browser and the two-server deployment tests.
+test-fast: setup
+	$(PYTEST) -m "not browser and not deployment" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Production: settings from the environment (DJANGO_SECRET_KEY required); static files hashed and
 # compressed, the schema migrated, then gunicorn with a worker per core (imsperm/gunicorn.conf.py).
