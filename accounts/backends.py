@@ -36,6 +36,7 @@ MODEL_PERMISSION_ACTIONS = {
                         "change": "ims:images:update", "delete": "ims:images:update"},
     "images.imagemember": {"view": "ims:images:get", "add": "ims:images:share",
                            "change": "ims:images:share", "delete": "ims:images:share"},
+    "images.imageexport": {"view": "ims:images:export"},  # records of exports: read-only in the admin
 }
 
 

@@ -4,6 +4,8 @@ Only what the modify service accepts is editable (name, description, OS version,
 protection); type, status, project, encryption, format and size are read-only, since no service
 changes them. Images are created in the console (with their file), so the admin offers no add.
 Tags are replaced by `image_tags_set`; members are added and removed by the share services.
+Exports are records of what images.services.image_export wrote: read-only here (viewing one asks the
+engine for ims:images:export, see accounts.backends), downloaded from the image's page.
 """
 
 from django import forms
@@ -12,7 +14,7 @@ from django.contrib import admin
 from accounts.admin import ServiceAdminMixin, ServiceInlineMixin
 
 from . import services
-from .models import Image, ImageMember, ImageTag
+from .models import Image, ImageExport, ImageMember, ImageTag
 
 
 class ImageTagInline(admin.TabularInline):
@@ -99,3 +101,22 @@ class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def delete_through_service(self, request, obj):
         self.call_service(request, "delete", obj, services.image_delete, image=obj)
+
+
+@admin.register(ImageExport)
+class ImageExportAdmin(admin.ModelAdmin):
+    list_display = ["name", "image", "project", "size", "sha256", "actor_name", "created_at"]
+    list_filter = ["project", "is_manifest"]
+    search_fields = ["name", "sha256", "image__name", "image__id"]
+    list_select_related = ["image", "project"]
+    fields = ["id", "name", "image", "project", "file", "size", "sha256", "is_manifest", "actor_name", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -4,6 +4,7 @@ import uuid
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.urls import reverse
 
 from accounts.models import Project
 
@@ -163,3 +164,30 @@ class ImageMember(models.Model):
 
     def __str__(self):
         return f"{self.image} → {self.project} ({self.status})"
+
+
+class ImageExport(models.Model):
+    """One export of an image from a project: the stored file (or the record's manifest, for an image
+    without a file), its size and SHA-256, who made it and when. The project's people the engine allows
+    ims:images:export on the image download it from the image page."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="exports")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="image_exports")
+    file = models.FileField(upload_to="exports/", max_length=255)
+    name = models.CharField("file name", max_length=255)  # the name a download is saved under
+    size = models.PositiveBigIntegerField("size (bytes)")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    is_manifest = models.BooleanField(default=False, help_text="The image had no file: its attributes as JSON.")
+    actor_name = models.CharField("exported by", max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["image", "project", "-created_at"], name="export_image_project_time")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("images:export-download", args=[self.image_id, self.pk])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 
 from accounts import audit
@@ -20,7 +21,7 @@ from accounts.enforcement import atomic_service, require
 from accounts.models import AuditEvent, Project
 
 from . import uploads
-from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image, ImageMember, ImageTag
+from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image, ImageExport, ImageMember, ImageTag
 from .operations import CREATE_ACTIONS, OPERATIONS_BY_NAME, cross_region_rule, membership_of, quota_reason
 from .selectors import private_image_count
 
@@ -200,11 +201,11 @@ def image_delete(*, actor, image: Image, project: Project | None = None) -> None
     """Delete the image for good; the audit event keeps a snapshot of it."""
     project = _begin(actor, "delete", image, project)
     details = {"before": snapshot(image), "members": [m.project.name for m in image.members.all()]}
-    stored = image.file.name
+    stored = [image.file.name, *ImageExport.objects.filter(image=image).values_list("file", flat=True)]
     audit.record(actor=actor, action="ims:images:delete", target=image, project=project, details=details)
     image.delete()
-    if stored:
-        transaction.on_commit(lambda: uploads.discard(stored))
+    for name in filter(None, stored):
+        transaction.on_commit(lambda name=name: uploads.discard(name))
 
 
 @atomic_service
@@ -268,16 +269,48 @@ def image_share_reject(*, actor, image: Image, project: Project) -> ImageMember:
 
 
 @atomic_service
-def image_export(*, actor, image: Image, project: Project | None = None) -> str:
-    """Write the image's file (or its manifest, for a record without a file) to storage under exports/."""
+def image_export(*, actor, image: Image, project: Project | None = None) -> ImageExport:
+    """Write the image's file (or its manifest, for a record without a file) to storage under exports/,
+    recorded with its size and SHA-256 so the project's exporters can download and check it."""
     project = _begin(actor, "export", image, project)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
     name = f"{image.pk}-{stamp}.{image.disk_format}"
     manifest = json.dumps(snapshot(image), indent=2, default=str)
     path = uploads.store_export(image, name, manifest)
+    try:
+        size, sha256 = uploads.stored_checksum(path)
+        suffix = path.rsplit("/", 1)[-1].removeprefix(f"{image.pk}-{stamp}")
+        export = ImageExport.objects.create(
+            image=image, project=project, file=path, name=f"{image.name}-{stamp[:15]}{suffix}", size=size,
+            sha256=sha256, is_manifest=not image.file, actor_name=actor.get_username() if actor else "")
+    except Exception:
+        uploads.discard(path)
+        raise
     audit.record(actor=actor, action="ims:images:export", target=image, project=project,
-                 details={"path": path, "had_file": bool(image.file)})
-    return path
+                 details={"path": path, "had_file": bool(image.file), "export": str(export.pk), "size": size,
+                          "sha256": sha256})
+    return export
+
+
+@atomic_service
+def export_for_download(*, actor, image: Image, project: Project, export_pk) -> ImageExport:
+    """The export `export_pk` of `image` made from `project`, for `actor` to download: the engine decides
+    ims:images:export on the image (a refusal is audited), and the download is audited. Http404 when
+    this image has no such export from this project."""
+    require(actor, OPERATIONS_BY_NAME["export"].action, project=project, image=image)
+    export = ImageExport.objects.filter(pk=export_pk, image=image, project=project).first()
+    if export is None:
+        raise Http404("This image has no such export in this project.")
+    audit.record(actor=actor, action="ims:images:export", target=image, project=project,
+                 message=f"Downloaded the export {export.name}.",
+                 details={"download": str(export.pk), "name": export.name, "size": export.size,
+                          "sha256": export.sha256})
+    return export
+
+
+def recent_exports(image: Image, project: Project, limit: int = 20) -> list[ImageExport]:
+    """The latest exports of `image` made from `project`, newest first."""
+    return list(ImageExport.objects.filter(image=image, project=project)[:limit])
 
 
 @atomic_service

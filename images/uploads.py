@@ -8,6 +8,7 @@ whole 512-byte sectors. ZVHD and ZVHD2 are VHD containers.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -144,6 +145,16 @@ def store_export(image: Image, name: str, manifest: str) -> str:
         with image.file.open("rb") as source:
             return default_storage.save(f"exports/{name}", source)
     return default_storage.save(f"exports/{name}.json", ContentFile(manifest.encode()))
+
+
+def stored_checksum(name: str) -> tuple[int, str]:
+    """(size in bytes, SHA-256 hex digest) of a stored file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with default_storage.open(name, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def copy_image_file(source: Image, target: Image) -> str:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("bulk/<slug:operation>/", views.image_bulk, name="bulk"),
     path("<uuid:pk>/", views.image_detail, name="detail"),
     path("<uuid:pk>/who-can/", views.image_who_can, name="who-can"),
+    path("<uuid:pk>/exports/<uuid:export_pk>/", views.image_export_download, name="export-download"),
     *(
         path(f"<uuid:pk>/{operation.name}/", views.image_operation, {"operation": operation.name},
              name=operation.name)

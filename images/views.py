@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import authz, permissions
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
@@ -298,6 +298,9 @@ def _detail_context(request, authorization, image, project, bound=None):
                                                   project=project.name)[:HISTORY_LENGTH]),
         "max_upload": settings.IMSPERM_MAX_UPLOAD_BYTES,
         "can_ask_who_can": all(authorization.allows(action) for action in WHO_CAN_ACTIONS),
+        # Downloads ask what Export asks: the engine's ims:images:export on this image, from this project.
+        "exports": (services.recent_exports(image, project)
+                    if authorization.allows(EXPORT_ACTION, project, image) else None),
     }
 
 
@@ -323,6 +326,27 @@ def image_who_can(request, pk):
         permissions.check(request, action)
     context, status = who_can_context(request, image=image, project=project)
     return render(request, "iam/whocan/who_can.html", context, status=status)
+
+
+EXPORT_ACTION = OPERATIONS_BY_NAME["export"].action
+
+
+@permission_required_action(EXPORT_ACTION, in_view=True)
+@require_GET
+def image_export_download(request, pk, export_pk):
+    """An export of the image, made from the project it is opened in, as a streamed attachment.
+
+    The engine decides ims:images:export on the image, as for exporting it (403, audited); an image
+    outside the user's projects, or an export of another image or project, is a 404; the download is
+    audited with the file's SHA-256.
+    """
+    image, project = selectors.image_for_request(request, request.authorization, pk)
+    permissions.check(request, EXPORT_ACTION, project=project, image=image)
+    export = services.export_for_download(actor=request.user, image=image, project=project, export_pk=export_pk)
+    response = FileResponse(export.file.open("rb"), as_attachment=True, filename=export.name,
+                            content_type="application/json" if export.is_manifest else "application/octet-stream")
+    response["X-Checksum-SHA256"] = export.sha256
+    return response
 
 
 # --- operations on one image -------------------------------------------------------------------
@@ -428,8 +452,10 @@ def _run(name, request, image, project, data):
         services.image_share_reject(actor=actor, image=image, project=project)
         return f"You rejected {image.name} in {project.name}.", reverse("images:list")
     if name == "export":
-        path = services.image_export(actor=actor, image=image, project=project)
-        return f"{image.name} was exported to {path}.", detail
+        export = services.image_export(actor=actor, image=image, project=project)
+        link = format_html('<a href="{}" data-testid="export-download">{}</a>', export.get_absolute_url(), export.name)
+        return format_html("{} was exported as {} ({}, SHA-256 <code>{}</code>).", image.name, link,
+                           filesizeformat(export.size), export.sha256), detail
     if name == "replicate":
         replica = services.image_replicate(actor=actor, image=image, project=project, target=data["target"])
         return f"{image.name} was replicated to {data['target'].name}.", replica.get_absolute_url()

@@ -73,7 +73,7 @@ def test_replicate_across_regions_makes_an_active_private_copy_and_audits_both()
 
 def test_export_writes_a_manifest_to_storage_and_records_the_path(media_in_tmp):
     source = image("cn-north-4-centos-data-01")
-    path = services.image_export(actor=user("ims-admin"), image=source)
+    path = services.image_export(actor=user("ims-admin"), image=source).file.name
     assert path.startswith("exports/") and (media_in_tmp / path).exists()
     assert last_event(source).details["path"] == path
 

@@ -254,7 +254,7 @@ def test_a_state_rule_answers_409_with_its_reason(as_user, image_id):
     ("tags", {"tags": "env=stage\nowner=ops", "revision": "1"}, "Tags of"),
     ("share", {"projects": "eu-west-101"}, "is shared with eu-west-101"),
     ("unshare", {"project": "cn-north-4_dev"}, "no longer shared with cn-north-4_dev"),
-    ("export", {}, "was exported to exports/"),
+    ("export", {}, "was exported as"),
     ("replicate", {"target": "ap-southeast-1"}, "was replicated to ap-southeast-1"),
     ("delete", {}, "was deleted"),
 ])

@@ -1,14 +1,15 @@
 """Adversarial wildcards (issue 7): worst-case documents up to the 6,144-character limit are
-validated in at most 50 ms and decide in at most 1 ms per statement.
+validated and decided in work linear in their size.
 
-The only timed assertions of the suite, because the issue sets these bounds. Each time is the
-best of seven runs (the machine is shared), and a deadline turns a regression back to
-exponential matching into a failure within seconds instead of a hang. `pytest -s` prints the
-figures.
+Work is counted, not timed (tests/work.py: lines of Python run, the same on any machine at any
+load): validating costs at most 10 steps per character of the document, one decision at most two
+steps per character, a refusal of megabytes a constant. The times themselves are bench/engine.py's
+(the validator on these documents against a one-line policy, in the same run). Matching that
+happens inside `re` is not counted as steps: a deadline turns a regression to exponential matching
+into a failure within seconds instead of a hang. `pytest -s` prints the counts.
 """
 
 import json
-import time
 
 import pytest
 
@@ -16,9 +17,11 @@ from accounts.policy import ACTION_NAMES, compile_document, evaluate, expand_pat
 from accounts.policy.glob import action_patterns, glob
 from accounts.policy.validator import MAX_COMPACT_LENGTH, MAX_TEXT_LENGTH
 from tests.deadline import deadline
+from tests.work import python_steps
 
-VALIDATE_BUDGET = 0.050  # seconds per document
-DECIDE_BUDGET = 0.001  # seconds per statement of the document, for one decision
+VALIDATE_STEPS_PER_CHARACTER = 10  # the worst documents take 2.6 to 7.8 (a one-line policy: 4)
+DECIDE_STEPS_PER_CHARACTER = 2  # one decision; the worst documents 0.01 to 0.4, 3,000 stars on 6,000 characters 0.97
+REFUSAL_STEPS = 100  # a text too long to read is refused after its length alone (15 steps)
 ACTIONS = [*sorted(ACTION_NAMES), "ecs:servers:list", "ecs:t1:op"]
 LONGEST_VALUE = "a" * 256  # the simulator's limit; the console itself supplies at most 64 characters
 
@@ -35,16 +38,11 @@ def _largest(make):
     return make(n)
 
 
-def _best_of_seven(function) -> float:
-    """The shortest of seven cold runs: nothing compiled or expanded by an earlier run is reused."""
-    times = []
-    for _ in range(7):
-        for cached in (expand_pattern, glob, action_patterns):
-            cached.cache_clear()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _cold_steps(function) -> int:
+    """The steps of a cold run: nothing compiled or expanded by an earlier run is reused."""
+    for cached in (expand_pattern, glob, action_patterns):
+        cached.cache_clear()
+    return python_steps(function)
 
 
 def _policy(*statements) -> dict:
@@ -93,26 +91,26 @@ def test_a_pattern_of_many_stars_validates_at_once_and_means_one_star(stars):
     matching = _policy(_allow(["ims:" + "*" * stars + "s:list"]))
     matching_none = _policy(_allow(["ims:" + "*" * stars + "x:list"]))
     with deadline(10, f"validating {stars} stars"):
-        seconds = max(_best_of_seven(lambda d=d: validate_text(json.dumps(d))) for d in (matching, matching_none))
+        steps = max(_cold_steps(lambda d=d: validate_text(json.dumps(d))) for d in (matching, matching_none))
         assert validate_text(json.dumps(matching)).ok
         assert [f.message.split(" matches ")[1] for f in validate_text(json.dumps(matching_none)).errors] == [
             "no IMS action"]
         assert expand_pattern("ims:" + "*" * stars + "s:list") == expand_pattern("ims:*s:list") == {"ims:images:list"}
-    print(f"\n{stars} stars: validated in {seconds * 1e3:.2f} ms")
-    assert seconds <= VALIDATE_BUDGET
+    print(f"\n{stars} stars: validated in {steps} steps")
+    assert steps <= VALIDATE_STEPS_PER_CHARACTER * max(len(json.dumps(matching_none)), 200)
 
 
 @pytest.mark.parametrize("name", WORST_DOCUMENTS)
-def test_a_worst_case_document_validates_within_50_ms(name):
+def test_a_worst_case_document_validates_in_work_linear_in_its_size(name):
     document = WORST_DOCUMENTS[name]
     text = json.dumps(document, indent=2)
     with deadline(10, f"validating {name!r}"):
         result = validate_text(text)
-        seconds = _best_of_seven(lambda: validate_text(text))
+        steps = _cold_steps(lambda: validate_text(text))
     assert MAX_COMPACT_LENGTH - 64 < _compact(document) <= MAX_COMPACT_LENGTH
     assert result.ok, result.errors[:3]
-    print(f"\n{name}: {_compact(document)} characters, validated in {seconds * 1e3:.2f} ms")
-    assert seconds <= VALIDATE_BUDGET
+    print(f"\n{name}: {_compact(document)} characters, validated in {steps} steps")
+    assert steps <= VALIDATE_STEPS_PER_CHARACTER * _compact(document)
 
 
 @pytest.mark.parametrize("name", WORST_DOCUMENTS)
@@ -124,17 +122,17 @@ def test_megabytes_of_json_are_refused_unread():
     """2.4 MB of numbers (Django's upload limit is 2.5 MB) once took two seconds to read, then was too long."""
     text = "[" + ",".join(["1"] * 1_200_000) + "]"
     with deadline(10, "a long text"):
-        seconds = _best_of_seven(lambda: validate_text(text))
+        steps = _cold_steps(lambda: validate_text(text))
         result = validate_text(text)
     assert [(f.path, f.message) for f in result.errors] == [
         ("", f"The policy text is {len(text)} characters long, too long to read: a policy has at most "
              f"{MAX_COMPACT_LENGTH} characters as compact JSON")]
-    print(f"\n{len(text)} characters refused in {seconds * 1e3:.3f} ms")
-    assert seconds <= VALIDATE_BUDGET
+    print(f"\n{len(text)} characters refused in {steps} steps")
+    assert steps <= REFUSAL_STEPS
 
 
 @pytest.mark.parametrize("name", WORST_DOCUMENTS)
-def test_a_worst_case_document_decides_within_1_ms_per_statement(name):
+def test_a_worst_case_document_decides_in_work_linear_in_its_size(name):
     document = WORST_DOCUMENTS[name]
     statements = len(document["Statement"])
     context = {"g:UserName": LONGEST_VALUE, **{f"ims:ResourceTag/k{i}": LONGEST_VALUE for i in range(50)}}
@@ -145,9 +143,9 @@ def test_a_worst_case_document_decides_within_1_ms_per_statement(name):
             evaluate(policies, action, context)
 
     with deadline(10, f"deciding {name!r}"):
-        per_decision = _best_of_seven(decide_every_action) / len(ACTIONS)
-    print(f"\n{name}: {statements} statements, {per_decision * 1e3:.3f} ms per decision")
-    assert per_decision <= DECIDE_BUDGET * statements
+        per_decision = _cold_steps(decide_every_action) / len(ACTIONS)
+    print(f"\n{name}: {statements} statements, {per_decision:.0f} steps per decision")
+    assert per_decision <= DECIDE_STEPS_PER_CHARACTER * _compact(document)
 
 
 def test_string_match_of_thousands_of_stars_against_a_long_value_that_almost_matches():
@@ -162,6 +160,6 @@ def test_string_match_of_thousands_of_stars_against_a_long_value_that_almost_mat
         assert evaluate(policies, "ims:images:list", {"g:UserName": subject}).outcome == "implicit_deny"
         assert evaluate(policies, "ims:images:get", {"g:UserName": subject}).outcome == "allow"
         assert evaluate(policies, "ims:images:list", {"g:UserName": "a" + subject}).outcome == "allow"
-        seconds = _best_of_seven(lambda: evaluate(policies, "ims:images:list", {"g:UserName": subject}))
-    print(f"\nStringMatch of {chunks} stars against {len(subject)} characters: {seconds * 1e3:.3f} ms")
-    assert seconds <= DECIDE_BUDGET
+        steps = _cold_steps(lambda: evaluate(policies, "ims:images:list", {"g:UserName": subject}))
+    print(f"\nStringMatch of {chunks} stars against {len(subject)} characters: {steps} steps")
+    assert steps <= DECIDE_STEPS_PER_CHARACTER * _compact(document)
