@@ -150,6 +150,19 @@ class Directory:
         return directory
 
 
+# Saying who holds what (users and groups by name, their grants and decisions) reads users and their
+# grants: the actions the who-can page needs. Every page that names holders asks may_see_names.
+NAMES_ACTIONS = ("iam:users:listUsers", "iam:permissions:listPermissions")
+
+
+def may_see_names(authorization) -> bool:
+    """Whether a page may name the users and groups holding what, for this request's Authorization:
+    the engine must allow every action who-can needs. The one decision for every such page (the policy
+    restore review, a policy's detail and delete review, the simulator's user pages, the grant grid);
+    without it they give counts, not names."""
+    return authorization is not None and all(authorization.allows(action) for action in NAMES_ACTIONS)
+
+
 @dataclass(frozen=True)
 class Answer:
     """Who may do `action` in `project` (to `image`): allowed and explicitly denied users, explained."""
@@ -198,15 +211,17 @@ def group_authorization(group: UserGroup) -> authz.Authorization:
     return _as_authorization(rules, is_admin=group.is_admin_group)
 
 
-def policy_authorization(policy: Policy) -> tuple[authz.Authorization, bool]:
+def policy_authorization(policy: Policy, *, holders: bool = True) -> tuple[authz.Authorization, bool]:
     """What `policy` allows where it is attached (every grant of it together), and whether it is attached.
 
-    A policy attached nowhere is shown as if granted on All resources.
+    A policy attached nowhere, or asked without its `holders` (for a reader who may not see who holds
+    what, see may_see_names), is shown as if granted on All resources.
     """
-    grants = _grants_of(policy=policy)
+    grants = _grants_of(policy=policy) if holders else []
     if grants:
         return _as_authorization([authz.grant_rule(grant) for grant in grants]), True
-    rule = authz.GrantRule(grant_id=0, group_name="(not attached)", policy_id=policy.pk, policy_name=policy.name,
+    rule = authz.GrantRule(grant_id=0, group_name="(not attached)" if holders else "(holders not shown)",
+                           policy_id=policy.pk, policy_name=policy.name,
                            policy_kind=policy.kind_label, all_resources=True, project_names=frozenset(),
                            document=policy.document, compiled=authz.compile_cached(policy.document))
     return _as_authorization([rule]), False
@@ -275,6 +290,7 @@ class Impact:
     member_groups: tuple[MemberGroup, ...]
     member_count: int  # users in the groups holding the policy
     project_count: int
+    names_shown = True
 
     @property
     def changed_users(self) -> int:
@@ -289,6 +305,52 @@ class Impact:
         return {(name, change.action, project, change.before, change.after)
                 for group in self.member_groups for name in group.usernames
                 for change in group.changes for project in change.projects}
+
+
+@dataclass(frozen=True)
+class CountedGroup:
+    """Users whose decisions change alike, counted: how many groups holding the policy they are in, how many."""
+
+    group_count: int
+    user_count: int
+    changes: tuple[Change, ...]
+
+    @property
+    def decision_count(self) -> int:
+        return self.user_count * sum(len(change.projects) for change in self.changes)
+
+
+@dataclass(frozen=True)
+class CountedImpact:
+    """An Impact without a name in it: what changes, and for how many users, for a reader who may not see
+    who holds what (see may_see_names)."""
+
+    counted_groups: tuple[CountedGroup, ...]
+    member_count: int
+    project_count: int
+    names_shown = False
+
+    @property
+    def changed_users(self) -> int:
+        return sum(group.user_count for group in self.counted_groups)
+
+    @property
+    def decision_count(self) -> int:
+        return sum(group.decision_count for group in self.counted_groups)
+
+
+def impact_for(authorization, impact: Impact) -> Impact | CountedImpact:
+    """`impact` as this reader may see it: with names when may_see_names, else counted (the names are
+    left out here, so no template can show them)."""
+    if may_see_names(authorization):
+        return impact
+    counted: dict[tuple, list[int]] = {}
+    for group in impact.member_groups:
+        found = counted.setdefault((len(group.groups), group.changes), [0])
+        found[0] += len(group.usernames)
+    groups = tuple(CountedGroup(group_count, users, changes) for (group_count, changes), (users,) in counted.items())
+    return CountedImpact(tuple(sorted(groups, key=lambda g: -g.user_count)), impact.member_count,
+                         impact.project_count)
 
 
 def _naming_statements(document: dict, action: str) -> list[str]:

@@ -3,7 +3,8 @@
 A restore is a save: accounts.services.policy_restore goes through policy_update, so the same
 permission, validator, no-escalation rule, concurrency guard and audit apply. Before it is
 confirmed the review lists the groups holding the policy and, from the engine, which of their
-members gain or lose which action in which project.
+members gain or lose which action in which project: by name for a reader who may ask who-can
+(accounts.who_can.may_see_names), else as counts.
 """
 
 from django.contrib import messages
@@ -74,11 +75,13 @@ def _review_context(request, policy: Policy, old: PolicyRevision) -> dict:
         handed_over |= escalation.scoped(widened, all_resources=grant.all_resources,
                                          project_names=[p.name for p in grant.projects.all()])
     missing = escalation.missing_holdings(request.user, handed_over) if handed_over else []
+    names = who_can.may_see_names(request.authorization)  # without it: how many groups and users, not which
     return {
-        "policy": policy, "revision": old, "grants": grants,
+        "policy": policy, "revision": old, "grants": grants if names else None, "grant_count": len(grants),
+        "holder_count": len({grant.group_id for grant in grants}), "names_shown": names,
         "comparison": _comparison(policy.document, f"the current revision {policy.revision}", old.document,
                                   f"revision {old.number} as restored"),
-        "impact": impact,
+        "impact": who_can.impact_for(request.authorization, impact),
         "missing": sorted(missing, key=lambda pair: (pair[0], pair[1] or "")),
         "is_current": old.number == policy.revision,
     }

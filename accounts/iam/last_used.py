@@ -4,7 +4,7 @@ least-privilege document that would still cover what was used, to open in the po
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import least_privilege
+from accounts import least_privilege, who_can
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
 
@@ -35,6 +35,7 @@ def unused_permissions(request):
         "days": days, "error": error, "rows": rows, "tab": "unused",
         "unused_count": sum(len(row["usage"].unused) for row in rows),
         "can_create": request.authorization.allows("iam:roles:createRole"),
+        "names_shown": who_can.may_see_names(request.authorization),  # which group holds each grant
     }
     return render(request, "iam/last_used/report.html", context, status=400 if error else 200)
 
@@ -51,9 +52,10 @@ def suggestion_for(request) -> dict | None:
     if usage is None or usage.suggestion is None:
         return None
     name_limit = Policy._meta.get_field("name").max_length
+    group = usage.grant.group.name if who_can.may_see_names(request.authorization) else "a group"
     return {
         "document": usage.suggestion,
-        "name": f"{usage.grant.policy.name} least privilege for {usage.grant.group.name}"[:name_limit],
-        "description": f"What {usage.grant.group.name} used of {usage.grant.policy.name} in {days} days."[
+        "name": f"{usage.grant.policy.name} least privilege for {group}"[:name_limit],
+        "description": f"What {group} used of {usage.grant.policy.name} in {days} days."[
             :Policy._meta.get_field("description").max_length],
     }

@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import least_privilege, services
+from accounts import least_privilege, services, who_can
 from accounts.enforcement import Refused
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
@@ -118,13 +118,16 @@ def policy_list(request):
 def policy_detail(request, pk):
     """A role or policy: its document, dependencies, the groups it is attached to, and its actions."""
     policy = get_object_or_404(Policy.objects.prefetch_related("depends_on", "dependents"), pk=pk)
+    names = who_can.may_see_names(request.authorization)  # which groups hold it: else how many
     grants = list(Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects"))
-    uses = least_privilege.by_grant(grant.pk for grant in grants)
+    uses = least_privilege.by_grant(grant.pk for grant in grants) if names else {}
     context = {
         "policy": policy,
         "document": document_text(policy.document),
         "grants": grants,
-        "last_used": [(grant, uses.get(grant.pk, {})) for grant in grants],
+        "names_shown": names,
+        "holder_count": len({grant.group_id for grant in grants}),
+        "last_used": [(grant, uses.get(grant.pk, {})) for grant in grants] if names else [],
         "can_edit": policy.is_custom and _allowed(request, "iam:roles:updateRole"),
         "can_delete": policy.is_custom and _allowed(request, "iam:roles:deleteRole"),
         "can_clone": _allowed(request, "iam:roles:createRole"),
@@ -358,13 +361,18 @@ def policy_clone(request, pk):
 def policy_delete(request, pk):
     """Delete a custom policy after confirmation; refused while a group holds it."""
     policy = _custom_policy(pk, "deleted")
+    names = who_can.may_see_names(request.authorization)  # which groups hold it: else how many
     if request.method == "POST":
         try:
             services.policy_delete(actor=request.user, policy=policy)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            holders = Grant.objects.filter(policy=policy).values("group").distinct().count()
+            messages.error(request, " ".join(error.messages) if names or not holders else
+                           f"{policy.name} is attached to {holders} group{'s' if holders > 1 else ''}: detach it "
+                           "first.")
             return redirect(policy)
         messages.success(request, f"Deleted {policy.name}.")
         return redirect("iam:policy-list")
     groups = sorted({grant.group.name for grant in Grant.objects.filter(policy=policy).select_related("group")})
-    return render(request, "iam/policies/delete.html", {"policy": policy, "groups": groups})
+    context = {"policy": policy, "groups": groups if names else [], "holder_count": len(groups), "names_shown": names}
+    return render(request, "iam/policies/delete.html", context)

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import authz, mfa, permission_grid
+from accounts import authz, mfa, permission_grid, who_can
 from accounts.models import User
 from accounts.permissions import permission_required_action
 from accounts.policy import SERVICES, compile_document, evaluate, get_action
@@ -124,6 +124,8 @@ def simulator(request):
     # A first visit starts from the project the user works in (the image browser's) and from themselves.
     initial = {"project": request.session.get(SESSION_PROJECT_KEY) or None, "user": request.user.username}
     form = SimulatorForm(request.GET if submitted else None, initial=initial)
+    if not who_can.may_see_names(request.authorization):  # other users by name: who-can's permissions
+        form.fields["user"].queryset = User.objects.filter(pk=request.user.pk)
     results, validation, status = None, None, 200
     if submitted:
         if form.is_valid():
@@ -150,14 +152,18 @@ def simulator(request):
 def effective_permissions(request):
     """What can this user do: every IMS action in every project, each cell explained."""
     username = request.GET.get("user", "").strip()
+    # Naming other users and what they hold needs who-can's permissions; without them, only oneself.
+    users = User.objects.order_by("username")
+    if not who_can.may_see_names(request.authorization):
+        users = users.filter(pk=request.user.pk)
     subject = None
     if username:
-        subject = User.objects.filter(username=username).first()
+        subject = users.filter(username=username).first()
         if subject is None:
-            raise Http404(f"No user named {username}.")
+            raise Http404(f"No user named {username} that you may see.")
     projects = all_projects(request)
     context = {
-        "users": User.objects.order_by("username").values_list("username", flat=True),
+        "users": users.values_list("username", flat=True),
         "subject": subject,
         "projects": projects,
         "tab": "effective",

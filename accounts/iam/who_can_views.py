@@ -2,23 +2,25 @@
 policy allows across every project. Answers come from accounts.who_can, i.e. from the engine.
 
 Seeing who can means reading users, their groups and their grants: the pages need the IAM read
-actions iam:users:listUsers and iam:permissions:listPermissions (the grid of a group or a policy
-needs the latter only, as the simulator's grid of a user does).
+actions iam:users:listUsers and iam:permissions:listPermissions. The grid of a policy needs the latter
+only, but shows where the policy is attached (so to whom) only to a reader holding both
+(who_can.may_see_names, asked by every page that names holders); the grid of a group needs both.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import permission_grid, who_can
-from accounts.models import Policy, UserGroup
+from accounts import audit, permission_grid, who_can
+from accounts.models import AuditEvent, Policy, UserGroup
 from accounts.permissions import permission_required_action
 from accounts.selectors import all_projects
 
 from .policy_forms import WhoCanForm
 
-WHO_CAN_ACTIONS = ("iam:users:listUsers", "iam:permissions:listPermissions")
+WHO_CAN_ACTIONS = who_can.NAMES_ACTIONS  # what naming who holds what needs, on every page (who_can.may_see_names)
 GRID_ACTION = "iam:permissions:listPermissions"
 PAGE_SIZE = 100  # users listed per page: the answer is computed whole, its reasons are rendered per page
 
@@ -76,16 +78,31 @@ def grant_grid(request):
     """What a group (as a member of it alone would be) or a policy (where it is attached) allows,
     every IMS action in every project: the simulator's effective-permissions grid."""
     kind, subject = _subject(request)
+    names = who_can.may_see_names(request.authorization)
+    if kind == "group" and not names:
+        _refuse_names(request, subject)
     projects = all_projects(request)
-    context = {"kind": kind, "subject": subject, "projects": projects, "tab": "grid",
-               "groups": UserGroup.objects.order_by("name").values_list("pk", "name"),
+    context = {"kind": kind, "subject": subject, "projects": projects, "tab": "grid", "names_shown": names,
+               "groups": UserGroup.objects.order_by("name").values_list("pk", "name") if names else (),
                "policies": Policy.objects.order_by("name").values_list("pk", "name")}
     if kind == "group":
         authorization = who_can.group_authorization(subject)
         context.update(rows=permission_grid.authorization_grid(authorization, projects), rules=authorization.rules,
                        is_admin=authorization.is_admin, attached=True)
     elif kind == "policy":
-        authorization, attached = who_can.policy_authorization(subject)
+        authorization, attached = who_can.policy_authorization(subject, holders=names)
         context.update(rows=permission_grid.authorization_grid(authorization, projects), rules=authorization.rules,
                        is_admin=False, attached=attached)
     return render(request, "iam/whocan/grid.html", context)
+
+
+NAMES_REFUSAL = ("Seeing what a group holds, and who holds what, needs what who-can needs: "
+                 + " and ".join(WHO_CAN_ACTIONS) + ".")
+
+
+def _refuse_names(request, subject) -> None:
+    """403, audited: a page that would say who holds what, for a reader who may not see it."""
+    missing = next((a for a in WHO_CAN_ACTIONS if not request.authorization.allows(a)), WHO_CAN_ACTIONS[0])
+    audit.record(actor=request.user, action=missing, target=subject, outcome=AuditEvent.Outcome.DENIED,
+                 message=NAMES_REFUSAL, details={"method": request.method, "path": request.path})
+    raise PermissionDenied(NAMES_REFUSAL)
