@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import authz, permissions
+from accounts import authz, permissions, who_can
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
 from accounts.permissions import permission_required_action
@@ -297,7 +297,7 @@ def _detail_context(request, authorization, image, project, bound=None):
         "history": list(AuditEvent.objects.filter(target_type="image", target_id=str(image.pk),
                                                   project=project.name)[:HISTORY_LENGTH]),
         "max_upload": settings.IMSPERM_MAX_UPLOAD_BYTES,
-        "can_ask_who_can": all(authorization.allows(action) for action in WHO_CAN_ACTIONS),
+        "can_ask_who_can": who_can.may_see_names(authorization),
         # Downloads ask what Export asks: the engine's ims:images:export on this image, from this project.
         "exports": (services.recent_exports(image, project)
                     if authorization.allows(EXPORT_ACTION, project, image) else None),
