@@ -27,11 +27,10 @@ def _is_operator(user) -> bool:
 def admin_sign_in(request):
     """The admin's sign-in address. One way in: the admin's own form would skip the lockout page and
     the MFA step, so anonymous visitors go to the console's sign-in. A signed-in person is never sent
-    there (it would send them straight back: a loop): an operator goes on, anyone else is refused."""
+    there (it would send them straight back: a loop): they go on to the admin page they asked for,
+    which serves an operator and refuses anyone else (_operators_only)."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
-    if not _is_operator(request.user):
-        return errors.permission_denied(request, PermissionDenied(OPERATORS_ONLY))
     candidate = request.GET.get("next", "")
     safe = url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure())

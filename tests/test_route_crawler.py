@@ -13,9 +13,10 @@ demo objects. The expected answer is derived from the route's declared permissio
 - never a 500 for anyone.
 
 Django admin routes are covered by admin's own has_*_permission (backed by the engine, see
-accounts/backends.py): anonymous and non-staff users are sent to admin sign-in, staff never see
-a 500, and personas made staff get 403 wherever the engine refuses the model permission a route
-asks for (admin may refuse more than the engine, never less).
+accounts/backends.py): anonymous users are sent to admin sign-in, signed-in non-staff users get
+the console's 403 (Django admin is for operators), staff never see a 500, and personas made staff
+get 403 wherever the engine refuses the model permission a route asks for (admin may refuse more
+than the engine, never less).
 
 Each request runs in a savepoint rolled back afterwards, so a POST that succeeds changes nothing
 for the next case. Counts are printed for the closing note (run with -s).
@@ -162,12 +163,15 @@ def _data(url: str, persona: str) -> dict:
 
 
 def expectation(route: Route, kwargs: dict, persona: str, user) -> tuple[str, tuple[str, ...]]:
-    """("login" | "public" | "refused" | "allowed" | "hidden" | "staff" | "admin-login", actions)."""
+    """("login" | "public" | "refused" | "allowed" | "hidden" | "staff" | "admin-login" | "operators-only",
+    actions)."""
     if route.is_admin:
         if route.pattern.name in ("login", "logout"):
             return "public", ()
-        if user is None or not user.is_staff:
+        if user is None:
             return "admin-login", ()
+        if not user.is_staff:
+            return "operators-only", ()
         return "staff", ()
     declaration = declaration_of(route.pattern.callback)
     if user is None:
@@ -224,6 +228,9 @@ def judge(kind: str, response, refusals, service_refusals) -> tuple[bool, str]:
         return status == 302 and location.startswith("/accounts/login/"), "login"
     if kind == "admin-login":
         return status == 302 and "/admin/login/" in location, "admin login"
+    if kind == "operators-only":
+        said = b"Django admin is for operators" in response.content or not response.content  # HEAD: no body
+        return status == 403 and said, "admin 403 (not staff)"
     if kind in ("public", "staff"):
         return status != 403 or kind == "staff", f"{kind} {status}"
     if kind == "hidden":
