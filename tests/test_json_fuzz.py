@@ -240,3 +240,25 @@ def test_an_import_with_unstorable_text_is_a_422_naming_its_place(document, path
         iac.parse_text(text)
     assert refused.value.errors[0][0] == path
     assert not UserGroup.objects.filter(name__startswith="fuzz").exists()
+
+
+# --- the simulator's context lines: key=value, not JSON, but the same hostile text -------------------
+
+
+@pytest.mark.parametrize("context", [
+    "g:UserName=a\x00b",
+    "g:UserName=" + "x" * MEGABYTE,
+    "k" * MEGABYTE + "=1",
+    # (a lone surrogate cannot be URL-encoded: its UTF-8 bytes are tests/test_bad_input_fuzz.py's)
+    "g:MFAAge=1e400",
+    "g:MFAAge=" + "1" + "0" * 5000,
+    "\n".join(f"g:UserName=v{n}" for n in range(10_000)),
+    "=" * MEGABYTE,
+])
+def test_hostile_simulator_context_lines_are_refused_at_their_line_without_echo(context):
+    response = _admin(Client()).get("/iam/simulator/", {**_simulator(json.dumps(POLICY)), "context": context})
+    assert response.status_code in (200, 400, 422), response.status_code  # 400: the console's NUL refusal
+    errors = re.findall(r'class="field-error" role="alert">([^<]*)<', response.content.decode())
+    assert all(len(error) < 500 for error in errors), [error[:200] for error in errors]
+    if response.status_code == 422:
+        assert any(re.search(r"Line \d+|at most|null characters", error) for error in errors), errors

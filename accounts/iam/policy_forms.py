@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from accounts.forms import PolicyDocumentField
 from accounts.models import Policy, Project, User
 from accounts.policy import IAM_ACTIONS, IMS_ACTIONS, SERVICES, get_action, lookup_condition_key, validate_text
+from accounts.policy.locate import shown
 
 MAX_CONTEXT_LINES = 50
 # Longer than any value the console supplies (names and tag values are at most 64 characters);
@@ -57,7 +58,7 @@ def parse_context(text: str) -> dict[str, object]:
         if not separator:
             problems.append(f'Line {number}: write key=value, e.g. "ims:ResourceTag/env=prod".')
         elif declared is None:
-            problems.append(f'Line {number}: "{key}" is not a condition key the console supplies.')
+            problems.append(f'Line {number}: "{shown(key)}" is not a condition key the console supplies.')
         elif len(value) > MAX_CONTEXT_VALUE_LENGTH:
             problems.append(f"Line {number}: a value has at most {MAX_CONTEXT_VALUE_LENGTH} characters, not "
                             f"{len(value)}; the console never supplies a longer one.")
