@@ -1,0 +1,127 @@
+"""What the console's import accepts, and who may ask it to do any work: checked before parsing and planning.
+
+- MAX_BYTES: the document's size in UTF-8 (413 above it). An export of an account of 1,000 users,
+  200 groups and 2,300 grants is about 0.8 MiB.
+- MAX_ENTRIES: the number of items of the document's lists — regions, projects, users, groups,
+  members, custom policies, grants and the projects of each grant's scope (422 above it).
+
+A plan, a trial and an apply cost time in proportion to these (a trial or an apply holds the
+database's write lock while it runs its changes), so they are kept where a whole account fits and
+a request cannot keep every writer waiting. The README's "Backup and restore" and the JSON Schema
+quote them from here.
+"""
+
+from __future__ import annotations
+
+import json
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ENTRIES = 10_000
+# A request body that cannot hold a document within MAX_BYTES, even form-encoded (each byte as %XX).
+MAX_REQUEST_BYTES = 3 * MAX_BYTES + 64 * 1024
+
+# The write actions an import's changes call for, by (plan section, kind of change).
+WRITE_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Regions and projects", "create"): ("iam:projects:createProject",),
+    ("Regions and projects", "change"): ("iam:projects:updateProject",),
+    ("Users", "create"): ("iam:users:createUser",),
+    ("Users", "change"): ("iam:users:updateUser",),
+    ("Users", "remove"): ("iam:users:deleteUser",),
+    ("Custom policies", "create"): ("iam:roles:createRole",),
+    ("Custom policies", "change"): ("iam:roles:updateRole",),
+    ("Custom policies", "remove"): ("iam:roles:deleteRole",),
+    ("User groups", "create"): ("iam:groups:createGroup",),
+    ("User groups", "change"): ("iam:groups:updateGroup",),
+    ("User groups", "remove"): ("iam:groups:deleteGroup",),
+    ("Members", "create"): ("iam:groups:addUserToGroup",),
+    ("Members", "remove"): ("iam:groups:removeUserFromGroup",),
+    ("Grants", "create"): ("iam:permissions:grantPermission",),
+    ("Grants", "change"): ("iam:permissions:grantPermission",),
+    ("Grants", "remove"): ("iam:permissions:revokePermission",),
+}
+IMPORT_WRITE_ACTIONS = tuple(sorted({action for actions in WRITE_ACTIONS.values() for action in actions}))
+
+
+def size_refusal(text: str) -> str | None:
+    """Why the document is too large to look at (None: it is not)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        return (f"The file is {size:,} bytes; an import takes at most {MAX_BYTES:,} bytes "
+                f"({MAX_BYTES // 1024 // 1024} MiB). Split it, or apply it with manage.py iam_apply.")
+    return None
+
+
+def count_entries(data) -> int:
+    """The entries of a parsed document, as MAX_ENTRIES counts them (whatever their shape: not validated yet)."""
+    if not isinstance(data, dict):
+        return 0
+
+    def items(value) -> list:
+        return value if isinstance(value, list) else []
+
+    count = 0
+    for region in items(data.get("regions")):
+        count += 1 + (len(items(region.get("projects"))) if isinstance(region, dict) else 0)
+    count += len(items(data.get("users"))) + len(items(data.get("policies")))
+    for group in items(data.get("groups")):
+        count += 1 + (len(items(group.get("members"))) if isinstance(group, dict) else 0)
+    for grant in items(data.get("grants")):
+        count += 1 + (len(items(grant.get("scope"))) if isinstance(grant, dict) else 0)
+    return count
+
+
+def entries_refusal(text: str) -> str | None:
+    """Why the document has too many entries to plan (None: it has not, or it is not JSON: parsing says why)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    count = count_entries(data)
+    if count > MAX_ENTRIES:
+        return (f"The file has {count:,} entries (regions, projects, users, groups, members, policies, grants "
+                f"and their projects); an import takes at most {MAX_ENTRIES:,}. Split it, or apply it with "
+                f"manage.py iam_apply.")
+    return None
+
+
+def import_refusal(actor) -> str | None:
+    """Why `actor` may not import anything at all (None: they hold at least one write action an import uses).
+
+    Asked before the file is read: someone who can change nothing of the configuration gets no plan.
+    """
+    if actor is None:
+        return None
+    from accounts import authz
+
+    authorization = authz.authorization_for(actor)
+    if authorization is not None and any(authorization.allows(action) for action in IMPORT_WRITE_ACTIONS):
+        return None
+    return ("Importing changes the IAM configuration, and your permissions allow none of its changes: "
+            "you need at least one of " + ", ".join(IMPORT_WRITE_ACTIONS) + ".")
+
+
+def kind_refusals(changes, actor) -> list[tuple[str, str]]:
+    """For each kind of change the plan holds whose write action `actor` lacks: a located error at its first
+    change. Asked after the plan (no lock, a fixed number of queries) and before any change is tried."""
+    if actor is None:
+        return []
+    from accounts import authz
+
+    authorization = authz.authorization_for(actor)
+    first: dict[tuple[str, str], tuple[object, int]] = {}
+    for change in changes:
+        key = (change.section, change.kind)
+        found = first.get(key)
+        first[key] = (change if found is None else found[0], 1 if found is None else found[1] + 1)
+    errors = []
+    for key, (change, count) in first.items():
+        needed = list(WRITE_ACTIONS.get(key, ()))
+        if key == ("Grants", "change") and any("narrowed" in c.note for c in changes if c.section == "Grants"):
+            needed.append("iam:permissions:revokePermission")  # narrowing detaches, then attaches again
+        missing = [action for action in needed if authorization is None or not authorization.allows(action)]
+        if missing:
+            more = f" (and {count - 1:,} more change{'s' if count > 2 else ''} of this kind)" if count > 1 else ""
+            errors.append((change.path or "$", f"Refused: {change.kind} in {change.section.lower()} "
+                                               f"({change.subject}) needs {', '.join(missing)}, which your "
+                                               f"permissions do not allow{more}."))
+    return errors
