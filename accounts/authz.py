@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
 from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
 from .prepared import RowsByKey
+from .process_cache import ProcessCache
 
 DOMAIN_NAME = "imsperm"
 _CACHE_SIZE = 512
@@ -400,8 +400,10 @@ def requested_region(project, project_name: str) -> str:
 
 # --- loading and caching -------------------------------------------------------------------
 
-_lock = threading.Lock()
-_compiled_grants: OrderedDict[tuple[int, str], CompiledGrants] = OrderedDict()
+_lock = threading.Lock()  # the memo dictionaries of one CompiledGrants (its covering grants and cells)
+# A user's compiled grants by (user id, stamp), and compiled documents by their content.
+_COMPILED_GRANTS: ProcessCache[CompiledGrants] = ProcessCache("compiled grants", _CACHE_SIZE)
+_COMPILED_DOCUMENTS: ProcessCache[CompiledPolicy] = ProcessCache("compiled documents", 4 * _CACHE_SIZE)
 # Condition keys the current HTTP request supplies, set by RequestKeysMiddleware from request_keys_for.
 request_keys: ContextVar[dict[str, object] | None] = ContextVar("imsperm_request_keys", default=None)
 
@@ -421,7 +423,6 @@ def refresh_request_keys(request) -> None:
     """Rebuild this request's keys after it changed them (the session just verified MFA)."""
     request_keys.set(request_keys_for(request))
     forget(request.user)
-_compiled: dict[str, CompiledPolicy] = {}
 
 
 _STAMP_ROW = RowsByKey(AuthorizationStamp, "id")  # read at the start of every request: compiled once
@@ -443,14 +444,7 @@ def bump_stamp() -> None:
 def compile_cached(document: dict) -> CompiledPolicy:
     """Compile a document once per process, keyed by its content (ids can be reused; text cannot lie)."""
     key = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    compiled = _compiled.get(key)
-    if compiled is None:
-        compiled = compile_document(document)
-        with _lock:
-            if len(_compiled) > 4 * _CACHE_SIZE:
-                _compiled.clear()
-            _compiled[key] = compiled
-    return compiled
+    return _COMPILED_DOCUMENTS.get_or_build(key, lambda: compile_document(document))
 
 
 def grant_rule(grant, document: dict | None = None) -> GrantRule:
@@ -505,17 +499,8 @@ def authorization_for(user) -> Authorization | None:
     if memo is not None:
         return memo
     stamp = current_stamp()
-    key = (user.pk, stamp)
-    with _lock:
-        grants = _compiled_grants.get(key)
-        if grants is not None:
-            _compiled_grants.move_to_end(key)
-    if grants is None or grants.is_active != user.is_active:
-        grants = load_grants(user, stamp)
-        with _lock:
-            _compiled_grants[key] = grants
-            while len(_compiled_grants) > _CACHE_SIZE:
-                _compiled_grants.popitem(last=False)
+    grants = _COMPILED_GRANTS.get_or_build((user.pk, stamp), lambda: load_grants(user, stamp),
+                                           still_valid=lambda kept: kept.is_active == user.is_active)
     authorization = Authorization(grants, request_context=request_keys.get())
     setattr(user, _USER_ATTR, authorization)
     return authorization

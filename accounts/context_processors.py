@@ -8,6 +8,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from . import authz
 from .iac.export import EXPORT_ACTIONS
+from .process_cache import ProcessCache
 from .selectors import all_projects
 
 # (section, label, url name, action(s) needed, needs a project) — the catalogue names the actions.
@@ -70,12 +71,14 @@ def build_navigation(request):
     return tuple(items)
 
 
-@functools.lru_cache(maxsize=256)
+_NAVIGATION: ProcessCache[str] = ProcessCache("side menus", 256)
+
+
 def navigation_html(sections: tuple) -> str:
     """The side menu's HTML for one state of it (every entry's label, URL, state and reason): a
     handful of states per user, drawn once per process rather than on every page."""
-    return render_to_string("partials/console_nav.html",
-                            {"sections": [{"title": title, "items": items} for title, items in sections]})
+    return _NAVIGATION.get_or_build(sections, lambda: render_to_string(
+        "partials/console_nav.html", {"sections": [{"title": title, "items": items} for title, items in sections]}))
 
 
 def console(request):

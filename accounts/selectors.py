@@ -1,13 +1,11 @@
 """Reads shared by pages: memoised per request so a page asks the database once."""
 
-import threading
-
 from .models import Project
+from .process_cache import ProcessCache
 
-# Every project with its region, per process, at one authorization stamp: creating, renaming or deleting a
+# Every project with its region, per process, by authorization stamp: creating, renaming or deleting a
 # project or region bumps the stamp (accounts.signals), so the very next request of every process reloads.
-_projects_lock = threading.Lock()
-_projects_at_stamp: dict[str, tuple[Project, ...]] = {}
+_PROJECTS: ProcessCache[tuple[Project, ...]] = ProcessCache("projects", 2)
 
 
 def _request_stamp(request) -> str:
@@ -26,14 +24,11 @@ def all_projects(request=None) -> list[Project]:
         if cached is not None:
             return cached
     stamp = _request_stamp(request)
-    shared = _projects_at_stamp.get(stamp) if stamp else None
-    if shared is None:
-        shared = tuple(Project.objects.select_related("region").order_by("region__code", "name"))
-        if stamp:
-            with _projects_lock:
-                _projects_at_stamp.clear()  # one stamp is current: older lists are never read again
-                _projects_at_stamp[stamp] = shared
-    projects = list(shared)
+
+    def read():
+        return tuple(Project.objects.select_related("region").order_by("region__code", "name"))
+
+    projects = list(_PROJECTS.get_or_build(stamp, read) if stamp else read())
     if request is not None:
         request._imsperm_projects = projects
     return projects

@@ -12,7 +12,6 @@ and a handful of tables, not a thousand loads.
 from __future__ import annotations
 
 import json
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -21,9 +20,8 @@ from accounts.policy.evaluator import CompiledStatement
 
 from . import authz
 from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, User, UserGroup
+from .process_cache import ProcessCache
 
-_lock = threading.Lock()
-_current: Directory | None = None
 _MAX_JOINED = 50_000  # joined tables kept per directory (group sets × actions × projects asked)
 
 
@@ -138,16 +136,10 @@ class Directory:
     def current(cls) -> Directory:
         """The whole directory as of the database's authorization stamp, shared by every request until
         any change to users, memberships, grants or policies bumps the stamp (as authz caches grants)."""
-        global _current
-        stamp = authz.current_stamp()
-        with _lock:
-            found = _current
-        if found is not None and found.stamp == stamp:
-            return found
-        directory = cls()
-        with _lock:
-            _current = directory
-        return directory
+        return _DIRECTORIES.get_or_build(authz.current_stamp(), cls)
+
+
+_DIRECTORIES: ProcessCache[Directory] = ProcessCache("who-can directories", 1)  # the current stamp's
 
 
 # Saying who holds what (users and groups by name, their grants and decisions) reads users and their

@@ -180,8 +180,7 @@ def cold_queries(user, project) -> int:
     from accounts import authz
     from accounts.models import User
 
-    with authz._lock:
-        authz._compiled_grants.clear()
+    authz._COMPILED_GRANTS.clear()
     fresh = User.objects.get(pk=user.pk)
     with CaptureQueriesContext(connection) as queries:
         authz.decide(fresh, "ims:images:list", project=project)

@@ -3,8 +3,6 @@
 import functools
 import json
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, fields
 from html import escape as html_escape
 
@@ -12,6 +10,7 @@ from django import template
 from django.urls import get_script_prefix
 from django.utils.safestring import SafeData, mark_safe
 
+from accounts.process_cache import ProcessCache
 from images.links import image_url
 from images.operations import Control
 
@@ -115,9 +114,7 @@ def image_rows(context, rows):
 
 # --- the project switcher: drawn once per process for each state it can show --------------------------
 
-_SWITCHER_CACHE_SIZE = 256
-_switchers: OrderedDict[tuple, str] = OrderedDict()
-_switchers_lock = threading.Lock()
+_SWITCHERS: ProcessCache[str] = ProcessCache("project switchers", 256)
 
 
 @register.simple_tag(takes_context=True)
@@ -128,14 +125,5 @@ def project_switcher(context):
     request, project = context["request"], context["project"]
     grants = request.authorization.grants
     key = (grants.stamp, project.pk, grants.project_names_with_any_permission, get_script_prefix())
-    with _switchers_lock:
-        html = _switchers.get(key)
-        if html is not None:
-            _switchers.move_to_end(key)
-            return html
-    html = context.template.engine.get_template("images/_switcher.html").render(context)
-    with _switchers_lock:
-        _switchers[key] = html
-        while len(_switchers) > _SWITCHER_CACHE_SIZE:
-            _switchers.popitem(last=False)
-    return html
+    return _SWITCHERS.get_or_build(
+        key, lambda: context.template.engine.get_template("images/_switcher.html").render(context))
