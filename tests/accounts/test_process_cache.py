@@ -29,10 +29,6 @@ def test_a_kept_value_is_built_only_once_until_it_is_refused():
 
 def test_every_cache_of_the_console_is_one_of_these():
     """The caches keyed by the authorization stamp or by content, each declared once (issue 22)."""
-    import accounts.authz
-    import accounts.context_processors
-    import accounts.selectors
-    import accounts.who_can
     import images.templatetags.images_tags  # noqa: F401
 
     assert {"compiled grants", "compiled documents", "projects", "side menus", "who-can directories",
