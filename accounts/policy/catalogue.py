@@ -116,6 +116,19 @@ IAM_ACTIONS: tuple[Action, ...] = (
     Action("iam:projects:createProject", "Create projects", "Create a subproject in a region"),
     Action("iam:projects:updateProject", "Modify projects", "Rename or describe a project"),
     Action("iam:audit:listEvents", "View audit log", "List audit events"),
+    Action("iam:identityProviders:list", "List identity providers", "List the OpenID Connect identity providers"),
+    Action(
+        "iam:identityProviders:get",
+        "View identity providers",
+        "View an identity provider, its mapping rules; test its connection, preview its rules",
+    ),
+    Action("iam:identityProviders:create", "Create identity providers", "Create an identity provider"),
+    Action(
+        "iam:identityProviders:update",
+        "Modify identity providers",
+        "Modify, enable or disable an identity provider; change its mapping rules",
+    ),
+    Action("iam:identityProviders:delete", "Delete identity providers", "Delete an identity provider"),
 )
 
 ACTIONS: tuple[Action, ...] = IMS_ACTIONS + IAM_ACTIONS
