@@ -97,8 +97,12 @@ def main() -> None:
         built = time.perf_counter() - started
         assert not plan.errors, plan.errors[:3]
         started = time.perf_counter()
-        queries = []
-        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(1) or execute(sql, *rest)):
+        queries: list[int] = []
+
+        def counted(execute, sql, params, many, context, queries=queries):
+            queries.append(1)
+            return execute(sql, params, many, context)
+        with connection.execute_wrapper(counted):
             trial = iac.trial_plan(configuration, actor=admin)
         tried = time.perf_counter() - started
         assert not trial.errors, trial.errors[:3]

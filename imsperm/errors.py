@@ -1,6 +1,12 @@
 """Error pages that explain themselves; htmx requests get a fragment shown as a message."""
 
+import sys
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 
 def _respond(request, template, status, reason):
@@ -42,10 +48,41 @@ def page_not_found(request, exception=None):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return payload_too_large(request, "The request is larger than this console accepts "
+                                          f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes of form data).")
     return _respond(request, "400.html", 400, "The request could not be understood.")
 
 
+def payload_too_large(request, reason: str):
+    """413: the body is over a documented limit; nothing of it was parsed."""
+    if request.path_info.startswith("/iam/config/"):
+        from accounts.iac import limits
+
+        reason = f"{reason} A configuration file takes at most {limits.MAX_BYTES:,} bytes."
+    return _respond(request, "400.html", 413, reason)
+
+
+def service_unavailable(request, reason: str):
+    """503: the database stayed busy for the whole bounded wait (imsperm.busy adds Retry-After).
+
+    Rendered without the request's context processors: they would read the busy database."""
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(render_to_string("partials/refusal.html", {"reason": reason}), status=503)
+        response["HX-Retarget"] = "#messages"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return HttpResponse(render_to_string("503.html", {"reason": reason, "again": request.get_full_path()}),
+                        status=503)
+
+
 def server_error(request):
+    """500, unless the error is a busy database (raised outside a view): then 503 with Retry-After."""
+    from . import busy
+
+    error = sys.exc_info()[1]
+    if error is not None and busy.is_busy(error):
+        return busy.busy_response(request)
     return render(request, "500.html", status=500)
 
 

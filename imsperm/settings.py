@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "imsperm.method_not_allowed.MethodNotAllowedMiddleware",  # after the headers' middleware: its page gets them
+    "imsperm.busy.BusyDatabaseMiddleware",  # a busy database raised by a view: 503 + Retry-After
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into the page
 ]
 
@@ -118,10 +119,20 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# How long a request waits for a lock before it is answered 503 with Retry-After (imsperm.busy): SQLite's
+# busy timeout, PostgreSQL's lock_timeout. Plans are made outside any transaction, so only writes wait.
+IMSPERM_DB_LOCK_TIMEOUT = float(os.environ.get("IMSPERM_DB_LOCK_TIMEOUT", "5"))
+IMSPERM_BUSY_RETRY_AFTER = int(os.environ.get("IMSPERM_BUSY_RETRY_AFTER", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A transaction takes SQLite's write lock when it begins, so two saves queue (for up to
     # `timeout` seconds) instead of both reading, then failing to upgrade: "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE",
+                                                           "timeout": IMSPERM_DB_LOCK_TIMEOUT})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A statement waiting for a row or table lock gives up after the same bound (SQLSTATE 55P03).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (_options.get("options", "") + f" -c lock_timeout={int(IMSPERM_DB_LOCK_TIMEOUT * 1000)}"
+                           ).strip()
 
 AUTH_USER_MODEL = "accounts.User"
 # The throttle comes first: a locked-out name-and-address is refused before any password check.
