@@ -108,6 +108,16 @@ def sudo_required(view: Callable | None = None, *, back: str | Callable = "",
     return decorate(view) if view is not None else decorate
 
 
+def for_own_account(kwarg: str = "pk") -> Callable:
+    """A `when` for sudo_required: guard a page only when the account in the URL is one's own (a
+    password page: changing another person's is an IAM action, decided by the engine)."""
+
+    def own(request, *args, **kwargs) -> bool:
+        return str(kwargs.get(kwarg, "")) == str(request.user.pk)
+
+    return own
+
+
 def ask_for_proof(request, back: str | Callable = ""):
     """Send the request to "Confirm it's you" without running anything it asked for."""
     if request.method in SAFE_METHODS:

@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.permissions import public_view
 from accounts.signin import SignInView, sign_in_code
-from accounts.sudo import sudo_required
+from accounts.sudo import for_own_account, sudo_required
 from accounts.views import home
 from imsperm import errors
 from imsperm.health import healthz
@@ -49,10 +49,6 @@ def _operators_only(view):
     return wrapper
 
 
-def _own_account(request, *args, **kwargs) -> bool:
-    return str(kwargs.get("id", "")) == str(request.user.pk)
-
-
 def _guard_admin(patterns):
     """Django admin's URL patterns with the console's guards: operators only (see admin_sign_in),
     and sudo mode for changing one's own password (the site's page, and the user's password page
@@ -70,7 +66,7 @@ def _guard_admin(patterns):
         if name == "password_change":
             view = sudo_required(view)
         elif name.endswith("_password_change"):
-            view = sudo_required(view, when=_own_account)
+            view = sudo_required(view, when=for_own_account("id"))
         guarded.append(URLPattern(entry.pattern, _operators_only(view), entry.default_args, entry.name))
     return guarded
 

@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from accounts.sudo import for_own_account, sudo_required
+
 from . import audit, groups, projects, users
 
 urlpatterns = [
@@ -10,7 +12,9 @@ urlpatterns = [
     path("users/<int:pk>/", users.user_detail, name="user-detail"),
     path("users/<int:pk>/edit/", users.user_edit, name="user-edit"),
     path("users/<int:pk>/active/", users.user_set_active, name="user-set-active"),
-    path("users/<int:pk>/password/", users.user_password, name="user-password"),
+    # One's own password is a sign-in change: sudo mode (accounts.sudo).
+    path("users/<int:pk>/password/", sudo_required(users.user_password, when=for_own_account()),
+         name="user-password"),
     path("users/<int:pk>/mfa/reset/", users.user_mfa_reset, name="user-mfa-reset"),
     path("users/<int:pk>/delete/", users.user_delete, name="user-delete"),
     path("users/<int:pk>/groups/add/", users.user_group_add, name="user-group-add"),

@@ -123,6 +123,22 @@ def test_a_borrowed_session_cannot_change_its_password_in_django_admin():
     assert admin.password == before
 
 
+def test_a_borrowed_session_cannot_set_its_own_password_in_the_iam_console():
+    admin = User.objects.get(username="admin")
+    before = admin.password
+    client = borrowed("admin")
+    own = f"/iam/users/{admin.pk}/password/"
+    assert client.get(own)["Location"] == f"{CONFIRM}?next={own}"
+    response = client.post(own, {"password_mode": "set", "password1": "Zx9!long-enough",
+                                 "password2": "Zx9!long-enough"})
+    assert response.status_code in (302, 303) and response["Location"] == f"{CONFIRM}?next={own}"
+    admin.refresh_from_db()
+    assert admin.password == before
+    # another person's password is an IAM action (iam:users:updateUser), decided as before
+    newcomer = User.objects.get(username="newcomer")
+    assert client.get(f"/iam/users/{newcomer.pk}/password/").status_code == 200
+
+
 def test_every_sensitive_route_is_behind_sudo_mode():
     for url in ("/me/mfa/start/", "/me/mfa/confirm/", "/me/mfa/remove/", "/me/api-tokens/create/",
                 "/admin/password_change/"):
