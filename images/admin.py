@@ -10,6 +10,7 @@ engine for ims:images:export, see accounts.backends), downloaded from the image'
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 
 from accounts.admin import ServiceAdminMixin, ServiceInlineMixin
 
@@ -120,3 +121,9 @@ class ImageExportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django's history looks the object up before asking: ask first, so a refused reader learns nothing.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
