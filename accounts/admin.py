@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as confirm_delete_selected
 from django.contrib.admin.utils import model_ngettext, unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group as DjangoGroup
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
@@ -34,6 +36,7 @@ from .backends import action_for_permission
 from .enforcement import Refused, record_refusal
 from .forms import AdminSetPasswordForm, AdminUserAddForm, GrantAdminForm, PolicyAdminForm, format_finding
 from .models import AuditEvent, Grant, Membership, Policy, Project, Region, User, UserGroup
+from .services import escalation
 
 admin.site.site_header = "imsperm operators"
 admin.site.site_title = "imsperm admin"
@@ -44,6 +47,22 @@ admin.site.unregister(TOTPDevice)
 admin.site.unregister(StaticDevice)
 # Django's bulk delete calls QuerySet.delete(), past every service: each admin offers its own.
 admin.site.disable_action("delete_selected")
+
+
+def with_loaded_revision(form_class):
+    """`form_class` carrying the revision its object was loaded with (a hidden `loaded_revision`, as
+    PolicyAdminForm does), so that a change form older than the last save is refused, not saved."""
+
+    def __init__(self, *args, **kwargs):
+        form_class.__init__(self, *args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["loaded_revision"].initial = self.instance.revision
+            self.fields["loaded_revision"].required = True
+
+    return type(form_class.__name__, (form_class,), {
+        "loaded_revision": forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1),
+        "__init__": __init__,
+    })
 
 
 def refusal_text(error) -> str:
@@ -304,22 +323,32 @@ class MembershipInline(ServiceInlineMixin, admin.TabularInline):
 @admin.register(User)
 class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     """Users: changes through user_update, passwords through user_set_password. Nobody gets a
-    superuser flag by a form (the engine ignores it anyway: one engine decides)."""
+    superuser flag by a form (the engine ignores it anyway: one engine decides), nobody changes a
+    user name (an identity), and only admin members change an admin member's account."""
 
-    UPDATABLE = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
+    UPDATABLE = ("email", "first_name", "last_name", "is_active", "is_staff")
 
+    form = with_loaded_revision(UserChangeForm)
     add_form = AdminUserAddForm
     change_password_form = AdminSetPasswordForm
     list_display = ["username", "email", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "is_staff", "iam_groups"]
     fieldsets = (
-        (None, {"fields": ("username", "password")}),
+        (None, {"fields": ("username", "password", "loaded_revision")}),
         ("Personal info", {"fields": ("first_name", "last_name", "email")}),
         ("Status", {"fields": ("is_active", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),)
     readonly_fields = ["is_superuser", "last_login", "date_joined"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["username", *self.readonly_fields] if obj is not None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and escalation.admin_account_refusal(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -329,8 +358,8 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
             return
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in self.UPDATABLE}
         if changes:
-            self.call_service(request, "change", obj, services.user_update,
-                              user=User.objects.get(pk=obj.pk), **changes)
+            self.call_service(request, "change", obj, services.user_update, user=User.objects.get(pk=obj.pk),
+                              expected_revision=form.cleaned_data["loaded_revision"], **changes)
 
     def save_related(self, request, form, formsets, change):
         """A user has no related rows editable here."""
@@ -370,12 +399,22 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
 
 @admin.register(UserGroup)
 class UserGroupAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = with_loaded_revision(forms.ModelForm)
     list_display = ["name", "description", "is_builtin"]
     search_fields = ["name"]
     inlines = [MembershipInline]
 
+    def get_fields(self, request, obj=None):
+        return ["name", "description", "is_builtin"] + (["loaded_revision"] if obj is not None else [])
+
     def get_readonly_fields(self, request, obj=None):
         return ["name", "is_builtin"] if obj is not None and obj.is_builtin else ["is_builtin"]
+
+    def has_change_permission(self, request, obj=None):
+        """Only admin members change the admin group (its description, its members)."""
+        if obj is not None and escalation.admin_group_refusal(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_builtin:
@@ -389,7 +428,8 @@ class UserGroupAdmin(ServiceAdminMixin, admin.ModelAdmin):
             obj.pk = created.pk
         elif {"name", "description"} & set(form.changed_data):
             self.call_service(request, "change", obj, services.group_update,
-                              group=UserGroup.objects.get(pk=obj.pk), name=obj.name, description=obj.description)
+                              group=UserGroup.objects.get(pk=obj.pk), name=obj.name, description=obj.description,
+                              expected_revision=form.cleaned_data["loaded_revision"])
 
     def save_formset(self, request, form, formset, change):
         """Membership changes go through the services (≤ 10 groups, last-admin guard, audit)."""
@@ -538,7 +578,11 @@ class NoDeleteServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(Region)
 class RegionAdmin(NoDeleteServiceAdmin):
+    form = with_loaded_revision(forms.ModelForm)
     list_display = ["code", "name"]
+
+    def get_fields(self, request, obj=None):
+        return ["code", "name", "loaded_revision"] if obj is not None else ["code", "name"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["code"] if obj is not None else []
@@ -546,7 +590,8 @@ class RegionAdmin(NoDeleteServiceAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             self.call_service(request, "change", obj, services.region_update,
-                              region=Region.objects.get(pk=obj.pk), name=obj.name)
+                              region=Region.objects.get(pk=obj.pk), name=obj.name,
+                              expected_revision=form.cleaned_data["loaded_revision"])
         else:
             obj.pk = self.call_service(request, "add", obj, services.region_create,
                                        code=obj.code, name=obj.name).pk
@@ -554,9 +599,14 @@ class RegionAdmin(NoDeleteServiceAdmin):
 
 @admin.register(Project)
 class ProjectAdmin(NoDeleteServiceAdmin):
+    form = with_loaded_revision(forms.ModelForm)
     list_display = ["name", "region", "description"]
     list_filter = ["region"]
     list_select_related = ["region"]
+
+    def get_fields(self, request, obj=None):
+        return ["name", "region", "description", "loaded_revision"] if obj is not None else [
+            "name", "region", "description"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["region"] if obj is not None else []
@@ -564,7 +614,8 @@ class ProjectAdmin(NoDeleteServiceAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             self.call_service(request, "change", obj, services.project_update,
-                              project=Project.objects.get(pk=obj.pk), name=obj.name, description=obj.description)
+                              project=Project.objects.get(pk=obj.pk), name=obj.name, description=obj.description,
+                              expected_revision=form.cleaned_data["loaded_revision"])
         else:
             obj.pk = self.call_service(request, "add", obj, services.project_create, region=obj.region,
                                        name=obj.name, description=obj.description).pk

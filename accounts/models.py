@@ -30,6 +30,9 @@ class User(AbstractUser):
         validators=[AbstractUser.username_validator],
         error_messages={"unique": "A user with that username already exists."},
     )
+    # Moves on with every save of the user's attributes, so a form loaded before someone else's save
+    # is refused instead of erasing it (issue 19); a password, MFA or membership change does not.
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["username"]
@@ -83,6 +86,8 @@ class UserGroup(models.Model):
     name = models.CharField(max_length=128, unique=True)
     description = models.CharField(max_length=255, blank=True)
     is_builtin = models.BooleanField(default=False, editable=False)
+    # Moves on with every save of the name or description (a stale edit form is refused).
+    revision = models.PositiveIntegerField(default=1, editable=False)
     members = models.ManyToManyField(User, through="Membership", related_name="iam_groups", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -126,6 +131,7 @@ class Region(models.Model):
         validators=[RegexValidator(r"^[a-z]+(-[a-z0-9]+)+$", "Use a region id like cn-north-4.")],
     )
     name = models.CharField(max_length=64)
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["code"]
@@ -149,6 +155,7 @@ class Project(models.Model):
     )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="projects")
     description = models.CharField(max_length=255, blank=True)
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]

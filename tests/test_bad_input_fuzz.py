@@ -174,7 +174,7 @@ ENDPOINTS = [
         "username": "fuzz-user", "email": "f@example.com", "first_name": "F", "last_name": "U", "is_active": "on",
         "password_mode": "set", "password1": "Fuzz-password-1234", "password2": "Fuzz-password-1234"}),
     Endpoint("user-edit", lambda: f"/iam/users/{_user().pk}/edit/", lambda: {
-        "username": "viewer", "email": "v@example.com", "first_name": "V", "last_name": "W"}),
+        "email": "v@example.com", "first_name": "V", "last_name": "W", "revision": str(_user().revision)}),
     Endpoint("user-active", lambda: f"/iam/users/{_user().pk}/active/", lambda: {"active": "0"}),
     Endpoint("user-password", lambda: f"/iam/users/{_user().pk}/password/", lambda: {
         "password_mode": "set", "password1": "Fuzz-password-1234", "password2": "Fuzz-password-1234"}),
@@ -183,7 +183,8 @@ ENDPOINTS = [
     # IAM groups
     Endpoint("group-list", lambda: "/iam/groups/", lambda: {"q": "view", "page": "1"}, method="GET"),
     Endpoint("group-create", lambda: "/iam/groups/new/", lambda: {"name": "fuzz-group", "description": "d"}),
-    Endpoint("group-edit", lambda: f"/iam/groups/{_group().pk}/edit/", lambda: {"name": "viewers", "description": "d"}),
+    Endpoint("group-edit", lambda: f"/iam/groups/{_group().pk}/edit/", lambda: {
+        "name": "viewers", "description": "d", "revision": str(_group().revision)}),
     Endpoint("group-candidates", lambda: f"/iam/groups/{_group().pk}/members/candidates/", lambda: {"q": "new"},
              method="GET"),
     Endpoint("group-member-add", lambda: f"/iam/groups/{_group().pk}/members/add/",

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import MAX_GROUPS_PER_USER, AuditEvent, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES
 from accounts.selectors import SEARCH_MAX_LENGTH
+from images.forms import RevisionField  # the images' field: a missing or mangled revision counts as stale
 
 
 class PasswordChoiceForm(forms.Form):
@@ -75,10 +76,15 @@ class UserCreateForm(PasswordChoiceForm):
 
 
 class UserEditForm(forms.Form):
-    username = forms.CharField(max_length=64, help_text="Up to 64 characters: letters, digits and @/./+/-/_ only.")
+    """A user's e-mail and names, and the revision they were read at. The user name is shown, never
+    taken from the post: it is an identity and does not change."""
+
+    username = forms.CharField(max_length=64, disabled=True, required=False,
+                               help_text="A user name does not change: create a new user for a new name.")
     email = forms.EmailField(required=False)
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
+    revision = RevisionField()
 
 
 class UserFilterForm(forms.Form):
@@ -101,6 +107,12 @@ class AddToGroupForm(forms.Form):
 class GroupForm(forms.Form):
     name = forms.CharField(max_length=128)
     description = forms.CharField(max_length=255, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class GroupEditForm(GroupForm):
+    """A group's name and description, and the revision they were read at."""
+
+    revision = RevisionField()
 
 
 class MemberForm(forms.Form):

@@ -14,9 +14,10 @@ from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.selectors import search_text
 from accounts.services import escalation
+from accounts.services._common import StaleEditError
 
 from .dependency_picture import dependency_picture
-from .directory_forms import AttachForm, DetachForm, GroupForm, MemberForm, add_service_errors
+from .directory_forms import AttachForm, DetachForm, GroupEditForm, GroupForm, MemberForm, add_service_errors
 from .directory_selectors import (
     PAGE_SIZE,
     attachable_policies,
@@ -61,6 +62,7 @@ def group_detail(request, pk):
     group = get_object_or_404(UserGroup, pk=pk)
     can = capabilities(request)
     context = {"group": group, "members": group_members(group), "can": can, "tab": "members",
+               "edit_refusal": escalation.admin_group_refusal(request.user, group),
                "add_refusal": escalation.membership_refusal(request.user, group) if can["addUserToGroup"] else None,
                "remove_refusal": escalation.removal_refusal(request.user, group)}
     return render(request, "iam/groups/detail.html", context)
@@ -112,14 +114,25 @@ def change_membership(request, *, group, user, add: bool) -> None:
 
 @permission_required_action("iam:groups:updateGroup")
 def group_edit(request, pk):
+    """Name and description; a form older than the last save answers 409 beside the values saved
+    meanwhile. Only admin members edit the admin group (its name never changes)."""
     group = get_object_or_404(UserGroup, pk=pk)
-    form = GroupForm(request.POST or None, initial={"name": group.name, "description": group.description})
+    refusal = escalation.admin_group_refusal(request.user, group)
+    if refusal:
+        escalation.refuse_page(request.user, "iam:groups:updateGroup", refusal, target=group)
+    form = GroupEditForm(request.POST or None, initial={"name": group.name, "description": group.description,
+                                                        "revision": group.revision})
     if group.is_builtin:
         form.fields["name"].disabled = True
         form.fields["name"].help_text = "The built-in admin group cannot be renamed."
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            services.group_update(actor=request.user, group=group, **form.cleaned_data)
+            services.group_update(actor=request.user, group=group, name=data["name"], description=data["description"],
+                                  expected_revision=data["revision"])
+        except StaleEditError as stale:
+            return stale_form(request, "iam/groups/form.html", form, stale, {"group": stale.current},
+                              [(form[field].label, getattr(stale.current, field)) for field in ("name", "description")])
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -127,6 +140,17 @@ def group_edit(request, pk):
             return redirect(group)
     status = 422 if form.errors else 200
     return render(request, "iam/groups/form.html", {"form": form, "group": group}, status=status)
+
+
+def stale_form(request, template, form, stale: StaleEditError, context, values):
+    """409: the form keeps what was typed, now at the current revision, beside the values saved
+    meanwhile (as the image and policy editors answer), so saving again is a deliberate overwrite."""
+    current = stale.current
+    form.data = form.data.copy()
+    form.data["revision"] = current.revision
+    form.add_error(None, stale.messages)
+    conflict = {"revision": current.revision, "values": [(label, value or "—") for label, value in values]}
+    return render(request, template, {**context, "form": form, "conflict": conflict}, status=409)
 
 
 @permission_required_action("iam:groups:deleteGroup")
@@ -172,7 +196,8 @@ def group_permissions(request, pk):
     uses = least_privilege.by_grant(grant.pk for grant in grants)
     for row in rows:
         row["last_used"] = uses.get(row["grant"].pk, {})
-    context = {"group": group, "rows": rows, "can": can, "tab": "permissions"}
+    context = {"group": group, "rows": rows, "can": can, "tab": "permissions",
+               "edit_refusal": escalation.admin_group_refusal(request.user, group)}
     return render(request, "iam/groups/permissions.html", context)
 
 

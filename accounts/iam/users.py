@@ -16,6 +16,7 @@ from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.services import escalation
 from accounts.services import mfa as mfa_services
+from accounts.services._common import StaleEditError
 
 from .directory_forms import (
     AddToGroupForm,
@@ -26,7 +27,7 @@ from .directory_forms import (
     add_service_errors,
 )
 from .directory_selectors import PAGE_SIZE, capabilities, user_memberships, users_matching
-from .groups import change_membership
+from .groups import change_membership, stale_form
 
 ONE_TIME_SESSION_KEY = "iam-one-time-password-{}"
 ONE_TIME_COOKIE = "iam-otp-{}"
@@ -132,8 +133,10 @@ def user_detail(request, pk):
     if can["listPermissions"]:
         grants = list(Grant.objects.filter(group__memberships__user=user).select_related("group", "policy")
                       .prefetch_related("projects").order_by("group__name", "policy__name"))
+    # Only admin members act on an admin member's account, memberships included.
+    edit_refusal = escalation.admin_account_refusal(request.user, user, memberships=memberships)
     add_form, withheld = None, 0
-    if can["addUserToGroup"] and len(memberships) < MAX_GROUPS_PER_USER:
+    if can["addUserToGroup"] and len(memberships) < MAX_GROUPS_PER_USER and not edit_refusal:
         add_form = AddToGroupForm(user=user)
         # Offer only the groups the server would let this actor hand over (escalation rule).
         add_form.fields["group"].queryset, withheld = escalation.groups_to_offer(
@@ -146,25 +149,39 @@ def user_detail(request, pk):
     refusals = escalation.removal_refusals(request.user, memberships,
                                            grants=grants if can["listPermissions"] else None)
     for membership in memberships:
-        membership.removal_refusal = refusals.get(membership.group.pk)
+        membership.removal_refusal = edit_refusal or refusals.get(membership.group.pk)
     context = {"subject": user, "memberships": memberships, "grants": grants, "add_form": add_form, "can": can,
                "subject_has_mfa": mfa.has_mfa(user),
-               "max_groups": MAX_GROUPS_PER_USER, "withheld_groups": withheld, "account_refusal": account_refusal}
+               "max_groups": MAX_GROUPS_PER_USER, "withheld_groups": withheld, "account_refusal": account_refusal,
+               "edit_refusal": edit_refusal}
     response = render(request, "iam/users/detail.html", context)
     if ONE_TIME_COOKIE.format(user.pk) in request.COOKIES:
         response.delete_cookie(ONE_TIME_COOKIE.format(user.pk), path=user.get_absolute_url(), samesite="Strict")
     return response
 
 
+EDITABLE = ("email", "first_name", "last_name")
+
+
 @permission_required_action("iam:users:updateUser")
 def user_edit(request, pk):
+    """E-mail and names (the user name is shown, fixed); a form older than the last save answers 409
+    beside the values saved meanwhile, and saving it again overwrites them deliberately."""
     user = get_object_or_404(User, pk=pk)
+    refusal = escalation.admin_account_refusal(request.user, user)
+    if refusal:
+        escalation.refuse_page(request.user, "iam:users:updateUser", refusal, target=user)
     initial = {"username": user.username, "email": user.email, "first_name": user.first_name,
-               "last_name": user.last_name}
+               "last_name": user.last_name, "revision": user.revision}
     form = UserEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            services.user_update(actor=request.user, user=user, **form.cleaned_data)
+            services.user_update(actor=request.user, user=user, expected_revision=data["revision"],
+                                 **{field: data[field] for field in EDITABLE})
+        except StaleEditError as stale:
+            return stale_form(request, "iam/users/form.html", form, stale, {"subject": stale.current},
+                              [(form[field].label, getattr(stale.current, field)) for field in EDITABLE])
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -1,5 +1,8 @@
 """Helpers shared by the IAM services."""
 
+from django.core.exceptions import ValidationError
+from django.db.models import F
+
 from accounts.models import ADMIN_GROUP_NAME, Membership
 
 
@@ -16,3 +19,34 @@ def _active_admins() -> int:
 
 def _is_admin_member(user) -> bool:
     return Membership.objects.filter(user=user, group__name=ADMIN_GROUP_NAME, group__is_builtin=True).exists()
+
+
+class StaleEditError(ValidationError):
+    """Someone saved the user, group, region or project after this form loaded it (as
+    images.services.ConcurrentImageEditError for images); `current` is the row as saved now."""
+
+    def __init__(self, current):
+        self.current = current
+        super().__init__(
+            f"{current} was changed by someone else after you opened it (it is now at revision "
+            f"{current.revision}). Your input is kept below, beside the current values: review them, "
+            "then save again to replace them.",
+            code="conflict",
+        )
+
+
+def claim_revision(instance, expected_revision: int | None) -> None:
+    """Move `instance` to its next revision, or refuse if it is no longer at `expected_revision`.
+
+    The images' mechanism (images.services._claim_revision): one conditional UPDATE, so of two saves
+    that loaded the same revision exactly one wins, on any database. `None` is a write that no edit
+    form loaded (an activation button, an import, the system): it moves the revision on, so forms
+    drawn before it turn stale.
+    """
+    model = type(instance)
+    rows = model.objects.filter(pk=instance.pk)
+    if expected_revision is not None:
+        rows = rows.filter(revision=expected_revision)
+    if not rows.update(revision=F("revision") + 1):
+        raise StaleEditError(model.objects.get(pk=instance.pk))
+    instance.refresh_from_db(fields=["revision"])

@@ -5,7 +5,8 @@ nobody can take over an account that holds more than they do. Each change that h
 permissions over is described as a set of `(action, project)` pairs (project None meaning
 *All resources*, or the global scope of IAM); the actor must hold every pair outright
 (`Authorization.holds`: allowed without conditions, no Deny naming it). Membership of the
-built-in `admin` group, which is allowed everything, changes hands only between its members.
+built-in `admin` group, which is allowed everything, changes hands only between its members, and
+only they act on an admin member's account (any attribute) or on the admin group itself.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from accounts import authz
-from accounts.enforcement import Refused
+from accounts.enforcement import Refused, atomic_service
 from accounts.models import ADMIN_GROUP_NAME, Grant
 from accounts.policy import SERVICES, expand_pattern, get_action
 
@@ -255,6 +256,29 @@ def groups_to_offer(actor, groups, *, admin_group_in_choices: bool):
     return offered, withheld
 
 
+def admin_account_refusal(actor, user, *, memberships=None) -> str | None:
+    """Why the actor may not touch `user`'s account at all, whatever the attribute (user name, e-mail,
+    names, flags, password, MFA, memberships): only admin members act on an admin member's account.
+    Acting on one's own account is not acting on someone else's."""
+    if actor is None or actor.pk == user.pk:
+        return None
+    if memberships is not None:
+        target_is_admin = any(m.group.is_admin_group for m in memberships)
+    else:
+        target_is_admin = _is_admin_member(user)
+    if not target_is_admin:
+        return None
+    return admin_refusal(actor, doing=f"act on the account of a member of the {ADMIN_GROUP_NAME} group")
+
+
+def admin_group_refusal(actor, group) -> str | None:
+    """Why the actor may not change the built-in admin group itself (its description; its name never
+    changes): only its members do."""
+    if not group.is_admin_group:
+        return None
+    return admin_refusal(actor, doing=f"change the {ADMIN_GROUP_NAME} group")
+
+
 def account_refusal(actor, user, *, doing: str = "managing the account of", memberships=None,
                     grants=None) -> str | None:
     """Why the actor may not act on `user`'s account (password, activation, deletion): doing so is
@@ -262,12 +286,9 @@ def account_refusal(actor, user, *, doing: str = "managing the account of", memb
     grants (with policies and projects) passes them, saving the queries."""
     if actor is None or actor.pk == user.pk:
         return None
-    if memberships is not None:
-        target_is_admin = any(m.group.is_admin_group for m in memberships)
-    else:
-        target_is_admin = _is_admin_member(user)
-    if target_is_admin:
-        return admin_refusal(actor, doing=f"act on the account of a member of the {ADMIN_GROUP_NAME} group")
+    refusal = admin_account_refusal(actor, user, memberships=memberships)
+    if refusal:
+        return refusal
     holdings = user_holdings(user) if grants is None else _grant_pairs(grants)
     return handover_refusal(actor, holdings, doing=f"{doing} {user.get_username()}",
                             consequence="acts on everything they hold, and you do not hold")
@@ -289,6 +310,24 @@ def require_holds(actor, attempted: str, pairs: Iterable[Handover], *, doing: st
 def require_admin_member(actor, attempted: str, *, doing: str, target=None, target_repr: str = "") -> None:
     """Refuse unless the actor is a member of the built-in admin group (or the system itself)."""
     _refuse(admin_refusal(actor, doing=doing), actor, attempted, target=target, target_repr=target_repr)
+
+
+def require_may_act_on_account(actor, attempted: str, user) -> None:
+    """Refuse any change to an admin member's account unless the actor is an admin member too."""
+    _refuse(admin_account_refusal(actor, user), actor, attempted, target=user)
+
+
+def require_may_change_group(actor, attempted: str, group) -> None:
+    """Refuse any change to the built-in admin group unless the actor is one of its members."""
+    if group.is_admin_group:
+        require_admin_member(actor, attempted, doing=f"change the {ADMIN_GROUP_NAME} group", target=group)
+
+
+@atomic_service
+def refuse_page(actor, attempted: str, reason: str | None, *, target=None) -> None:
+    """A page that can only lead to a refused change (an admin member's edit form, for someone who is
+    not one) answers 403 with the reason and its `denied` event, as the service would."""
+    _refuse(reason, actor, attempted, target=target)
 
 
 def require_may_add_members(actor, attempted: str, group) -> None:

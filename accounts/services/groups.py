@@ -9,7 +9,7 @@ from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GROUPS_PER_USER, Membership, User, UserGroup
 
 from . import escalation
-from ._common import _active_admins, _diff
+from ._common import _active_admins, _diff, claim_revision
 
 
 @atomic_service
@@ -24,17 +24,24 @@ def group_create(*, actor, name: str, description: str = "") -> UserGroup:
 
 
 @atomic_service
-def group_update(*, actor, group: UserGroup, name: str, description: str) -> UserGroup:
+def group_update(*, actor, group: UserGroup, name: str, description: str,
+                 expected_revision: int | None = None) -> UserGroup:
+    """Rename or describe a group, refusing if someone saved it after `expected_revision` was read
+    (None: no form was loaded, as for an import). Only admin members change the admin group."""
     require(actor, "iam:groups:updateGroup", target=group)
+    escalation.require_may_change_group(actor, "iam:groups:updateGroup", group)
     if group.is_builtin and name != group.name:
         raise ValidationError({"name": "The built-in admin group cannot be renamed."})
-    before = {"name": group.name, "description": group.description}
-    group.name, group.description = name, description
-    group.full_clean()
-    group.save()
-    audit.record(actor=actor, action="iam:groups:updateGroup", target=group,
+    locked = UserGroup.objects.select_for_update().get(pk=group.pk)
+    claim_revision(locked, expected_revision)
+    before = {"name": locked.name, "description": locked.description}
+    locked.name, locked.description = name, description
+    locked.full_clean()
+    locked.save()
+    audit.record(actor=actor, action="iam:groups:updateGroup", target=locked,
                  details=_diff(before, {"name": name, "description": description}))
-    return group
+    group.name, group.description, group.revision = name, description, locked.revision
+    return locked
 
 
 @atomic_service
@@ -55,6 +62,7 @@ def group_delete(*, actor, group: UserGroup) -> None:
 def group_add_member(*, actor, group: UserGroup, user: User) -> Membership:
     require(actor, "iam:groups:addUserToGroup", target=group)
     escalation.require_may_add_members(actor, "iam:groups:addUserToGroup", group)
+    escalation.require_may_act_on_account(actor, "iam:groups:addUserToGroup", user)
     User.objects.select_for_update().filter(pk=user.pk).first()
     if Membership.objects.filter(group=group, user=user).exists():
         raise ValidationError(f"{user} is already a member of {group}.")
@@ -70,6 +78,7 @@ def group_add_member(*, actor, group: UserGroup, user: User) -> Membership:
 def group_remove_member(*, actor, group: UserGroup, user: User) -> None:
     require(actor, "iam:groups:removeUserFromGroup", target=group)
     escalation.require_may_remove_members(actor, "iam:groups:removeUserFromGroup", group)
+    escalation.require_may_act_on_account(actor, "iam:groups:removeUserFromGroup", user)
     membership = Membership.objects.select_for_update().filter(group=group, user=user).first()
     if membership is None:
         raise ValidationError(f"{user} is not a member of {group}.")

@@ -13,7 +13,7 @@ from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_SUBPROJECTS_PER_REGION, Project, Region
 
-from ._common import _diff
+from ._common import _diff, claim_revision
 
 
 def _check_subproject_name(region: Region, name: str, *, exclude_pk=None) -> None:
@@ -43,10 +43,12 @@ def region_create(*, actor, code: str, name: str) -> Region:
 
 
 @atomic_service
-def region_update(*, actor, region: Region, name: str) -> Region:
-    """Change a region's display name (its code is fixed)."""
+def region_update(*, actor, region: Region, name: str, expected_revision: int | None = None) -> Region:
+    """Change a region's display name (its code is fixed), refusing a form loaded before someone
+    else's save (`expected_revision`; None when no form was loaded)."""
     require(actor, "iam:projects:updateProject", target=region)
     locked = Region.objects.select_for_update().get(pk=region.pk)
+    claim_revision(locked, expected_revision)
     before = {"name": locked.name}
     locked.name = name
     locked.full_clean()
@@ -77,10 +79,13 @@ def project_create(*, actor, region: Region, name: str, description: str = "") -
 
 
 @atomic_service
-def project_update(*, actor, project: Project, name: str, description: str) -> Project:
-    """Rename or describe a project; the region's default project keeps its name."""
+def project_update(*, actor, project: Project, name: str, description: str,
+                   expected_revision: int | None = None) -> Project:
+    """Rename or describe a project; the region's default project keeps its name. A form loaded
+    before someone else's save is refused (`expected_revision`; None when no form was loaded)."""
     require(actor, "iam:projects:updateProject", target=project)
     locked = Project.objects.select_for_update().select_related("region").get(pk=project.pk)
+    claim_revision(locked, expected_revision)
     if name != locked.name:
         if locked.is_default:
             raise ValidationError({"name": "A region's default project is named like the region: "

@@ -5,13 +5,31 @@ from __future__ import annotations
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
-from accounts.models import User
+from accounts.models import AuditEvent, User
 
 from . import escalation
-from ._common import _active_admins, _diff, _is_admin_member
+from ._common import _active_admins, _diff, _is_admin_member, claim_revision
+
+USERNAME_FIXED = ("A user name cannot change: it is who the audit log, sign-in and the decision API mean. "
+                  "Create a new user for a new name.")
+USERNAME_WAS_SOMEONES = ("{name} belonged to a deleted user whom the audit log still names: choose another name, "
+                         "so that the log keeps meaning one person.")
+
+
+def username_was_someone_elses(username: str) -> bool:
+    """Whether the audit log names `username` (in any letter case) as a user who is gone: deleted,
+    or renamed before names became fixed. The log keeps every event (it is append-only, with no
+    retention that removes them), so such a name is never handed to someone new; were events ever
+    expired, a name would come free with the last event naming it."""
+    return AuditEvent.objects.filter(
+        Q(action="iam:users:deleteUser", target_type="user", target_repr__iexact=username)
+        | Q(action="iam:users:updateUser", target_type="user", details__before__username__iexact=username),
+        outcome=AuditEvent.Outcome.ALLOWED,
+    ).exclude(target_id__in=User.objects.filter(username__iexact=username).values("pk")).exists()
 
 
 def generate_password() -> str:
@@ -28,6 +46,8 @@ def user_create(*, actor, username: str, password: str | None = None, email: str
     administrator sets one; no hashing, so a thousand users are restored in seconds.
     """
     require(actor, "iam:users:createUser", target_repr=username)
+    if username_was_someone_elses(username):
+        raise ValidationError({"username": USERNAME_WAS_SOMEONES.format(name=username)}, code="name_was_someones")
     generated = None
     if not password and not without_password:
         password = generated = generate_password()
@@ -45,9 +65,12 @@ def user_create(*, actor, username: str, password: str | None = None, email: str
 
 
 @atomic_service
-def user_update(*, actor, user: User, **changes) -> User:
-    """Change a user's attributes (username, email, names, is_active, is_staff)."""
+def user_update(*, actor, user: User, expected_revision: int | None = None, **changes) -> User:
+    """Change a user's attributes (e-mail, names, is_active, is_staff; the user name never changes),
+    refusing if someone saved the user after `expected_revision` was read (None: no form was loaded,
+    as for the activation button or an import)."""
     require(actor, "iam:users:updateUser", target=user)
+    escalation.require_may_act_on_account(actor, "iam:users:updateUser", user)
     if "is_active" in changes and changes["is_active"] != user.is_active:
         escalation.require_covers_user(actor, "iam:users:updateUser", user,
                                        doing="deactivating" if user.is_active else "activating")
@@ -56,6 +79,9 @@ def user_update(*, actor, user: User, **changes) -> User:
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
     locked = User.objects.select_for_update().get(pk=user.pk)
+    if changes.pop("username", locked.username) != locked.username:
+        raise ValidationError({"username": USERNAME_FIXED}, code="username_fixed")
+    claim_revision(locked, expected_revision)
     before = {k: getattr(locked, k) for k in changes}
     deactivating = changes.get("is_active") is False and locked.is_active
     if deactivating and _is_admin_member(locked) and _active_admins() <= 1:
@@ -68,6 +94,7 @@ def user_update(*, actor, user: User, **changes) -> User:
     audit.record(actor=actor, action="iam:users:updateUser", target=locked, details=_diff(before, changes))
     for key, value in changes.items():
         setattr(user, key, value)
+    user.revision = locked.revision
     return locked
 
 

@@ -91,7 +91,7 @@ def test_memberships_edited_in_the_admin_go_through_the_guards(operator):
     group = UserGroup.objects.get(name="admin")
     membership = Membership.objects.get(group=group)
     response = operator.post(f"/admin/accounts/usergroup/{group.pk}/change/", {
-        "name": "admin", "description": group.description,
+        "name": "admin", "description": group.description, "loaded_revision": group.revision,
         "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
         "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
         "memberships-0-id": membership.pk, "memberships-0-group": group.pk,

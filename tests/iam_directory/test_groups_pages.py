@@ -41,7 +41,8 @@ def test_create_edit_and_delete_a_group(as_user):
     auditors = UserGroup.objects.get(name="auditors")
     assert response.url == f"/iam/groups/{auditors.pk}/"
     assert browser.post("/iam/groups/new/", {"name": "auditors"}).status_code == 422
-    browser.post(f"/iam/groups/{auditors.pk}/edit/", {"name": "log-readers", "description": "Read the logs"})
+    browser.post(f"/iam/groups/{auditors.pk}/edit/", {"name": "log-readers", "description": "Read the logs",
+                                                     "revision": auditors.revision})
     assert group("log-readers").pk == auditors.pk
     assert "Delete user group log-readers?" in browser.get(f"/iam/groups/{auditors.pk}/delete/").content.decode()
     assert browser.post(f"/iam/groups/{auditors.pk}/delete/").url == "/iam/groups/"
@@ -53,7 +54,8 @@ def test_the_builtin_admin_group_cannot_be_renamed_or_deleted(as_user):
     admin_group = group("admin")
     page = browser.get(f"/iam/groups/{admin_group.pk}/").content.decode()
     assert 'data-action="iam:groups:deleteGroup"' not in page
-    browser.post(f"/iam/groups/{admin_group.pk}/edit/", {"name": "root", "description": "x"})
+    browser.post(f"/iam/groups/{admin_group.pk}/edit/", {"name": "root", "description": "x",
+                                                        "revision": admin_group.revision})
     assert group("admin").description == "x"  # the disabled name field keeps "admin"
     page = browser.post(f"/iam/groups/{admin_group.pk}/delete/", follow=True).content.decode()
     assert "The built-in admin group cannot be deleted." in page

@@ -99,7 +99,8 @@ def test_bad_input_is_shown_on_the_form(as_user, data, error):
 def test_editing_a_user_is_audited_with_before_and_after(as_user):
     viewer = user("viewer")
     response = as_user("iam-admin").post(f"/iam/users/{viewer.pk}/edit/",
-                                         {"username": "viewer", "email": "viewer@example.com", "first_name": "Vi"})
+                                         {"email": "viewer@example.com", "first_name": "Vi",
+                                          "revision": viewer.revision})
     assert response.status_code == 302
     event = AuditEvent.objects.filter(action="iam:users:updateUser").first()
     assert event.actor_name == "iam-admin" and event.target_repr == "viewer"
