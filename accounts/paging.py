@@ -7,6 +7,9 @@ shareable and shows "26–50 of …" without counting what lies in front. Counts
 ("more than 10,000"), so no page ever counts a whole table, and only the first page counts at all:
 the cursor carries the count it found (and SQLite's choice of plan), signed so that a link cannot
 be made to say otherwise; the last page, which sees where the rows end, corrects a count grown stale.
+
+Generic over any model; a caller whose database needs help choosing a plan passes one (the image
+list's SQLite cost model, images/list_plan.py): the plan chosen rides in the cursor too.
 """
 
 from __future__ import annotations
@@ -14,24 +17,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Protocol
 from uuid import UUID
 
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import F, Func, IntegerField, Q
+from django.db.models import F, IntegerField, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 COUNT_CAP = 10_000
 CURSOR_PARAM = "cursor"
-# Fetching and sorting one matching row costs about three times as much as stepping over one row of the
-# sort's index and checking it (SQLite, the benchmark's data: 1,131 rows sorted in 3.6 ms; a page walked
-# through a 2,000-row range in 0.15 ms).
-SORT_COST_PER_ROW = 3
 
 
 @dataclass
@@ -176,43 +175,23 @@ def _with_counts(queryset, counted, caps):
     return queryset.annotate(**annotations), positions
 
 
-def _sorted_not_walked(order, connection_vendor: str):
-    """`order` as expressions SQLite cannot serve from an index (`+name`), so its planner fetches the
-    few matching rows by key and sorts them rather than walking the sort index past non-matches."""
-    if connection_vendor != "sqlite":
-        return order
-    terms = []
-    for name in order:
-        expression = Func(F(name.lstrip("-")), template="+%(expressions)s")
-        terms.append(expression.desc() if name.startswith("-") else expression.asc())
-    return terms
+def query_key(queryset) -> tuple:
+    """What a queryset asks, as its SQL and parameters: the same rows asked twice have the same key."""
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
 
 
-def rows_that_make_sorting_cheaper(count: int, size: int) -> int:
-    """The fewest rows before the filters for which sorting `count` matches beats the walk: a page's
-    plan needs the rows before the filters counted only this far (a selective search: a few rows)."""
-    return -(-SORT_COST_PER_ROW * count * count // (size + 1))
-
-
-def sorting_is_cheaper(count: int, total: int, size: int) -> bool:
-    """Whether a page of `count` matches among `total` rows is found faster by fetching the matches through
-    the filters' index and sorting them, than by walking the sort's index: the walk steps over about
-    total / count rows for each of the page's size + 1 (none match: it would step over all of them)."""
-    if count == 0:
-        return True
-    return count * SORT_COST_PER_ROW <= (size + 1) * total / count
-
-
-def _window(parts, condition, order, limit: int, sparse: bool = False, counted=(), caps=()):
+def _window(parts, condition, order, limit: int, sort_order=None, counted=(), caps=()):
     """The first `limit` rows of the union of `parts` past `condition`, in `order`, with the capped
     counts of `counted` on each row (see _with_counts): (queryset, which count answers each).
 
     Each part is one index range; a union of several (the Public tab's two image types) takes the
     first `limit` of each through its own index, then orders those few: no sort over a whole table.
-    `sparse` says the matching rows are few (a selective search): sort them instead of walking.
+    `sort_order(order, vendor)`, when given, rewrites the order so that the matches are sorted rather
+    than walked (a plan's choice for a selective search).
     """
-    if sparse:
-        order = _sorted_not_walked(order, connections[parts[0].db].vendor)
+    if sort_order is not None:
+        order = sort_order(order, connections[parts[0].db].vendor)
     if len(parts) == 1:
         rows, positions = _with_counts(parts[0].filter(condition), counted, caps)
         return rows.order_by(*order)[:limit], positions
@@ -229,116 +208,130 @@ def _window(parts, condition, order, limit: int, sparse: bool = False, counted=(
     return rows.order_by(*order)[:limit], positions
 
 
-@dataclass(frozen=True)
-class PlanChoice:
-    """What SQLite needs to choose between sorting a narrowed page's matches and walking the sort's
-    index (sorting_is_cheaper): the same rows before the filters (`totals`, counted after the page's
-    own count, as far as the choice needs) and the parts written so that no index serves their
-    filters (`walks`), or its planner, which knows no value is commoner than another, would fetch a
-    frequent status through the filters' index and sort it rather than walk the sort's index. Both
-    are built only when asked for."""
+class Plan(Protocol):
+    """A page's choice between sorting its matches and walking the sort's index (images/list_plan.py)."""
 
-    totals: Callable[[], list]
-    walks: Callable[[], list]
+    def sorts(self, count: int, size: int, counted: dict[tuple, int]) -> bool: ...
+    def walks(self) -> list: ...
+    def sorted_order(self, order, vendor: str): ...
+
+
+@dataclass
+class _Start:
+    """What a page knows before its rows: its count and extra counts when already known, whether its
+    plan sorts the matches, and the querysets counted on the rows' own query (with their caps)."""
+
+    count: int | None
+    extra: list[int] | None
+    sorts: bool
+    beside: list
+    caps: list[int]
+
+
+def _start(parts, also_count, also_count_cap: int, decoded: Cursor | None, plan: Plan | None,
+           size: int) -> _Start:
+    if decoded is not None:  # a later page: the cursor carries the count and the plan
+        return _Start(decoded.count, None, decoded.sorted_matches, also_count, [also_count_cap] * len(also_count))
+    if plan is not None:  # the plan is chosen by the counts: they come first, in one query
+        counts = capped_counts([*parts, *also_count],
+                               caps=[COUNT_CAP] * len(parts) + [also_count_cap] * len(also_count))
+        count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
+        exact = {query_key(queryset): counted for queryset, counted in zip(also_count, extra, strict=True)
+                 if counted <= also_count_cap}  # not stopped by its cap
+        return _Start(count, extra, plan.sorts(count, size, exact), [], [])
+    return _Start(None, None, False, [*parts, *also_count],
+                  [COUNT_CAP] * len(parts) + [also_count_cap] * len(also_count))
+
+
+@dataclass
+class _Fetched:
+    rows: list
+    positions: list[int]  # which of the counts beside the rows answers each counted queryset
+    first: int
+    has_previous: bool
+    has_next: bool
+
+
+def _fetch(parts, order, decoded: Cursor | None, size: int, window) -> _Fetched:
+    """The page's rows: the first `size`, or those after or before the cursor's boundary row."""
+    if decoded is None:
+        rows, positions = window(Q(), order)
+        return _Fetched(rows[:size], positions, 1, False, len(rows) > size)
+    fields, descending = _names(order)
+    columns = Tuple(*[F(name) for name in fields])
+    if decoded.direction == "n":
+        later = TupleLessThan if descending else TupleGreaterThan
+        rows, positions = window(later(columns, decoded.values), order)
+        return _Fetched(rows[:size], positions, decoded.position + 1, True, len(rows) > size)
+    earlier = TupleGreaterThan if descending else TupleLessThan
+    reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
+    rows, positions = window(earlier(columns, decoded.values), reverse)
+    has_previous = len(rows) > size
+    rows = rows[:size][::-1]
+    return _Fetched(rows, positions, max(decoded.position - len(rows), 1) if has_previous else 1, has_previous, True)
+
+
+def _counts(start: _Start, fetched: _Fetched, decoded: Cursor | None, parts_count: int) -> tuple[int, list[int]]:
+    """The page's count and extra counts: from the counts beside its rows (or counted apart when no row
+    carries them), corrected on a later page by what it saw."""
+    count, extra = start.count, start.extra
+    if start.beside:
+        if fetched.rows:
+            counted = [getattr(fetched.rows[0], _COUNTED_BESIDE.format(position)) for position in fetched.positions]
+        else:
+            counted = capped_counts(start.beside, caps=start.caps)
+        if decoded is None:
+            count, extra = min(sum(counted[:parts_count]), COUNT_CAP + 1), counted[parts_count:]
+        else:
+            extra = counted
+    if decoded is not None:
+        count = _corrected_count(count, fetched.first + len(fetched.rows) - 1, fetched.has_next)
+    return count, extra or []
 
 
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
-                also_count=(), also_count_cap: int = COUNT_CAP, plan_choice: PlanChoice | None = None) -> KeysetPage:
+                also_count=(), also_count_cap: int = COUNT_CAP, plan: Plan | None = None) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
     `cursor` comes from a previous page's links (a bad one means the first page); `prepare` adds
     select_related/prefetch to the rows' queryset; `attach(rows)` loads relations onto the page's rows
     once they are known; `also_count` are querysets counted beside the page's own count (the quota), on
-    every page, up to `also_count_cap` + 1. The counts ride on the rows' own query, except when
-    `plan_choice` needs them first. A cursor carries the first page's count and plan, so later pages
-    count only `also_count`.
+    every page, up to `also_count_cap` + 1. The counts ride on the rows' own query, except when `plan`
+    needs them first to choose. A cursor carries the first page's count and plan, so later pages count
+    only `also_count`.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
-    model = parts[0].model
-    fields, descending = _names(order)
-    decoded = decode_cursor(cursor, model, fields) if cursor else None
-    prepare = prepare or (lambda queryset: queryset)
+    decoded = decode_cursor(cursor, parts[0].model, _names(order)[0]) if cursor else None
     also_count = list(also_count)
-    beside: list = []
-    if decoded is not None:
-        count, sparse, beside = decoded.count, decoded.sorted_matches, also_count
-    elif plan_choice is not None:  # SQLite chooses its plan by the counts: they come first
-        counts = capped_counts([*parts, *also_count],
-                               caps=[COUNT_CAP] * len(parts) + [also_count_cap] * len(also_count))
-        count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
-        known = {id(queryset): counted for queryset, counted in zip(also_count, extra, strict=True)
-                 if counted <= also_count_cap}  # exact: not stopped by its cap
-        sparse = _sorting_chosen(plan_choice, known, count, size)
-    else:
-        sparse, beside = False, [*parts, *also_count]
-    caps = [COUNT_CAP] * (len(beside) - len(also_count)) + [also_count_cap] * len(also_count)
-    if plan_choice is not None and not sparse:
-        parts = plan_choice.walks()
+    start = _start(parts, also_count, also_count_cap, decoded, plan, size)
+    if plan is not None and not start.sorts:
+        parts = plan.walks()
+    prepare = prepare or (lambda queryset: queryset)
+    sort_order = plan.sorted_order if plan is not None and start.sorts else None
 
     def window(condition, window_order):
-        rows_queryset, positions = _window(parts, condition, window_order, size + 1, sparse, beside, caps)
-        return list(prepare(rows_queryset)), positions
+        rows, positions = _window(parts, condition, window_order, size + 1, sort_order, start.beside, start.caps)
+        return list(prepare(rows)), positions
 
-    if decoded is None:
-        rows, positions = window(Q(), order)
-        has_next, has_previous, first = len(rows) > size, False, 1
-        rows = rows[:size]
-    else:
-        columns = Tuple(*[F(name) for name in fields])
-        later = TupleLessThan if descending else TupleGreaterThan
-        earlier = TupleGreaterThan if descending else TupleLessThan
-        if decoded.direction == "n":
-            rows, positions = window(later(columns, decoded.values), order)
-            has_next, has_previous, first = len(rows) > size, True, decoded.position + 1
-            rows = rows[:size]
-        else:
-            reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
-            rows, positions = window(earlier(columns, decoded.values), reverse)
-            has_previous, has_next = len(rows) > size, True
-            rows = rows[:size][::-1]
-            first = max(decoded.position - len(rows), 1) if has_previous else 1
-    if beside:
-        if rows:
-            counted = [getattr(rows[0], _COUNTED_BESIDE.format(position)) for position in positions]
-        else:  # no row to carry them
-            counted = capped_counts(beside, caps=caps)
-        if decoded is None:
-            count, extra = min(sum(counted[: len(parts)]), COUNT_CAP + 1), counted[len(parts):]
-        else:
-            extra = counted
-    elif decoded is not None:
-        extra = []
-    if decoded is not None:
-        count = _corrected_count(count, first + len(rows) - 1, has_next)
-    if attach is not None and rows:
-        attach(rows)
+    fetched = _fetch(parts, order, decoded, size, window)
+    count, extra = _counts(start, fetched, decoded, len(parts))
+    if attach is not None and fetched.rows:
+        attach(fetched.rows)
+    return _page(fetched, order, size, count, extra, start.sorts)
+
+
+def _page(fetched: _Fetched, order, size: int, count: int, extra: list[int], sorts: bool) -> KeysetPage:
+    rows, first = fetched.rows, fetched.first
     page = KeysetPage(rows=rows, size=size, count=count, first_index=first if rows else 0,
-                      has_previous=has_previous, has_next=has_next, extra_counts=extra)
+                      has_previous=fetched.has_previous, has_next=fetched.has_next, extra_counts=extra)
     if rows:
-        if has_previous:
-            page.previous_cursor = boundary_cursor(rows[0], order, first, "p", count=count, sorted_matches=sparse)
-        if has_next:
+        if fetched.has_previous:
+            page.previous_cursor = boundary_cursor(rows[0], order, first, "p", count=count, sorted_matches=sorts)
+        if fetched.has_next:
             page.next_cursor = boundary_cursor(rows[-1], order, first + len(rows) - 1, "n", count=count,
-                                               sorted_matches=sparse)
+                                               sorted_matches=sorts)
     return page
-
-
-def _sorting_chosen(plan_choice: PlanChoice, known: dict[int, int], count: int, size: int) -> bool:
-    """sorting_is_cheaper for this page, the rows before the filters counted only as far as it needs;
-    a queryset already counted exactly (`known`, by id: the Private tab is its quota) is not counted
-    again. When more rows than the cap would be needed to make sorting cheaper (a few hundred matches
-    already need that many), the walk is chosen without counting."""
-    if count == 0:
-        return True
-    needed = rows_that_make_sorting_cheaper(count, size)
-    if needed > COUNT_CAP:
-        return False
-    totals = plan_choice.totals()
-    unknown = [queryset for queryset in totals if id(queryset) not in known]
-    counted = dict(zip(map(id, unknown), capped_counts(unknown, cap=needed), strict=True))
-    total = sum(known.get(id(queryset), counted.get(id(queryset), 0)) for queryset in totals)
-    return sorting_is_cheaper(count, total, size)
 
 
 def _corrected_count(carried: int, last_index: int, has_next: bool) -> int:

@@ -16,10 +16,11 @@ from django.utils.http import urlencode
 
 from accounts import authz
 from accounts.models import Project
-from accounts.paging import CURSOR_PARAM, KeysetPage, PlanChoice, keyset_page
+from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
 from accounts.prepared import RowsByKey
 from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
+from .list_plan import PlanChoice
 from .models import Image, ImageMember, ImageTag
 from .operations import PRIVATE_IMAGE_QUOTA
 from .search_index import SQLITE_MATCH
@@ -241,7 +242,7 @@ def _filter_values(name: str) -> set[str]:
 
 def _unindexed(images, name: str, value, lookup: str = "exact"):
     """`images` where field `name` matches `value`, written `+field` on SQLite: a term no index serves,
-    checked row by row while the planner walks the sort's index (accounts.paging.keyset_page)."""
+    checked row by row while the planner walks the sort's index (images/list_plan.py)."""
     if connection.vendor != "sqlite":
         return images.filter(**{f"{name}__{lookup}": value})
     field = Image._meta.get_field(name)
@@ -298,7 +299,7 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, requ
                             walks=lambda: [_narrowed(part, query, walk=True) for part in tab])
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),
-                       also_count=also, also_count_cap=QUOTA_COUNT_CAP, plan_choice=choice)
+                       also_count=also, also_count_cap=QUOTA_COUNT_CAP, plan=choice)
 
 
 # The quota line counts this far ("more than 1,000 of 100 used"): ten times the quota says all there

@@ -238,12 +238,12 @@ NARROWED = ["status=active", "os_type=Linux&status=queued", "q=paged-a", "tag=en
 def test_a_narrowed_tab_pages_alike_whether_its_matches_are_sorted_or_walked(as_user, many_images, monkeypatch,
                                                                              narrowed, sort):
     """SQLite's page is found either by sorting the matches or by walking the sort's index with the
-    filters checked row by row (accounts.paging.sorting_is_cheaper picks); both give the same pages."""
+    filters checked row by row (images.list_plan.sorting_is_cheaper picks); both give the same pages."""
     client = as_user("viewer")
     url = f"/images/?project=cn-north-4&tab=public&sort={sort}&size=5&{narrowed}"
     walks = {}
     for sorted_first in (True, False):
-        monkeypatch.setattr("accounts.paging.sorting_is_cheaper",
+        monkeypatch.setattr("images.list_plan.sorting_is_cheaper",
                             lambda count, total, size, answer=sorted_first: answer)
         walks[sorted_first] = [ids for ids, _ in walk(client, url)]
     assert walks[True] == walks[False]
@@ -258,7 +258,7 @@ def test_a_narrowed_tab_pages_alike_whether_its_matches_are_sorted_or_walked(as_
     (300, 1_000_000, 25, True),
 ])
 def test_sorting_is_chosen_only_when_it_costs_less_than_the_walk(count, total, size, sorted_first):
-    from accounts.paging import sorting_is_cheaper
+    from images.list_plan import sorting_is_cheaper
 
     assert sorting_is_cheaper(count, total, size) is sorted_first
 
@@ -328,7 +328,7 @@ def test_the_last_page_corrects_a_count_that_grew_stale(as_user, many_images):
 @given(count=st.integers(1, 20_000), size=st.sampled_from([10, 25, 50, 500]))
 def test_the_rows_counted_for_the_plan_are_exactly_what_the_choice_needs(count, size):
     """Counting the rows before the filters only up to rows_that_make_sorting_cheaper decides alike."""
-    from accounts.paging import rows_that_make_sorting_cheaper, sorting_is_cheaper
+    from images.list_plan import rows_that_make_sorting_cheaper, sorting_is_cheaper
 
     needed = rows_that_make_sorting_cheaper(count, size)
     assert sorting_is_cheaper(count, needed, size)
