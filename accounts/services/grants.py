@@ -99,6 +99,7 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
     for policy in policies:
         require(actor, "iam:permissions:grantPermission", target=group,
                 target_repr=f"{policy.name} → {group.name}")
+    escalation.require_may_change_group(actor, "iam:permissions:grantPermission", group)
     dependencies = dependency_closure(policies)
     handed_over: set = set()
     for policy in policies + dependencies:

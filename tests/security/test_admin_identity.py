@@ -19,7 +19,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import iac, services
-from accounts.models import AuditEvent, Membership, User, UserGroup
+from accounts.models import AuditEvent, Membership, Policy, User, UserGroup
 from tests.admin.conftest import form_data
 
 PASSWORD = "Identity-pass-1234"
@@ -35,6 +35,10 @@ def world(demo):
     services.group_create(actor=None, name="plain-in", description="no grants")
     plain_out = services.group_create(actor=None, name="plain-out", description="no grants")
     services.group_add_member(actor=None, group=plain_out, user=admin2)
+    # A policy each attacker holds outright, so that attaching it hands nothing over: only the admin
+    # group's rule can refuse attaching it there.
+    services.policy_create(actor=None, name="Attachable", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["iam:permissions:grantPermission"]}]})
     iam_admin = User.objects.get(username="iam-admin")
     iam_admin.is_staff = True  # so that Django admin is a door for it too
     iam_admin.save(update_fields=["is_staff"])
@@ -99,6 +103,8 @@ def observe(attribute):
         return sorted(UserGroup.objects.values_list("name", flat=True))
     if attribute in ("admin group member add", "admin group member remove"):
         return sorted(admin_group().members.values_list("username", flat=True))
+    if attribute == "admin group grants":
+        return sorted(admin_group().grants.values_list("policy__name", flat=True))
     return getattr(target, attribute)
 
 
@@ -131,6 +137,9 @@ def console(attribute, client):
         return client.post(f"/iam/groups/{group.pk}/members/add/", {"user": User.objects.get(username="newcomer").pk})
     if attribute == "admin group member remove":
         return client.post(f"/iam/groups/{group.pk}/members/{target.pk}/remove/")
+    if attribute == "admin group grants":
+        return client.post(f"/iam/groups/{group.pk}/permissions/attach/",
+                           {"step": "confirm", "policies": Policy.objects.get(name="Attachable").pk, "scope": "all"})
     raise AssertionError(attribute)
 
 
@@ -156,6 +165,9 @@ def django_admin(attribute, client):
     if attribute == "password":
         return client.post(f"/admin/accounts/user/{target.pk}/password/",
                            {"password1": "Taken-over-9876", "password2": "Taken-over-9876"})
+    if attribute == "admin group grants":
+        return client.post("/admin/accounts/grant/add/", {"group": group.pk, "policy": Policy.objects.get(
+            name="Attachable").pk, "all_resources": "on", "_save": "Save"})
     url = f"/admin/accounts/usergroup/{group.pk}/change/"
     data = form_data(operator.get(url), "usergroup")
     if attribute == "admin group description":
@@ -192,6 +204,8 @@ def imported(attribute, actor):
         next(g for g in data["groups"] if g["name"] == "plain-in")["members"].append("admin2")
     elif attribute == "membership remove":
         next(g for g in data["groups"] if g["name"] == "plain-out")["members"].remove("admin2")
+    elif attribute == "admin group grants":
+        data["grants"].append({"group": "admin", "policy": "Attachable", "scope": "all_resources"})
     else:
         raise AssertionError(attribute)
     try:
@@ -200,6 +214,9 @@ def imported(attribute, actor):
         return error.errors
     return None
 
+
+# Attaching needs the grant action, and holding what is attached (the holder's own policy, IAM only).
+GRANTING = ["iam:permissions:grantPermission", "iam:roles:listRoles"]
 
 # (door, attribute, the actions the door needs, whether admin's own attempt changes it)
 CASES = [
@@ -213,17 +230,20 @@ CASES = [
     ("console", "admin group name", ["iam:groups:updateGroup"], False),
     ("console", "admin group member add", ["iam:groups:addUserToGroup"], True),
     ("console", "admin group member remove", ["iam:groups:removeUserFromGroup"], True),
+    ("console", "admin group grants", GRANTING, True),
     *[("django admin", a, ["iam:users:updateUser"], a != "username") for a in ADMIN_USER_EDIT],
     ("django admin", "password", ["iam:users:updateUser"], True),
     ("django admin", "admin group description", ["iam:groups:updateGroup"], True),
     ("django admin", "admin group member add", ["iam:groups:addUserToGroup", "iam:groups:updateGroup"], True),
     ("django admin", "admin group member remove", ["iam:groups:removeUserFromGroup", "iam:groups:updateGroup"], True),
+    ("django admin", "admin group grants", GRANTING, True),
     *[("import", a, ["iam:users:updateUser"], True) for a in IMPORT_USER_EDIT],
     ("import", "membership add", ["iam:groups:addUserToGroup"], True),
     ("import", "membership remove", ["iam:groups:removeUserFromGroup"], True),
     ("import", "admin group description", ["iam:groups:updateGroup"], True),
     ("import", "admin group member add", ["iam:groups:addUserToGroup"], True),
     ("import", "admin group member remove", ["iam:groups:removeUserFromGroup"], True),
+    ("import", "admin group grants", GRANTING, True),
 ]
 
 
