@@ -4,7 +4,14 @@ A page's relations (each row's tags, its members) are read by the same query eve
 row keys change; building and compiling that queryset costs several times what the database spends
 answering it. `RowsByKey` lets the ORM write the SQL once per number of keys, checks that the values
 it bound are exactly the keys, and afterwards only binds the new keys and converts the rows as the ORM
-would (its own converters, `Model.from_db`).
+would (its own converters, `Model.from_db`). `prefetched` and `cached_relation` then put the rows
+where `prefetch_related` and `select_related` would.
+
+The one module of the app that touches the ORM's private attributes (docs/decisions.md, "Prepared
+reads"): the public way, `prefetch_related_objects` with `Prefetch` and a queryset per request, costs
+a list page of 50 rows several times this for its relations (bench/orm_public.py measures both in one
+run). tests/accounts/test_prepared.py compares every result with the public ORM's, so a Django
+release that changes these attributes fails there, loudly, not silently.
 """
 
 from __future__ import annotations
@@ -61,3 +68,17 @@ class RowsByKey:
                         value = function(value, expression, connection)
                     row[position] = value
         return [self.model.from_db(using, names, row) for row in fetched]
+
+
+def prefetched(instance, relation: str, rows: list) -> None:
+    """`instance.<relation>.all()` answers `rows` from memory, as after prefetch_related."""
+    queryset = instance._meta.get_field(relation).related_model._base_manager.all()
+    queryset._result_cache, queryset._prefetch_done = rows, True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = queryset
+
+
+def cached_relation(instance, field: str, value) -> None:
+    """`instance.<field>` answers `value` without a query, as after select_related."""
+    instance._state.fields_cache[field] = value

@@ -9,6 +9,7 @@ section; this script prints their tables and writes bench/results.json:
 - pages (bench/pages.py): the image list against a Django admin changelist of the same table, at
   10k and 100k images (add 1M with --million) on SQLite; the same on PostgreSQL with
   --postgres URL (a database of your own: it is emptied and filled);
+- orm (bench/orm_public.py): the app's prepared reads (accounts/prepared.py) against the public ORM;
 - scale: page 1 and the deep page of the list at each size, as a ratio to the smallest.
 
     python bench/run.py [--million] [--sizes 10000,100000]
@@ -89,8 +90,8 @@ def main():
     parser.add_argument("--postgres-sizes", default=",".join(map(str, DEFAULT_SIZES)))
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")] + ([MILLION] if options.million else [])
-    results = {"decisions": section("decisions.py"), "engine": section("engine.py"), "sqlite": pages(sizes),
-               "postgresql": None}
+    results = {"decisions": section("decisions.py"), "engine": section("engine.py"), "orm": section("orm_public.py"),
+               "sqlite": pages(sizes), "postgresql": None}
     if options.postgres:
         results["postgresql"] = pages([int(size) for size in options.postgres_sizes.split(",")], options.postgres)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.http import urlencode
 
-from accounts import authz
+from accounts import authz, prepared
 from accounts.models import Project
 from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
 from accounts.prepared import RowsByKey
@@ -61,9 +61,10 @@ _MEMBERS_OF_IMAGES = RowsByKey(ImageMember, "image_id")
 
 def attach_relations(images: list[Image], projects: list[Project]) -> None:
     """What `with_relations` loads (project, region, tags, members), for a page of rows already fetched:
-    two plain queries, and the projects taken from the process's project list (`all_projects`) instead
-    of joined and built again for every row. `image.tags.all()` and `image.members.all()` then answer
-    from memory, as after prefetch_related, whose per-row querysets cost more than the rows."""
+    two prepared queries (accounts.prepared), and the projects taken from the process's project list
+    (`all_projects`) instead of joined and built again for every row. `image.tags.all()` and
+    `image.members.all()` then answer from memory, as after prefetch_related, whose per-row querysets
+    cost more than the rows (bench/orm_public.py)."""
     by_id = {project.pk: project for project in projects}
     ids = [image.pk for image in images]
     tags: dict = {pk: [] for pk in ids}
@@ -75,20 +76,12 @@ def attach_relations(images: list[Image], projects: list[Project]) -> None:
     if missing:  # created since this request read its stamp
         by_id.update(Project.objects.select_related("region").in_bulk(missing))
     for member in loaded:
-        member._state.fields_cache["project"] = by_id[member.project_id]
+        prepared.cached_relation(member, "project", by_id[member.project_id])
         members[member.image_id].append(member)
     for image in images:
-        image._state.fields_cache["project"] = by_id[image.project_id]
-        ordered = sorted(members[image.pk], key=lambda member: member.project.name)  # Meta.ordering
-        image._prefetched_objects_cache = {"tags": _loaded(ImageTag, tags[image.pk]),
-                                           "members": _loaded(ImageMember, ordered)}
-
-
-def _loaded(model, rows):
-    """A queryset already holding `rows`, as prefetch_related leaves one on an instance."""
-    queryset = model._base_manager.all()
-    queryset._result_cache, queryset._prefetch_done = rows, True
-    return queryset
+        prepared.cached_relation(image, "project", by_id[image.project_id])
+        prepared.prefetched(image, "tags", tags[image.pk])
+        prepared.prefetched(image, "members", sorted(members[image.pk], key=lambda member: member.project.name))
 
 
 def current_project(request, authorization) -> Project:

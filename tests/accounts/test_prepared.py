@@ -42,3 +42,26 @@ def test_the_sql_is_compiled_once_per_length_and_runs_as_one_query():
     with CaptureQueriesContext(connection) as queries:
         rows_by_key.rows(ids[1:3])
     assert len(queries) == 1
+
+
+def test_attached_relations_are_what_the_public_orm_prefetches_and_cost_no_query():
+    """images.selectors.attach_relations (prepared reads, relation caches set by accounts.prepared) gives
+    what with_relations (prefetch_related, the public ORM) gives: a Django release that changes the
+    private attributes it sets fails here."""
+    from images.selectors import attach_relations, with_relations
+
+    images = list(Image.objects.order_by("name")[:8])
+    others = list(Project.objects.order_by("name")[:3])
+    for n, image in enumerate(images):
+        ImageTag.objects.get_or_create(image=image, key=f"k{n % 3}", defaults={"value": str(n)})
+        for project in others[: n % 3 + 1]:
+            ImageMember.objects.get_or_create(image=image, project=project)
+    expected = {image.pk: image for image in with_relations(Image.objects.filter(pk__in=[i.pk for i in images]))}
+    attach_relations(images, list(Project.objects.select_related("region")))
+    with CaptureQueriesContext(connection) as queries:
+        seen = [(image.project.name, image.project.region.code, fields(image.tags.all()),
+                 [(member.project.name, fields([member])) for member in image.members.all()]) for image in images]
+    assert len(queries) == 0
+    assert seen == [(e.project.name, e.project.region.code, fields(e.tags.all()),
+                     [(member.project.name, fields([member])) for member in e.members.all()])
+                    for e in (expected[image.pk] for image in images)]
