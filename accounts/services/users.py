@@ -48,7 +48,9 @@ def user_create(*, actor, username: str, password: str | None = None, email: str
     administrator sets one; no hashing, so a thousand users are restored in seconds.
     """
     require(actor, "iam:users:createUser", target_repr=username)
-    if username_was_someone_elses(username):
+    # The system itself (actor None: seed_demo, `iam_apply` without --actor restoring a backup) brings
+    # back the person the name was; people creating users through a door never reuse it.
+    if actor is not None and username_was_someone_elses(username):
         raise ValidationError({"username": USERNAME_WAS_SOMEONES.format(name=username)}, code="name_was_someones")
     generated = None
     if not password and not without_password:
