@@ -12,6 +12,7 @@ from accounts.enforcement import Refused
 from accounts.models import AuditEvent, User
 
 from .document import Configuration, DocumentError, digest, dumps
+from .limits import kind_refusals
 from .plan import Plan, StepFailed, build_plan, run_steps
 
 IMPORT_EVENT = "iam:config:import"
@@ -48,14 +49,23 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
     from .export import export_text
 
     import_id = uuid.uuid4().hex[:12]
+    # Planned outside the transaction (no write lock, no row lock while it computes); inside, the stored
+    # configuration is read again and planned again only if it changed in between.
+    config_text = export_text()
+    if expected_config_hash is not None and digest(config_text) != expected_config_hash:
+        raise StaleConfiguration()
+    plan = build_plan(configuration, prune=prune, config_text=config_text)
+    _refuse(plan, actor)
+    if plan.is_noop:
+        return ApplyResult(plan=plan)
     try:
         with transaction.atomic():
             config_text = export_text()
-            if expected_config_hash is not None and digest(config_text) != expected_config_hash:
-                raise StaleConfiguration()
-            plan = build_plan(configuration, prune=prune, config_text=config_text)
-            if plan.errors:
-                raise DocumentError(plan.errors)
+            if digest(config_text) != plan.config_hash:
+                if expected_config_hash is not None:
+                    raise StaleConfiguration()
+                plan = build_plan(configuration, prune=prune, config_text=config_text)
+                _refuse(plan, actor)
             result = ApplyResult(plan=plan)
             if plan.is_noop:
                 return result
@@ -79,6 +89,13 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
                          message=f"Import refused at {failure.path}: {failure.message}",
                          details={"import_id": import_id, "path": failure.path})
         raise DocumentError([(failure.path, failure.message)]) from failure
+
+
+def _refuse(plan: Plan, actor) -> None:
+    """DocumentError for a plan with errors, or with kinds of change the actor may not make at all."""
+    errors = plan.errors or kind_refusals(plan.changes, actor)
+    if errors:
+        raise DocumentError(errors)
 
 
 def _summary(plan: Plan) -> str:

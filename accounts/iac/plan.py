@@ -30,6 +30,7 @@ from accounts.services.policies import PolicyDocumentError
 
 from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps
 from .export import export_text, grant_scopes
+from .limits import kind_refusals
 
 EFFECTS_COMPARED = 50
 SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants")
@@ -153,22 +154,53 @@ class _State:
         self.policies = {p.name: p for p in Policy.objects.prefetch_related("depends_on")}
         self.depends = {p.name: sorted(d.name for d in p.depends_on.all()) for p in self.policies.values()}
         self.grants = {(group, policy): scope for group, policy, scope in grant_scopes()}
+        # Indexes, so that no step of a plan scans every grant (a plan costs in proportion to the file).
+        self.grants_by_group: dict[str, list[tuple[str, object]]] = {}
+        self.grants_by_policy: dict[str, list[tuple[str, object]]] = {}
+        for (group, policy), scope in self.grants.items():
+            self.grants_by_group.setdefault(group, []).append((policy, scope))
+            self.grants_by_policy.setdefault(policy, []).append((group, scope))
+        self._closures: dict[str, list[str]] = {}
+        # Filled by build_plan from the file: its policies' documents, its grants and members by group.
+        self.filed_documents: dict[str, list[dict]] = {}
+        self.filed_grants: dict[str, list[tuple[str, object]]] = {}
+        self.filed_members: dict[str, list[str]] = {}
+        self.touched_keys: set = set()
+        self.touched_groups: set[str] = set()
+
+    def read_file(self, configuration: Configuration) -> None:
+        for entry in configuration.policies:
+            self.filed_documents.setdefault(entry.name, []).append(entry.document)
+        for grant in configuration.grants:
+            self.filed_grants.setdefault(grant.group, []).append((grant.policy, grant.scope))
+        for group in configuration.groups:
+            self.filed_members.setdefault(group.name, []).extend(group.members)
 
     def closure(self, name: str) -> list[str]:
-        found, stack = [], [name]
+        found = self._closures.get(name)
+        if found is not None:
+            return found
+        found, seen, stack = [], {name}, [name]
         while stack:
             for dependency in self.depends.get(stack.pop(), []):
-                if dependency not in found and dependency != name:
+                if dependency not in seen:
+                    seen.add(dependency)
                     found.append(dependency)
                     stack.append(dependency)
+        self._closures[name] = found
         return found
 
 
 def _touch(plan, state, configuration, policy_name: str, scope) -> None:
-    """Record that grants of `policy_name` on `scope` change for someone (its stored and filed documents)."""
-    for entry in configuration.policies:
-        if entry.name == policy_name:
-            plan.touched.append((entry.document, scope))
+    """Record that grants of `policy_name` on `scope` change for someone (its stored and filed documents).
+
+    Each (policy, scope) is recorded once: the decisions it can change are the same however often."""
+    key = (policy_name, scope if scope == ALL_RESOURCES else frozenset(scope))
+    if key in state.touched_keys:
+        return
+    state.touched_keys.add(key)
+    for document in state.filed_documents.get(policy_name, ()):
+        plan.touched.append((document, scope))
     stored = state.policies.get(policy_name)
     if stored is not None:
         plan.touched.append((stored.document, scope))
@@ -177,13 +209,14 @@ def _touch(plan, state, configuration, policy_name: str, scope) -> None:
 
 
 def _touch_group(plan, state, configuration, group_name: str) -> None:
-    """A membership of the group changes: every grant it holds now or per the file is touched."""
-    for (group, policy), scope in state.grants.items():
-        if group == group_name:
-            _touch(plan, state, configuration, policy, scope)
-    for grant in configuration.grants:
-        if grant.group == group_name:
-            _touch(plan, state, configuration, grant.policy, grant.scope)
+    """A membership of the group changes: every grant it holds now or per the file is touched (once a group)."""
+    if group_name in state.touched_groups:
+        return
+    state.touched_groups.add(group_name)
+    for policy, scope in state.grants_by_group.get(group_name, ()):
+        _touch(plan, state, configuration, policy, scope)
+    for policy, scope in state.filed_grants.get(group_name, ()):
+        _touch(plan, state, configuration, policy, scope)
 
 
 def _duplicates(errors, items, key, path, what):
@@ -200,6 +233,7 @@ def _duplicates(errors, items, key, path, what):
 def build_plan(configuration: Configuration, *, prune: bool = False, config_text: str | None = None) -> Plan:
     """Compare the file with the stored configuration: located errors, readable changes, service steps."""
     state = _State()
+    state.read_file(configuration)
     plan = Plan(document_hash=digest(dumps(configuration)), prune=prune,
                 config_hash=digest(config_text) if config_text is not None else "")
     _check_references(configuration, state, plan.errors)
@@ -247,8 +281,9 @@ def _check_references(configuration: Configuration, state: _State, errors: list)
             seen.add(member)
     custom = {p.name: p for p in configuration.policies}
     system = {name for name, p in state.policies.items() if p.is_system}
+    system_folded = {name.lower(): name for name in system}
     for p_index, policy in enumerate(configuration.policies):
-        clash = next((name for name in system if name.lower() == policy.name.lower()), None)
+        clash = system_folded.get(policy.name.lower())
         if clash:
             errors.append((f"$.policies[{p_index}].name", f"{clash} is a system-defined role or policy."))
         try:
@@ -388,11 +423,9 @@ def _plan_policies(configuration, state, plan):
         if not same_document:
             before.append(json.dumps(stored.document, sort_keys=True, indent=2))
             after.append(after_text)
-            plan.affected_usernames |= {u for (g, p), _ in state.grants.items() if p == entry.name
-                                        for u in state.members.get(g, ())}
-            for (_, policy), scope in state.grants.items():
-                if policy == entry.name:
-                    _touch(plan, state, configuration, policy, scope)
+            for group, scope in state.grants_by_policy.get(entry.name, ()):
+                plan.affected_usernames |= state.members.get(group, set())
+                _touch(plan, state, configuration, entry.name, scope)
         plan.changes.append(Change("Custom policies", "change", f"policy {entry.name}", path,
                                    before="\n".join(before), after="\n".join(after)))
         plan.steps.append(Step("policy-update", path, lambda actor, p=entry, revision=stored.revision:
@@ -434,7 +467,7 @@ def _plan_groups(configuration, state, plan):
             plan.affected_usernames.add(member)
             _touch_group(plan, state, configuration, entry.name)
         if plan.prune:
-            for member in sorted(current - set(entry.members)):
+            for member in sorted(current.difference(entry.members)):
                 plan.changes.append(Change("Members", "remove", f"{member} in {entry.name}", f"{path}.members"))
                 plan.steps.append(Step("leave", f"{path}.members", lambda actor, g=entry.name, u=member:
                                        services.group_remove_member(actor=actor, group=UserGroup.objects.get(name=g),
@@ -448,7 +481,7 @@ def _plan_groups(configuration, state, plan):
                 plan.warnings.append(("$.groups", f"The built-in {ADMIN_GROUP_NAME} group is not in the file "
                                                   f"and stays: it cannot be removed."))
                 continue
-            grants = sorted(p for (g, p) in state.grants if g == name)
+            grants = sorted(p for p, _ in state.grants_by_group.get(name, ()))
             members = sorted(state.members.get(name, ()))
             plan.changes.append(Change("User groups", "remove", f"group {name}",
                                        before=f"members: {', '.join(members) or 'none'}; "
@@ -479,17 +512,18 @@ def _plan_grants(configuration, state, plan):
             desired[key] = (wanted, path, policy)
     detach: dict[str, set[str]] = {}
     attach: list[tuple[str, str, object, str]] = []
+    attaching: set[tuple[str, str]] = set()
 
     def add_attach(group, policy, scope, path):
-        if not any(entry[:2] == (group, policy) for entry in attach):
+        if (group, policy) not in attaching:
+            attaching.add((group, policy))
             attach.append((group, policy, scope, path))
     for key, (scope, path, along) in sorted(desired.items()):
         group, policy = key
         current = state.grants.get(key)
-        members = state.members.get(group, set()) | {m for g in configuration.groups if g.name == group
-                                                     for m in g.members}
         if current is not None and current == scope:
             continue
+        members = state.members.get(group, set()).union(state.filed_members.get(group, ()))
         plan.affected_usernames |= members
         _touch(plan, state, configuration, policy, scope if current is None else _union(scope, current))
         note = f"comes along with {along} (a role dependency)" if along else ""
@@ -526,12 +560,12 @@ def _plan_grants(configuration, state, plan):
         grown = True
         while grown:
             grown = False
-            for (g, p) in state.grants:
-                if g == group and p not in policies and policies & set(state.closure(p)):
+            for p, _ in state.grants_by_group.get(group, ()):
+                if p not in policies and policies.intersection(state.closure(p)):
                     policies.add(p)
                     grown = True
-                    if (g, p) in desired:
-                        add_attach(g, p, desired[(g, p)][0], desired[(g, p)][1])
+                    if (group, p) in desired:
+                        add_attach(group, p, desired[(group, p)][0], desired[(group, p)][1])
         names = sorted(policies)
         plan.steps.append(Step("detach", "$.grants", lambda actor, g=group, names=names:
                                services.grant_detach(actor=actor, group=UserGroup.objects.get(name=g),
@@ -608,15 +642,22 @@ def touched_cells(touched, extra_projects=()) -> set[tuple[str, str | None]]:
     return cells
 
 
+def loaded(usernames, cells=None) -> list[tuple[str, object, list]]:
+    """What deciding needs from the database, read now: each user's compiled grants, and the cells
+    (every cell by default). Deciding them (`decided`) reads nothing more."""
+    cells = all_cells() if cells is None else sorted(cells, key=lambda c: (c[0], c[1] or ""))
+    return [(user.username, authz.Authorization(authz.load_grants(user, stamp="")), cells)
+            for user in User.objects.filter(username__in=sorted(usernames))]
+
+
+def decided(table_of_loaded) -> dict[str, dict[tuple[str, str | None], str]]:
+    return {username: {(action, where): authorization.decide(action, where).outcome for action, where in cells}
+            for username, authorization, cells in table_of_loaded}
+
+
 def decisions(usernames, cells=None) -> dict[str, dict[tuple[str, str | None], str]]:
     """The engine's outcome of each cell (action, project or None) for these users; every cell by default."""
-    cells = all_cells() if cells is None else sorted(cells, key=lambda c: (c[0], c[1] or ""))
-    table: dict[str, dict[tuple[str, str | None], str]] = {}
-    for user in User.objects.filter(username__in=sorted(usernames)):
-        authorization = authz.Authorization(authz.load_grants(user, stamp=""))
-        table[user.username] = {(action, where): authorization.decide(action, where).outcome
-                                for action, where in cells}
-    return table
+    return decided(loaded(usernames, cells))
 
 
 def compare(before: dict, after: dict) -> list[Effect]:
@@ -643,10 +684,17 @@ def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> P
 
     Refusals (permission, no-escalation, limits, dependencies) become located errors; the
     users whose effective permissions change are listed with each decision before and after.
+
+    Only the steps run inside the transaction (on SQLite it holds the write lock, on PostgreSQL
+    the rows it writes): the plan, the kinds of change the actor may not make at all, and every
+    decision are worked out outside it, so other writers wait only for the trial's own writes.
     """
     config_text = export_text()
     plan = build_plan(configuration, prune=prune, config_text=config_text)
     if plan.errors or plan.is_noop:
+        return plan
+    plan.errors.extend(kind_refusals(plan.changes, actor))
+    if plan.errors:
         return plan
     new_projects = {p.name for r in configuration.regions for p in r.projects}
     cells = touched_cells(plan.touched, new_projects)
@@ -655,17 +703,18 @@ def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> P
     plan.effects_omitted = len(plan.affected_usernames) - len(shown)
     partial = shown - plan.whole_users
 
-    def decide_all():
-        return {**decisions(partial, cells), **decisions(shown & plan.whole_users)}
+    def load_all():
+        return [*loaded(partial, cells), *loaded(shown & plan.whole_users)]
 
-    before = decide_all()
+    before = decided(load_all())
+    after = None
     try:
         with transaction.atomic():
             run_steps(plan, actor)
-            plan.effects = compare(before, decide_all())
+            after = load_all()  # the users' grants as the steps left them: read here, decided after the rollback
             raise _Rollback
     except _Rollback:
-        pass
+        plan.effects = compare(before, decided(after))
     except StepFailed as failure:
         plan.errors.append((failure.path, failure.message))
     except DocumentError as error:
