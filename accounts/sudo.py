@@ -70,10 +70,20 @@ def mark_confirmed(request) -> None:
     request.session[SESSION_KEY] = time.time()
 
 
-def confirm_url(next_url: str) -> str:
+def _next_query(next_url: str) -> str:
     query = QueryDict(mutable=True)
-    query["next"] = next_url
-    return f"{reverse('accounts:confirm')}?{query.urlencode(safe='/')}"
+    query["next"] = next_url or "/"
+    return query.urlencode(safe="/")
+
+
+def confirm_url(next_url: str) -> str:
+    return f"{reverse('accounts:confirm')}?{_next_query(next_url)}"
+
+
+def _signs_in_elsewhere(user, uses_code: bool) -> bool:
+    """No password to give and no code (an account that signs in through an identity provider): the
+    proof is signing in again, which starts sudo mode fresh."""
+    return not uses_code and not user.has_usable_password()
 
 
 def _safe(request, candidate: str) -> str:
@@ -144,8 +154,10 @@ class PasswordConfirmForm(forms.Form):
 
 
 def _page(request, form, *, next_url: str, status: int = 200, lockout_message: str = ""):
-    context = {"form": form, "next": next_url, "uses_code": isinstance(form, CodeForm),
-               "window": window_text(), "lockout_message": lockout_message}
+    uses_code = isinstance(form, CodeForm)
+    context = {"form": form, "next": next_url, "uses_code": uses_code, "window": window_text(),
+               "lockout_message": lockout_message, "sign_in_again": _signs_in_elsewhere(request.user, uses_code),
+               "login_again": f"{reverse('login')}?{_next_query(next_url)}"}
     return render(request, "accounts/sudo_confirm.html", context, status=status)
 
 

@@ -216,6 +216,19 @@ def test_with_mfa_on_the_confirm_page_asks_for_a_current_code(no_throttle):
     assert not TOTPDevice.objects.filter(user__username="developer").exists()
 
 
+def test_an_account_without_a_password_confirms_by_signing_in_again():
+    """An account that signs in through an identity provider has no password to give: it signs in
+    again (which is a fresh proof) and comes back to the step it was on."""
+    viewer = User.objects.get(username="viewer")
+    viewer.set_unusable_password()
+    viewer.save(update_fields=["password"])
+    client = borrowed("viewer")
+    text = client.get(f"{CONFIRM}?next=/me/mfa/").content.decode()
+    assert 'data-testid="sudo-sign-in-again"' in text and 'name="password"' not in text
+    response = client.post("/accounts/logout/", {"next": "/accounts/login/?next=/me/mfa/"})
+    assert response["Location"] == "/accounts/login/?next=/me/mfa/"
+
+
 def test_the_next_address_stays_on_this_site():
     client = borrowed("viewer")
     response = client.post(CONFIRM, {"password": PASSWORD, "next": "https://evil.example/"})
