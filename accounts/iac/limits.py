@@ -44,7 +44,11 @@ IMPORT_WRITE_ACTIONS = tuple(sorted({action for actions in WRITE_ACTIONS.values(
 
 def size_refusal(text: str) -> str | None:
     """Why the document is too large to look at (None: it is not)."""
-    size = len(text.encode("utf-8", "surrogatepass"))
+    return bytes_refusal(len(text.encode("utf-8", "surrogatepass")))
+
+
+def bytes_refusal(size: int) -> str | None:
+    """Why a document of `size` bytes is too large to look at (None: it is not)."""
     if size > MAX_BYTES:
         return (f"The file is {size:,} bytes; an import takes at most {MAX_BYTES:,} bytes "
                 f"({MAX_BYTES // 1024 // 1024} MiB). Split it, or apply it with manage.py iam_apply.")
@@ -125,3 +129,16 @@ def kind_refusals(changes, actor) -> list[tuple[str, str]]:
                                                f"({change.subject}) needs {', '.join(missing)}, which your "
                                                f"permissions do not allow{more}."))
     return errors
+
+
+def json_schema() -> dict:
+    """The configuration file's JSON Schema (accounts.iac.document), with the console's limits stated in it."""
+    from .document import json_schema as model_schema
+
+    schema = model_schema()
+    stated = (f"The console's import takes at most {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB) and "
+              f"{MAX_ENTRIES:,} entries (items of the lists: regions, projects, users, groups, members, "
+              f"policies, grants and the projects of their scopes).")
+    schema["description"] = f"{schema.get('description', '').rstrip()} {stated}".strip()
+    schema["x-imsperm-limits"] = {"maxBytes": MAX_BYTES, "maxEntries": MAX_ENTRIES}
+    return schema

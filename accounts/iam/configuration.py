@@ -4,27 +4,33 @@ Thin views over accounts.iac: reading the page, the export and a plan needs ever
 document contains (iac.EXPORT_ACTIONS); the writes are checked by the services on apply, as the
 signed-in user. The confirmation carries the document's hash and the stored configuration's
 hash from the plan: if either changed, the page plans again instead of applying.
+
+Before any work on a posted file (accounts.iac.limits): someone whose permissions allow none of an
+import's changes is refused (403); a body or a document over MAX_BYTES answers 413, a document of
+more than MAX_ENTRIES entries 422 — each before the file is parsed or planned.
 """
 
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import iac
+from accounts.iac import limits
 from accounts.permissions import permission_required_action, public_view
-
-MAX_FILE_BYTES = 5 * 1024 * 1024
+from imsperm import errors
 
 
 class ImportForm(forms.Form):
     document = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
                                label="Paste a configuration", strip=False)
     file = forms.FileField(required=False, label="or upload a file",
-                           help_text="A JSON file written by Export or iam_export.")
+                           help_text=f"A JSON file written by Export or iam_export: at most "
+                                     f"{limits.MAX_BYTES // 1024 // 1024} MiB and {limits.MAX_ENTRIES:,} entries.")
     prune = forms.BooleanField(required=False, label="Prune: also remove what the file does not list",
                                help_text="Users, groups, custom policies, members and grants. Regions and "
                                          "projects are never removed.")
@@ -33,8 +39,8 @@ class ImportForm(forms.Form):
         data = super().clean()
         upload = data.get("file")
         if upload is not None:
-            if upload.size > MAX_FILE_BYTES:
-                raise forms.ValidationError({"file": f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB."})
+            if upload.size > limits.MAX_BYTES:  # the view answers 413 before: kept for any other caller
+                raise forms.ValidationError({"file": limits.bytes_refusal(upload.size)})
             try:
                 data["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
@@ -78,12 +84,48 @@ def configuration(request):
     `confirm`, apply the planned file (planned again if anything changed since)."""
     if request.method == "GET":
         return render(request, "iam/config/page.html", {"form": ImportForm()})
+    refused = _refused_before_reading(request)
+    if refused is not None:
+        return refused
     if "confirm" in request.POST:
         return _confirm(request)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "iam/config/page.html", {"form": form}, status=422)
+    if "file" in request.FILES:
+        refusal = limits.entries_refusal(form.cleaned_data["text"])
+        if refusal is not None:
+            return _limit_page(request, refusal, 422)
     return _planned(request, form.cleaned_data["text"], form.cleaned_data["prune"])
+
+
+def _refused_before_reading(request):
+    """Who may import, and how much: answered before the file is parsed or planned (None: go on)."""
+    refusal = limits.import_refusal(request.user)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limits.MAX_REQUEST_BYTES:
+        return errors.payload_too_large(request, "The request is larger than any configuration file it may carry.")
+    upload = request.FILES.get("file")
+    if upload is not None and upload.size > limits.MAX_BYTES:
+        return _limit_page(request, limits.bytes_refusal(upload.size), 413)
+    text = request.POST.get("document") or ""
+    if upload is None and "confirm" not in request.POST and not text.strip():
+        return None
+    if upload is not None:
+        return None  # its entries are counted once it is read (the form decodes it)
+    refusal = limits.size_refusal(text)
+    if refusal is not None:
+        return _limit_page(request, refusal, 413)
+    refusal = limits.entries_refusal(text)
+    if refusal is not None:
+        return _limit_page(request, refusal, 422)
+    return None
+
+
+def _limit_page(request, message: str, status: int):
+    """The page with the limit's message; the document is not echoed back."""
+    return render(request, "iam/config/page.html", {"form": ImportForm(), "errors": [("$", message)]}, status=status)
 
 
 def _confirm(request):
