@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 from django import forms
 from django.conf import settings
 
 from accounts.models import Project
+from accounts.selectors import all_projects
 
 from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image
 
@@ -47,7 +49,20 @@ class RevisionField(forms.IntegerField):
             return 0
 
 
-class ImageModifyForm(forms.ModelForm):
+class OperationForm:
+    """The input of one image operation (`images.operations.Operation.form`): the details page shows it
+    unbound (`for_image(request, image)`), the operation's POST binds it (`data`, `files`)."""
+
+    @classmethod
+    def for_image(cls, request, image, data=None, files=None):
+        return cls(data, files)
+
+    def current_values(self, image) -> list[tuple[str, str]]:
+        """What `image` holds now, as (label, value) rows, beside this form when it turned out stale."""
+        return []
+
+
+class ImageModifyForm(OperationForm, forms.ModelForm):
     """The modifiable attributes, and the revision they were read at."""
 
     revision = RevisionField()
@@ -63,8 +78,20 @@ class ImageModifyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.initial.setdefault("revision", self.instance.revision)
 
+    @classmethod
+    def for_image(cls, request, image, data=None, files=None):
+        return cls(data, instance=copy.copy(image))  # a copy: a form that fails validation edits its instance
 
-class TagsForm(forms.Form):
+    def current_values(self, image) -> list[tuple[str, str]]:
+        rows = []
+        for field in self._meta.fields:
+            value = getattr(image, field)
+            shown = ("yes" if value else "no") if isinstance(value, bool) else str(value) or "—"
+            rows.append((self.base_fields[field].label, shown))
+        return rows
+
+
+class TagsForm(OperationForm, forms.Form):
     """The tags, and the revision they were read at: key/value rows (`tag-key`, `tag-value`, one pair
     a row; a cleared row removes its tag), or `key=value` lines in `tags` (scripts, older pages)."""
 
@@ -74,6 +101,16 @@ class TagsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=f"One <code>key=value</code> per line, at most {MAX_TAGS_PER_IMAGE} tags.",
     )
+
+    @classmethod
+    def for_image(cls, request, image, data=None, files=None):
+        if data is None:
+            return cls(initial={"tags": "\n".join(f"{t.key}={t.value}" for t in image.tags.all()),
+                                "revision": image.revision})
+        return cls(data)
+
+    def current_values(self, image) -> list[tuple[str, str]]:
+        return [("Tags", ", ".join(f"{t.key}={t.value}" for t in image.tags.all()) or "none")]
 
     def _posted_rows(self) -> list[tuple[str, str]] | None:
         if not self.is_bound or "tag-key" not in self.data:
@@ -122,7 +159,7 @@ class TagsForm(forms.Form):
         return tags
 
 
-class UploadForm(forms.Form):
+class UploadForm(OperationForm, forms.Form):
     file = forms.FileField(help_text="QCOW2, VHD/ZVHD/ZVHD2, ISO or RAW; the content must match the disk format.")
 
     def clean_file(self):
@@ -145,7 +182,7 @@ class ProjectNamesField(forms.MultipleChoiceField):
         return True  # ShareForm.clean_projects names the unknown ones
 
 
-class ShareForm(forms.Form):
+class ShareForm(OperationForm, forms.Form):
     projects = ProjectNamesField(
         label="Share with projects",
         error_messages={"required": "Choose at least one project."},
@@ -159,6 +196,10 @@ class ShareForm(forms.Form):
         members = {} if image is None else {m.project_id: m for m in image.members.all()}
         self.choices = [(p, members.get(p.pk)) for p in projects]  # (project, its share or None) for the picker
         self.fields["projects"].choices = [(p.name, p.name) for p, _ in self.choices]
+
+    @classmethod
+    def for_image(cls, request, image, data=None, files=None):
+        return cls(data, image=image)
 
     def clean_projects(self) -> list[Project]:
         names = list(dict.fromkeys(n for value in self.cleaned_data["projects"]
@@ -177,7 +218,7 @@ class ShareForm(forms.Form):
         return [found[name] for name in names]
 
 
-class UnshareForm(forms.Form):
+class UnshareForm(OperationForm, forms.Form):
     project = forms.CharField(max_length=64)
 
     def clean_project(self) -> Project:
@@ -187,7 +228,7 @@ class UnshareForm(forms.Form):
         return project
 
 
-class ReplicateForm(forms.Form):
+class ReplicateForm(OperationForm, forms.Form):
     """The target project: one of `targets` (projects where the user may replicate images)."""
 
     target = forms.ChoiceField(label="Target project")
@@ -196,6 +237,16 @@ class ReplicateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.targets = {project.name: project for project in targets}
         self.fields["target"].choices = [(p.name, f"{p.name} — {p.region.name}") for p in targets]
+
+    @classmethod
+    def for_image(cls, request, image, data=None, files=None):
+        """Offers the projects where the engine allows replicating (`ims:images:copy`); the image's own
+        project is chosen at first."""
+        authorization = request.authorization
+        targets = [p for p in all_projects(request) if authorization.allows("ims:images:copy", p)]
+        if data is None:
+            return cls(targets=targets, initial={"target": image.project.name})
+        return cls(data, targets=targets)
 
     def clean_target(self) -> Project:
         return self.targets[self.cleaned_data["target"]]

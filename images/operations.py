@@ -10,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.html import format_html
 
+from . import forms
 from .links import image_url
 from .models import Image, ImageMember
 
@@ -169,43 +174,146 @@ def cross_region_rule(image) -> str | None:
     return None
 
 
+# --- what each operation does: its service call and its success message ------------------------------
+
+
+class ImageChanged(ValidationError):
+    """The operation failed and changed the image itself (a failed upload kills it): the page is drawn anew."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """A successful operation: the message to show, and where to go next (None: the image's page)."""
+
+    message: str
+    url: str | None = None
+
+
+def _services():
+    """images.services, imported when an operation runs: the services check the rules declared here, so
+    they import this module and it cannot import them first."""
+    from . import services
+
+    return services
+
+
+def _modify(actor, image, project, data) -> Done:
+    services = _services()
+    changes = {field: data[field] for field in services.MODIFIABLE_FIELDS}
+    services.image_update(actor=actor, image=image, project=project, expected_revision=data["revision"], **changes)
+    return Done(f"Image {image.name} was modified.")
+
+
+def _tags(actor, image, project, data) -> Done:
+    _services().image_tags_set(actor=actor, image=image, project=project, tags=data["tags"],
+                               expected_revision=data["revision"])
+    return Done(f"Tags of {image.name} were saved ({len(data['tags'])}).")
+
+
+def _upload(actor, image, project, data) -> Done:
+    outcome = _services().image_upload(actor=actor, image=image, project=project, uploaded=data["file"],
+                                       max_bytes=settings.IMSPERM_MAX_UPLOAD_BYTES)
+    if not outcome.ok:
+        raise ImageChanged({"file": f"{outcome.problem} The upload failed and the image is now killed."})
+    return Done(f"The file was uploaded: {image.name} is now active.")
+
+
+def _share(actor, image, project, data) -> Done:
+    _services().image_share_add(actor=actor, image=image, project=project, members=data["projects"])
+    names = ", ".join(p.name for p in data["projects"])
+    return Done(f"{image.name} is shared with {names}; they must accept it.")
+
+
+def _unshare(actor, image, project, data) -> Done:
+    _services().image_share_remove(actor=actor, image=image, project=project, member=data["project"])
+    return Done(f"{image.name} is no longer shared with {data['project'].name}.")
+
+
+def _accept(actor, image, project, data) -> Done:
+    _services().image_share_accept(actor=actor, image=image, project=project)
+    return Done(f"You accepted {image.name} in {project.name}.")
+
+
+def _reject(actor, image, project, data) -> Done:
+    _services().image_share_reject(actor=actor, image=image, project=project)
+    return Done(f"You rejected {image.name} in {project.name}.", reverse("images:list"))
+
+
+def _export(actor, image, project, data) -> Done:
+    export = _services().image_export(actor=actor, image=image, project=project)
+    link = format_html('<a href="{}" data-testid="export-download">{}</a>', export.get_absolute_url(), export.name)
+    return Done(format_html("{} was exported as {} ({}, SHA-256 <code>{}</code>).", image.name, link,
+                            filesizeformat(export.size), export.sha256))
+
+
+def _replicate(actor, image, project, data) -> Done:
+    replica = _services().image_replicate(actor=actor, image=image, project=project, target=data["target"])
+    return Done(f"{image.name} was replicated to {data['target'].name}.", replica.get_absolute_url())
+
+
+def _delete(actor, image, project, data) -> Done:
+    _services().image_delete(actor=actor, image=image, project=project)
+    return Done(f"Image {image.name} was deleted.", reverse("images:list"))
+
+
 @dataclass(frozen=True)
 class Operation:
-    """One thing a user can do to an image.
+    """One thing a user can do to an image, declared once: everything the pages need follows from it.
 
-    `needs_input` operations open a form on the details page; the others are a single POST.
-    `in_row` ones appear in a list row's menu, `bulk` ones act on the selected rows. `applies`
-    says whether the operation can ever apply to an image (else a row leaves its control out).
+    `perform(actor, image, project, data)` calls the service and says what happened (`Done`); `data`
+    is the cleaned `form` (an `images.forms.OperationForm`), or empty for operations without input,
+    which are a single POST. `in_row` ones appear in a list row's menu; `bulk_tab` names the list tab
+    whose selected rows it can act on (`past` is its past tense there). `per_member` ones act on one
+    share member: drawn beside each member, not in the details page's bar nor as a form of their own.
+    `applies` says whether the operation can ever apply to an image (else a row leaves its control out).
     """
 
     name: str
     action: str
     label: str
     rule: Callable[[Image, object], str | None]
-    needs_input: bool = False
+    perform: Callable[..., Done]
+    form: type | None = None
     in_row: bool = True
-    bulk: bool = False
+    bulk_tab: str = ""
+    past: str = ""
+    per_member: bool = False
     danger: bool = False
     confirm: str = ""
     applies: Callable[[Image, object], bool] = always_applies
+
+    @property
+    def needs_input(self) -> bool:
+        return self.form is not None
+
+    @property
+    def bulk(self) -> bool:
+        return bool(self.bulk_tab)
 
     def url(self, image) -> str:
         return image_url(self.name, image.pk)
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("modify", "ims:images:update", "Modify", modify_rule, needs_input=True, applies=modify_applies),
-    Operation("tags", "ims:images:update", "Tags", tags_rule, needs_input=True, in_row=False, applies=owned_applies),
-    Operation("upload", "ims:images:upload", "Upload file", upload_rule, needs_input=True, applies=upload_applies),
-    Operation("share", "ims:images:share", "Share", share_rule, needs_input=True, applies=share_applies),
-    Operation("unshare", "ims:images:share", "Remove member", share_rule, needs_input=True, in_row=False),
-    Operation("accept", "ims:images:share", "Accept", accept_rule, bulk=True, applies=pending_share_applies),
-    Operation("reject", "ims:images:share", "Reject", reject_rule, bulk=True, danger=True,
+    Operation("modify", "ims:images:update", "Modify", modify_rule, _modify, forms.ImageModifyForm,
+              applies=modify_applies),
+    Operation("tags", "ims:images:update", "Tags", tags_rule, _tags, forms.TagsForm, in_row=False,
+              applies=owned_applies),
+    Operation("upload", "ims:images:upload", "Upload file", upload_rule, _upload, forms.UploadForm,
+              applies=upload_applies),
+    Operation("share", "ims:images:share", "Share", share_rule, _share, forms.ShareForm, applies=share_applies),
+    Operation("unshare", "ims:images:share", "Remove member", share_rule, _unshare, forms.UnshareForm,
+              in_row=False, per_member=True),
+    Operation("accept", "ims:images:share", "Accept", accept_rule, _accept, bulk_tab="awaiting", past="accepted",
               applies=pending_share_applies),
-    Operation("export", "ims:images:export", "Export", export_rule, bulk=True, applies=export_applies),
-    Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, needs_input=True, applies=modify_applies),
-    Operation("delete", "ims:images:delete", "Delete", delete_rule, bulk=True, danger=True, applies=owned_applies,
-              confirm="Delete image {subject}? This cannot be undone."),
+    Operation("reject", "ims:images:share", "Reject", reject_rule, _reject, bulk_tab="awaiting", past="rejected",
+              danger=True, applies=pending_share_applies),
+    Operation("export", "ims:images:export", "Export", export_rule, _export, bulk_tab="private", past="exported",
+              applies=export_applies),
+    Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, _replicate, forms.ReplicateForm,
+              applies=modify_applies),
+    Operation("delete", "ims:images:delete", "Delete", delete_rule, _delete, bulk_tab="private", past="deleted",
+              danger=True, applies=owned_applies, confirm="Delete image {subject}? This cannot be undone."),
 )
 OPERATIONS_BY_NAME = {operation.name: operation for operation in OPERATIONS}
 BULK_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.bulk)

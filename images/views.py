@@ -7,7 +7,6 @@ input is the form again with its errors (422); success redirects (for htmx, via 
 
 from __future__ import annotations
 
-import copy
 import functools
 import html
 import uuid
@@ -30,7 +29,6 @@ from accounts import authz, permissions, who_can
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
 from accounts.permissions import permission_required_action
-from accounts.selectors import all_projects
 
 from . import forms, selectors, services
 from .models import Image
@@ -40,14 +38,14 @@ from .operations import (
     OPERATIONS,
     OPERATIONS_BY_NAME,
     PRIVATE_IMAGE_QUOTA,
+    ImageChanged,
     controls_for,
     create_controls,
     membership_of,
 )
 
 ROW_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.in_row)
-BAR_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.name != "unshare")
-BULK_BY_TAB = {"private": ("export", "delete"), "awaiting": ("accept", "reject")}
+BAR_OPERATIONS = tuple(operation for operation in OPERATIONS if not operation.per_member)
 HISTORY_LENGTH = 25
 MAX_NEXT_LENGTH = 2048
 WHO_CAN_GRANT = "a member of the admin group or a user with the Security Administrator role"
@@ -228,7 +226,7 @@ def image_list(request):
     context.update(
         page=page,
         rows=rows,
-        bulk=[op for op in BULK_OPERATIONS if op.name in BULK_BY_TAB.get(query.tab, ()) and op.name in allowed_in_rows],
+        bulk=[op for op in BULK_OPERATIONS if op.bulk_tab == query.tab and op.name in allowed_in_rows],
         filters=_filter_choices(query),
         page_sizes=selectors.PAGE_SIZES,
         columns=_sort_columns(query, project),
@@ -249,26 +247,6 @@ def image_list(request):
 # --- details --------------------------------------------------------------------------------
 
 
-def _replicate_targets(request, authorization):
-    return [p for p in all_projects(request) if authorization.allows("ims:images:copy", p)]
-
-
-def _unbound_form(name: str, request, authorization, image):
-    if name == "modify":
-        return forms.ImageModifyForm(instance=copy.copy(image))
-    if name == "tags":
-        return forms.TagsForm(initial={"tags": "\n".join(f"{t.key}={t.value}" for t in image.tags.all()),
-                                       "revision": image.revision})
-    if name == "upload":
-        return forms.UploadForm()
-    if name == "share":
-        return forms.ShareForm(image=image)
-    if name == "replicate":
-        return forms.ReplicateForm(targets=_replicate_targets(request, authorization),
-                                   initial={"target": image.project.name})
-    return None
-
-
 def _detail_context(request, authorization, image, project, bound=None):
     controls = {control.name: control for control in controls_for(authorization, image, project, applicable_only=True)}
     bound = bound or {}
@@ -277,7 +255,8 @@ def _detail_context(request, authorization, image, project, bound=None):
         if name in bound:
             sections[name] = bound[name]
         elif control.enabled and control.operation.needs_input:
-            sections[name] = _unbound_form(name, request, authorization, image)
+            # An operation on one share member has its form beside each member, not a section.
+            sections[name] = None if control.operation.per_member else control.operation.form.for_image(request, image)
     owner_view = image.project_id == project.pk
     bar = [controls[op.name] for op in BAR_OPERATIONS if op.name in controls]
     return {
@@ -366,22 +345,10 @@ def _conflict_error(request, authorization, current, project, name, form, confli
     form.data["revision"] = current.revision
     form.add_error(None, conflict)
     context = _detail_context(request, authorization, current, project, bound={name: form})
-    context["conflict"] = {"operation": name, "values": _current_values(name, current)}
+    context["conflict"] = {"operation": name, "values": form.current_values(current)}
     if request.htmx:
         return render(request, f"images/detail.html#{name}-form", {**context, "form": form}, status=409)
     return render(request, "images/detail.html", context, status=409)
-
-
-def _current_values(name, image) -> list[tuple[str, str]]:
-    """What the image holds now, as (label, value) rows for the form that turned out stale."""
-    if name == "tags":
-        return [("Tags", ", ".join(f"{t.key}={t.value}" for t in image.tags.all()) or "none")]
-    rows = []
-    for field in services.MODIFIABLE_FIELDS:
-        value = getattr(image, field)
-        shown = ("yes" if value else "no") if isinstance(value, bool) else str(value) or "—"
-        rows.append((forms.ImageModifyForm.base_fields[field].label, shown))
-    return rows
 
 
 def _state_error(request, authorization, image, project, reason: str):
@@ -402,107 +369,60 @@ def _apply_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def _bind(name, request, authorization, image):
-    data, files = request.POST, request.FILES
-    if name == "modify":
-        return forms.ImageModifyForm(data, instance=copy.copy(image))
-    if name == "tags":
-        return forms.TagsForm(data)
-    if name == "upload":
-        return forms.UploadForm(data, files)
-    if name == "share":
-        return forms.ShareForm(data, image=image)
-    if name == "unshare":
-        return forms.UnshareForm(data)
-    if name == "replicate":
-        return forms.ReplicateForm(data, targets=_replicate_targets(request, authorization))
-    return None
-
-
-def _run(name, request, image, project, data):
-    """Call the operation's service; the success message and where to go next."""
-    actor = request.user
-    detail = image.get_absolute_url()
-    if name == "modify":
-        changes = {field: data[field] for field in services.MODIFIABLE_FIELDS}
-        services.image_update(actor=actor, image=image, project=project, expected_revision=data["revision"],
-                              **changes)
-        return f"Image {image.name} was modified.", detail
-    if name == "tags":
-        services.image_tags_set(actor=actor, image=image, project=project, tags=data["tags"],
-                                expected_revision=data["revision"])
-        return f"Tags of {image.name} were saved ({len(data['tags'])}).", detail
-    if name == "upload":
-        outcome = services.image_upload(actor=actor, image=image, project=project, uploaded=data["file"],
-                                        max_bytes=settings.IMSPERM_MAX_UPLOAD_BYTES)
-        if not outcome.ok:
-            raise ValidationError({"file": f"{outcome.problem} The upload failed and the image is now killed."})
-        return f"The file was uploaded: {image.name} is now active.", detail
-    if name == "share":
-        services.image_share_add(actor=actor, image=image, project=project, members=data["projects"])
-        names = ", ".join(p.name for p in data["projects"])
-        return f"{image.name} is shared with {names}; they must accept it.", detail
-    if name == "unshare":
-        services.image_share_remove(actor=actor, image=image, project=project, member=data["project"])
-        return f"{image.name} is no longer shared with {data['project'].name}.", detail
-    if name == "accept":
-        services.image_share_accept(actor=actor, image=image, project=project)
-        return f"You accepted {image.name} in {project.name}.", detail
-    if name == "reject":
-        services.image_share_reject(actor=actor, image=image, project=project)
-        return f"You rejected {image.name} in {project.name}.", reverse("images:list")
-    if name == "export":
-        export = services.image_export(actor=actor, image=image, project=project)
-        link = format_html('<a href="{}" data-testid="export-download">{}</a>', export.get_absolute_url(), export.name)
-        return format_html("{} was exported as {} ({}, SHA-256 <code>{}</code>).", image.name, link,
-                           filesizeformat(export.size), export.sha256), detail
-    if name == "replicate":
-        replica = services.image_replicate(actor=actor, image=image, project=project, target=data["target"])
-        return f"{image.name} was replicated to {data['target'].name}.", replica.get_absolute_url()
-    services.image_delete(actor=actor, image=image, project=project)
-    return f"Image {image.name} was deleted.", reverse("images:list")
-
-
-def _operation_action(url_kwargs) -> str:
-    return OPERATIONS_BY_NAME[url_kwargs["operation"]].action
+def _operation_action(url_kwargs) -> str | None:
+    op = OPERATIONS_BY_NAME.get(url_kwargs["operation"])
+    return op.action if op is not None else None
 
 
 OPERATION_ACTIONS = tuple(sorted({operation.action for operation in OPERATIONS}))
 
 
+def _upload_killed(request, error: ValidationError):
+    """The image itself changed (status, banner, every control): the whole page is reloaded so nothing
+    on it still says "Queued"; the reason comes as a message."""
+    messages.error(request, " ".join(error.messages))
+    response = HttpResponse(status=422)
+    response["HX-Refresh"] = "true"
+    return response
+
+
+def _operation_failed(request, authorization, image, project, op, form, error: ValidationError):
+    """The service refused the input or the image's state: the form with the errors, else a 409."""
+    if form is None:
+        return _state_error(request, authorization, image, project, " ".join(error.messages))
+    if isinstance(error, ImageChanged):
+        image.refresh_from_db()
+        if request.htmx:
+            return _upload_killed(request, error)
+    _apply_errors(form, error)
+    return _form_error(request, authorization, image, project, op.name, form)
+
+
 @permission_required_action(*OPERATION_ACTIONS, in_view=True, action_from_url=_operation_action)
 @require_POST
 def image_operation(request, pk, operation):
-    """POST /images/<uuid>/<operation>/: the engine decides, the state rules check, the service acts."""
-    op = OPERATIONS_BY_NAME[operation]
+    """POST /images/<uuid>/<operation>/: the engine decides, the state rules check, the operation's form
+    cleans the input, its service acts. An operation not declared in OPERATIONS is a 404."""
+    op = OPERATIONS_BY_NAME.get(operation)
+    if op is None:
+        raise Http404("No such image operation.")
     authorization = request.authorization
     image, project = selectors.image_for_request(request, authorization, pk)
     permissions.check(request, op.action, project=project, image=image)
     reason = op.rule(image, project)
     if reason:
         return _state_error(request, authorization, image, project, reason)
-    form = _bind(operation, request, authorization, image)
+    form = op.form.for_image(request, image, request.POST, request.FILES) if op.form else None
     if form is not None and not form.is_valid():
-        return _form_error(request, authorization, image, project, operation, form)
+        return _form_error(request, authorization, image, project, op.name, form)
     try:
-        message, destination = _run(operation, request, image, project, form.cleaned_data if form else {})
+        done = op.perform(request.user, image, project, form.cleaned_data if form else {})
     except services.ConcurrentImageEditError as conflict:
-        return _conflict_error(request, authorization, conflict.current, project, operation, form, conflict)
+        return _conflict_error(request, authorization, conflict.current, project, op.name, form, conflict)
     except ValidationError as error:
-        if form is None:
-            return _state_error(request, authorization, image, project, " ".join(error.messages))
-        if operation == "upload":
-            image.refresh_from_db()
-            if image.status == Image.Status.KILLED and request.htmx:
-                # The image itself changed (status, banner, every control): the whole page is
-                # reloaded so nothing on it still says "Queued"; the reason comes as a message.
-                messages.error(request, " ".join(error.messages))
-                response = HttpResponse(status=422)
-                response["HX-Refresh"] = "true"
-                return response
-        _apply_errors(form, error)
-        return _form_error(request, authorization, image, project, operation, form)
-    messages.success(request, message)
+        return _operation_failed(request, authorization, image, project, op, form, error)
+    messages.success(request, done.message)
+    destination = done.url or image.get_absolute_url()
     if not op.needs_input:
         # One-click operations are offered in list rows too, which ask to come back to the list.
         destination = _safe_next(request, destination)
@@ -560,15 +480,12 @@ def _selected_ids(request) -> list[uuid.UUID]:
     return ids
 
 
-PAST_TENSE = {"accept": "accepted", "reject": "rejected", "export": "exported", "delete": "deleted"}
-
-
 def _bulk_summary(request, op, done, skipped, *, missing: int, project) -> None:
     """One message for the whole bulk run: "2 exported, 8 skipped", each image's outcome listed under it."""
     outcomes = done + skipped
     if missing:
         outcomes.append((f"{missing} selected image{pluralize(missing)}", f"not found in {project.name}."))
-    counts = [f"{len(done)} {PAST_TENSE.get(op.name, op.label.lower() + 'ed')}"] if done else []
+    counts = [f"{len(done)} {op.past or op.label.lower() + 'ed'}"] if done else []
     if skipped or missing:
         counts.append(f"{len(skipped) + missing} skipped")
     headline = ", ".join(counts) + "."
@@ -618,7 +535,7 @@ def image_bulk(request, operation):
             skipped.append((image.name, reason))
             continue
         try:
-            message, _ = _run(operation, request, image, project, {})
+            message = op.perform(request.user, image, project, {}).message
         except (ValidationError, PermissionDenied) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
             skipped.append((image.name, f"failed. {text}"))
