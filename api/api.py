@@ -270,7 +270,8 @@ def _resolve(payload: AuthorizeIn, caller) -> list[tuple[str, Project | None, Im
     return resolved
 
 
-@api.post("/authorize", response={200: AuthorizeOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut},
+@api.post("/authorize", response={200: AuthorizeOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut,
+                                   429: ErrorOut},
           summary="Decide up to 100 requests for a user")
 def authorize(request, payload: AuthorizeIn):
     """The decision, deciding statements and missing condition keys of each request, in order: the

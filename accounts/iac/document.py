@@ -125,7 +125,7 @@ def parse_text(text: str) -> Configuration:
     except locate.UnusableJSON as error:
         raise DocumentError([(locate.json_path(path), f"not usable JSON: {message}")
                              for path, message in error.problems]) from None
-    return parse_data(data)
+    return _validated(data)
 
 
 def parse_data(data) -> Configuration:
@@ -134,6 +134,10 @@ def parse_data(data) -> Configuration:
     problems = locate.unstorable(data)
     if problems:
         raise DocumentError([(locate.json_path(path), message) for path, message in problems])
+    return _validated(data)
+
+
+def _validated(data) -> Configuration:
     try:
         return Configuration.model_validate(data)
     except ValidationError as error:
