@@ -20,6 +20,7 @@ NAVIGATION = (
     ("IAM", "Policies", "iam:policy-list", "iam:roles:listRoles", False),
     ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
     ("IAM", "Projects", "iam:project-list", "iam:projects:listProjects", False),
+    ("IAM", "Identity providers", "federation:provider-list", "iam:identityProviders:list", False),
     ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
     ("IAM", "Configuration", "iam:config", EXPORT_ACTIONS, False),
     ("Account", "Sign-in security", "accounts:mfa", None, False),

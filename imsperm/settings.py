@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "accounts",
     "images",
     "api",
+    "federation",
 ]
 
 MIDDLEWARE = [

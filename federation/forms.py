@@ -1,0 +1,75 @@
+"""Forms of the identity provider pages."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+
+from accounts.models import UserGroup
+
+from .models import IdentityProvider, MappingRule
+
+
+class ProviderForm(forms.ModelForm):
+    """The client secret is write-only: the field is always drawn empty; empty on an edit keeps it."""
+
+    client_secret = forms.CharField(
+        label="Client secret", required=False, strip=True, max_length=512,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = IdentityProvider
+        fields = ["name", "issuer", "client_id", "client_secret", "scopes", "allow_unmatched", "is_active"]
+
+    def __init__(self, *args, creating: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+        self.fields["issuer"].widget.attrs["placeholder"] = "https://login.example.com/realms/staff"
+        self.fields["client_secret"].help_text = (
+            "Stored, never shown again. Leave empty to keep the one saved."
+            if not creating and self.instance.client_secret
+            else "Stored, never shown again after saving. Empty for a public client (PKCE only).")
+        if not creating:
+            self.fields["revision"].initial = self.instance.revision
+            del self.fields["is_active"]
+        for name in ("name", "client_id"):
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+
+class RuleForm(forms.ModelForm):
+    groups = forms.ModelMultipleChoiceField(queryset=UserGroup.objects.order_by("name"), required=True,
+                                            widget=forms.SelectMultiple(attrs={"size": 6}),
+                                            help_text="The user groups a person this rule matches is put in.")
+
+    class Meta:
+        model = MappingRule
+        fields = ["claim", "operator", "value", "groups", "stop"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["claim"].widget.attrs.update({"placeholder": "groups", "autocomplete": "off"})
+        self.fields["value"].widget = forms.TextInput(attrs={"placeholder": "engineering", "autocomplete": "off"})
+        self.fields["value"].max_length = 1024
+
+
+class PreviewForm(forms.Form):
+    claims = forms.CharField(
+        label="Claims (JSON)", max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
+        help_text='The claims of an ID token or userinfo answer, e.g. {"sub": "1", "email": "ana@example.com", '
+                  '"groups": ["engineering"]}.')
+
+    def clean_claims(self):
+        text = self.cleaned_data["claims"]
+        try:
+            value = json.loads(text)
+        except RecursionError:
+            raise forms.ValidationError("Not usable: the JSON is nested too deeply.") from None
+        except ValueError as error:
+            raise forms.ValidationError(f"Not JSON: {str(error)[:200]}.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Paste a JSON object of claims, like {\"email\": \"ana@example.com\"}.")
+        return value

@@ -1,0 +1,107 @@
+"""Identity providers, their ordered mapping rules, and the people who signed in through them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+SCOPE_VALIDATOR = RegexValidator(r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$",
+                                 "Scopes are words separated by single spaces, e.g. “openid email profile”.")
+CLAIM_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_.:/-]+$", "A claim name: letters, digits and _ . : / - only.")
+
+
+class IdentityProvider(models.Model):
+    """An OpenID Connect provider people sign in with. The client secret is write-only: no page,
+    export or audit event shows it again once saved."""
+
+    name = models.CharField(max_length=64, unique=True,
+                            help_text="Shown on the sign-in page as “Sign in with <name>”.")
+    issuer = models.URLField("issuer URL", max_length=255,
+                             help_text="Its discovery document is read from "
+                                       "<issuer>/.well-known/openid-configuration.")
+    client_id = models.CharField("client ID", max_length=255)
+    client_secret = models.CharField("client secret", max_length=512, blank=True)
+    scopes = models.CharField(max_length=255, default="openid email profile", validators=[SCOPE_VALIDATOR])
+    is_active = models.BooleanField("active", default=True)
+    allow_unmatched = models.BooleanField(
+        "let people matching no rule sign in", default=False,
+        help_text="Off (the default): a person no rule matches is turned away. On: they sign in, in no "
+                  "group from this provider.")
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("federation:provider-detail", args=[self.pk])
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+
+class MappingRule(models.Model):
+    """One ordered rule: a condition on one claim → the groups a matching person is put in."""
+
+    class Operator(models.TextChoices):
+        EQUALS = "equals", "equals"
+        ONE_OF = "one_of", "is one of"
+        CONTAINS = "contains", "contains (list claims)"
+        EMAIL_DOMAIN = "email_domain", "has the e-mail domain"
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField()
+    claim = models.CharField(max_length=128, validators=[CLAIM_VALIDATOR],
+                             help_text="The claim of the ID token or userinfo, e.g. groups, email, department.")
+    operator = models.CharField(max_length=16, choices=Operator.choices, default=Operator.EQUALS)
+    value = models.CharField(max_length=1024,
+                             help_text="For “is one of”: values separated by commas.")
+    groups = models.ManyToManyField("accounts.UserGroup", related_name="+", blank=True)
+    stop = models.BooleanField("stop here when it matches", default=False,
+                               help_text="Later rules are not evaluated for a person this rule matches.")
+
+    class Meta:
+        ordering = ["provider", "position"]
+        constraints = [models.UniqueConstraint(fields=["provider", "position"], name="unique_rule_position")]
+
+    def __str__(self):
+        return f"{self.provider} rule {self.position}"
+
+    def describe(self) -> str:
+        return f"{self.claim} {self.get_operator_display()} {self.value}"
+
+
+class FederatedIdentity(models.Model):
+    """A console user created (just in time) for a person of a provider, known by the provider's `sub`.
+
+    `provider_groups` are the memberships that came from the provider's rules: the next sign-in sets
+    them to exactly what the rules say then; memberships given by hand are never touched.
+    """
+
+    provider = models.ForeignKey(IdentityProvider, null=True, on_delete=models.SET_NULL, related_name="identities")
+    provider_name = models.CharField(max_length=64)
+    subject = models.CharField(max_length=255)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="federated_identity")
+    provider_groups = models.ManyToManyField("accounts.UserGroup", related_name="+", blank=True)
+    last_claims = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["provider_name", "subject"]
+        constraints = [models.UniqueConstraint(fields=["provider", "subject"], name="unique_provider_subject")]
+        verbose_name_plural = "federated identities"
+
+    def __str__(self):
+        return f"{self.user} via {self.provider_name}"

@@ -1,0 +1,167 @@
+"""The OpenID Connect protocol, through Authlib's Django client (never hand-written JWT checks).
+
+`ProviderClient` is Authlib's `DjangoOAuth2App` built from a provider row instead of settings:
+PKCE (S256), `state` and `nonce` kept in the session, the code exchanged at the token endpoint,
+and the ID token verified by Authlib with joserfc against the provider's JWKS: signature,
+issuer, audience, expiry, nonce, at_hash. Two things are added here, before Authlib uses the
+discovery document: its `issuer` must be exactly the configured one (OpenID Connect Discovery
+4.3), and only asymmetric signature algorithms are accepted (never `none`, never HS256 keyed by
+the client secret).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.django_client import DjangoIntegration, DjangoOAuth2App
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+TIMEOUT_SECONDS = 5
+SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+
+class ProviderConfigurationError(Exception):
+    """The provider's discovery document is unusable (wrong issuer, no safe algorithm)."""
+
+
+def _same_issuer(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+class ProviderClient(DjangoOAuth2App):
+    def __init__(self, provider):
+        name = f"idp{provider.pk}"
+        super().__init__(
+            DjangoIntegration(name), name,
+            client_id=provider.client_id, client_secret=provider.client_secret or None,
+            server_metadata_url=provider.discovery_url,
+            client_kwargs={"scope": provider.scopes, "code_challenge_method": "S256",
+                           "default_timeout": TIMEOUT_SECONDS},
+        )
+        self.provider = provider
+
+    def load_server_metadata(self):
+        metadata = super().load_server_metadata()
+        issuer = metadata.get("issuer", "")
+        if not _same_issuer(issuer, self.provider.issuer):
+            raise ProviderConfigurationError(
+                f"the discovery document names the issuer {issuer!r}, not {self.provider.issuer!r}")
+        offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        safe = [alg for alg in offered if alg in SAFE_ALGORITHMS]
+        if not safe:
+            raise ProviderConfigurationError(f"no safe ID token signature algorithm offered ({', '.join(offered)})")
+        metadata["id_token_signing_alg_values_supported"] = safe
+        return metadata
+
+
+# Errors of a sign-in that are the provider's or an attacker's doing, never the console's bug.
+PROTOCOL_ERRORS = (OAuthError, JoseError, ProviderConfigurationError, requests.RequestException, ValueError)
+
+
+def describe_error(error: Exception) -> str:
+    """What failed, in words an administrator can act on (no token or secret in it)."""
+    name = type(error).__name__
+    if name == "MismatchingStateError":
+        return "the state parameter does not match a sign-in started in this browser (expired, replayed or forged)"
+    if isinstance(error, OAuthError):
+        text = error.error or name
+        if error.description:
+            text += f": {error.description}"
+        return f"the provider refused: {text}"[:300]
+    if name == "ExpiredTokenError":
+        return "the ID token has expired"
+    if name in ("InvalidClaimError", "MissingClaimError"):
+        claim = getattr(error, "claim", "") or str(error)
+        if claim in ("aud", "azp"):
+            return f"the ID token was issued for another client, not this console ({claim})"
+        return f"the ID token's {claim} claim is not valid" if name == "InvalidClaimError" else \
+            f"the ID token has no {claim} claim"
+    if name == "BadSignatureError":
+        return "the ID token's signature does not verify with the provider's keys (JWKS)"
+    if name in ("InvalidKeyIdError", "MissingKeyError"):
+        return "the ID token is signed with a key the provider's JWKS does not hold"
+    if name in ("UnsupportedAlgorithmError", "MissingAlgorithmError"):
+        return f"the ID token's signature algorithm is not accepted ({error})"[:300]
+    if isinstance(error, JoseError):
+        return f"the ID token is not valid: {name} {error}"[:300]
+    if isinstance(error, ProviderConfigurationError):
+        return str(error)[:300]
+    if isinstance(error, requests.RequestException):
+        return f"the provider could not be reached: {name}"
+    return f"{name}: {error}"[:300]
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    text: str
+    warning: bool = False
+
+
+def test_connection(provider) -> list[Finding]:
+    """Fetch the discovery document and the JWKS; say what was found, or exactly what failed."""
+    found: list[Finding] = []
+    url = provider.discovery_url
+    try:
+        response = requests.get(url, timeout=TIMEOUT_SECONDS, headers={"Accept": "application/json"})
+    except requests.RequestException as error:
+        return [Finding(False, f"Could not fetch {url}: {type(error).__name__} ({error})"[:400])]
+    if response.status_code != 200:
+        return [Finding(False, f"{url} answered HTTP {response.status_code}, not 200.")]
+    try:
+        metadata = response.json()
+    except ValueError:
+        return [Finding(False, f"{url} did not answer JSON.")]
+    if not isinstance(metadata, dict):
+        return [Finding(False, f"{url} answered JSON that is not an object.")]
+    found.append(Finding(True, f"Discovery document read from {url}."))
+    issuer = metadata.get("issuer")
+    if not _same_issuer(str(issuer or ""), provider.issuer):
+        found.append(Finding(False, f"It names the issuer {issuer!r}, not the configured {provider.issuer!r}: "
+                                    "sign-ins would be refused."))
+    else:
+        found.append(Finding(True, f"Issuer {issuer} matches."))
+    for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        if metadata.get(key):
+            found.append(Finding(True, f"{key}: {metadata[key]}"))
+        else:
+            found.append(Finding(False, f"It has no {key}."))
+    if metadata.get("userinfo_endpoint"):
+        found.append(Finding(True, f"userinfo_endpoint: {metadata['userinfo_endpoint']}"))
+    else:
+        found.append(Finding(True, "It has no userinfo_endpoint: claims come from the ID token only.", warning=True))
+    methods = metadata.get("code_challenge_methods_supported")
+    if methods is not None and "S256" not in methods:
+        found.append(Finding(False, "It does not list PKCE S256 in code_challenge_methods_supported."))
+    algs = metadata.get("id_token_signing_alg_values_supported") or []
+    safe = [alg for alg in algs if alg in SAFE_ALGORITHMS]
+    if safe:
+        found.append(Finding(True, f"ID token algorithms accepted: {', '.join(safe)}."))
+    else:
+        found.append(Finding(False, f"No accepted ID token algorithm among {algs or 'none listed'}."))
+    supported = metadata.get("scopes_supported")
+    if supported:
+        missing = [scope for scope in provider.scope_list if scope not in supported]
+        if missing:
+            found.append(Finding(True, f"Scopes not listed by the provider: {', '.join(missing)}.", warning=True))
+    jwks_uri = metadata.get("jwks_uri")
+    if not jwks_uri:
+        return found
+    try:
+        jwks = requests.get(jwks_uri, timeout=TIMEOUT_SECONDS).json()
+        keys = KeySet.import_key_set(jwks)
+    except requests.RequestException as error:
+        found.append(Finding(False, f"Could not fetch the JWKS {jwks_uri}: {type(error).__name__}."))
+        return found
+    except (ValueError, JoseError, TypeError, KeyError) as error:
+        found.append(Finding(False, f"The JWKS at {jwks_uri} is not a valid key set: {type(error).__name__}."))
+        return found
+    described = ", ".join(f"{key.key_type} {key.kid or '(no kid)'}" for key in keys.keys)
+    if keys.keys:
+        found.append(Finding(True, f"JWKS: {len(keys.keys)} key{'s' if len(keys.keys) != 1 else ''} ({described})."))
+    else:
+        found.append(Finding(False, "The JWKS holds no key: no ID token could be verified."))
+    return found

@@ -1,0 +1,334 @@
+"""IAM → Identity providers: the pages (each declares its catalogue action; every write also asks
+for sudo mode), and the two public addresses of "Sign in with <provider>"."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import audit, mfa
+from accounts.enforcement import Refused
+from accounts.iam.directory_forms import add_service_errors
+from accounts.models import AuditEvent
+from accounts.permissions import permission_required_action, public_view
+from accounts.sudo import sudo_required
+
+from . import oidc, services
+from .forms import PreviewForm, ProviderForm, RuleForm
+from .models import FederatedIdentity, IdentityProvider, MappingRule
+from .rules import evaluate
+
+NEXT_SESSION_KEY = "federation_next"
+BACKEND = "accounts.backends.PolicyBackend"
+
+
+def redirect_uri(request, provider) -> str:
+    """The address to register at the provider (its only allowed redirect URI for this console)."""
+    return request.build_absolute_uri(reverse("federation-signin:callback", args=[provider.pk]))
+
+
+def _refused(request, form, refused: Refused, *, status=403):
+    form.add_error(None, str(refused.explanation.summary))
+    return status
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+@permission_required_action("iam:identityProviders:list")
+def provider_list(request):
+    providers = IdentityProvider.objects.annotate(rule_count=Count("rules", distinct=True),
+                                                  people=Count("identities", distinct=True))
+    context = {"providers": providers,
+               "can_create": request.authorization.allows("iam:identityProviders:create")}
+    return render(request, "federation/list.html", context)
+
+
+@permission_required_action("iam:identityProviders:create")
+@sudo_required
+@require_http_methods(["GET", "POST"])
+def provider_create(request):
+    form = ProviderForm(request.POST or None, creating=True)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "revision"}
+            try:
+                provider = services.provider_create(actor=request.user, **data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, f"Identity provider {provider.name} created. Register the redirect URI "
+                                          "below at the provider, then test the connection.")
+                return redirect(provider)
+    return render(request, "federation/form.html", {"form": form, "creating": True}, status=status)
+
+
+def _detail(request, provider, *, preview=None, preview_form=None, findings=None, rule_form=None, status=200):
+    rules = list(provider.rules.prefetch_related("groups").order_by("position"))
+    identities = (FederatedIdentity.objects.filter(provider=provider).select_related("user")
+                  .prefetch_related("provider_groups").order_by("user__username")[:50])
+    allows = request.authorization.allows
+    context = {
+        "provider": provider, "rules": rules, "identities": identities,
+        "redirect_uri": redirect_uri(request, provider),
+        "preview": preview, "preview_form": preview_form or PreviewForm(),
+        "findings": findings,
+        "rule_form": rule_form or RuleForm(),
+        "can_update": allows("iam:identityProviders:update"),
+        "can_delete": allows("iam:identityProviders:delete"),
+        "mapping_refusal": services.mapping_refusal(request.user, services._mapped(provider)),
+    }
+    return render(request, "federation/detail.html", context, status=status)
+
+
+@permission_required_action("iam:identityProviders:get")
+@require_http_methods(["GET", "HEAD"])
+def provider_detail(request, pk):
+    return _detail(request, get_object_or_404(IdentityProvider, pk=pk))
+
+
+@permission_required_action("iam:identityProviders:get")
+@require_POST
+def provider_test(request, pk):
+    """"Test connection": fetch discovery and the JWKS now; say what was found or what failed."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    return _detail(request, provider, findings=oidc.test_connection(provider))
+
+
+@permission_required_action("iam:identityProviders:get")
+@require_POST
+def provider_preview(request, pk):
+    """Paste claims: which rules match, which groups would result (nothing is saved)."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    form = PreviewForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, provider, preview_form=form, status=422)
+    claims = form.cleaned_data["claims"]
+    evaluation = evaluate(provider.rules.prefetch_related("groups").order_by("position"), claims)
+    admitted = evaluation.matched or provider.allow_unmatched
+    return _detail(request, provider, preview_form=form,
+                   preview={"evaluation": evaluation, "admitted": admitted})
+
+
+@permission_required_action("iam:identityProviders:update")
+@sudo_required
+@require_http_methods(["GET", "POST"])
+def provider_edit(request, pk):
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    form = ProviderForm(request.POST or None, instance=IdentityProvider.objects.get(pk=pk), creating=False)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k not in ("revision", "client_secret")}
+            try:
+                services.provider_update(actor=request.user, provider=provider,
+                                         expected_revision=form.cleaned_data.get("revision"),
+                                         client_secret=form.cleaned_data["client_secret"], **data)
+            except Refused as refused:
+                status = _refused(request, form, refused)
+            except ValidationError as error:
+                add_service_errors(form, error)
+                status = 409 if getattr(error, "code", "") == "conflict" else 422
+            else:
+                messages.success(request, f"Identity provider {form.cleaned_data['name']} saved.")
+                return redirect(provider)
+    return render(request, "federation/form.html", {"form": form, "provider": provider}, status=status)
+
+
+@permission_required_action("iam:identityProviders:update")
+@sudo_required
+@require_POST
+def provider_set_active(request, pk):
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.provider_set_active(actor=request.user, provider=provider, active=active)
+    except Refused as refused:
+        messages.error(request, refused.explanation.summary)
+        return _detail(request, provider, status=403)
+    state = "enabled: its button is on the sign-in page" if active else "disabled: nobody can sign in with it"
+    messages.success(request, f"{provider.name} {state}.")
+    return redirect(provider)
+
+
+@permission_required_action("iam:identityProviders:delete")
+@sudo_required
+@require_http_methods(["GET", "POST"])
+def provider_delete(request, pk):
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    if request.method == "POST":
+        name = provider.name
+        services.provider_delete(actor=request.user, provider=provider)
+        messages.success(request, f"Identity provider {name} deleted.")
+        return redirect("federation:provider-list")
+    people = FederatedIdentity.objects.filter(provider=provider).count()
+    return render(request, "federation/confirm_delete.html", {"provider": provider, "people": people})
+
+
+@permission_required_action("iam:identityProviders:update")
+@sudo_required
+@require_POST
+def rule_create(request, pk):
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    form = RuleForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            rule = services.rule_create(actor=request.user, provider=provider, **form.cleaned_data)
+        except Refused as refused:
+            status = _refused(request, form, refused)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Rule {rule.position} added.")
+            return redirect(provider)
+    return _detail(request, provider, rule_form=form, status=status)
+
+
+@permission_required_action("iam:identityProviders:update")
+@sudo_required
+@require_http_methods(["GET", "POST"])
+def rule_edit(request, pk):
+    rule = get_object_or_404(MappingRule.objects.select_related("provider"), pk=pk)
+    form = RuleForm(request.POST or None, instance=MappingRule.objects.get(pk=pk))
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                services.rule_update(actor=request.user, rule=rule, **form.cleaned_data)
+            except Refused as refused:
+                status = _refused(request, form, refused)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, f"Rule {rule.position} saved.")
+                return redirect(rule.provider)
+    return render(request, "federation/rule_form.html", {"form": form, "rule": rule, "provider": rule.provider},
+                  status=status)
+
+
+@permission_required_action("iam:identityProviders:update")
+@sudo_required
+@require_POST
+def rule_delete(request, pk):
+    rule = get_object_or_404(MappingRule.objects.select_related("provider"), pk=pk)
+    try:
+        services.rule_delete(actor=request.user, rule=rule)
+    except Refused as refused:
+        messages.error(request, refused.explanation.summary)
+        return _detail(request, rule.provider, status=403)
+    messages.success(request, f"Rule {rule.position} deleted.")
+    return redirect(rule.provider)
+
+
+@permission_required_action("iam:identityProviders:update")
+@sudo_required
+@require_POST
+def rule_move(request, pk):
+    rule = get_object_or_404(MappingRule.objects.select_related("provider"), pk=pk)
+    try:
+        services.rule_move(actor=request.user, rule=rule, up=request.POST.get("direction") != "down")
+    except Refused as refused:
+        messages.error(request, refused.explanation.summary)
+        return _detail(request, rule.provider, status=403)
+    return redirect(rule.provider)
+
+
+# --- signing in --------------------------------------------------------------------------------
+
+
+def _turned_away(request, provider, reason: str, *, status: int = 403, audit_it: bool = True, claims=None,
+                 user=None):
+    if audit_it:
+        services.record_refusal(provider, reason, claims=claims, user=user)
+    context = {"provider": provider, "reason": reason}
+    return render(request, "federation/signin_refused.html", context, status=status)
+
+
+def _safe_next(request, candidate: str) -> bool:
+    return url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure())
+
+
+@public_view
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def oidc_login(request, pk):
+    """"Sign in with <provider>": to the provider's authorization endpoint (PKCE S256, state, nonce)."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    if not provider.is_active:
+        return _turned_away(request, provider, f"sign-in with {provider.name} is disabled", status=403)
+    next_url = request.GET.get("next", "")
+    if next_url and not _safe_next(request, next_url):
+        services.record_refusal(provider, f"the address to go to after signing in, {next_url[:200]!r}, is not on "
+                                          "this site (open redirect); going to the home page instead")
+        next_url = ""
+    request.session[NEXT_SESSION_KEY] = next_url
+    try:
+        return oidc.ProviderClient(provider).authorize_redirect(request, redirect_uri(request, provider))
+    except oidc.PROTOCOL_ERRORS as error:
+        return _turned_away(request, provider, oidc.describe_error(error), status=502)
+
+
+@public_view
+@never_cache
+@require_http_methods(["GET"])
+def oidc_callback(request, pk):
+    """The provider sends the person back here with a code: Authlib checks state, exchanges the code
+    (with the PKCE verifier) and verifies the ID token; the rules decide the groups."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    if not provider.is_active:
+        return _turned_away(request, provider, f"sign-in with {provider.name} is disabled")
+    client = oidc.ProviderClient(provider)
+    try:
+        token = client.authorize_access_token(request)
+        if "userinfo" not in token:
+            raise oidc.ProviderConfigurationError("the provider answered without a verified ID token")
+        claims = dict(token["userinfo"])
+        if client.load_server_metadata().get("userinfo_endpoint"):
+            extra = dict(client.userinfo(token=token))
+            if str(extra.get("sub")) != str(claims.get("sub")):
+                raise oidc.ProviderConfigurationError("the userinfo answer is about another subject than the ID token")
+            protocol = {k: claims[k] for k in ("iss", "aud", "sub", "exp", "iat") if k in claims}
+            claims = {**claims, **extra, **protocol}
+    except oidc.PROTOCOL_ERRORS as error:
+        return _turned_away(request, provider, oidc.describe_error(error))
+    outcome = services.apply_sign_in(provider, claims)
+    if outcome.refusal:
+        return _turned_away(request, provider, outcome.refusal, claims=claims, user=outcome.user)
+    user = outcome.user
+    next_url = request.session.pop(NEXT_SESSION_KEY, "")
+    if next_url and not _safe_next(request, next_url):
+        next_url = ""
+    audit.record(actor=user, action=services.SIGN_IN_ACTION, target=provider, outcome=AuditEvent.Outcome.ALLOWED,
+                 message=(f"Signed in with {provider.name}"
+                          + (" (user created just in time)" if outcome.created else "")
+                          + (f"; rules {', '.join(map(str, outcome.evaluation.matched_positions))} matched"
+                             if outcome.evaluation.matched else "")
+                          + (f"; added to {', '.join(outcome.added)}" if outcome.added else "")
+                          + (f"; removed from {', '.join(outcome.removed)}" if outcome.removed else "") + "."),
+                 details={"subject": str(claims.get("sub"))[:200], "added": outcome.added, "removed": outcome.removed})
+    user.backend = BACKEND
+    if mfa.has_mfa(user):
+        mfa.start_pending(request, user, next_url)
+        return redirect("login-code")
+    auth_login(request, user, backend=BACKEND)
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+
+
+def active_providers():
+    return IdentityProvider.objects.filter(is_active=True).order_by("name")
+
+
