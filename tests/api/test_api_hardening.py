@@ -186,3 +186,10 @@ def test_a_wrong_method_is_a_json_405_with_allow(method):
     assert response["Content-Type"].startswith("application/json")
     assert response["Allow"] == "POST"
     assert "POST" in response.json()["detail"]
+
+
+def test_a_body_over_the_upload_limit_is_a_413(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"requests": [{**LIST, "context": {"g:UserName": "x" * 200}}] * 10}
+    response = ask(token_for("viewer"), body)
+    assert response.status_code == 413 and response.json()["detail"]
