@@ -17,6 +17,6 @@ def identity_providers():
 def federated_identity(user):
     from federation.models import FederatedIdentity
 
-    if user is None or not getattr(user, "pk", None):
-        return None
-    return FederatedIdentity.objects.filter(user_id=user.pk).first()
+    if user is None or not getattr(user, "pk", None) or user.has_usable_password():
+        return None  # a federated user never has a password: no query for everyone else
+    return FederatedIdentity.objects.filter(user_id=user.pk).prefetch_related("provider_groups").first()

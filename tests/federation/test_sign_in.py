@@ -162,3 +162,13 @@ def test_a_local_user_of_the_same_name_is_never_taken_over(client, oidc_provider
     federated = User.objects.get(federated_identity__subject="v-9")
     assert federated.username == "viewer-2"
     assert group_names(User.objects.get(username="viewer")) == {"viewers"}
+
+
+def test_the_user_page_marks_a_federated_user(client, oidc_provider, idp):
+    sign_in(client, oidc_provider, idp)
+    ana = User.objects.get(federated_identity__subject="ana-0001")
+    client.force_login(User.objects.get(username="iam-admin"))
+    page = client.get(f"/iam/users/{ana.pk}/").content.decode()
+    assert 'data-testid="federated"' in page and "Signs in with Corp" in page and "developers" in page
+    viewer = User.objects.get(username="viewer")
+    assert 'data-testid="federated"' not in client.get(f"/iam/users/{viewer.pk}/").content.decode()
