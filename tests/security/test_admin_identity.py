@@ -356,3 +356,26 @@ def test_a_deleted_users_name_is_not_given_to_someone_new(world, as_user):
     # A name nobody had is free.
     assert browser.post("/iam/users/new/", {"username": "newcomer2", "password_mode": "generate",
                                             "is_active": "on"}).status_code == 302
+
+
+def test_the_pages_offer_no_change_to_an_admin_member_or_the_admin_group_to_others(world, as_user):
+    target, group = admin2(), admin_group()
+    browser = as_user("iam-admin")
+    page = browser.get(f"/iam/users/{target.pk}/").content.decode()
+    assert f'href="/iam/users/{target.pk}/edit/"' not in page
+    assert "Only members of the admin group can act on the account of a member of the admin group." in page
+    assert 'name="group"' not in page  # no "add to a group" form for its account
+    edit = browser.get(f"/iam/users/{target.pk}/edit/")
+    assert edit.status_code == 403 and "Only members of the admin group" in edit.content.decode()
+    header = browser.get(f"/iam/groups/{group.pk}/").content.decode()
+    assert f'href="/iam/groups/{group.pk}/edit/"' not in header and 'data-testid="edit-refusal"' in header
+    assert browser.get(f"/iam/groups/{group.pk}/edit/").status_code == 403
+    permissions = browser.get(f"/iam/groups/{group.pk}/permissions/").content.decode()
+    assert f'href="/iam/groups/{group.pk}/permissions/attach/"' not in permissions
+    admin_page = browser.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
+    assert 'name="email"' not in admin_page  # shown read-only
+    # An administrator gets every control.
+    own = as_user("admin")
+    assert f'href="/iam/users/{target.pk}/edit/"' in own.get(f"/iam/users/{target.pk}/").content.decode()
+    assert f'href="/iam/groups/{group.pk}/edit/"' in own.get(f"/iam/groups/{group.pk}/").content.decode()
+    assert 'name="email"' in own.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
