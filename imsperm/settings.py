@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "images",
     "api",
@@ -159,6 +160,17 @@ AXES_VERBOSE = False
 # Multi-factor sign-in (django-otp): authenticator apps show this issuer beside the code.
 OTP_TOTP_ISSUER = "imsperm"
 IMSPERM_MFA_PENDING_SECONDS = 300  # how long a password stays good while the code is asked for
+# Passkeys (django-otp-webauthn, accounts/passkeys.py): a second factor only, never passwordless. The
+# relying party is the request's host name and origin (Host is checked against ALLOWED_HOSTS) unless
+# these name them; the library's check for a fixed origin list is silenced for that reason.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = "imsperm"
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""  # refusals are answered and audited, not logged as tracebacks
+IMSPERM_WEBAUTHN_RP_ID = os.environ.get("IMSPERM_WEBAUTHN_RP_ID", "")
+IMSPERM_WEBAUTHN_ORIGINS = [o.strip() for o in os.environ.get("IMSPERM_WEBAUTHN_ORIGINS", "").split(",") if o.strip()]
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]
 # Sudo mode (accounts.sudo): sign-in and credential changes ask for the password again after this long.
 IMSPERM_SUDO_SECONDS = int(os.environ.get("IMSPERM_SUDO_SECONDS", "300"))
 
