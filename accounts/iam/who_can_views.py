@@ -7,6 +7,10 @@ only, but shows where the policy is attached (so to whom) only to a reader holdi
 (who_can.may_see_names, asked by every page that names holders); the grid of a group needs both.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -36,11 +40,47 @@ def who_can_context(request, *, image=None, project=None) -> tuple[dict, int]:
         return context, 422
     where = project if image is not None else form.cleaned_data.get("project")
     answer = who_can.who_can(form.cleaned_data["action"], where, image)
-    allowed_page = Paginator(answer.allowed, PAGE_SIZE).get_page(request.GET.get("page"))
-    denied_page = Paginator(answer.denied, PAGE_SIZE).get_page(request.GET.get("denied_page"))
+    allowed_page = ListPage.of(request, answer.allowed, "page")
+    denied_page = ListPage.of(request, answer.denied, "denied_page")
     context.update(answer=answer, allowed_page=allowed_page, denied_page=denied_page,
                    allowed_rows=_rows(allowed_page), denied_rows=_rows(denied_page))
     return context, 200
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a list held in memory, as partials/pager.html draws a keyset page (accounts.paging):
+    its number and range, and links to its neighbours (this URL with `param` set to their number)."""
+
+    rows: list
+    number: int
+    pages: int
+    first_index: int
+    last_index: int
+    count: int
+    previous_page_url: str
+    next_page_url: str
+
+    @classmethod
+    def of(cls, request, items: list, param: str, size: int = PAGE_SIZE) -> ListPage:
+        page = Paginator(items, size).get_page(request.GET.get(param))
+
+        def link(number: int) -> str:
+            query = request.GET.copy()
+            query[param] = number
+            return f"?{query.urlencode()}"
+
+        return cls(rows=list(page), number=page.number, pages=page.paginator.num_pages,
+                   first_index=page.start_index(), last_index=page.end_index(), count=page.paginator.count,
+                   previous_page_url=link(page.previous_page_number()) if page.has_previous() else "",
+                   next_page_url=link(page.next_page_number()) if page.has_next() else "")
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def count_label(self) -> str:
+        return str(self.count)
 
 
 def _rows(page) -> list[tuple]:

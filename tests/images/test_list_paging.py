@@ -22,8 +22,8 @@ from images.selectors import SORTS, TABS
 pytestmark = pytest.mark.usefixtures("demo")
 
 IDS = re.compile(r'data-image-id="([^"]+)"')
-NEXT = re.compile(r'rel="next" href="([^"]+)"')
-PREVIOUS = re.compile(r'rel="prev" href="([^"]+)"')
+NEXT = re.compile(r'href="([^"]+)" rel="next"')
+PREVIOUS = re.compile(r'href="([^"]+)" rel="prev"')
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_counts_stop_at_the_cap(as_user, many_images, monkeypatch):
     html = as_user("ims-admin").get("/images/?project=cn-north-4&size=10").content.decode()
     assert "1–10 of more than 5" in html
     assert "Quota:</strong> more than 5 of 100" in html
-    assert re.search(r"Page 1</span>", html)  # no page total when the count is capped
+    assert re.search(r"Page 1 ·", html)  # no page total when the count is capped
 
 
 @pytest.mark.parametrize("text", ["PAGED-B", "aged-c-3", 'x"y', "%", "_"])

@@ -102,7 +102,7 @@ def test_sorting_and_paging(as_user):
     html = client.get("/images/?project=cn-north-4&sort=-name&size=10").content.decode()
     names = [n for n in ("cn-north-4-windows-data-10", "cn-north-4-centos-data-01") if n in html]
     assert names == ["cn-north-4-windows-data-10"]  # descending: windows first, centos on page 2
-    next_url = html_unescape(re.search(r'rel="next" href="([^"]+)"', html).group(1))
+    next_url = html_unescape(re.search(r'href="([^"]+)" rel="next"', html).group(1))
     page_two = client.get(f"/images/{next_url}").content.decode()
     assert "cn-north-4-centos-data-01" in page_two
     assert "11–11 of 11" in page_two and "Page 2 of 2" in page_two
