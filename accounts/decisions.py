@@ -26,7 +26,8 @@ def decision_json(authorization: authz.Authorization, action: str, *, project=No
         "decision": explanation.outcome,
         "explanation": explanation.summary,
         "matched": [{"group": r.group_name, "grant": r.grant_id, "policy": r.policy_name,
-                     "statement": None if r.statement_index is None else r.statement_index + 1, "effect": r.effect, "scope": r.scope}
+                     "statement": None if r.statement_index is None else r.statement_index + 1,
+                     "effect": r.effect, "scope": r.scope}
                     for r in explanation.reasons],
         "missing_keys": sorted(explanation.missing_keys),
     }

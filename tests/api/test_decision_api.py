@@ -22,6 +22,7 @@ pytestmark = pytest.mark.usefixtures("demo")
 
 URL = "/api/v1/authorize"
 PERSONA_NAMES = [name for name, *_ in PERSONAS]
+LIST = {"action": "ims:images:list", "project": "cn-north-4"}  # an IMS action needs its project
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +106,7 @@ def test_an_answer_names_the_deciding_statements_and_the_missing_keys():
     response = ask(secret, {"requests": [
         {"action": "ims:images:delete", "project": "cn-north-4_dev"},
         {"action": "ims:images:list", "project": "cn-north-4_dev"},
-        {"action": "ims:images:list", "project": "cn-north-4"},
+        LIST,
     ]})
     assert response.status_code == 200
     delete, listing, elsewhere = response.json()["results"]
@@ -140,7 +141,7 @@ def test_token_lifecycle_create_use_revoke_audit_hashed_at_rest(as_user):
     assert "deploy bot" in listing and token.prefix in listing and secret not in listing
     assert AuditEvent.objects.filter(action="apitoken:create", actor_name="viewer", target_id=str(token.pk)).exists()
 
-    used = ask(secret, {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}]})
+    used = ask(secret, {"requests": [LIST]})
     assert used.status_code == 200 and used.json()["results"][0]["decision"] == "allow"
     token.refresh_from_db()
     assert token.last_used_at is not None
@@ -149,7 +150,7 @@ def test_token_lifecycle_create_use_revoke_audit_hashed_at_rest(as_user):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert AuditEvent.objects.filter(action="apitoken:revoke", actor_name="viewer").exists()
-    refused = ask(secret, {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}]})
+    refused = ask(secret, {"requests": [LIST]})
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
     assert "revoked" in browser.get("/me/api-tokens/").content.decode()
 
@@ -188,7 +189,7 @@ def test_the_token_page_stays_within_its_query_budget(as_user, django_assert_max
 
 
 def test_no_token_malformed_or_unknown_is_401():
-    body = {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}
+    body = {"requests": [LIST]}
     for headers in ({}, {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer"},
                     {"Authorization": "Bearer imsp_nope"}):
         response = Client().post(URL, data=json.dumps(body), content_type="application/json", headers=headers)
@@ -200,41 +201,41 @@ def test_no_token_malformed_or_unknown_is_401():
 def test_a_signed_in_session_is_not_a_token(as_user):
     """Session cookies never authenticate the API, so it needs no CSRF check and grants no CSRF hole."""
     browser = as_user("admin")
-    response = ask(None, {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}, client=browser)
+    response = ask(None, {"requests": [LIST]}, client=browser)
     assert response.status_code == 401
 
 
 def test_a_deactivated_users_token_is_refused():
     secret = token_for("viewer")
     User.objects.filter(username="viewer").update(is_active=False)
-    assert ask(secret, {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}).status_code == 401
+    assert ask(secret, {"requests": [LIST]}).status_code == 401
 
 
 def test_asking_about_another_user_needs_the_simulate_permission():
     secret = token_for("viewer")
-    response = ask(secret, {"user": "developer", "requests": [{"action": "ims:images:list", "project": "cn-north-4"}]})
+    response = ask(secret, {"user": "developer", "requests": [LIST]})
     assert response.status_code == 403
     assert "iam:permissions:listPermissions" in response.json()["detail"]
     assert AuditEvent.objects.filter(actor_name="viewer", action="iam:permissions:listPermissions",
                                      outcome="denied", target_repr=URL).exists()
     # asking about oneself by name is fine, and the IAM administrator may ask about anyone
-    assert ask(secret, {"user": "viewer", "requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}).status_code == 200
+    assert ask(secret, {"user": "viewer", "requests": [LIST]}).status_code == 200
     iam = token_for("iam-admin")
-    assert ask(iam, {"user": "developer", "requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}).status_code == 200
-    unknown = ask(iam, {"user": "nobody", "requests": [{"action": "ims:images:list", "project": "cn-north-4"}]})
+    assert ask(iam, {"user": "developer", "requests": [LIST]}).status_code == 200
+    unknown = ask(iam, {"user": "nobody", "requests": [LIST]})
     assert unknown.status_code == 400 and unknown.json()["errors"][0]["pointer"] == "/user"
 
 
 def test_more_than_100_requests_is_400():
     secret = token_for("viewer")
-    response = ask(secret, {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}] * 101})
+    response = ask(secret, {"requests": [LIST] * 101})
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == "/requests"
-    assert ask(secret, {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}] * 100}).status_code == 200
+    assert ask(secret, {"requests": [LIST] * 100}).status_code == 200
 
 
 @pytest.mark.parametrize(("body", "pointer"), [
-    ({"requests": [{"action": "ims:images:list", "project": "cn-north-4"}, {"action": "ims:images:fly"}]}, "/requests/1/action"),
+    ({"requests": [LIST, {"action": "ims:images:fly"}]}, "/requests/1/action"),
     ({"requests": [{"action": "ims:images:list", "project": "mars-1"}]}, "/requests/0/project"),
     ({"requests": [{"action": "ims:images:get", "image": "not-a-uuid"}]}, "/requests/0/image"),
     ({"requests": [{"action": "ims:images:get", "image": "00000000-0000-0000-0000-000000000000"}]},
@@ -244,7 +245,7 @@ def test_more_than_100_requests_is_400():
     ({"requests": [{"project": "cn-north-4"}]}, "/requests/0/action"),
     ({"requests": []}, "/requests"),
     ({}, "/requests"),
-    ({"user": 7, "requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}, "/user"),
+    ({"user": 7, "requests": [LIST]}, "/user"),
 ])
 def test_bad_bodies_are_400_with_a_pointer_to_the_field(body, pointer):
     response = ask(token_for("iam-admin"), body)
@@ -263,7 +264,7 @@ def test_bad_json_is_400(raw):
 def test_the_rate_limit_answers_429_with_retry_after(settings):
     settings.IMSPERM_API_RATE = "3/m"
     secret, other = token_for("viewer"), token_for("ims-admin")
-    body = {"requests": [{"action": "ims:images:list", "project": "cn-north-4"}]}
+    body = {"requests": [LIST]}
     assert [ask(secret, body).status_code for _ in range(3)] == [200, 200, 200]
     limited = ask(secret, body)
     assert limited.status_code == 429
