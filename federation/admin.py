@@ -1,27 +1,27 @@
-"""Django admin: identity providers are read-only here (their writes must pass the console's
-sudo mode and no-escalation checks, in federation.services); the model permissions map onto
-iam:identityProviders:* like every other model's (accounts.backends)."""
+"""Django admin: identity providers and federated identities, read-only (every write must pass the
+console's sudo mode and no-escalation checks in federation.services). Django's model permissions
+are answered by the engine as iam:identityProviders:* (the same actions as the console's pages);
+the client secret is never shown."""
 
 from django.contrib import admin
 
-from .models import MappingRule
+from accounts.admin import ReadOnlyAdmin
+
+from .models import FederatedIdentity, IdentityProvider, MappingRule
+
+ACTIONS = {"view": "iam:identityProviders:get", "add": "iam:identityProviders:create",
+           "change": "iam:identityProviders:update", "delete": "iam:identityProviders:delete"}
 
 
-class ReadOnly(admin.ModelAdmin):
+class FederationReadOnlyAdmin(ReadOnlyAdmin):
+    def catalogue_action(self, verb: str) -> str | None:
+        return ACTIONS.get(verb) or super().catalogue_action(verb)
+
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("iam:identityProviders:get")
+        return request.user.has_perm(ACTIONS["view"])
 
     def has_module_permission(self, request):
         return request.user.has_perm("iam:identityProviders:list")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RuleInline(admin.TabularInline):
@@ -30,6 +30,9 @@ class RuleInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(ACTIONS["view"])
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -40,15 +43,16 @@ class RuleInline(admin.TabularInline):
         return False
 
 
-class IdentityProviderAdmin(ReadOnly):  # registered once tests/admin and the crawler know it
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(FederationReadOnlyAdmin):
     list_display = ["name", "issuer", "client_id", "is_active", "allow_unmatched"]
     fields = ["name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched", "revision"]  # never the secret
     readonly_fields = fields
     inlines = [RuleInline]
 
 
-class FederatedIdentityAdmin(ReadOnly):
+@admin.register(FederatedIdentity)
+class FederatedIdentityAdmin(FederationReadOnlyAdmin):
     list_display = ["user", "provider_name", "subject", "last_sign_in_at"]
     fields = ["user", "provider_name", "subject", "last_sign_in_at", "last_claims"]
     readonly_fields = fields
-

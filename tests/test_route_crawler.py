@@ -42,6 +42,7 @@ from accounts import authz
 from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import AuditEvent, Grant, Policy, Project, Region, User, UserGroup
 from accounts.permissions import declaration_of, login_only, permission_required_action, public_view
+from federation.models import FederatedIdentity, IdentityProvider
 from images.models import Image, ImageExport
 from images.operations import BULK_OPERATIONS
 
@@ -115,7 +116,8 @@ def test_an_undeclared_view_is_reported():
 ADMIN_MODELS = {"accounts_user": User, "accounts_usergroup": UserGroup, "accounts_policy": Policy,
                 "accounts_grant": Grant, "accounts_auditevent": AuditEvent, "accounts_region": Region,
                 "accounts_project": Project, "images_image": Image, "images_imageexport": ImageExport,
-                "auth_user": User}
+                "auth_user": User, "federation_identityprovider": IdentityProvider,
+                "federation_federatedidentity": FederatedIdentity}
 
 
 def _values(route: Route, persona: str) -> list[dict]:

@@ -123,6 +123,31 @@ SPECS = {
         unchanged_fields=["description", "min_disk"],
     ),
 }
+
+def _provider():
+    from federation.services import provider_create
+
+    return provider_create(actor=None, name=f"suite-{uuid.uuid4().hex[:8]}", issuer="https://idp.example/o",
+                           client_id="c", client_secret="never-shown")
+
+
+def _federated_identity():
+    from federation.models import FederatedIdentity
+
+    provider = _provider()
+    user = services.user_create(actor=None, username=f"suite-{uuid.uuid4().hex[:8]}", without_password=True)[0]
+    return FederatedIdentity.objects.create(provider=provider, provider_name=provider.name, subject="s", user=user)
+
+
+def _federation_specs():
+    """Identity providers and the people they signed in: read-only in the admin (issue 20)."""
+    from federation.models import FederatedIdentity, IdentityProvider
+
+    return {IdentityProvider: Spec(make=_provider, add=None, delete=False),
+            FederatedIdentity: Spec(make=_federated_identity, add=None, delete=False)}
+
+
+SPECS.update(_federation_specs())
 MODELS = list(SPECS)
 
 

@@ -172,3 +172,19 @@ def test_the_user_page_marks_a_federated_user(client, oidc_provider, idp):
     assert 'data-testid="federated"' in page and "Signs in with Corp" in page and "developers" in page
     viewer = User.objects.get(username="viewer")
     assert 'data-testid="federated"' not in client.get(f"/iam/users/{viewer.pk}/").content.decode()
+
+
+def test_a_federated_user_with_mfa_on_is_asked_for_a_code_after_the_provider(client, oidc_provider, idp):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    sign_in(client, oidc_provider, idp)
+    ana = User.objects.get(federated_identity__subject="ana-0001")
+    device = TOTPDevice.objects.create(user=ana, name="app", confirmed=True)
+    client.logout()
+    response = sign_in(client, oidc_provider, idp, next_url="/me/permissions/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
+    assert "_auth_user_id" not in client.session
+    response = client.post("/accounts/login/code/", {"code": f"{totp(device.bin_key):06d}"})
+    assert response.status_code == 302 and response["Location"] == "/me/permissions/"
+    assert client.session["_auth_user_id"] == str(ana.pk)
