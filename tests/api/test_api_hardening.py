@@ -193,3 +193,11 @@ def test_a_body_over_the_upload_limit_is_a_413(settings):
     body = {"requests": [{**LIST, "context": {"g:UserName": "x" * 200}}] * 10}
     response = ask(token_for("viewer"), body)
     assert response.status_code == 413 and response.json()["detail"]
+
+
+@pytest.mark.parametrize("username", ["admin", "ims-admin", "developer", "viewer", "newcomer"])
+def test_an_unknown_image_id_is_refused_for_everyone_even_who_may_open_every_image(username):
+    for extra in ({}, {"project": "cn-north-4"}, {"context": {"g:MFAPresent": True}}):
+        response = ask(token_for(username), {"requests": [{"action": "ims:images:get", "image": str(uuid.uuid4()),
+                                                           **extra}]})
+        assert response.status_code == 400 and pointers(response) == ["/requests/0/image"], response.content
