@@ -9,6 +9,7 @@ import pytest
 from accounts.models import Membership, User, UserGroup
 from federation import services
 from federation.models import MappingRule
+from tests.test_accessibility_browser import add_axe, axe_violations
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD
 from .test_sign_in import ANA
@@ -34,20 +35,27 @@ def test_signing_in_with_the_provider_in_chromium(page, live_demo, oidc_provider
     oidc_provider.people({"ana": ANA, "bo": bo})
 
     # The Security Administrator's providers page, and Test connection against the real provider.
+    add_axe(page)  # every page below is also checked for WCAG 2.2 AA violations
     sign_in("iam-admin")
     page.goto(f"{live_demo.url}/iam/identity-providers/")
     assert page.locator("[data-provider=Corp]").is_visible()
     screenshot("federation-providers-list")
+    assert axe_violations(page) == []
     page.click("text=Corp")
     page.click("[data-testid=test-connection]")
     page.wait_for_selector("[data-testid=findings]")
     assert "Failed:" not in page.inner_text("[data-testid=findings]")
+    page.fill("textarea[name=claims]", '{"sub": "x", "groups": ["engineering"], "email": "x@ops.example"}')
+    page.click("[data-testid=preview-form] button[type=submit]")
+    assert "Would sign in, in developers, viewers." in page.inner_text("[data-testid=preview-groups]")
     screenshot("federation-provider-detail")
+    assert axe_violations(page) == []
     page.context.clear_cookies()
 
     # The sign-in page: a button per active provider; through the provider and back.
     page.goto(f"{live_demo.url}/accounts/login/")
     screenshot("federation-sign-in-page")
+    assert axe_violations(page) == []
     page.click("text=Sign in with Corp")
     page.wait_for_url(f"{oidc_provider.base}/accounts/login/**")
     page.fill("#id_username", "ana")
@@ -85,6 +93,7 @@ def test_signing_in_with_the_provider_in_chromium(page, live_demo, oidc_provider
     page.wait_for_selector("[data-testid=signin-refused]")
     assert "no mapping rule of Corp matches you" in page.inner_text("[data-testid=refusal-reason]")
     screenshot("federation-turned-away")
+    assert axe_violations(page) == []
     assert not User.objects.filter(federated_identity__subject="bo-2").exists()
 
     # Disabled: the button is gone.
