@@ -188,3 +188,25 @@ def test_a_federated_user_with_mfa_on_is_asked_for_a_code_after_the_provider(cli
     response = client.post("/accounts/login/code/", {"code": f"{totp(device.bin_key):06d}"})
     assert response.status_code == 302 and response["Location"] == "/me/permissions/"
     assert client.session["_auth_user_id"] == str(ana.pk)
+
+
+def test_a_federated_user_proves_it_is_them_again_through_the_provider(client, oidc_provider, idp):
+    """No password here: sudo mode's "Confirm it's you" sends them to sign in again, and the provider's
+    sign-in (carrying `next`) is the fresh proof."""
+    from accounts import sudo
+
+    sign_in(client, oidc_provider, idp)
+    session = client.session
+    session[sudo.SESSION_KEY] = 0
+    session.save()
+    confirm = client.get("/me/mfa/start/")
+    assert confirm.status_code == 302 and confirm["Location"].startswith("/me/confirm/")
+    page = client.get(confirm["Location"]).content.decode()
+    assert 'data-testid="sudo-sign-in-again"' in page
+    client.logout()
+    login_page = client.get("/accounts/login/?next=/me/mfa/start/").content.decode()
+    assert f"/accounts/oidc/{idp.pk}/login/?next=/me/mfa/start/" in login_page.replace("%2F", "/")
+    response = sign_in(client, oidc_provider, idp, next_url="/me/mfa/start/")
+    assert response["Location"] == "/me/mfa/start/"
+    after = client.post("/me/mfa/start/")  # fresh now: MFA set-up starts instead of asking again
+    assert after.status_code in (200, 302) and not after.get("Location", "").startswith("/me/confirm/")
