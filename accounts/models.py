@@ -1,6 +1,7 @@
 """IAM data: users, groups, regions and projects, roles and policies, grants, audit events."""
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -45,6 +46,19 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        user = super().from_db(db, field_names, values, **kwargs)
+        user._loaded_username = user.__dict__.get("username")
+        return user
+
+    def clean(self):
+        """A user name is an identity (issue 19): once stored, model validation refuses another one."""
+        super().clean()
+        loaded = getattr(self, "_loaded_username", None)
+        if self.pk is not None and loaded is not None and self.username != loaded:
+            raise ValidationError({"username": "A user name cannot change: create a new user for a new name."})
 
     def get_absolute_url(self):
         return reverse("iam:user-detail", args=[self.pk])
@@ -260,6 +274,9 @@ class Grant(models.Model):
     all_resources = models.BooleanField(default=False)
     projects = models.ManyToManyField(Project, related_name="grants", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the grant ends (issue 21): from then on the engine treats it as absent, at the very next
+    # decision in every process; `manage.py expire_grants` only removes it afterwards. None: no end.
+    expires = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["group__name", "policy__name"]

@@ -379,3 +379,13 @@ def test_the_pages_offer_no_change_to_an_admin_member_or_the_admin_group_to_othe
     assert f'href="/iam/users/{target.pk}/edit/"' in own.get(f"/iam/users/{target.pk}/").content.decode()
     assert f'href="/iam/groups/{group.pk}/edit/"' in own.get(f"/iam/groups/{group.pk}/").content.decode()
     assert 'name="email"' in own.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
+
+
+def test_model_validation_refuses_another_user_name(world):
+    from django.core.exceptions import ValidationError
+
+    newcomer = User.objects.get(username="newcomer")
+    newcomer.username = "newbie"
+    with pytest.raises(ValidationError) as caught:
+        newcomer.full_clean()
+    assert "cannot change" in " ".join(caught.value.message_dict["username"])
