@@ -68,7 +68,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="3000,6000,12000")
     parser.add_argument("--trace", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of each trial_plan")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each build_plan and trial_plan")
+    parser.add_argument("--no-trial", action="store_true", help="time and count build_plan only")
     arguments = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="iac-plan-")
     os.environ["DATABASE_URL"] = f"sqlite:///{folder}/db.sqlite3"
@@ -96,6 +97,12 @@ def main() -> None:
         plan = iac.build_plan(configuration)
         built = time.perf_counter() - started
         assert not plan.errors, plan.errors[:3]
+        if arguments.profile:
+            import cProfile
+            import pstats
+            profile = cProfile.Profile()
+            profile.runcall(iac.build_plan, configuration)
+            pstats.Stats(profile).sort_stats("tottime").print_stats(15)
         started = time.perf_counter()
         queries: list[int] = []
 
@@ -103,10 +110,10 @@ def main() -> None:
             queries.append(1)
             return execute(sql, params, many, context)
         with connection.execute_wrapper(counted):
-            trial = iac.trial_plan(configuration, actor=admin)
+            trial = iac.build_plan(configuration) if arguments.no_trial else iac.trial_plan(configuration, actor=admin)
         tried = time.perf_counter() - started
         assert not trial.errors, trial.errors[:3]
-        if arguments.profile:
+        if arguments.profile and not arguments.no_trial:
             import cProfile
             import pstats
             profile = cProfile.Profile()

@@ -17,6 +17,9 @@ import json
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ENTRIES = 10_000
+# The changes one console import may make: its trial and its apply each hold the database's write lock
+# while they run them (a few milliseconds a change on a small account, more on a large one).
+MAX_CHANGES = 1_000
 # A request body that cannot hold a document within MAX_BYTES, even form-encoded (each byte as %XX).
 MAX_REQUEST_BYTES = 3 * MAX_BYTES + 64 * 1024
 
@@ -86,6 +89,15 @@ def entries_refusal(text: str) -> str | None:
                 f"and their projects); an import takes at most {MAX_ENTRIES:,}. Split it, or apply it with "
                 f"manage.py iam_apply.")
     return None
+
+
+def changes_refusal(changes) -> list[tuple[str, str]]:
+    """A located error when a plan has more changes than one console import makes (none: it has not)."""
+    if len(changes) <= MAX_CHANGES:
+        return []
+    return [("$", f"The file makes {len(changes):,} changes; one import in the console makes at most "
+                  f"{MAX_CHANGES:,} (each is tried, then applied, while other changes wait). Split it, or "
+                  f"apply it with manage.py iam_apply at a quiet time.")]
 
 
 def import_refusal(actor) -> str | None:

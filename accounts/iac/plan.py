@@ -28,9 +28,9 @@ from accounts.policy import ACTIONS, SERVICES, get_action
 from accounts.services import escalation
 from accounts.services.policies import PolicyDocumentError
 
-from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps
-from .export import export_text, grant_scopes
-from .limits import kind_refusals
+from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps, expires_moment
+from .export import export_text, grant_ends, grant_scopes
+from .limits import changes_refusal, kind_refusals
 
 EFFECTS_COMPARED = 50
 SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants")
@@ -39,7 +39,7 @@ OUTCOME_LABELS = {"allow": "allowed", "explicit_deny": "denied explicitly", "imp
 # The order steps run in: removals of memberships and grants before additions (limits count what
 # is there), policy edits after detaching (only the remaining grants are widened), deletions last.
 PHASES = ("regions", "projects", "users", "policy-create", "groups", "detach", "leave", "policy-update",
-          "attach", "join", "group-delete", "policy-delete", "user-delete")
+          "attach", "expires", "join", "group-delete", "policy-delete", "user-delete")
 
 
 @dataclass
@@ -98,6 +98,7 @@ class Plan:
     touched: list[tuple[dict, object]] = field(default_factory=list)
     whole_users: set[str] = field(default_factory=set)
     effects_omitted: int = 0  # affected users past EFFECTS_COMPARED, not compared
+    filed_ends: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (group, policy) → the file's end
 
     @property
     def is_noop(self) -> bool:
@@ -154,6 +155,7 @@ class _State:
         self.policies = {p.name: p for p in Policy.objects.prefetch_related("depends_on")}
         self.depends = {p.name: sorted(d.name for d in p.depends_on.all()) for p in self.policies.values()}
         self.grants = {(group, policy): scope for group, policy, scope in grant_scopes()}
+        self.ends = grant_ends()  # (group, policy) → the stored end, as the file spells it
         # Indexes, so that no step of a plan scans every grant (a plan costs in proportion to the file).
         self.grants_by_group: dict[str, list[tuple[str, object]]] = {}
         self.grants_by_policy: dict[str, list[tuple[str, object]]] = {}
@@ -497,9 +499,16 @@ def _plan_grants(configuration, state, plan):
     """Grants: attach what is new or wider, detach and re-attach what is narrower, detach (prune) the rest."""
     pruned_groups = set(state.groups) - {g.name for g in configuration.groups} if plan.prune else set()
     desired: dict[tuple[str, str], tuple] = {}  # key → (scope, path, comes along with)
+    now = authz.clock()
     for index, grant in enumerate(configuration.grants):
         scope = grant.scope if grant.scope == ALL_RESOURCES else frozenset(grant.scope)
-        desired[(grant.group, grant.policy)] = (scope, f"$.grants[{index}]", None)
+        key = (grant.group, grant.policy)
+        if key not in state.grants and grant.end is not None and grant.end <= now:
+            plan.warnings.append((f"$.grants[{index}].expires", f"{grant.policy} → {grant.group} ended at "
+                                  f"{grant.expires}: it is not attached."))
+            continue
+        desired[key] = (scope, f"$.grants[{index}]", None)
+    _plan_ends(configuration, state, plan, desired)
     for (group, policy), (scope, path, _) in list(desired.items()):
         for dependency in state.closure(policy):
             key = (group, dependency)
@@ -531,8 +540,9 @@ def _plan_grants(configuration, state, plan):
             # Attaching the role again (even unchanged) is what brings its dependencies along.
             add_attach(group, along, desired[(group, along)][0], path)
         if current is None:
+            end = plan.filed_ends.get(key) if not along else None
             plan.changes.append(Change("Grants", "create", f"{policy} → {group}", path if not along else "",
-                                       after=_scope_text(scope), note=note))
+                                       after=_scope_text(scope) + (f", until {end}" if end else ""), note=note))
             if not along:
                 add_attach(group, policy, scope, path)
             continue
@@ -571,10 +581,40 @@ def _plan_grants(configuration, state, plan):
                                services.grant_detach(actor=actor, group=UserGroup.objects.get(name=g),
                                                      policies=list(Policy.objects.filter(name__in=names)))))
     for group, policy, scope, path in attach:
-        plan.steps.append(Step("attach", path, lambda actor, g=group, p=policy, s=scope: services.grant_attach(
+        # A new grant is attached with the file's end (its dependencies come along until then too);
+        # the "expires" phase then sets every filed end exactly (attaching again keeps the later one).
+        end = expires_moment(plan.filed_ends.get((group, policy))) if (group, policy) not in state.grants else None
+        plan.steps.append(Step("attach", path, lambda actor, g=group, p=policy, s=scope, e=end: services.grant_attach(
             actor=actor, group=UserGroup.objects.get(name=g), policies=[Policy.objects.get(name=p)],
             all_resources=s == ALL_RESOURCES,
-            projects=[] if s == ALL_RESOURCES else list(Project.objects.filter(name__in=sorted(s))))))
+            projects=[] if s == ALL_RESOURCES else list(Project.objects.filter(name__in=sorted(s))), expires=e)))
+    for (group, policy), (_, path, along) in sorted(desired.items()):
+        if along is None and ((group, policy) in state.grants or (group, policy) in attaching):
+            key = (group, policy)
+            end = plan.filed_ends.get(key)
+            if end != state.ends.get(key) or key in attaching:
+                plan.steps.append(Step("expires", f"{path}.expires", lambda actor, g=group, p=policy, e=end:
+                                       services.grant_set_expires(actor=actor, group=UserGroup.objects.get(name=g),
+                                                                  policy=Policy.objects.get(name=p),
+                                                                  expires=expires_moment(e))))
+
+
+def _plan_ends(configuration, state, plan, desired) -> None:
+    """A filed grant whose end differs from the stored one: a change of its end (set exactly by the
+    "expires" phase; an end already past ends the grant at once, with no scheduler)."""
+    plan.filed_ends = {(g.group, g.policy): g.expires for g in configuration.grants}
+    for key, (scope, path, _) in sorted(desired.items()):
+        if key not in state.grants:
+            continue
+        before, after = state.ends.get(key), plan.filed_ends.get(key)
+        if before == after:
+            continue
+        group, policy = key
+        plan.changes.append(Change("Grants", "change", f"{policy} → {group}", f"{path}.expires",
+                                   before=f"until {before}" if before else "no end",
+                                   after=f"until {after}" if after else "no end"))
+        plan.affected_usernames |= state.members.get(group, set()).union(state.filed_members.get(group, ()))
+        _touch(plan, state, configuration, policy, scope)
 
 
 # --- running steps, and the effective permissions before and after
@@ -679,10 +719,11 @@ class _Rollback(Exception):
     pass
 
 
-def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> Plan:
+def trial_plan(configuration: Configuration, *, actor, prune: bool = False, max_changes: int | None = None) -> Plan:
     """The plan, tried: every step run as the actor in a transaction that is rolled back.
 
     Refusals (permission, no-escalation, limits, dependencies) become located errors; the
+    console passes `max_changes` (limits.MAX_CHANGES): a longer plan is refused before its trial. The
     users whose effective permissions change are listed with each decision before and after.
 
     Only the steps run inside the transaction (on SQLite it holds the write lock, on PostgreSQL
@@ -694,6 +735,8 @@ def trial_plan(configuration: Configuration, *, actor, prune: bool = False) -> P
     if plan.errors or plan.is_noop:
         return plan
     plan.errors.extend(kind_refusals(plan.changes, actor))
+    if max_changes is not None and len(plan.changes) > max_changes:
+        plan.errors.extend(changes_refusal(plan.changes))
     if plan.errors:
         return plan
     new_projects = {p.name for r in configuration.regions for p in r.projects}

@@ -67,7 +67,7 @@ def _planned(request, text: str, prune: bool, *, notice: str = "", status: int =
     except iac.DocumentError as error:
         context["errors"] = error.errors
         return render(request, "iam/config/page.html", context, status=422)
-    plan = iac.trial_plan(configuration, actor=request.user, prune=prune)
+    plan = iac.trial_plan(configuration, actor=request.user, prune=prune, max_changes=limits.MAX_CHANGES)
     context["plan"] = plan
     if plan.errors:
         context["errors"] = plan.errors
@@ -142,6 +142,9 @@ def _confirm(request):
     if iac.digest(iac.dumps(configuration)) != data["document_hash"]:
         return _planned(request, text, prune, status=409,
                         notice="The document is not the one that was planned: review this plan.")
+    too_many = limits.changes_refusal(iac.build_plan(configuration, prune=prune).changes)  # no lock: linear
+    if too_many:
+        return _limit_page(request, too_many[0][1], 422)
     try:
         result = iac.apply_configuration(configuration, actor=request.user, prune=prune,
                                          expected_config_hash=data["config_hash"], source="console import")

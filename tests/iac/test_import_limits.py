@@ -243,3 +243,20 @@ def test_the_trial_of_twice_the_changes_runs_about_twice_the_queries(exported):
         queries[size] = len(captured)
     assert queries[200] / queries[100] < 2.1, queries
     assert Policy.objects.filter(name="IMS ReadOnlyAccess").exists()
+
+
+@pytest.mark.parametrize("confirm", [True, False], ids=["confirm", "plan"])
+def test_more_changes_than_one_import_makes_are_refused_before_any_is_tried(as_user, exported, spied, monkeypatch,
+                                                                            confirm):
+    _, data = exported
+    monkeypatch.setattr(limits, "MAX_CHANGES", 5)
+    for number in range(6):
+        data["groups"].append({"name": f"extra{number}", "description": "", "members": []})
+    text = text_of(data)
+    posted = {"document": text}
+    if confirm:
+        posted |= {"document_hash": iac.digest(iac.dumps(iac.parse_text(text))), "config_hash": "y", "confirm": "1"}
+    response = as_user("iam-admin").post(PAGE, posted)
+    assert response.status_code == 422
+    assert "makes 6 changes" in response.content.decode() and "at most 5" in response.content.decode()
+    assert "run_steps" not in spied and "apply_configuration" not in spied
