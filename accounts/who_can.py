@@ -464,23 +464,53 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
     """
     from datetime import UTC, datetime
 
-    from accounts.policy import expand_pattern
-
     holder_grants = list(Grant.objects.filter(policy=policy).values_list("pk", "group_id", "all_resources"))
     project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
     user_ids = set(Membership.objects.filter(group__grants__policy=policy).values_list("user_id", flat=True))
     if not user_ids:
         return Impact((), 0, len(project_names))
+    actions = _changed_actions(policy.document, document)
+    directory = Directory(user_ids=user_ids)
+    after_compiled = authz.compile_cached(document)
+    reduced = _Reduced(directory.stamp, datetime.now(UTC))
+    statement_text = _statement_texts(policy, document, after_compiled, reduced)
+    sides = [_contributions_by_group(directory, policy, after_compiled if replaced else None, actions, statement_text)
+             for replaced in (False, True)]
+    scope_of = _holder_scopes(policy, holder_grants)
+    group_names = dict(UserGroup.objects.filter(pk__in=scope_of).values_list("pk", "name"))
+    setting = _ImpactSetting(
+        directory=directory, reduced=reduced, actions=actions, sides=sides, scope_of=scope_of,
+        project_names=project_names, order={name: place for place, name in enumerate(project_names)},
+        global_actions={action: SERVICES[get_action(action).service].is_global for action in actions})
+    classes: dict[tuple, list[Member]] = defaultdict(list)
+    for member in directory.members:
+        classes[(member.group_ids, member.is_active)].append(member)
+    changes_of: dict[int, list[tuple[str, str | None, str, str]]] = {}
+    for (group_ids, is_active), members in classes.items():
+        shared, own = _class_changes(setting, group_ids, is_active, members)
+        for member in members:
+            changes_of[member.user_id] = shared + own.get(member.user_id, [])
+    return _grouped(directory.members, changes_of, scope_of, group_names, setting.order, len(project_names))
+
+
+def _changed_actions(before: dict, after: dict) -> list[str]:
+    """The actions either document names whose naming statements differ between the two: the only
+    actions whose decisions can change."""
+    from accounts.policy import expand_pattern
+
     actions: set[str] = set()
-    for each in (policy.document, document):
+    for each in (before, after):
         for statement in each.get("Statement", []):
             for pattern in statement.get("Action", []):
                 actions |= expand_pattern(pattern)
-    actions = sorted(a for a in actions if _naming_statements(policy.document, a) != _naming_statements(document, a))
-    directory = Directory(user_ids=user_ids)
-    after_compiled = authz.compile_cached(document)
+    return sorted(a for a in actions if _naming_statements(before, a) != _naming_statements(after, a))
+
+
+def _statement_texts(policy: Policy, document: dict, after_compiled, reduced: _Reduced):
+    """statement_text(action, rule, compiled, statement): a statement as (deny, its condition as JSON),
+    read from `document` for the policy's rules after the change; remembered once per statement, and
+    one statement naming `action` kept for each such text (reduced.statements)."""
     texts: dict[tuple[int, int], tuple[bool, str | None]] = {}
-    reduced = _Reduced(directory.stamp, datetime.now(UTC))
 
     def statement_text(action, rule, compiled, statement):
         key = (id(compiled), statement.index)
@@ -492,15 +522,23 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
         reduced.statements.setdefault((action, found), statement)  # one that names `action`
         return found
 
-    sides = []  # per side: group id -> its contributions
-    for replaced in (False, True):
-        by_group = {}
-        for group_id, part in directory.parts.items():
-            rules = [(rule, after_compiled if replaced and rule.policy_id == policy.pk else rule.compiled)
-                     for rule in part.rules]
-            by_group[group_id] = _contributions(rules, actions, statement_text)
-        sides.append(by_group)
-    scope_of: dict[int, set[str] | None] = {}  # holder group -> projects the policy covers there (None: all)
+    return statement_text
+
+
+def _contributions_by_group(directory: Directory, policy: Policy, after_compiled, actions, statement_text) -> dict:
+    """Group id -> what its rules bring for `actions`; with `after_compiled`, the policy's rules say the
+    new document."""
+    by_group = {}
+    for group_id, part in directory.parts.items():
+        rules = [(rule, after_compiled if after_compiled is not None and rule.policy_id == policy.pk
+                  else rule.compiled) for rule in part.rules]
+        by_group[group_id] = _contributions(rules, actions, statement_text)
+    return by_group
+
+
+def _holder_scopes(policy: Policy, holder_grants) -> dict[int, set[str] | None]:
+    """Holder group -> the projects the policy's grants cover there (None: all resources)."""
+    scope_of: dict[int, set[str] | None] = {}
     scoped_projects = defaultdict(set)
     for grant_id, project_name in Grant.projects.through.objects.filter(grant__policy=policy).values_list(
             "grant_id", "project__name"):
@@ -510,70 +548,85 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
             scope_of[group_id] = None
         else:
             scope_of[group_id] = scope_of.get(group_id, set()) | scoped_projects[grant_id]
-    group_names = dict(UserGroup.objects.filter(pk__in=scope_of).values_list("pk", "name"))
-    order = {name: place for place, name in enumerate(project_names)}
+    return scope_of
 
-    global_actions = {action: SERVICES[get_action(action).service].is_global for action in actions}
-    classes: dict[tuple, list[Member]] = defaultdict(list)
-    for member in directory.members:
-        classes[(member.group_ids, member.is_active)].append(member)
-    changes_of: dict[int, list[tuple[str, str | None, str, str]]] = {}
-    for (group_ids, is_active), members in classes.items():
-        flags = (is_active, directory.is_admin(members[0]))
-        holders = [g for g in group_ids if g in scope_of]
-        everywhere = any(scope_of[g] is None for g in holders)
-        scope = set(project_names) if everywhere else set().union(*(scope_of[g] for g in holders))
-        shared: list[tuple] = []
-        own: dict[int, list[tuple]] = defaultdict(list)
-        # Only the groups holding the policy bring something different after: the others are merged once.
-        others = _merged(sides[0], [g for g in group_ids if g not in scope_of])
-        merged = [_merged(by_group, holders) for by_group in sides]
-        for action in actions:
-            is_global = global_actions[action]
-            if is_global and not everywhere:
-                continue
-            base = others[0].get(action, set())
-            bases = [frozenset(base | side[0].get(action, set())) for side in merged]
-            if is_global:
-                blocks = [((bases[0], bases[1]), [None])]
-            else:
-                shared_extra = others[1].get(action, {})
-                extras = [side[1].get(action, {}) for side in merged]
-                special = (shared_extra.keys() | extras[0].keys() | extras[1].keys()) & scope
-                blocks = [(tuple(bases[n] | shared_extra.get(p, set()) | extras[n].get(p, set()) for n in (0, 1)), [p])
-                          for p in special]
-                rest = sorted(scope - special, key=order.get)
-                if rest:
-                    blocks.append(((bases[0], bases[1]), rest))
-            for (before, after), projects in blocks:
-                if before == after:
-                    continue
-                _compare(reduced, action, (before, after), flags, projects, members, shared, own)
-        for member in members:
-            changes_of[member.user_id] = shared + own.get(member.user_id, [])
-    return _grouped(directory.members, changes_of, scope_of, group_names, order, len(project_names))
+
+@dataclass(frozen=True)
+class _ImpactSetting:
+    """What every member class of a change impact is compared against."""
+
+    directory: Directory
+    reduced: _Reduced
+    actions: list[str]
+    sides: list[dict]  # before, after: group id -> its contributions
+    scope_of: dict[int, set[str] | None]
+    project_names: list[str]
+    order: dict[str, int]
+    global_actions: dict[str, bool]
+
+
+def _class_changes(setting: _ImpactSetting, group_ids, is_active, members) -> tuple[list, dict[int, list]]:
+    """The changes of one class of members (same groups, same activity): those all share, and each one's own."""
+    flags = (is_active, setting.directory.is_admin(members[0]))
+    holders = [g for g in group_ids if g in setting.scope_of]
+    everywhere = any(setting.scope_of[g] is None for g in holders)
+    scope = set(setting.project_names) if everywhere else set().union(*(setting.scope_of[g] for g in holders))
+    shared: list[tuple] = []
+    own: dict[int, list[tuple]] = defaultdict(list)
+    # Only the groups holding the policy bring something different after: the others are merged once.
+    others = _merged(setting.sides[0], [g for g in group_ids if g not in setting.scope_of])
+    merged = [_merged(by_group, holders) for by_group in setting.sides]
+    for action in setting.actions:
+        if setting.global_actions[action] and not everywhere:
+            continue
+        for (before, after), projects in _action_blocks(setting, action, others, merged, scope):
+            if before != after:
+                _compare(setting.reduced, action, (before, after), flags, projects, members, shared, own)
+    return shared, own
+
+
+def _action_blocks(setting: _ImpactSetting, action, others, merged, scope) -> list[tuple[tuple, list]]:
+    """((statements before, after), projects) for `action`: one block per project where a group brings
+    something of its own, one for the rest of `scope` ([None] for a global action)."""
+    base = others[0].get(action, set())
+    bases = [frozenset(base | side[0].get(action, set())) for side in merged]
+    if setting.global_actions[action]:
+        return [((bases[0], bases[1]), [None])]
+    shared_extra = others[1].get(action, {})
+    extras = [side[1].get(action, {}) for side in merged]
+    special = (shared_extra.keys() | extras[0].keys() | extras[1].keys()) & scope
+    blocks = [(tuple(bases[n] | shared_extra.get(p, set()) | extras[n].get(p, set()) for n in (0, 1)), [p])
+              for p in special]
+    rest = sorted(scope - special, key=setting.order.get)
+    if rest:
+        blocks.append(((bases[0], bases[1]), rest))
+    return blocks
 
 
 def _compare(reduced: _Reduced, action, contents, flags, projects, members, shared, own) -> None:
     """Decide `action` before and after in `projects` for a class of `members`; append what differs."""
     first = projects[0]
     pair = reduced.pairs.get((action, contents, flags))
-    if pair is not None:  # decided for another member class, and the same in every project and for everyone
-        if pair[0] != pair[1]:
-            shared.extend((action, p, *pair) for p in projects)
-        return
-    keyed = [reduced.reads(action, side, flags, first) for side in contents]
-    per_user = any(user_keyed for user_keyed, _ in keyed)
-    per_project = any(project_keyed for _, project_keyed in keyed)
-    if not (per_user or per_project):  # the common case: one pair of decisions for every project and member
-        before, after = reduced.pairs[(action, contents, flags)] = tuple(
+    if pair is None:  # not decided yet for another member class
+        keyed = [reduced.reads(action, side, flags, first) for side in contents]
+        per_user = any(user_keyed for user_keyed, _ in keyed)
+        per_project = any(project_keyed for _, project_keyed in keyed)
+        if per_user or per_project:
+            _compare_each(reduced, action, contents, flags, projects, members if per_user else None,
+                          per_project, shared, own)
+            return
+        # The common case: one pair of decisions for every project and member.
+        pair = reduced.pairs[(action, contents, flags)] = tuple(
             reduced.state(action, side, flags, first, None) for side in contents)
-        if before != after:
-            shared.extend((action, p, before, after) for p in projects)
-        return
-    for project in (projects if per_project else [first]):
+    if pair[0] != pair[1]:
+        shared.extend((action, p, *pair) for p in projects)
+
+
+def _compare_each(reduced: _Reduced, action, contents, flags, projects, members, per_project, shared, own) -> None:
+    """Decide per project (`per_project`) and per member (`members`, else None), for conditions that read them."""
+    for project in (projects if per_project else projects[:1]):
         where = [project] if per_project else projects
-        for member in (members if per_user else [None]):
+        for member in (members if members is not None else [None]):
             before, after = (reduced.state(action, side, flags, project, member) for side in contents)
             if before != after:
                 target = shared if member is None else own[member.user_id]

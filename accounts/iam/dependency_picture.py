@@ -68,6 +68,23 @@ def dependency_picture(roots, edges: dict | None = None) -> Picture:
     if edges is None:
         roles = Policy.objects.prefetch_related("depends_on").filter(kind=Policy.Kind.ROLE)
         edges = {role.pk: list(role.depends_on.all()) for role in roles}
+    depth, policies = _depths(roots, edges)
+    rows: dict[int, list] = {}
+    for pk, level in depth.items():
+        rows.setdefault(level, []).append(policies[pk])
+    places = _boxes(rows, {root.pk for root in roots})
+    across = max((len(members) for members in rows.values()), default=1)
+    width = 2 * MARGIN + across * BOX_WIDTH + (across - 1) * COLUMN_GAP
+    height = 2 * MARGIN + len(rows) * BOX_HEIGHT + max(len(rows) - 1, 0) * ROW_GAP
+    description = "; ".join(
+        f"{policies[pk].name} needs {' and '.join(sorted(d.name for d in edges.get(pk, [])))}"
+        for pk in sorted(places, key=lambda pk: (depth[pk], policies[pk].name)) if edges.get(pk)
+    ) or " and ".join(sorted(root.name for root in roots)) + " needs no other role"
+    return Picture(tuple(places.values()), tuple(_arrows(places, edges)), width, height, description + ".")
+
+
+def _depths(roots, edges: dict) -> tuple[dict[int, int], dict]:
+    """Each role reached from `roots` at its deepest level (cycles cut), and the roles by id."""
     depth: dict[int, int] = {}
     policies: dict = {}
 
@@ -81,16 +98,22 @@ def dependency_picture(roots, edges: dict | None = None) -> Picture:
 
     for root in roots:
         visit(root, 0, frozenset())
-    rows: dict[int, list] = {}
-    for pk, level in depth.items():
-        rows.setdefault(level, []).append(policies[pk])
-    root_ids = {root.pk for root in roots}
+    return depth, policies
+
+
+def _boxes(rows: dict[int, list], root_ids: set) -> dict[int, Box]:
+    """A box per role: one row per level, each row in name order."""
     places: dict[int, Box] = {}
     for level, members in sorted(rows.items()):
         for place, policy in enumerate(sorted(members, key=lambda p: p.name)):
             places[policy.pk] = Box(policy.name, policy.get_absolute_url(),
                                     MARGIN + place * (BOX_WIDTH + COLUMN_GAP),
                                     MARGIN + level * (BOX_HEIGHT + ROW_GAP), policy.pk in root_ids)
+    return places
+
+
+def _arrows(places: dict[int, Box], edges: dict) -> list[Arrow]:
+    """An arrow down from each box to each role it needs drawn below it."""
     arrows = []
     for pk, box in places.items():
         for needed in edges.get(pk, []):
@@ -98,11 +121,4 @@ def dependency_picture(roots, edges: dict | None = None) -> Picture:
             if target is not None and target.y > box.y:
                 arrows.append(Arrow(box.x + BOX_WIDTH // 2, box.y + BOX_HEIGHT,
                                     target.x + BOX_WIDTH // 2, target.y - 4))
-    across = max((len(members) for members in rows.values()), default=1)
-    width = 2 * MARGIN + across * BOX_WIDTH + (across - 1) * COLUMN_GAP
-    height = 2 * MARGIN + len(rows) * BOX_HEIGHT + max(len(rows) - 1, 0) * ROW_GAP
-    description = "; ".join(
-        f"{policies[pk].name} needs {' and '.join(sorted(d.name for d in edges.get(pk, [])))}"
-        for pk in sorted(places, key=lambda pk: (depth[pk], policies[pk].name)) if edges.get(pk)
-    ) or " and ".join(sorted(root.name for root in roots)) + " needs no other role"
-    return Picture(tuple(places.values()), tuple(arrows), width, height, description + ".")
+    return arrows

@@ -133,19 +133,27 @@ def apply_operation(statements: list[VisualStatement], operation: str) -> list[V
     "add-condition:0", "remove-condition:0:2". Unknown operations change nothing."""
     verb, _, where = operation.partition(":")
     indexes = [int(part) for part in where.split(":") if part.isdigit()]
+    if verb in ("add-statement", "remove-statement"):
+        _change_statements(statements, verb, indexes)
+    elif verb in ("add-condition", "remove-condition") and indexes and indexes[0] < len(statements):
+        _change_conditions(statements[indexes[0]].conditions, verb, indexes[1:])
+    return statements
+
+
+def _change_statements(statements: list[VisualStatement], verb: str, indexes: list[int]) -> None:
+    """Add a statement (up to MAX_STATEMENTS), or remove the one at indexes[0] (never the last one left)."""
     if verb == "add-statement" and len(statements) < MAX_STATEMENTS:
         statements.append(VisualStatement())
     elif verb == "remove-statement" and indexes and indexes[0] < len(statements) and len(statements) > 1:
         del statements[indexes[0]]
-    elif verb == "add-condition" and indexes and indexes[0] < len(statements):
-        rows = statements[indexes[0]].conditions
-        if len(rows) < MAX_CONDITIONS:
-            rows.append(ConditionRow())
-    elif verb == "remove-condition" and len(indexes) == 2 and indexes[0] < len(statements):
-        rows = statements[indexes[0]].conditions
-        if indexes[1] < len(rows):
-            del rows[indexes[1]]
-    return statements
+
+
+def _change_conditions(rows: list[ConditionRow], verb: str, indexes: list[int]) -> None:
+    """Add a condition row (up to MAX_CONDITIONS), or remove the one at the single index given."""
+    if verb == "add-condition" and len(rows) < MAX_CONDITIONS:
+        rows.append(ConditionRow())
+    elif verb == "remove-condition" and len(indexes) == 1 and indexes[0] < len(rows):
+        del rows[indexes[0]]
 
 
 def _typed_value(operator: str, text: str):
@@ -196,6 +204,7 @@ def _value_text(where: str, value) -> str:
 
 
 def _statement_from_item(index: int, item) -> VisualStatement:
+    """One statement of a document in the visual form, or NotRepresentable saying what would be lost."""
     where = f"Statement[{index}]"
     if not isinstance(item, dict):
         raise NotRepresentable(f"{where} is not an object")
@@ -204,7 +213,13 @@ def _statement_from_item(index: int, item) -> VisualStatement:
         raise NotRepresentable(f"{where} has {', '.join(sorted(extra))}, which the visual editor has no field for")
     if item.get("Effect") not in EFFECTS:
         raise NotRepresentable(f'{where}.Effect is not "Allow" or "Deny"')
-    actions = item.get("Action")
+    service, actions = _visual_actions(where, item.get("Action"))
+    return VisualStatement(item["Effect"], service, actions, _condition_rows(where, item.get("Condition", {})))
+
+
+def _visual_actions(where: str, actions) -> tuple[str, list[str]]:
+    """A statement's one service and its actions as the visual editor names them (catalogued actions, or the
+    service's and its resource types' wildcards)."""
     if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
         raise NotRepresentable(f"{where}.Action is not a list of actions")
     services = {a.split(":", 1)[0].lower() for a in actions}
@@ -219,7 +234,11 @@ def _statement_from_item(index: int, item) -> VisualStatement:
     if unknown:
         raise NotRepresentable(f"{where}.Action has {unknown[0]!r}, which is not a single catalogued action "
                                f"or one of the wildcards {service}:*:* and {service}:<resource type>:*")
-    block = item.get("Condition", {})
+    return service, [allowed[a.lower()] for a in actions]
+
+
+def _condition_rows(where: str, block) -> list[ConditionRow]:
+    """A statement's Condition block as rows (operator, key, its values separated by commas)."""
     if not isinstance(block, dict):
         raise NotRepresentable(f"{where}.Condition is not an object")
     rows = []
@@ -232,7 +251,7 @@ def _statement_from_item(index: int, item) -> VisualStatement:
             values = listed if isinstance(listed, list) else [listed]
             text = ", ".join(_value_text(f"{where}.Condition.{operator}.{key}", v) for v in values)
             rows.append(ConditionRow(operator, key, text))
-    return VisualStatement(item["Effect"], service, [allowed[a.lower()] for a in actions], rows)
+    return rows
 
 
 def statements_from_document(document) -> list[VisualStatement]:

@@ -95,32 +95,39 @@ def statement_changes(old_document, new_document) -> list[str]:
 
 
 def _one_statement(number: int, before: dict, after: dict) -> list[str]:
+    """What changed in one statement kept at its place: effect, actions, resources, conditions."""
     changes = []
     if before.get("Effect") != after.get("Effect"):
         changes.append(f"Statement {number} now {_verb(after.get('Effect'))} instead of "
                        f"{'denying' if before.get('Effect') == 'Deny' else 'allowing'}.")
-    old_actions, new_actions = _as_list(before.get("Action")), _as_list(after.get("Action"))
-    old_covered, new_covered = _covered(before), _covered(after)
-    if old_covered is None or new_covered is None:  # a statement the engine cannot read: its strings
-        added = [a for a in new_actions if a not in old_actions]
-        dropped = [a for a in old_actions if a not in new_actions]
-    else:
-        added = [a for a in new_covered if a not in old_covered]
-        dropped = [a for a in old_covered if a not in new_covered]
-    verb = _verb(after.get("Effect"))
-    if added:
-        changes.append(f"Statement {number} now also {verb} {_names(added)}.")
-    if dropped:
-        changes.append(f"Statement {number} no longer {verb} {_names(dropped)}.")
-    if not added and not dropped and old_actions != new_actions:
-        count = len(new_covered) if new_covered is not None else len(new_actions)
-        changes.append(f"Statement {number} names its actions otherwise ({_names(old_actions)} → "
-                       f"{_names(new_actions)}) but {verb} the same {count} action{'' if count == 1 else 's'}.")
+    changes.extend(_action_changes(number, before, after))
     for field in ("Resource", "NotAction", "NotResource"):
         if before.get(field) != after.get(field):
             changes.append(f"Statement {number}: {field} changed from {_names(_as_list(before.get(field))) or 'none'} "
                            f"to {_names(_as_list(after.get(field))) or 'none'}.")
     changes.extend(_condition_changes(number, before.get("Condition") or {}, after.get("Condition") or {}))
+    return changes
+
+
+def _action_changes(number: int, before: dict, after: dict) -> list[str]:
+    """The actions a statement now also names, no longer names, or names otherwise with the same meaning:
+    compared as the engine reads them (the catalogued actions covered), else as written."""
+    old_actions, new_actions = _as_list(before.get("Action")), _as_list(after.get("Action"))
+    old_covered, new_covered = _covered(before), _covered(after)
+    count = len(new_covered) if new_covered is not None else len(new_actions)
+    if old_covered is None or new_covered is None:  # a statement the engine cannot read: its strings
+        old_covered, new_covered = old_actions, new_actions
+    added = [a for a in new_covered if a not in old_covered]
+    dropped = [a for a in old_covered if a not in new_covered]
+    verb = _verb(after.get("Effect"))
+    changes = []
+    if added:
+        changes.append(f"Statement {number} now also {verb} {_names(added)}.")
+    if dropped:
+        changes.append(f"Statement {number} no longer {verb} {_names(dropped)}.")
+    if not added and not dropped and old_actions != new_actions:
+        changes.append(f"Statement {number} names its actions otherwise ({_names(old_actions)} → "
+                       f"{_names(new_actions)}) but {verb} the same {count} action{'' if count == 1 else 's'}.")
     return changes
 
 

@@ -70,34 +70,38 @@ def compile_document(document: Mapping) -> CompiledPolicy:
     statements = document.get("Statement") if isinstance(document, Mapping) else None
     if not isinstance(statements, list):
         raise ValueError("A policy document needs a Statement list")
-    compiled = []
-    for index, statement in enumerate(statements):
-        if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
-            raise ValueError(f"Statement[{index}] needs Effect Allow or Deny")
-        actions = statement.get("Action")
-        if not (
-            isinstance(actions, list) and actions and all(isinstance(a, str) and a.count(":") == 2 for a in actions)
-        ):
-            raise ValueError(f"Statement[{index}] needs a list of service:type:operation patterns")
-        block = statement.get("Condition")
-        if block is not None and not isinstance(block, Mapping):
-            raise ValueError(f"Statement[{index}].Condition must be an object")
-        condition = compile_condition(block) if block else None
-        key_names = {}
-        for entries in (block or {}).values():
-            for key in entries:
-                declared = lookup_condition_key(key)
-                key_names[key.lower()] = declared.name if declared else key
-        compiled.append(
-            CompiledStatement(
-                index=index,
-                deny=statement["Effect"] == "Deny",
-                actions=action_patterns(tuple(sorted({a.lower() for a in actions}))),
-                condition=condition,
-                key_names=key_names,
-            )
-        )
-    return CompiledPolicy(tuple(compiled))
+    return CompiledPolicy(tuple(_compile_statement(index, statement) for index, statement in enumerate(statements)))
+
+
+def _compile_statement(index: int, statement) -> CompiledStatement:
+    """One statement: its effect, its action patterns, its condition and the spelling of the keys it reads."""
+    if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
+        raise ValueError(f"Statement[{index}] needs Effect Allow or Deny")
+    actions = statement.get("Action")
+    if not (
+        isinstance(actions, list) and actions and all(isinstance(a, str) and a.count(":") == 2 for a in actions)
+    ):
+        raise ValueError(f"Statement[{index}] needs a list of service:type:operation patterns")
+    block = statement.get("Condition")
+    if block is not None and not isinstance(block, Mapping):
+        raise ValueError(f"Statement[{index}].Condition must be an object")
+    return CompiledStatement(
+        index=index,
+        deny=statement["Effect"] == "Deny",
+        actions=action_patterns(tuple(sorted({a.lower() for a in actions}))),
+        condition=compile_condition(block) if block else None,
+        key_names=_key_names(block or {}),
+    )
+
+
+def _key_names(block: Mapping) -> dict[str, str]:
+    """The condition keys a block reads, lower-cased, to their catalogue spelling (else as written)."""
+    key_names = {}
+    for entries in block.values():
+        for key in entries:
+            declared = lookup_condition_key(key)
+            key_names[key.lower()] = declared.name if declared else key
+    return key_names
 
 
 @dataclass(frozen=True)
@@ -225,14 +229,13 @@ class ActionTable:
         return table
 
     def _setup(self, distinct, denies, allows, key_pairs, explain) -> None:
+        """Hold the statements naming the action ((policy key, index), the place of its condition in
+        `distinct` or None) and what follows from them once: the conditions to test and in which order,
+        the keys read, and the answer when it is constant."""
         self._conditions = tuple(distinct)
         self._denies = tuple(denies)
         self._allows = tuple(allows)
-        self._deny_places = tuple(dict.fromkeys(place for _, place in denies if place is not None))
-        self._allow_places = tuple(
-            place for place in dict.fromkeys(place for _, place in allows if place is not None)
-            if place not in self._deny_places
-        )
+        self._deny_places, self._allow_places = _condition_places(denies, allows)
         self._key_pairs = tuple(key_pairs)
         self._keys_read = tuple(sorted({key for condition in distinct for key in condition.keys}
                                        | {key for key, _ in key_pairs}))
@@ -241,10 +244,7 @@ class ActionTable:
         self.key_names = frozenset(name for _, name in key_pairs)
         # Held outright: some Allow without a condition, and no Deny naming the action at all.
         self.holds = not denies and any(place is None for _, place in allows)
-        # Effects whose answer depends on the request: a grid cell says "for some images".
-        self.conditional_effects = frozenset(
-            ({"Deny"} if any(place is not None for _, place in denies) else set())
-            | ({"Allow"} if any(place is not None for _, place in allows) else set()))
+        self.conditional_effects = _conditional_effects(denies, allows)
         self.constant = None if distinct else self._explained(_outcome(
             tuple(item for item, _ in denies), tuple(item for item, _ in allows), frozenset()
         ))
@@ -285,6 +285,20 @@ class ActionTable:
             held[place] = self._conditions[place](request)
         allows = tuple(item for item, place in self._allows if place is None or held[place])
         return _outcome((), allows, missing)
+
+
+def _condition_places(denies, allows) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The conditions to test, by place: the Denies' first, then the Allows' not tested already."""
+    deny_places = tuple(dict.fromkeys(place for _, place in denies if place is not None))
+    allow_places = tuple(place for place in dict.fromkeys(place for _, place in allows if place is not None)
+                         if place not in deny_places)
+    return deny_places, allow_places
+
+
+def _conditional_effects(denies, allows) -> frozenset[str]:
+    """Effects whose answer depends on the request: a grid cell says "for some images"."""
+    return frozenset(({"Deny"} if any(place is not None for _, place in denies) else set())
+                     | ({"Allow"} if any(place is not None for _, place in allows) else set()))
 
 
 def _signature(request: Mapping[str, object], keys: tuple[str, ...]) -> tuple | None:

@@ -71,8 +71,26 @@ def simulate_case(case) -> tuple[dict, bool]:
             or not isinstance(case.get("requests"), list):
         return {"errors": [{"policy": None, "path": "",
                             "message": 'a case is an object with lists "policies" and "requests"'}]}, False
+    errors, compiled = _compiled_policies(case["policies"])
+    results = []
+    for number, request in enumerate(case["requests"]):
+        error = _request_error(number, request)
+        if error is not None:
+            errors.append(error)
+        if errors:  # every request is still checked, none decided
+            continue
+        decision = evaluate(compiled, request["action"], request.get("context", {}))
+        results.append({"action": request["action"], "decision": decision.outcome,
+                        "matched": [{"policy": p, "statement": s} for p, s in decision.matched]})
+    if errors:
+        return {"errors": errors}, False
+    return {"results": results}, True
+
+
+def _compiled_policies(policies: list) -> tuple[list[dict], list[tuple[int, object]]]:
+    """The case's policies compiled, each a system policy's name or a document; the errors of the others."""
     errors, compiled = [], []
-    for index, policy in enumerate(case["policies"]):
+    for index, policy in enumerate(policies):
         if isinstance(policy, str):
             document = _SYSTEM_BY_NAME.get(policy.lower())
             if document is None:
@@ -85,23 +103,18 @@ def simulate_case(case) -> tuple[dict, bool]:
             errors.extend({"policy": index, "path": f.path, "message": f.message} for f in result.errors)
             continue
         compiled.append((index, compile_document(result.document)))
-    results = []
-    for number, request in enumerate(case["requests"]):
-        action = request.get("action") if isinstance(request, dict) else None
-        context = request.get("context", {}) if isinstance(request, dict) else None
-        if not isinstance(action, str) or action not in ACTION_NAMES:
-            errors.append({"policy": None, "path": f"requests[{number}].action",
-                           "message": f"unknown action {action!r}"})
-        elif not isinstance(context, dict):
-            errors.append({"policy": None, "path": f"requests[{number}].context", "message": "context is an object"})
-        if errors:
-            continue
-        decision = evaluate(compiled, action, context)
-        results.append({"action": action, "decision": decision.outcome,
-                        "matched": [{"policy": p, "statement": s} for p, s in decision.matched]})
-    if errors:
-        return {"errors": errors}, False
-    return {"results": results}, True
+    return errors, compiled
+
+
+def _request_error(number: int, request) -> dict | None:
+    """What is wrong with one request (an unknown action, a context that is not an object), or None."""
+    action = request.get("action") if isinstance(request, dict) else None
+    context = request.get("context", {}) if isinstance(request, dict) else None
+    if not isinstance(action, str) or action not in ACTION_NAMES:
+        return {"policy": None, "path": f"requests[{number}].action", "message": f"unknown action {action!r}"}
+    if not isinstance(context, dict):
+        return {"policy": None, "path": f"requests[{number}].context", "message": "context is an object"}
+    return None
 
 
 class Command(BaseCommand):
