@@ -61,7 +61,10 @@ def group_detail(request, pk):
     """The Members tab: members with remove buttons, and a searchable list of users to add."""
     group = get_object_or_404(UserGroup, pk=pk)
     can = capabilities(request)
-    context = {"group": group, "members": group_members(group), "can": can, "tab": "members",
+    members = group_members(group)
+    if can["removeUserFromGroup"]:
+        escalation.mark_admin_accounts(request.user, members)
+    context = {"group": group, "members": members, "can": can, "tab": "members",
                "edit_refusal": escalation.admin_group_refusal(request.user, group),
                "add_refusal": escalation.membership_refusal(request.user, group) if can["addUserToGroup"] else None,
                "remove_refusal": escalation.removal_refusal(request.user, group)}
@@ -73,7 +76,9 @@ def group_candidates(request, pk):
     """Users who could join the group, matching the search box (an htmx fragment)."""
     group = get_object_or_404(UserGroup, pk=pk)
     text = search_text(request)
-    context = {"group": group, "candidates": membership_candidates(group, text), "q": text,
+    candidates = membership_candidates(group, text)
+    escalation.mark_admin_accounts(request.user, candidates)
+    context = {"group": group, "candidates": candidates, "q": text,
                "max_groups": MAX_GROUPS_PER_USER}
     return render(request, "iam/groups/detail.html#candidates", context)
 
@@ -231,7 +236,8 @@ def group_attach(request, pk):
         if request.POST.get("step") == "confirm":
             try:
                 result = services.grant_attach(actor=request.user, group=group, policies=policies,
-                                               all_resources=form.all_resources, projects=form.chosen_projects)
+                                               all_resources=form.all_resources, projects=form.chosen_projects,
+                                               expires=form.end)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:

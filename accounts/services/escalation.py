@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from accounts import authz
 from accounts.enforcement import Refused, atomic_service
-from accounts.models import ADMIN_GROUP_NAME, Grant
+from accounts.models import ADMIN_GROUP_NAME, Grant, Membership
 from accounts.policy import SERVICES, expand_pattern, get_action
 
 from ._common import _is_admin_member
@@ -269,6 +269,20 @@ def admin_account_refusal(actor, user, *, memberships=None) -> str | None:
     if not target_is_admin:
         return None
     return admin_refusal(actor, doing=f"act on the account of a member of the {ADMIN_GROUP_NAME} group")
+
+
+def mark_admin_accounts(actor, users) -> None:
+    """Set `account_refusal` on each of `users` (a list) whose account the actor may not touch for
+    being an admin member's, so a member list or the candidates to add draw those rows disabled.
+    One query, and none when the actor is an admin member."""
+    reason = admin_refusal(actor, doing=f"act on the account of a member of the {ADMIN_GROUP_NAME} group")
+    refused = set()
+    if reason and users:
+        refused = set(Membership.objects.filter(
+            user__in=[u.pk for u in users if u.pk != actor.pk], group__name=ADMIN_GROUP_NAME, group__is_builtin=True,
+        ).values_list("user_id", flat=True))
+    for user in users:
+        user.account_refusal = reason if user.pk in refused else None
 
 
 def admin_group_refusal(actor, group) -> str | None:

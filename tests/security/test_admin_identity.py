@@ -372,6 +372,11 @@ def test_the_pages_offer_no_change_to_an_admin_member_or_the_admin_group_to_othe
     assert browser.get(f"/iam/groups/{group.pk}/edit/").status_code == 403
     permissions = browser.get(f"/iam/groups/{group.pk}/permissions/").content.decode()
     assert f'href="/iam/groups/{group.pk}/permissions/attach/"' not in permissions
+    plain_out, plain_in = UserGroup.objects.get(name="plain-out"), UserGroup.objects.get(name="plain-in")
+    members = browser.get(f"/iam/groups/{plain_out.pk}/").content.decode()
+    assert f'action="/iam/groups/{plain_out.pk}/members/{target.pk}/remove/"' not in members
+    candidates = browser.get(f"/iam/groups/{plain_in.pk}/members/candidates/?q=admin2").content.decode()
+    assert 'data-candidate="admin2"' in candidates and f'value="{target.pk}"' not in candidates
     admin_page = browser.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
     assert 'name="email"' not in admin_page  # shown read-only
     # An administrator gets every control.
@@ -379,6 +384,8 @@ def test_the_pages_offer_no_change_to_an_admin_member_or_the_admin_group_to_othe
     assert f'href="/iam/users/{target.pk}/edit/"' in own.get(f"/iam/users/{target.pk}/").content.decode()
     assert f'href="/iam/groups/{group.pk}/edit/"' in own.get(f"/iam/groups/{group.pk}/").content.decode()
     assert 'name="email"' in own.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
+    assert f'action="/iam/groups/{plain_out.pk}/members/{target.pk}/remove/"' in own.get(
+        f"/iam/groups/{plain_out.pk}/").content.decode()
 
 
 def test_model_validation_refuses_another_user_name(world):
