@@ -39,7 +39,9 @@ class ProviderClient(DjangoOAuth2App):
             client_id=provider.client_id, client_secret=provider.client_secret or None,
             server_metadata_url=provider.discovery_url,
             client_kwargs={"scope": provider.scopes, "code_challenge_method": "S256",
-                           "default_timeout": TIMEOUT_SECONDS},
+                           "default_timeout": TIMEOUT_SECONDS,
+                           # A public client (no secret) proves itself by PKCE alone.
+                           "token_endpoint_auth_method": "client_secret_basic" if provider.client_secret else "none"},
         )
         self.provider = provider
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -305,7 +306,10 @@ def oidc_callback(request, pk):
             claims = {**claims, **extra, **protocol}
     except oidc.PROTOCOL_ERRORS as error:
         return _turned_away(request, provider, oidc.describe_error(error))
-    outcome = services.apply_sign_in(provider, claims)
+    try:
+        outcome = services.apply_sign_in(provider, claims)
+    except IntegrityError:  # the same person's first sign-in finished in another request just now
+        outcome = services.apply_sign_in(provider, claims)
     if outcome.refusal:
         return _turned_away(request, provider, outcome.refusal, claims=claims, user=outcome.user)
     user = outcome.user

@@ -51,11 +51,12 @@ class LoopbackProvider:
         """How the next ID tokens are made: None for genuine ones."""
         (self.state_dir / "behaviour.json").write_text(json.dumps({"id_token": id_token} if id_token else {}))
 
-    def register(self, *redirect_uris: str, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> None:
+    def register(self, *redirect_uris: str, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET,
+                 public: bool = False) -> None:
         self.redirect_uris |= set(redirect_uris)
         response = requests.post(f"{self.base}/control/clients", timeout=10,
                                  headers={"X-Control-Token": self.control_token},
-                                 data=json.dumps({"client_id": client_id, "client_secret": secret,
+                                 data=json.dumps({"client_id": client_id, "client_secret": secret, "public": public,
                                                   "redirect_uris": sorted(self.redirect_uris)}))
         response.raise_for_status()
 

@@ -210,3 +210,18 @@ def test_a_federated_user_proves_it_is_them_again_through_the_provider(client, o
     assert response["Location"] == "/me/mfa/start/"
     after = client.post("/me/mfa/start/")  # fresh now: MFA set-up starts instead of asking again
     assert after.status_code in (200, 302) and not after.get("Location", "").startswith("/me/confirm/")
+
+
+def test_a_public_client_signs_in_with_pkce_alone(client, oidc_provider, idp):
+    from federation.models import IdentityProvider
+
+    public = services.provider_create(actor=None, name="Public", issuer=oidc_provider.issuer, client_id="public-app",
+                                      scopes="openid email groups")
+    services.rule_create(actor=None, provider=public, claim="groups", operator="contains", value="engineering",
+                         groups=[UserGroup.objects.get(name="viewers")])
+    oidc_provider.register(f"http://testserver/accounts/oidc/{public.pk}/callback/", client_id="public-app",
+                           secret="", public=True)
+    assert IdentityProvider.objects.get(pk=public.pk).client_secret == ""
+    response = sign_in(client, oidc_provider, public)
+    assert response.status_code == 302 and group_names(User.objects.get(federated_identity__provider=public)) == {
+        "viewers"}

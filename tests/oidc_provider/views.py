@@ -19,7 +19,8 @@ def register_client(request):
     Application.objects.filter(client_id=data["client_id"]).delete()
     Application.objects.create(
         name=data["client_id"], client_id=data["client_id"], client_secret=data["client_secret"],
-        client_type=Application.CLIENT_CONFIDENTIAL, authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        client_type=Application.CLIENT_PUBLIC if data.get("public") else Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris=" ".join(data["redirect_uris"]), algorithm=Application.RS256_ALGORITHM,
         skip_authorization=True,
     )
