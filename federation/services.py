@@ -48,7 +48,7 @@ def _rule_state(rule, groups) -> dict:
             "groups": sorted(g.name for g in groups), "stop": rule.stop}
 
 
-def _mapped(provider) -> list[tuple[str, object]]:
+def mapped_groups(provider) -> list[tuple[str, object]]:
     """(location, group) for every group the provider's rules map into."""
     pairs = []
     for rule in provider.rules.prefetch_related("groups").order_by("position") if provider.pk else []:
@@ -114,7 +114,7 @@ def provider_update(*, actor, provider: IdentityProvider, expected_revision: int
     """Change a provider's settings; an empty `client_secret` keeps the stored one. Whoever changes a
     provider decides whom its rules let in: they must be able to fill every group it maps into."""
     require(actor, "iam:identityProviders:update", target=provider)
-    require_may_map(actor, "iam:identityProviders:update", _mapped(provider), target=provider)
+    require_may_map(actor, "iam:identityProviders:update", mapped_groups(provider), target=provider)
     locked = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
     if expected_revision is not None and locked.revision != expected_revision:
         raise ValidationError(f"{locked} was changed by someone else after you opened it. Review it, then save "
@@ -143,7 +143,7 @@ def provider_set_active(*, actor, provider: IdentityProvider, active: bool) -> I
     """Enable (checked like any change: it lets the rules' people in again) or disable a provider."""
     require(actor, "iam:identityProviders:update", target=provider)
     if active:
-        require_may_map(actor, "iam:identityProviders:update", _mapped(provider), target=provider)
+        require_may_map(actor, "iam:identityProviders:update", mapped_groups(provider), target=provider)
     IdentityProvider.objects.filter(pk=provider.pk).update(is_active=active, revision=F("revision") + 1)
     provider.refresh_from_db()
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
@@ -175,7 +175,7 @@ def rule_create(*, actor, provider: IdentityProvider, claim: str, operator: str,
     IdentityProvider.objects.select_for_update().filter(pk=provider.pk).first()
     position = (provider.rules.aggregate(top=Max("position"))["top"] or 0) + 1
     require_may_map(actor, "iam:identityProviders:update",
-                    [*_mapped(provider), *[(f"rule {position}", g) for g in groups]], target=provider)
+                    [*mapped_groups(provider), *[(f"rule {position}", g) for g in groups]], target=provider)
     rule = MappingRule(provider=provider, position=position, stop=stop, **_rule_fields(claim, operator, value))
     rule.full_clean()
     rule.save()
@@ -195,7 +195,7 @@ def rule_update(*, actor, rule: MappingRule, claim: str, operator: str, value: s
     require(actor, "iam:identityProviders:update", target=provider)
     groups = list(groups)
     old_groups = list(rule.groups.all())
-    others = [(loc, g) for loc, g in _mapped(provider) if loc != f"rule {rule.position}"]
+    others = [(loc, g) for loc, g in mapped_groups(provider) if loc != f"rule {rule.position}"]
     still = {g.pk for _, g in others} | {g.pk for g in groups}
     require_may_map(actor, "iam:identityProviders:update",
                     [*others, *[(f"rule {rule.position}", g) for g in groups]],
@@ -219,7 +219,7 @@ def rule_delete(*, actor, rule: MappingRule) -> None:
     provider = rule.provider
     require(actor, "iam:identityProviders:update", target=provider)
     old = list(rule.groups.all())
-    others = [(loc, g) for loc, g in _mapped(provider) if loc != f"rule {rule.position}"]
+    others = [(loc, g) for loc, g in mapped_groups(provider) if loc != f"rule {rule.position}"]
     kept = {g.pk for _, g in others}
     require_may_map(actor, "iam:identityProviders:update", others,
                     [(f"rule {rule.position}", g) for g in old if g.pk not in kept], target=provider)
@@ -238,7 +238,7 @@ def rule_move(*, actor, rule: MappingRule, up: bool) -> None:
     """Swap a rule with its neighbour (the order decides where a "stop here" rule ends the evaluation)."""
     provider = rule.provider
     require(actor, "iam:identityProviders:update", target=provider)
-    require_may_map(actor, "iam:identityProviders:update", _mapped(provider), target=provider)
+    require_may_map(actor, "iam:identityProviders:update", mapped_groups(provider), target=provider)
     neighbour = provider.rules.filter(position=rule.position + (-1 if up else 1)).first()
     if neighbour is None:
         return
@@ -371,3 +371,35 @@ def record_refusal(provider, reason: str, *, claims: dict | None = None, user=No
                         outcome=AuditEvent.Outcome.DENIED,
                         message=f"Sign-in refused: {reason}."[:512],
                         details={**details, **({"user": user.username} if user is not None else {})})
+
+
+@atomic_service
+def rules_replace(*, actor, provider: IdentityProvider, rules: list[dict], where=None) -> bool:
+    """Set the provider's rules to exactly `rules` (dicts of claim, operator, value, groups, stop), in
+    order — what a configuration file says. One no-escalation check over the whole change; `where(j, k)`
+    names rule j's group k in a refusal (a file's JSON path). Returns whether anything changed."""
+    require(actor, "iam:identityProviders:update", target=provider)
+    old = [(r, list(r.groups.all())) for r in provider.rules.prefetch_related("groups").order_by("position")]
+    before = [_rule_state(r, groups) for r, groups in old]
+    wanted = [{"position": j, "claim": rule["claim"].strip(), "operator": rule["operator"],
+               "value": rule["value"].strip(), "groups": sorted(g.name for g in rule["groups"]),
+               "stop": bool(rule.get("stop", False))} for j, rule in enumerate(rules, 1)]
+    if before == wanted:
+        return False
+    located = where or (lambda j, k: f"rule {j + 1}")
+    mapped = [(located(j, k), group) for j, rule in enumerate(rules) for k, group in enumerate(rule["groups"])]
+    kept = {group.pk for _, group in mapped}
+    unmapped = [(f"rule {r.position}", g) for r, groups in old for g in groups if g.pk not in kept]
+    require_may_map(actor, "iam:identityProviders:update", mapped, unmapped, target=provider)
+    provider.rules.all().delete()
+    for j, rule in enumerate(rules, 1):
+        created = MappingRule(provider=provider, position=j, stop=bool(rule.get("stop", False)),
+                              **_rule_fields(rule["claim"], rule["operator"], rule["value"]))
+        created.full_clean()
+        created.save()
+        created.groups.set(rule["groups"])
+    _claim(provider)
+    audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
+                 message=f"Replaced the mapping rules ({len(before)} → {len(wanted)}).",
+                 details={"before": {"rules": before}, "after": {"rules": wanted}})
+    return True

@@ -87,7 +87,7 @@ def _detail(request, provider, *, preview=None, preview_form=None, findings=None
         "rule_form": rule_form or RuleForm(),
         "can_update": allows("iam:identityProviders:update"),
         "can_delete": allows("iam:identityProviders:delete"),
-        "mapping_refusal": services.mapping_refusal(request.user, services._mapped(provider)),
+        "mapping_refusal": services.mapping_refusal(request.user, services.mapped_groups(provider)),
     }
     return render(request, "federation/detail.html", context, status=status)
 
