@@ -496,6 +496,28 @@ def _bulk_summary(request, op, done, skipped, *, missing: int, project) -> None:
     messages.add_message(request, level, text, extra_tags="bulk")
 
 
+def _bulk_run(request, op, images, decisions, project) -> tuple[list, list]:
+    """Run `op` on each image the engine allows and its state permits: (name, message) of those done,
+    (name, why) of those skipped, in the images' order."""
+    done, skipped = [], []
+    for image in images:
+        if not decisions[image.pk].allowed:
+            skipped.append((image.name, f"not allowed. {decisions[image.pk].summary}"))
+            continue
+        reason = op.rule(image, project)
+        if reason:
+            skipped.append((image.name, reason))
+            continue
+        try:
+            message = op.perform(request.user, image, project, {}).message
+        except (ValidationError, PermissionDenied) as error:
+            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            skipped.append((image.name, f"failed. {text}"))
+        else:
+            done.append((image.name, message))
+    return done, skipped
+
+
 def _bulk_action(url_kwargs) -> str | None:
     op = OPERATIONS_BY_NAME.get(url_kwargs["operation"])
     return op.action if op is not None and op.bulk else None
@@ -524,22 +546,7 @@ def image_bulk(request, operation):
                  for image in visible}
     if not any(decision.allowed for decision in decisions.values()):
         permissions.deny(next(iter(decisions.values())))
+    done, skipped = _bulk_run(request, op, visible, decisions, project)
     missing = len(ids) - len(visible)
-    done, skipped = [], []  # (image name, what happened) in name order
-    for image in visible:
-        if not decisions[image.pk].allowed:
-            skipped.append((image.name, f"not allowed. {decisions[image.pk].summary}"))
-            continue
-        reason = op.rule(image, project)
-        if reason:
-            skipped.append((image.name, reason))
-            continue
-        try:
-            message = op.perform(request.user, image, project, {}).message
-        except (ValidationError, PermissionDenied) as error:
-            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-            skipped.append((image.name, f"failed. {text}"))
-        else:
-            done.append((image.name, message))
     _bulk_summary(request, op, done, skipped, missing=missing, project=project)
     return _finish(request, back)

@@ -149,6 +149,7 @@ class Command(BaseCommand):
         return list(Policy.objects.filter(is_system=False, name__startswith="bench-policy-").order_by("name"))
 
     def _directory(self, rng, user_count, group_count, projects, custom):
+        """Groups with grants of the system and custom policies, users in them, and the crowded user."""
         system = list(Policy.objects.filter(name__in=SYSTEM_POLICY_NAMES))
         pool = system + custom
         if not pool:
@@ -162,7 +163,11 @@ class Command(BaseCommand):
         by_name = {g.name: g for g in UserGroup.objects.filter(name__in=group_names + crowded_names)}
         new_groups = [by_name[name] for name in group_names if name not in known]
         crowded_groups = [by_name[name] for name in crowded_names if name not in known]
+        self._grants(rng, pool, new_groups, crowded_groups, projects)
+        self._users(rng, user_count, password, [by_name[name] for name in group_names], crowded_groups)
 
+    def _grants(self, rng, pool, new_groups, crowded_groups, projects) -> None:
+        """Up to 20 grants per new group, 40% of them on all resources, the others scoped to 1 to 3 projects."""
         grants, scopes = [], []
         per_group = min(20, MAX_GRANTS_PER_GROUP, len(pool))
         for group in new_groups:
@@ -184,6 +189,8 @@ class Command(BaseCommand):
                               for p in rng.sample(projects, rng.randint(1, 3)))
         Grant.projects.through.objects.bulk_create(scopes, batch_size=BATCH)
 
+    def _users(self, rng, user_count, password, group_pool, crowded_groups) -> None:
+        """The users, each in a few of `group_pool`, and the crowded user in every crowded group."""
         usernames = [f"user-{n:06d}" for n in range(user_count)]
         known_users = set(User.objects.filter(username__in=[*usernames, CROWDED_USERNAME])
                           .values_list("username", flat=True))
@@ -191,7 +198,6 @@ class Command(BaseCommand):
             (User(username=name, password=password, email=f"{name}@example.com")
              for name in [*usernames, CROWDED_USERNAME] if name not in known_users), batch_size=BATCH)
         fresh = User.objects.filter(username__in=[n for n in usernames if n not in known_users])
-        group_pool = list(by_name[name] for name in group_names)
         memberships = []
         if group_pool:
             for user_id in fresh.values_list("pk", flat=True):
@@ -213,14 +219,10 @@ class Command(BaseCommand):
         insert_tag, tag_defaults = _insert_sql(ImageTag, ["image", "key", "value"])
         insert_member, member_defaults = _insert_sql(ImageMember, ["image", "project", "status", "created_at",
                                                                    "updated_at"])
-        sqlite = connection.vendor == "sqlite"
-        epoch = datetime(2024, 1, 1, tzinfo=UTC)
-        kinds = [value for value, _ in Image.Kind.choices]
-        formats = [value for value, _ in Image.DiskFormat.choices]
-        stamp = connection.ops.adapt_datetimefield_value
+        maker = _ImageMaker(projects, connection.vendor == "sqlite", image_defaults, tag_defaults, member_defaults)
         done = 0
         with connection.cursor() as cursor:
-            if sqlite:  # room for the indexes' pages: a million rows into sixteen indexes thrash a small cache
+            if maker.sqlite:  # room for the indexes' pages: a million rows into sixteen indexes thrash a small cache
                 cursor.execute("PRAGMA cache_size = -1048576")
             while done < count:
                 size = min(BATCH, count - done)
@@ -228,28 +230,7 @@ class Command(BaseCommand):
                 statuses = _weighted(rng, STATUSES, size)
                 image_rows, tag_rows, member_rows = [], [], []
                 for offset in range(size):
-                    number = done + offset
-                    image_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-                    db_id = image_id.hex if sqlite else image_id
-                    os_type, platform = rng.choice(OS_PLATFORMS)
-                    project = rng.choice(projects)
-                    created = stamp(epoch + timedelta(seconds=number * 30 + rng.randrange(30)))
-                    image_rows.append((
-                        db_id, f"{platform.lower()}-{rng.choice(PURPOSES)}-{image_id.hex[:8]}", "", types[offset],
-                        rng.choice(kinds), statuses[offset], os_type, platform, f"{platform} {rng.randint(7, 24)}",
-                        64 if rng.random() < 0.9 else 32, "arm" if rng.random() < 0.25 else "x86",
-                        rng.choice(formats), rng.choice((20, 40, 80)), rng.choice((512, 1024, 4096)),
-                        rng.randrange(1, 50) * 1024 ** 3, rng.random() < 0.1,
-                        f"kms-{rng.randrange(100):03d}" if rng.random() < 0.05 else "", project.pk, "",
-                        created, created, *image_defaults,
-                    ))
-                    for key in rng.sample(TAG_KEYS, rng.randint(1, 5)):
-                        tag_rows.append((db_id, key, rng.choice(TAG_VALUES), *tag_defaults))
-                    if types[offset] in ("private", "shared") and rng.random() < 0.08:
-                        for member in rng.sample(projects, rng.randint(1, 2)):
-                            if member.pk != project.pk:
-                                member_rows.append((db_id, member.pk, rng.choice(SHARE_STATUSES), created, created,
-                                                    *member_defaults))
+                    maker.add(rng, done + offset, types[offset], statuses[offset], image_rows, tag_rows, member_rows)
                 cursor.executemany(insert_image, image_rows)
                 cursor.executemany(insert_tag, tag_rows)
                 if member_rows:
@@ -257,6 +238,42 @@ class Command(BaseCommand):
                 done += size
                 if done % 100_000 == 0 or done == count:
                     self.stdout.write(f"  {done} images")
+
+
+class _ImageMaker:
+    """One generated image's rows: the image, its 1 to 5 tags, and (for 8% of private ones) its shares."""
+
+    EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def __init__(self, projects, sqlite: bool, image_defaults, tag_defaults, member_defaults):
+        self.projects, self.sqlite = projects, sqlite
+        self.image_defaults, self.tag_defaults, self.member_defaults = image_defaults, tag_defaults, member_defaults
+        self.kinds = [value for value, _ in Image.Kind.choices]
+        self.formats = [value for value, _ in Image.DiskFormat.choices]
+        self.stamp = connection.ops.adapt_datetimefield_value
+
+    def add(self, rng, number: int, image_type: str, status: str, image_rows, tag_rows, member_rows) -> None:
+        image_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        db_id = image_id.hex if self.sqlite else image_id
+        os_type, platform = rng.choice(OS_PLATFORMS)
+        project = rng.choice(self.projects)
+        created = self.stamp(self.EPOCH + timedelta(seconds=number * 30 + rng.randrange(30)))
+        image_rows.append((
+            db_id, f"{platform.lower()}-{rng.choice(PURPOSES)}-{image_id.hex[:8]}", "", image_type,
+            rng.choice(self.kinds), status, os_type, platform, f"{platform} {rng.randint(7, 24)}",
+            64 if rng.random() < 0.9 else 32, "arm" if rng.random() < 0.25 else "x86",
+            rng.choice(self.formats), rng.choice((20, 40, 80)), rng.choice((512, 1024, 4096)),
+            rng.randrange(1, 50) * 1024 ** 3, rng.random() < 0.1,
+            f"kms-{rng.randrange(100):03d}" if rng.random() < 0.05 else "", project.pk, "",
+            created, created, *self.image_defaults,
+        ))
+        for key in rng.sample(TAG_KEYS, rng.randint(1, 5)):
+            tag_rows.append((db_id, key, rng.choice(TAG_VALUES), *self.tag_defaults))
+        if image_type in ("private", "shared") and rng.random() < 0.08:
+            for member in rng.sample(self.projects, rng.randint(1, 2)):
+                if member.pk != project.pk:
+                    member_rows.append((db_id, member.pk, rng.choice(SHARE_STATUSES), created, created,
+                                        *self.member_defaults))
 
 
 def _insert_sql(model, field_names: list[str]) -> tuple[str, tuple]:
