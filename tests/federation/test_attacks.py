@@ -86,7 +86,9 @@ def test_a_replayed_code_is_refused_by_the_provider(client, oidc_provider, idp):
     ({"alg": "none"}, "signature algorithm is not accepted"),
     ({"claims": {"iss": "http://evil.example/o"}}, "the ID token's iss claim is not valid"),
     ({"claims": {"nonce": "another-sign-in"}}, "the ID token's nonce claim is not valid"),
-], ids=["another-audience", "expired", "key-not-in-jwks", "alg-none", "issuer-mismatch", "wrong-nonce"])
+    ({"alg": "HS256", "secret": CLIENT_SECRET}, "signature algorithm is not accepted"),
+], ids=["another-audience", "expired", "key-not-in-jwks", "alg-none", "issuer-mismatch", "wrong-nonce",
+        "hs256-keyed-by-the-client-secret"])
 def test_a_hostile_id_token_is_refused(client, oidc_provider, idp, behaviour, reason):
     oidc_provider.behave(behaviour)
     assert_refused(client, sign_in(client, oidc_provider, idp), reason)

@@ -53,6 +53,11 @@ class ClaimsValidator(OAuth2Validator):
             claims["iat"] = min(int(claims.get("iat", 0)), claims["exp"] - 60)
         if tamper.get("alg") == "none":
             return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+        if tamper.get("alg") == "HS256":  # keyed by a secret the client knows (its client secret)
+            key = jwk.JWK(kty="oct", k=base64.urlsafe_b64encode(tamper["secret"].encode()).rstrip(b"=").decode())
+            forged = jwt.JWT(header=json.dumps({"typ": "JWT", "alg": "HS256"}), claims=json.dumps(claims, default=str))
+            forged.make_signed_token(key)
+            return forged.serialize()
         key = request.client.jwk_key
         if tamper.get("foreign_key"):
             key = jwk.JWK.generate(kty="RSA", size=2048)
