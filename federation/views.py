@@ -18,8 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import audit, mfa
 from accounts.enforcement import Refused
 from accounts.iam.directory_forms import add_service_errors
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, UserGroup
 from accounts.permissions import permission_required_action, public_view
+from accounts.services import escalation
 from accounts.sudo import sudo_required
 
 from . import oidc, services
@@ -74,6 +75,14 @@ def provider_create(request):
     return render(request, "federation/form.html", {"form": form, "creating": True}, status=status)
 
 
+def _unmappable(actor) -> list[str]:
+    """The groups the actor could not fill by hand, so cannot map into (two queries)."""
+    groups = UserGroup.objects.all()
+    offered, _ = escalation.groups_to_offer(actor, groups, admin_group_in_choices=True)
+    allowed = set(offered.values_list("pk", flat=True))
+    return sorted(name for pk, name in groups.values_list("pk", "name") if pk not in allowed)
+
+
 def _detail(request, provider, *, preview=None, preview_form=None, findings=None, rule_form=None, status=200):
     rules = list(provider.rules.prefetch_related("groups").order_by("position"))
     identities = (FederatedIdentity.objects.filter(provider=provider).select_related("user")
@@ -88,6 +97,7 @@ def _detail(request, provider, *, preview=None, preview_form=None, findings=None
         "can_update": allows("iam:identityProviders:update"),
         "can_delete": allows("iam:identityProviders:delete"),
         "mapping_refusal": services.mapping_refusal(request.user, services.mapped_groups(provider)),
+        "unmappable": _unmappable(request.user),
     }
     return render(request, "federation/detail.html", context, status=status)
 

@@ -129,6 +129,8 @@ def staff_idp(db):
 def test_the_security_administrator_cannot_map_into_the_admin_group(client, staff_idp):
     client.force_login(User.objects.get(username="iam-admin"))
     admin_group = UserGroup.objects.get(name="admin")
+    page = client.get(f"/iam/identity-providers/{staff_idp.pk}/").content.decode()
+    assert "not into admin, developers, ims-admins, north-ops, viewers." in page  # said before they try
     response = client.post(f"/iam/identity-providers/{staff_idp.pk}/rules/new/",
                            {"claim": "groups", "operator": "contains", "value": "it", "groups": [admin_group.pk]})
     assert response.status_code == 403
