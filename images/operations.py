@@ -1,4 +1,7 @@
-"""Every image operation as data: its catalogue action, its label, and the image states that forbid it.
+"""Every image operation declared once, as data: its catalogue action, its label, the image states that
+forbid it, its form, its service call and its success message. Its URL (images/urls.py), its button and
+its view (images.views.image_operation, image_bulk) follow from the declaration; a name not declared
+here is a 404.
 
 One place decides how a control is drawn: hidden when the policy engine denies the action in
 this project, disabled with the state rule's reason, otherwise enabled. Views and services
