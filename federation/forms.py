@@ -27,7 +27,12 @@ class ProviderForm(forms.ModelForm):
     def __init__(self, *args, creating: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
-        self.fields["issuer"].widget.attrs["placeholder"] = "https://login.example.com/realms/staff"
+        # Help texts without angle brackets: the field partial shows them as HTML.
+        self.fields["name"].help_text = "The sign-in page shows a button “Sign in with” this name."
+        self.fields["issuer"].help_text = ("Its discovery document is read from the issuer URL followed by "
+                                           "/.well-known/openid-configuration.")
+        self.fields["issuer"].widget = forms.TextInput(attrs={"inputmode": "url", "autocomplete": "off",
+                                                              "placeholder": "https://login.example.com/realms/staff"})
         self.fields["client_secret"].help_text = (
             "Stored, never shown again. Leave empty to keep the one saved."
             if not creating and self.instance.client_secret

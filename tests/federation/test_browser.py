@@ -50,6 +50,12 @@ def test_signing_in_with_the_provider_in_chromium(page, live_demo, oidc_provider
     assert "Would sign in, in developers, viewers." in page.inner_text("[data-testid=preview-groups]")
     screenshot("federation-provider-detail")
     assert axe_violations(page) == []
+    rule = provider.rules.get(position=1)
+    for path in (f"/iam/identity-providers/{provider.pk}/edit/", f"/iam/identity-providers/rules/{rule.pk}/edit/",
+                 f"/iam/identity-providers/{provider.pk}/delete/", "/iam/identity-providers/new/"):
+        page.goto(live_demo.url + path)
+        assert axe_violations(page) == [], path
+    screenshot("federation-provider-new")
     page.context.clear_cookies()
 
     # The sign-in page: a button per active provider; through the provider and back.
