@@ -1,4 +1,5 @@
-"""Signing in: password (throttled by django-axes), then a code for users who turned MFA on.
+"""Signing in: password (throttled by django-axes), then a code — or a passkey (accounts.passkeys) —
+for users who turned MFA on.
 
 The answer never tells whether an account exists: a wrong password and an unknown name get the
 same message, count the same way towards the lockout, and are locked out with the same page.
@@ -23,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import audit, mfa, sudo
+from . import audit, mfa, passkeys, sudo
 from .client_address import client_address as address_of
 from .forms import CodeForm
 from .models import AuditEvent
@@ -122,7 +123,8 @@ class SignInView(LoginView):
 @csrf_protect
 @never_cache
 def sign_in_code(request):
-    """The second step: a code from the authenticator app, or one recovery code."""
+    """The second step: a code from the authenticator app, or one recovery code (a passkey is used
+    through accounts.passkeys' JSON steps from this page)."""
     waiting = mfa.pending(request)
     if waiting is None:
         messages.info(request, "Sign in with your user name and password first (the code is asked for "
@@ -156,4 +158,8 @@ def sign_in_code(request):
                          message="The password was right; the second-factor code was refused.")
     elif request.method == "POST":
         status = 400
-    return render(request, "registration/login_code.html", {"form": form}, status=status)
+    context = {"form": form}
+    if passkeys.has_passkeys(user):
+        context["passkey_config"] = passkeys.verification_configuration(
+            request, "login-passkey-begin", "login-passkey-complete")
+    return render(request, "registration/login_code.html", context, status=status)

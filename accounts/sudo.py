@@ -8,7 +8,8 @@ person's authenticator app, turn it off, add a factor, create an API token or ch
 "Confirm it's you" with `next` back to itself, and any other method is never run — it is sent to
 the confirm page with `next` at the page the form was on, where the person does it again.
 
-Signing in is a proof (the receiver in accounts.signin); so is confirming here. A wrong password
+Signing in is a proof (the receiver in accounts.signin); so is confirming here, with the password, a
+code or a passkey (accounts.passkeys, whose JSON steps answer 403 instead of redirecting). A wrong password
 counts toward django-axes' lockout exactly like a wrong sign-in (same name and address); a wrong
 code is throttled by django-otp. Both are audited as `sudo:confirm`, denied; a proof as allowed.
 """
@@ -154,10 +155,15 @@ class PasswordConfirmForm(forms.Form):
 
 
 def _page(request, form, *, next_url: str, status: int = 200, lockout_message: str = ""):
+    from . import passkeys  # it builds on this module
+
     uses_code = isinstance(form, CodeForm)
     context = {"form": form, "next": next_url, "uses_code": uses_code, "window": window_text(),
                "lockout_message": lockout_message, "sign_in_again": _signs_in_elsewhere(request.user, uses_code),
                "login_again": f"{reverse('login')}?{_next_query(next_url)}"}
+    if uses_code and passkeys.has_passkeys(request.user):
+        context["passkey_config"] = passkeys.verification_configuration(
+            request, "accounts:confirm-passkey-begin", "accounts:confirm-passkey-complete")
     return render(request, "accounts/sudo_confirm.html", context, status=status)
 
 

@@ -1,16 +1,19 @@
-"""Pages of the signed-in user: the home redirect, My permissions and Sign-in security (MFA)."""
+"""Pages of the signed-in user: the home redirect, My permissions and Sign-in security (MFA, passkeys)."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.policy import IAM_ACTIONS, IMS_ACTIONS
 
-from . import authz, mfa, permission_grid
+from . import authz, mfa, passkeys, permission_grid
 from .forms import CodeForm, EnrolmentCodeForm
 from .permissions import login_only
 from .selectors import all_projects
@@ -95,6 +98,9 @@ def _mfa_page(request, form=None, status=200):
         context["secret"] = mfa.secret_for_people(device)
     elif device is not None:
         context["recovery_left"] = StaticToken.objects.filter(device__user=request.user).count()
+        context["passkeys"] = list(passkeys.passkeys_of(request.user))
+        context["passkeys_full"] = len(context["passkeys"]) >= passkeys.MAX_PASSKEYS
+        context["name_max_length"] = passkeys.NAME_MAX_LENGTH
     return render(request, "accounts/mfa.html", context, status=status)
 
 
@@ -146,3 +152,66 @@ def mfa_remove(request):
             messages.success(request, "MFA is off. You sign in with your password only.")
             return redirect("accounts:mfa")
     return _mfa_page(request, form, status=400)
+
+
+# --- passkeys (accounts.passkeys does the ceremonies; adding and removing need sudo mode) --------
+
+class PasskeyNameForm(forms.Form):
+    passkey = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    name = forms.CharField(label="Name", max_length=passkeys.NAME_MAX_LENGTH, required=False,
+                           help_text="For example “YubiKey on my key ring” or “Laptop fingerprint”.")
+    just_added = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+
+@login_only
+def passkey_add(request):
+    """Add a passkey: the browser creates it (the library's script), then it is named here."""
+    if not mfa.has_mfa(request.user):
+        messages.info(request, "Turn MFA on with an authenticator app first: passkeys are added beside it.")
+        return redirect("accounts:mfa")
+    context = {"form": PasskeyNameForm(initial={"just_added": True}),
+               "passkey_config": passkeys.registration_configuration(request),
+               "count": WebAuthnCredential.objects.filter(user=request.user).count(),
+               "most": passkeys.MAX_PASSKEYS}
+    return render(request, "accounts/passkey_add.html", context)
+
+
+@login_only
+@require_POST
+def passkey_rename(request):
+    """Name a passkey of one's own (right after adding it, or from the list)."""
+    form = PasskeyNameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That name could not be used: " + " ".join(
+            str(e) for errors in form.errors.values() for e in errors))
+        return redirect("accounts:mfa")
+    data = form.cleaned_data
+    try:
+        if data["just_added"] and not data["name"].strip():
+            passkey = WebAuthnCredential.objects.filter(pk=data["passkey"], user=request.user).first()
+            if passkey is None:
+                raise WebAuthnCredential.DoesNotExist
+            name = passkey.name
+        else:
+            name = mfa_services.passkey_rename(actor=request.user, passkey_id=data["passkey"], name=data["name"]).name
+    except WebAuthnCredential.DoesNotExist:
+        raise Http404("No such passkey of yours.") from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("accounts:mfa")
+    messages.success(request, f"Added the passkey “{name}”." if data["just_added"]
+                     else f"The passkey is now called “{name}”.")
+    return redirect("accounts:mfa")
+
+
+@login_only
+@require_POST
+def passkey_remove(request, pk):
+    """Remove a passkey of one's own; if this session was verified with it, it no longer is."""
+    try:
+        name = mfa_services.passkey_remove(actor=request.user, passkey_id=pk)
+    except WebAuthnCredential.DoesNotExist:
+        raise Http404("No such passkey of yours.") from None
+    authz.refresh_request_keys(request)
+    messages.success(request, f"Removed the passkey “{name}”.")
+    return redirect("accounts:mfa")

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import URLPattern, URLResolver, include, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts import passkeys
 from accounts.permissions import public_view
 from accounts.signin import SignInView, sign_in_code
 from accounts.sudo import for_own_account, sudo_required
@@ -78,6 +79,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", public_view(SignInView.as_view()), name="login"),
     path("accounts/login/code/", public_view(sign_in_code), name="login-code"),
+    path("accounts/login/passkey/begin/", passkeys.sign_in_begin, name="login-passkey-begin"),
+    path("accounts/login/passkey/complete/", passkeys.sign_in_complete, name="login-passkey-complete"),
     path("accounts/oidc/", include("federation.signin_urls")),
     path("accounts/logout/", public_view(auth_views.LogoutView.as_view()), name="logout"),
     path("me/", include("accounts.urls")),

@@ -1,4 +1,5 @@
-"""MFA services for the signed-in user: turn it on (authenticator app + recovery codes), turn it off.
+"""MFA services for the signed-in user: turn it on (authenticator app + recovery codes), turn it off,
+name and remove passkeys (added through accounts.passkeys, which audits each addition).
 
 Managing one's own second factor needs no IAM action (as in the cloud); turning it off needs a
 current code, so a borrowed session cannot remove it. A code is checked before the writing
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import audit, mfa
 from accounts.enforcement import atomic_service, require
@@ -66,7 +68,43 @@ def mfa_remove(*, actor, code: str) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=actor).delete()
         StaticDevice.objects.filter(user=actor).delete()
-        audit.record(actor=actor, action="mfa:disable", target=actor, message="Turned MFA off.")
+        passkeys = WebAuthnCredential.objects.filter(user=actor).delete()[1].get(WebAuthnCredential._meta.label, 0)
+        audit.record(actor=actor, action="mfa:disable", target=actor,
+                     message="Turned MFA off." + (f" Removed {passkeys} passkey{'s' if passkeys != 1 else ''}."
+                                                   if passkeys else ""))
+
+
+def passkey_rename(*, actor, passkey_id, name: str) -> WebAuthnCredential:
+    """Name one of one's own passkeys (another person's is not found)."""
+    name = " ".join("".join(c for c in str(name) if c.isprintable()).split())[:64]  # no NUL, no control
+    if not name:
+        raise ValidationError("Give the passkey a name.")
+    with transaction.atomic():
+        passkey = _own_passkey(actor, passkey_id)
+        old = passkey.name
+        passkey.name = name
+        passkey.save(update_fields=["name"])
+        audit.record(actor=actor, action="mfa:passkeyRename", target=actor,
+                     message=f"Renamed the passkey “{old}” to “{name}”.", details={"passkey_id": passkey.pk})
+    return passkey
+
+
+def passkey_remove(*, actor, passkey_id) -> str:
+    """Remove one of one's own passkeys (sudo mode is the view's); returns its name."""
+    with transaction.atomic():
+        passkey = _own_passkey(actor, passkey_id)
+        name = passkey.name
+        passkey.delete()
+        audit.record(actor=actor, action="mfa:passkeyRemove", target=actor,
+                     message=f"Removed the passkey “{name}”.", details={"passkey_id": passkey_id})
+    return name
+
+
+def _own_passkey(actor, passkey_id) -> WebAuthnCredential:
+    try:
+        return WebAuthnCredential.objects.select_for_update().get(pk=int(passkey_id), user=actor)
+    except (TypeError, ValueError, OverflowError, WebAuthnCredential.DoesNotExist):
+        raise WebAuthnCredential.DoesNotExist("No such passkey of yours.") from None
 
 
 @atomic_service
@@ -80,9 +118,13 @@ def mfa_reset(*, actor, user) -> None:
     if actor is not None and actor.pk == user.pk:
         raise ValidationError("Turn your own MFA off on the Sign-in security page, with a current code.")
     escalation.require_covers_user(actor, "iam:users:updateUser", user, doing="resetting the MFA of")
-    if not mfa.has_mfa(user):
+    passkeys = WebAuthnCredential.objects.filter(user=user)
+    if not mfa.has_mfa(user) and not passkeys.exists():
         raise ValidationError(f"{user.get_username()} has no MFA to reset.")
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+    removed = passkeys.delete()[1].get(WebAuthnCredential._meta.label, 0)
     audit.record(actor=actor, action="iam:users:updateUser", target=user,
-                 message="MFA reset: the authenticator app and recovery codes were removed.")
+                 message="MFA reset: the authenticator app"
+                         + (f", recovery codes and {removed} passkey{'s' if removed != 1 else ''}" if removed
+                            else " and recovery codes") + " were removed.")
