@@ -498,7 +498,7 @@ class PolicyAdmin(ServiceAdminMixin, admin.ModelAdmin):
 @admin.register(Grant)
 class GrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = GrantAdminForm
-    list_display = ["group", "policy", "scope_label", "created_at"]
+    list_display = ["group", "policy", "scope_label", "expires", "created_at"]
     list_filter = ["group", "all_resources"]
     list_select_related = ["group", "policy"]
     autocomplete_fields = ["group"]
@@ -514,7 +514,8 @@ class GrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
         """Grants are made by the service, which attaches role dependencies and audits."""
         projects = form.cleaned_data.get("projects") or []
         result = self.call_service(request, "add", obj.group, services.grant_attach, group=obj.group,
-                                   policies=[obj.policy], all_resources=obj.all_resources, projects=projects)
+                                   policies=[obj.policy], all_resources=obj.all_resources, projects=projects,
+                                   expires=obj.expires)
         obj.pk = Grant.objects.get(group=obj.group, policy=obj.policy).pk
         messages.info(request, result.message)
 

@@ -7,7 +7,9 @@ into a decision table: a ready explanation when no statement naming the action h
 else only the conditions to test, so a decision costs about the same for 1 grant as for 200.
 Compiled permissions are cached per process and keyed by the database's authorization stamp,
 which every change to memberships, grants or policies bumps, so the very next request in every
-process sees the change.
+process sees the change. A grant's end (`Grant.expires`) bumps nothing: compiled grants know their
+earliest end (`valid_until`) and are rebuilt without the ended grant once the engine's clock
+(`now()`, the one seam tests freeze) reaches it — no scheduler has to run for a permission to end.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import threading
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
+
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.policy import SERVICES, ActionTable, CompiledPolicy, compile_document, get_action, lower_keys
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
@@ -45,6 +50,7 @@ class GrantRule:
     project_names: frozenset[str]
     document: dict
     compiled: CompiledPolicy
+    expires: datetime | None = None  # the grant's end: from then on load_grants leaves it out
 
     def covers(self, project_name: str | None, is_global: bool) -> bool:
         if self.all_resources:
@@ -59,7 +65,7 @@ class GrantRule:
 
     def reason(self, statement_index: int) -> Reason:
         return Reason(self.group_name, self.grant_id, self.policy_name, self.policy_kind, statement_index,
-                      self.document["Statement"][statement_index]["Effect"], self.scope_label)
+                      self.document["Statement"][statement_index]["Effect"], self.scope_label, self.expires)
 
 
 @dataclass(frozen=True)
@@ -73,14 +79,18 @@ class Reason:
     statement_index: int | None
     effect: str
     scope: str
+    expires: datetime | None = None
 
     def __str__(self):
         if self.grant_id is None:
             return f"member of the {self.group_name} group (allowed everything)"
-        return (
-            f"{self.effect} in {self.policy_name} Statement {self.statement_index + 1}, "
-            f"granted to group {self.group_name} on {self.scope}"
-        )
+        text = (f"{self.effect} in {self.policy_name} Statement {self.statement_index + 1}, "
+                f"granted to group {self.group_name} on {self.scope}")
+        if self.expires is not None:
+            from .expiry import until_text
+
+            text += f" {until_text(self.expires)}"
+        return text
 
 
 ADMIN_REASON = Reason(ADMIN_GROUP_NAME, None, "admin group", "group", None, "Allow", "All resources")
@@ -157,6 +167,16 @@ class CompiledGrants:
         self.stamp = stamp
         self._covering: dict[tuple[str | None, bool], tuple[tuple[GrantRule, CompiledPolicy], ...]] = {}
         self._cells: dict[tuple[str, str | None], DecisionCell] = {}
+
+    @cached_property
+    def valid_until(self) -> datetime | None:
+        """The earliest end among the rules: from then on these compiled grants hold an ended grant."""
+        return min((rule.expires for rule in self.rules if rule.expires is not None), default=None)
+
+    def valid_at(self, moment: datetime) -> bool:
+        """Whether no rule has ended at `moment` (the process cache rebuilds them otherwise)."""
+        until = self.valid_until
+        return until is None or moment < until
 
     def covering(self, project_name: str | None, is_global: bool) -> tuple[tuple[GrantRule, CompiledPolicy], ...]:
         """The grants whose scope covers a request, as (rule, compiled policy) pairs for the evaluator."""
@@ -268,7 +288,7 @@ class Authorization:
 
     def __init__(self, grants: CompiledGrants, *, now: datetime | None = None, request_context: dict | None = None):
         self.grants = grants
-        self.now = now or datetime.now(UTC)
+        self.now = now or clock()
         self.request_context = request_context or {}
         self._memo: dict[tuple[str, str | None], Explanation] = {}
         self._image_contexts: dict[tuple[object, str | None], dict] = {}
@@ -372,7 +392,7 @@ def build_request_context(action: str, *, user_id, username, project=None, proje
     context: dict[str, object] = {
         "g:DomainName": DOMAIN_NAME,
         "g:ServiceName": service.name,
-        "g:CurrentTime": now or datetime.now(UTC),
+        "g:CurrentTime": now or clock(),
         "g:MFAPresent": False,
     }
     if user_id is not None:
@@ -425,6 +445,17 @@ def refresh_request_keys(request) -> None:
     forget(request.user)
 
 
+def clock() -> datetime:
+    """The engine's clock, the one seam for time: g:CurrentTime, and whether a grant has ended.
+    Tests freeze it by patching django.utils.timezone.now."""
+    return timezone.now()
+
+
+def live(grants, moment: datetime | None = None):
+    """`grants` (a Grant queryset) without those ended at `moment` (now): what the engine decides with."""
+    return grants.filter(Q(expires__isnull=True) | Q(expires__gt=moment or clock()))
+
+
 _STAMP_ROW = RowsByKey(AuthorizationStamp, "id")  # read at the start of every request: compiled once
 
 
@@ -463,13 +494,15 @@ def grant_rule(grant, document: dict | None = None) -> GrantRule:
         project_names=frozenset(p.name for p in grant.projects.all()),
         document=document,
         compiled=compile_cached(document),
+        expires=grant.expires,
     )
 
 
-def load_grants(user, stamp: str) -> CompiledGrants:
-    """Load and compile a user's grants: three queries, whatever the number of groups and grants."""
+def load_grants(user, stamp: str, moment: datetime | None = None) -> CompiledGrants:
+    """Load and compile a user's grants not ended at `moment` (now): three queries, whatever the
+    number of groups and grants."""
     grants = list(
-        Grant.objects.filter(group__memberships__user_id=user.pk)
+        live(Grant.objects.filter(group__memberships__user_id=user.pk), moment)
         .select_related("group", "policy")
         .prefetch_related("projects")
         .order_by("group__name", "policy__name")
@@ -499,9 +532,11 @@ def authorization_for(user) -> Authorization | None:
     if memo is not None:
         return memo
     stamp = current_stamp()
-    grants = _COMPILED_GRANTS.get_or_build((user.pk, stamp), lambda: load_grants(user, stamp),
-                                           still_valid=lambda kept: kept.is_active == user.is_active)
-    authorization = Authorization(grants, request_context=request_keys.get())
+    moment = clock()
+    grants = _COMPILED_GRANTS.get_or_build(
+        (user.pk, stamp), lambda: load_grants(user, stamp, moment),
+        still_valid=lambda kept: kept.is_active == user.is_active and kept.valid_at(moment))
+    authorization = Authorization(grants, now=moment, request_context=request_keys.get())
     setattr(user, _USER_ATTR, authorization)
     return authorization
 

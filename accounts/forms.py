@@ -63,10 +63,17 @@ class GrantAdminForm(forms.ModelForm):
 
     class Meta:
         model = Grant
-        fields = ["group", "policy", "all_resources", "projects"]
+        fields = ["group", "policy", "all_resources", "projects", "expires"]
+        help_texts = {"expires": "When the grant ends (UTC): from then on it allows nothing. Empty: no end."}
 
     def clean(self):
         data = super().clean()
+        expires = data.get("expires")
+        if expires is not None:
+            from . import authz
+
+            if expires <= authz.clock():
+                self.add_error("expires", "The end must be in the future.")
         if not data.get("all_resources") and not data.get("projects"):
             policy = data.get("policy")
             from .services import is_global_only

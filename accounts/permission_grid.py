@@ -48,6 +48,16 @@ class Cell:
         return NOTES.get(self.state, "")
 
     @property
+    def until(self):
+        """When an allowed cell stops being allowed because its allowing grants end (None: they do not)."""
+        if not self.allowed:
+            return None
+        ends = [item[0].expires for d in self.decisions for item in d.matched if not isinstance(item, authz.Reason)]
+        if not ends or any(end is None for end in ends):
+            return None
+        return max(ends)
+
+    @property
     def outcome(self) -> str:
         """The engine's outcome for a one-action row (what the simulator's grid has always shown)."""
         return self.decisions[0].outcome if len(self.decisions) == 1 else ("allow" if self.allowed else "implicit_deny")

@@ -40,7 +40,7 @@ class Directory:
     """
 
     def __init__(self, *, user_ids=None):
-        self.stamp = authz.current_stamp()
+        self.stamp, self.now = authz.current_stamp(), authz.clock()
         users = User.objects.order_by("username")
         memberships = Membership.objects.values_list("user_id", "group_id")
         if user_ids is not None:
@@ -63,18 +63,22 @@ class Directory:
         scopes: dict[int, set[str]] = defaultdict(set)
         for grant_id, project_name in Grant.projects.through.objects.values_list("grant_id", "project__name"):
             scopes[grant_id].add(project_name)
-        grants = list(Grant.objects.values_list("pk", "group_id", "policy_id", "all_resources"))
+        # Grants not ended now; the directory is rebuilt once the earliest end among them is reached.
+        grants = list(authz.live(Grant.objects.all(), self.now)
+                      .values_list("pk", "group_id", "policy_id", "all_resources", "expires"))
+        self.valid_until = min((g[4] for g in grants if g[4] is not None), default=None)
         policies = {policy.pk: policy for policy in Policy.objects.filter(pk__in={g[2] for g in grants})
                     .only("pk", "name", "kind", "is_system", "document")}
         compiled = {pk: (policy.document, authz.compile_cached(policy.document)) for pk, policy in policies.items()}
         rules_of: dict[int, list[authz.GrantRule]] = defaultdict(list)
-        for grant_id, group_id, policy_id, all_resources in grants:
+        for grant_id, group_id, policy_id, all_resources, expires in grants:
             policy = policies[policy_id]
             document, compiled_policy = compiled[policy_id]
             rules_of[group_id].append(authz.GrantRule(
                 grant_id=grant_id, group_name=groups[group_id], policy_id=policy_id, policy_name=policy.name,
                 policy_kind=policy.kind_label, all_resources=all_resources,
-                project_names=frozenset(scopes.get(grant_id, ())), document=document, compiled=compiled_policy))
+                project_names=frozenset(scopes.get(grant_id, ())), document=document, compiled=compiled_policy,
+                expires=expires))
         return {
             group_id: authz.CompiledGrants(user_id=None, username="", is_active=True, is_admin=False,
                                            rules=sorted(rules, key=lambda rule: rule.policy_name), stamp=self.stamp)
@@ -136,7 +140,8 @@ class Directory:
     def current(cls) -> Directory:
         """The whole directory as of the database's authorization stamp, shared by every request until
         any change to users, memberships, grants or policies bumps the stamp (as authz caches grants)."""
-        return _DIRECTORIES.get_or_build(authz.current_stamp(), cls)
+        return _DIRECTORIES.get_or_build(authz.current_stamp(), cls, still_valid=lambda kept: (
+            kept.valid_until is None or authz.clock() < kept.valid_until))
 
 
 _DIRECTORIES: ProcessCache[Directory] = ProcessCache("who-can directories", 1)  # the current stamp's
@@ -193,8 +198,8 @@ def _as_authorization(rules, *, is_admin: bool = False) -> authz.Authorization:
 
 
 def _grants_of(**filters):
-    return list(Grant.objects.filter(**filters).select_related("group", "policy").prefetch_related("projects")
-                .order_by("group__name", "policy__name"))
+    return list(authz.live(Grant.objects.filter(**filters)).select_related("group", "policy")
+                .prefetch_related("projects").order_by("group__name", "policy__name"))
 
 
 def group_authorization(group: UserGroup) -> authz.Authorization:
@@ -464,7 +469,7 @@ def document_change_impact(policy: Policy, document: dict) -> Impact:
     """
     from datetime import UTC, datetime
 
-    holder_grants = list(Grant.objects.filter(policy=policy).values_list("pk", "group_id", "all_resources"))
+    holder_grants = list(authz.live(Grant.objects.filter(policy=policy)).values_list("pk", "group_id", "all_resources"))
     project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
     user_ids = set(Membership.objects.filter(group__grants__policy=policy).values_list("user_id", flat=True))
     if not user_ids:

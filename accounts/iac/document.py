@@ -15,14 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from accounts.policy import locate
 
 FORMAT = "imsperm-iam/1"
 ALL_RESOURCES = "all_resources"
+EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # a grant's end in the file: UTC, to the second
+
+
+def expires_text(moment: datetime | None) -> str | None:
+    """A grant's end as the file spells it ('2026-12-31T18:00:00Z'), None for no end."""
+    return None if moment is None else moment.astimezone(UTC).strftime(EXPIRES_FORMAT)
+
+
+def expires_moment(text: str | None) -> datetime | None:
+    """The file's spelling of an end, read back (an aware UTC datetime)."""
+    return None if text is None else datetime.strptime(text, EXPIRES_FORMAT).replace(tzinfo=UTC)
 
 
 class _Entry(BaseModel):
@@ -78,6 +90,22 @@ class GrantEntry(_Entry):
     policy: Annotated[str, Field(min_length=1)]
     scope: Literal["all_resources"] | Annotated[list[str], Field(min_length=1)] = Field(
         description='"all_resources", or the names of the projects it applies in')
+    expires: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", description=(
+        'When the grant ends, in UTC ("2026-12-31T18:00:00Z"); from then on it allows nothing. Absent: no end.'))
+
+    @field_validator("expires")
+    @classmethod
+    def _a_real_moment(cls, value):
+        if value is not None:
+            try:
+                expires_moment(value)
+            except ValueError:
+                raise ValueError("not a date and time (YYYY-MM-DDTHH:MM:SSZ, in UTC)") from None
+        return value
+
+    @property
+    def end(self) -> datetime | None:
+        return expires_moment(self.expires)
 
 
 class Configuration(_Entry):
@@ -172,7 +200,8 @@ def canonical(configuration: Configuration) -> dict:
         ],
         "grants": [
             {"group": g.group, "policy": g.policy,
-             "scope": g.scope if isinstance(g.scope, str) else sorted(g.scope)}
+             "scope": g.scope if isinstance(g.scope, str) else sorted(g.scope),
+             **({"expires": g.expires} if g.expires is not None else {})}
             for g in sorted(configuration.grants, key=lambda g: (g.group, g.policy))
         ],
     }

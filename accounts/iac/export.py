@@ -5,7 +5,7 @@ from __future__ import annotations
 from accounts import authz
 from accounts.models import Grant, Membership, Policy, Project, Region, User, UserGroup
 
-from .document import ALL_RESOURCES, FORMAT, Configuration, dumps
+from .document import ALL_RESOURCES, FORMAT, Configuration, dumps, expires_text
 
 # Reading everything the document holds: who may press Export (or see an import's plan).
 EXPORT_ACTIONS = (
@@ -46,6 +46,13 @@ def grant_scopes() -> list[tuple[str, str, object]]:
     ]
 
 
+def grant_ends() -> dict[tuple[str, str], str]:
+    """Every grant with an end, as (group name, policy name) → its end as the file spells it."""
+    return {(group_name, policy_name): expires_text(expires) for group_name, policy_name, expires in
+            Grant.objects.filter(expires__isnull=False).order_by().values_list("group__name", "policy__name",
+                                                                               "expires")}
+
+
 def current_configuration() -> Configuration:
     """The stored configuration: regions, projects, users, groups, custom policies and grants."""
     projects: dict[int, list[dict]] = {}
@@ -54,10 +61,11 @@ def current_configuration() -> Configuration:
     members: dict[int, list[str]] = {}
     for group_id, username in Membership.objects.values_list("group_id", "user__username"):
         members.setdefault(group_id, []).append(username)
-    grants = []
+    grants, ends = [], grant_ends()
     for group_name, policy_name, scope in grant_scopes():
         grants.append({"group": group_name, "policy": policy_name,
-                       "scope": scope if scope == ALL_RESOURCES else sorted(scope)})
+                       "scope": scope if scope == ALL_RESOURCES else sorted(scope),
+                       **({"expires": ends[(group_name, policy_name)]} if (group_name, policy_name) in ends else {})})
     data = {
         "format": FORMAT,
         "regions": [{"code": r.code, "name": r.name, "projects": projects.get(r.pk, [])}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -130,8 +132,18 @@ class AttachForm(forms.Form):
     scope = forms.ChoiceField(choices=[(SCOPE_PROJECTS, "Region-specific projects"), (SCOPE_ALL, "All resources")],
                               initial=SCOPE_PROJECTS)
     projects = forms.ModelMultipleChoiceField(queryset=Project.objects.select_related("region"), required=False)
+    # How long the grants last (issue 21): no end, a duration counted from the confirmation, or until a time.
+    UNTIL = "until"
+    DURATIONS = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+    duration = forms.ChoiceField(required=False, initial="", choices=[
+        ("", "No end"), ("1h", "For 1 hour"), ("8h", "For 8 hours"), ("1d", "For 1 day"), ("7d", "For 7 days"),
+        (UNTIL, "Until …")])
+    expires = forms.DateTimeField(required=False, label="Until",
+                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                             format="%Y-%m-%dT%H:%M"))
 
     def clean(self):
+        from accounts import authz
         from accounts.services import is_global_only
 
         data = super().clean()
@@ -139,6 +151,15 @@ class AttachForm(forms.Form):
         needs_projects = any(not is_global_only(p) for p in policies)
         if data.get("scope") == self.SCOPE_PROJECTS and needs_projects and not data.get("projects"):
             self.add_error("projects", "Choose at least one project, or the scope All resources.")
+        duration, now = data.get("duration") or "", authz.clock()
+        if duration == self.UNTIL:
+            if data.get("expires") is None:
+                if "expires" not in self.errors:
+                    self.add_error("expires", "Give the date and time the grants end.")
+            elif data["expires"] <= now:
+                self.add_error("expires", "The end must be in the future.")
+        self.end = (data.get("expires") if duration == self.UNTIL
+                    else now + self.DURATIONS[duration] if duration in self.DURATIONS else None)
         return data
 
     @property

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GRANTS_PER_GROUP, Grant, Policy, Project, UserGroup
 from accounts.policy import expand_pattern
@@ -51,16 +54,31 @@ class AttachResult:
     dependencies: tuple[Policy, ...]
     all_resources: bool
     projects: tuple[Project, ...]
+    expires: datetime | None = None
 
     @property
     def message(self) -> str:
         names = ", ".join(p.name for p in self.requested)
         scope = "All resources" if self.all_resources else ", ".join(p.name for p in self.projects)
-        text = f"Attached {names} on {scope}."
+        until = f" until {expires_text(self.expires)}" if self.expires else ""
+        text = f"Attached {names} on {scope}{until}."
         if self.dependencies:
             deps = " and ".join(p.name for p in self.dependencies)
             text += f" Dependencies attached with the same scope: {deps}."
         return text
+
+
+def expires_text(moment: datetime | None) -> str:
+    """An end as the audit log and messages spell it: '2026-12-31 18:00 UTC' ('' for none)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+
+def combined_expires(kept: datetime | None, asked: datetime | None) -> datetime | None:
+    """The end of a grant attached again (docs/decisions.md): attaching widens, so the later end
+    wins, and a grant without an end (either one) has none. Shortening is detach, then attach."""
+    if kept is None or asked is None:
+        return None
+    return max(kept, asked)
 
 
 def describe_dependencies(policies) -> str:
@@ -90,12 +108,19 @@ def ungrantable_actions(actor, policy: Policy, *, all_resources: bool, projects=
 
 
 @atomic_service
-def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, projects=()) -> AttachResult:
-    """Attach roles/policies to a group with one scope; role dependencies come along (SPEC 7)."""
+def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, projects=(),
+                 expires: datetime | None = None) -> AttachResult:
+    """Attach roles/policies to a group with one scope and, if given, an end (`expires`: from then
+    on the grants are absent); role dependencies come along with both (SPEC 7)."""
     policies = list(policies)
     projects = list(projects)
     if not policies:
         raise ValidationError("Choose at least one role or policy to attach.")
+    now = authz.clock()
+    if expires is not None:
+        expires = expires.replace(microsecond=0)  # to the second, as IAM-as-code files spell it
+        if expires <= now:
+            raise ValidationError({"expires": "The end must be in the future."})
     for policy in policies:
         require(actor, "iam:permissions:grantPermission", target=group,
                 target_repr=f"{policy.name} → {group.name}")
@@ -120,23 +145,63 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
             raise ValidationError({"projects": "Choose at least one project, or the scope All resources."})
         grant = existing.get(policy.pk)
         before = None
-        if grant is None:
-            grant = Grant.objects.create(group=group, policy=policy, all_resources=whole)
+        if grant is not None and grant.expires is not None and grant.expires <= now:
+            # Ended but not removed yet: it is absent already, so this attach starts it afresh.
+            before = {"scope": grant.scope_label, "expires": expires_text(grant.expires), "ended": True}
+            grant.all_resources, grant.expires = whole, expires
+            grant.save(update_fields=["all_resources", "expires"])
+            grant.projects.clear()
+        elif grant is None:
+            grant = Grant.objects.create(group=group, policy=policy, all_resources=whole, expires=expires)
         else:
-            before = {"scope": grant.scope_label}
+            before = {"scope": grant.scope_label, "expires": expires_text(grant.expires)}
             if whole and not grant.all_resources:
                 grant.all_resources = True
                 grant.save(update_fields=["all_resources"])
                 grant.projects.clear()
+            until = combined_expires(grant.expires, expires)
+            if until != grant.expires:
+                grant.expires = until
+                grant.save(update_fields=["expires"])
         if not grant.all_resources:
             grant.projects.add(*projects)
         after = {"scope": "All resources" if grant.all_resources else
-                 ", ".join(sorted(grant.projects.values_list("name", flat=True)))}
+                 ", ".join(sorted(grant.projects.values_list("name", flat=True))),
+                 "expires": expires_text(grant.expires)}
         audit.record(actor=actor, action="iam:permissions:grantPermission", target=group,
                      target_repr=f"{policy.name} → {group.name}",
                      message="dependency" if policy in dependencies else "",
                      details={"policy": policy.name, "before": before, "after": after})
-    return AttachResult(tuple(policies), tuple(dependencies), all_resources, tuple(projects))
+    return AttachResult(tuple(policies), tuple(dependencies), all_resources, tuple(projects), expires)
+
+
+@atomic_service
+def grant_set_expires(*, actor, group: UserGroup, policy: Policy, expires: datetime | None) -> bool:
+    """Set a grant's end to exactly `expires` (None: no end), as IAM-as-code says it; an end in the past
+    ends the grant at once. Checked like attaching it (a later end hands the permissions over for longer).
+    Returns whether anything changed."""
+    require(actor, "iam:permissions:grantPermission", target=group, target_repr=f"{policy.name} → {group.name}")
+    escalation.require_may_change_group(actor, "iam:permissions:grantPermission", group)
+    grant = (Grant.objects.select_for_update().filter(group=group, policy=policy).prefetch_related("projects")
+             .first())
+    if grant is None:
+        raise ValidationError(f"{policy.name} is not attached to {group.name}.")
+    expires = expires.replace(microsecond=0) if expires is not None else None
+    if grant.expires == expires:
+        return False
+    handed_over = escalation.scoped(escalation.document_allows(policy.document),
+                                    all_resources=grant.all_resources or is_global_only(policy),
+                                    project_names=[p.name for p in grant.projects.all()])
+    escalation.require_holds(actor, "iam:permissions:grantPermission", handed_over,
+                             doing=f"setting the end of {policy.name} on {group.name}", target=group)
+    before = {"scope": grant.scope_label, "expires": expires_text(grant.expires)}
+    grant.expires = expires
+    grant.save(update_fields=["expires"])
+    audit.record(actor=actor, action="iam:permissions:grantPermission", target=group,
+                 target_repr=f"{policy.name} → {group.name}", message="end changed",
+                 details={"policy": policy.name, "before": before,
+                          "after": {"scope": grant.scope_label, "expires": expires_text(expires)}})
+    return True
 
 
 def detach_blockers(group: UserGroup, policies) -> list[Policy]:
@@ -174,6 +239,28 @@ def grant_detach(*, actor, group: UserGroup, policies) -> list[Policy]:
                      details={"policy": grant.policy.name, "before": {"scope": grant.scope_label}})
         grant.delete()
     return [g.policy for g in grants]
+
+
+def expire_grants(*, now: datetime | None = None) -> list[str]:
+    """Remove the grants that have ended, auditing each removal as the system.
+
+    The engine left them out from their end on (authz.live), so removing them changes no decision;
+    it only tidies. Run by `manage.py expire_grants`, never needed for a permission to end.
+    Returns the removed grants as "policy → group" labels.
+    """
+    removed = []
+    with transaction.atomic():
+        ended = list(Grant.objects.select_for_update().filter(expires__lte=now or authz.clock())
+                     .select_related("group", "policy").prefetch_related("projects").order_by("pk"))
+        for grant in ended:
+            label = f"{grant.policy.name} → {grant.group.name}"
+            audit.record(actor=None, action="iam:permissions:revokePermission", target=grant.group,
+                         target_repr=label, message="expired",
+                         details={"policy": grant.policy.name, "before": {
+                             "scope": grant.scope_label, "expires": expires_text(grant.expires)}})
+            grant.delete()
+            removed.append(label)
+    return removed
 
 
 def actions_of(policy: Policy) -> frozenset[str]:
