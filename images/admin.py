@@ -10,9 +10,8 @@ engine for ims:images:export, see accounts.backends), downloaded from the image'
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 
-from accounts.admin import ServiceAdminMixin, ServiceInlineMixin
+from accounts.admin import ReadOnlyAdmin, ServiceAdminMixin, ServiceInlineMixin
 
 from . import services
 from .models import Image, ImageExport, ImageMember, ImageTag
@@ -105,25 +104,12 @@ class ImageAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ImageExport)
-class ImageExportAdmin(admin.ModelAdmin):
+class ImageExportAdmin(ReadOnlyAdmin):
+    """Records of files the export service wrote: read-only, as the audit log (the one read-only admin)."""
+
     list_display = ["name", "image", "project", "size", "sha256", "actor_name", "created_at"]
     list_filter = ["project", "is_manifest"]
     search_fields = ["name", "sha256", "image__name", "image__id"]
     list_select_related = ["image", "project"]
     fields = ["id", "name", "image", "project", "file", "size", "sha256", "is_manifest", "actor_name", "created_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def history_view(self, request, object_id, extra_context=None):
-        # Django's history looks the object up before asking: ask first, so a refused reader learns nothing.
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)

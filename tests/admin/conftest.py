@@ -8,7 +8,9 @@ import pytest
 from accounts import services
 from accounts.models import AuditEvent, Policy, User
 
+# Export records are read with what downloads them needs (ims:images:export; accounts/backends.py).
 VIEW_EVERYTHING = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["iam:*:list*", "iam:*:get*"]}]}
+EXPORT_RECORDS = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:export"]}]}
 
 
 @pytest.fixture
@@ -23,11 +25,12 @@ def operator(client, demo):
 @pytest.fixture
 def onlooker_user(demo):
     policy = services.policy_create(actor=None, name="ViewEverything", document=VIEW_EVERYTHING)
+    exports = services.policy_create(actor=None, name="ViewExportRecords", document=EXPORT_RECORDS)
     group = services.group_create(actor=None, name="onlookers")
     user, _ = services.user_create(actor=None, username="onlooker", password="imsperm-demo", is_staff=True)
     services.group_add_member(actor=None, group=group, user=user)
     services.grant_attach(actor=None, group=group, all_resources=True,
-                          policies=[policy, Policy.objects.get(name="IMS ReadOnlyAccess")])
+                          policies=[policy, exports, Policy.objects.get(name="IMS ReadOnlyAccess")])
     return user
 
 

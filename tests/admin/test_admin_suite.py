@@ -147,7 +147,23 @@ def _federation_specs():
             FederatedIdentity: Spec(make=_federated_identity, add=None, delete=False)}
 
 
+def _export():
+    from images.models import ImageExport
+
+    image = new_image()
+    return ImageExport.objects.create(image=image, project=image.project, file="exports/suite.qcow2",
+                                      name="suite.qcow2", size=1, sha256="0" * 64, actor_name="system")
+
+
+def _export_specs():
+    """An image's exports: records of files written by the export service, read-only in the admin."""
+    from images.models import ImageExport
+
+    return {ImageExport: Spec(make=_export, add=None, delete=False)}
+
+
 SPECS.update(_federation_specs())
+SPECS.update(_export_specs())
 MODELS = list(SPECS)
 
 
