@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from django.core.exceptions import PermissionDenied, ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from accounts.enforcement import Refused
 from accounts.models import UserGroup
 
 from . import services
@@ -69,11 +70,28 @@ class ProviderChange:
 
 
 class LocatedError(Exception):
-    """Errors at their places in the file: (JSON path, message) pairs, as accounts.iac's DocumentError."""
+    """Errors at their places in the file: (JSON path, message) pairs, as accounts.iac's DocumentError;
+    `refused`: the Refused behind a refusal (for the import's audit event)."""
 
-    def __init__(self, errors: list[tuple[str, str]]):
+    def __init__(self, errors: list[tuple[str, str]], refused=None):
         self.errors = errors
+        self.refused = refused
         super().__init__("; ".join(f"{path}: {message}" for path, message in errors))
+
+
+def canonical_entries(entries: list[ProviderEntry]) -> list[dict]:
+    """Entries in canonical order: providers by name, rules as written (their order is their meaning)."""
+    return [entry.model_dump() for entry in sorted(entries, key=lambda e: e.name)]
+
+
+def describe(entry: dict | None) -> str:
+    """A provider entry in one line, for a plan (no secret: entries never hold one)."""
+    if entry is None:
+        return ""
+    state = "active" if entry["is_active"] else "disabled"
+    rules = "; ".join(f"{r['claim']} {r['operator']} {r['value']} → {', '.join(r['groups'])}"
+                      f"{' (stop)' if r.get('stop') else ''}" for r in entry["rules"]) or "no rules"
+    return f"{entry['issuer']}, client {entry['client_id']}, scopes {entry['scopes']}, {state}; rules: {rules}"
 
 
 def plan_entries(entries: list[ProviderEntry], *, prune: bool = False, path: str = "$.identity_providers"
@@ -114,33 +132,42 @@ def _groups(entry: ProviderEntry, at: str) -> list[list[UserGroup]]:
 def apply_entries(entries: list[ProviderEntry], *, actor, prune: bool = False,
                   path: str = "$.identity_providers") -> list[ProviderChange]:
     """Make the stored providers match the entries, through the services, as `actor` (None: the
-    system). Run it inside the import's transaction: a LocatedError or a refusal leaves it to roll back."""
+    system). Run it inside the import's transaction: a LocatedError leaves it to roll back."""
     changes = plan_entries(entries, prune=prune, path=path)
     for change in changes:
-        at = change.path
-        try:
-            if change.kind == "remove":
-                services.provider_delete(actor=actor, provider=IdentityProvider.objects.get(name=change.name))
-                continue
-            index = int(at.rsplit("[", 1)[1].rstrip("]"))
-            entry = entries[index]
-            groups = _groups(entry, at)
-            refusals = [(f"{at}.rules[{j}].groups[{k}]", f"Refused: {reason}")
-                        for j, row in enumerate(groups) for k, group in enumerate(row)
-                        if (reason := services.escalation.membership_refusal(actor, group))]
-            if refusals:
-                raise LocatedError(refusals)
-            fields = {name: getattr(entry, name) for name in FIELDS}
-            provider = IdentityProvider.objects.filter(name=entry.name).first()
-            if provider is None:
-                provider = services.provider_create(actor=actor, **fields)
-            elif any(change.before[name] != fields[name] for name in FIELDS):
-                services.provider_update(actor=actor, provider=provider, **fields)  # the secret is kept
-            rules = [{**rule.model_dump(), "groups": groups[j]} for j, rule in enumerate(entry.rules)]
-            services.rules_replace(actor=actor, provider=provider, rules=rules,
-                                   where=lambda j, k, at=at: f"{at}.rules[{j}].groups[{k}]")
-        except ValidationError as error:
-            raise LocatedError([(at, " ".join(error.messages))]) from error
-        except PermissionDenied as error:
-            raise LocatedError([(at, str(error))]) from error
+        apply_change(change, entries, actor=actor)
     return changes
+
+
+def apply_change(change: ProviderChange, entries: list[ProviderEntry], *, actor) -> None:
+    """One planned change through the services; LocatedError at its place in the file."""
+    at = change.path
+    try:
+        if change.kind == "remove":
+            services.provider_delete(actor=actor, provider=IdentityProvider.objects.get(name=change.name))
+            return
+        entry = entries[int(at.rsplit("[", 1)[1].rstrip("]"))]
+        groups = _groups(entry, at)
+        refusals = [(f"{at}.rules[{j}].groups[{k}]", f"Refused: {reason}")
+                    for j, row in enumerate(groups) for k, group in enumerate(row)
+                    if (reason := services.escalation.membership_refusal(actor, group))]
+        if refusals:
+            message = refusals[0][1]
+            raise LocatedError(refusals, refused=Refused(
+                services.escalation.EscalationRefusal("iam:identityProviders:update", message), actor=actor,
+                target_repr=entry.name))
+        fields = {name: getattr(entry, name) for name in FIELDS}
+        provider = IdentityProvider.objects.filter(name=entry.name).first()
+        if provider is None:
+            provider = services.provider_create(actor=actor, **fields)
+        elif change.before is None or any(change.before[name] != fields[name] for name in FIELDS):
+            services.provider_update(actor=actor, provider=provider, **fields)  # the secret is kept
+        rules = [{**rule.model_dump(), "groups": groups[j]} for j, rule in enumerate(entry.rules)]
+        services.rules_replace(actor=actor, provider=provider, rules=rules,
+                               where=lambda j, k: f"{at}.rules[{j}].groups[{k}]")
+    except ValidationError as error:
+        raise LocatedError([(at, " ".join(error.messages))]) from error
+    except Refused as error:
+        raise LocatedError([(at, str(error))], refused=error) from error
+    except PermissionDenied as error:
+        raise LocatedError([(at, str(error))]) from error
