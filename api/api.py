@@ -19,7 +19,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import ConfigDict
 
-from accounts import audit, authz, decisions
+from accounts import audit, authz, decisions, who_can
 from accounts.models import AuditEvent, Project, User
 from accounts.policy import ACTION_NAMES, SERVICES, get_action, locate
 from images.models import Image
@@ -28,7 +28,8 @@ from images.selectors import attach_relations, visible_from
 from .auth import TokenAuth, UserRateThrottle
 
 MAX_REQUESTS = 100
-SIMULATE_FOR_OTHERS = "iam:permissions:listPermissions"  # what the policy simulator page needs
+# Deciding for another user names what they hold: what every page naming holders needs (who_can.may_see_names).
+SIMULATE_FOR_OTHERS = who_can.NAMES_ACTIONS
 MAX_MESSAGE = 300  # no error repeats more of the caller's input than this
 
 # Bounds a caller cannot miss, so that no answer echoes megabytes: names are at most a column's
@@ -79,7 +80,7 @@ class AuthorizeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     user: Name | None = Field(None, description=f"Whose decisions; default the token's user (another user needs "
-                                               f"{SIMULATE_FOR_OTHERS})")
+                                               f"{' and '.join(SIMULATE_FOR_OTHERS)})")
     requests: list[DecisionRequest] = Field(..., min_length=1, max_length=MAX_REQUESTS)
 
 
@@ -195,12 +196,15 @@ def _subject(request, payload: AuthorizeIn) -> User:
     caller = request.auth.user
     if payload.user is None or payload.user == caller.get_username():
         return caller
-    explanation = authz.decide(caller, SIMULATE_FOR_OTHERS)
-    if not explanation.allowed:
-        audit.record(actor=caller, action=SIMULATE_FOR_OTHERS, target_type="page", target_repr=request.path,
+    refused = [explanation for explanation in (authz.decide(caller, action) for action in SIMULATE_FOR_OTHERS)
+               if not explanation.allowed]
+    for explanation in refused:
+        audit.record(actor=caller, action=explanation.action, target_type="page", target_repr=request.path,
                      outcome=AuditEvent.Outcome.DENIED, message=explanation.summary,
                      details={"method": request.method, "token": request.auth.prefix})
-        raise HttpError(403, f"Asking about another user needs {SIMULATE_FOR_OTHERS}. {explanation.summary}")
+    if refused:
+        raise HttpError(403, f"Asking about another user needs {' and '.join(SIMULATE_FOR_OTHERS)}. "
+                             + " ".join(explanation.summary for explanation in refused))
     subject = User.objects.filter(username=payload.user).first()
     if subject is None:
         raise BadRequest([{"pointer": "/user", "message": f"No user named {locate.shown(payload.user)!r}."}])

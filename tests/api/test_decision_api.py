@@ -317,3 +317,20 @@ def test_an_image_the_token_cannot_open_is_answered_like_an_unknown_id():
     # the admin, who may open it, is answered about it
     opened = ask(token_for("admin"), {"requests": [{"action": "ims:images:get", "image": str(hidden.pk)}]})
     assert opened.status_code == 200 and opened.json()["results"][0]["image"] == str(hidden.pk)
+
+
+def test_asking_about_another_user_needs_what_naming_holders_needs():
+    """The simulator's pages for another user need who-can's actions (who_can.may_see_names): the API
+    asked only iam:permissions:listPermissions, so that permission alone read anyone's decisions."""
+    from accounts import services
+
+    document = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["iam:permissions:listPermissions"]}]}
+    policy = services.policy_create(actor=None, name="list-permissions-only", document=document)
+    group = services.group_create(actor=None, name="permission-listers")
+    services.grant_attach(actor=None, group=group, policies=[policy], all_resources=True)
+    services.group_add_member(actor=None, group=group, user=User.objects.get(username="viewer"))
+    secret = token_for("viewer")
+    response = ask(secret, {"user": "developer", "requests": [LIST]})
+    assert response.status_code == 403
+    assert "iam:users:listUsers" in response.json()["detail"]
+    assert AuditEvent.objects.filter(actor_name="viewer", action="iam:users:listUsers", outcome="denied").exists()
