@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from accounts import audit, authz
+from accounts import audit
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_SUBPROJECTS_PER_REGION, Project, Region
 
@@ -38,7 +38,6 @@ def region_create(*, actor, code: str, name: str) -> Region:
     default.save()
     audit.record(actor=actor, action="iam:projects:createProject", target=region,
                  details={"after": {"code": code, "name": name, "default_project": default.name}})
-    authz.bump_stamp()
     return region
 
 
@@ -55,7 +54,6 @@ def region_update(*, actor, region: Region, name: str, expected_revision: int | 
     locked.save()
     audit.record(actor=actor, action="iam:projects:updateProject", target=locked,
                  details=_diff(before, {"name": name}))
-    authz.bump_stamp()
     return locked
 
 
@@ -74,7 +72,6 @@ def project_create(*, actor, region: Region, name: str, description: str = "") -
     project.save()
     audit.record(actor=actor, action="iam:projects:createProject", target=project, project=project,
                  details={"after": {"name": name, "region": region.code, "description": description}})
-    authz.bump_stamp()
     return project
 
 
@@ -97,5 +94,4 @@ def project_update(*, actor, project: Project, name: str, description: str,
     locked.save()
     audit.record(actor=actor, action="iam:projects:updateProject", target=locked, project=locked,
                  details=_diff(before, {"name": name, "description": description}))
-    authz.bump_stamp()
     return locked

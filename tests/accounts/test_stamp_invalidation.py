@@ -76,3 +76,15 @@ def test_a_write_no_decision_reads_bumps_nothing(write, bumps):
     QUIET_WRITES[write]()
     assert bumps == []
     assert authz.current_stamp() == before
+
+
+def test_a_project_service_bumps_through_the_receivers_only(bumps):
+    """Project and region services bumped by hand as well as through the receivers (twice per change)."""
+    from accounts import services
+
+    region = Region.objects.get(code="cn-north-4")
+    project = services.project_create(actor=None, region=region, name="cn-north-4_stampcheck")
+    assert len(bumps) == 1
+    bumps.clear()
+    services.project_update(actor=None, project=project, name=project.name, description="once")
+    assert len(bumps) == 1
