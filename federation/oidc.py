@@ -11,6 +11,8 @@ the client secret).
 
 from __future__ import annotations
 
+import copy
+import time
 from dataclasses import dataclass
 
 import requests
@@ -20,6 +22,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 TIMEOUT_SECONDS = 5
+# Discovery documents (with their JWKS) are kept this long per process: two fewer requests to the
+# provider per sign-in. The issuer is checked against the provider's settings at every use.
+METADATA_SECONDS = 300
+_DISCOVERED: dict[str, tuple[float, dict]] = {}
 SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
@@ -46,7 +52,14 @@ class ProviderClient(DjangoOAuth2App):
         self.provider = provider
 
     def load_server_metadata(self):
+        url = self._server_metadata_url
+        if "_loaded_at" not in self.server_metadata:
+            cached = _DISCOVERED.get(url)
+            if cached is not None and time.monotonic() - cached[0] < METADATA_SECONDS:
+                self.server_metadata.update(copy.deepcopy(cached[1]))
         metadata = super().load_server_metadata()
+        if url not in _DISCOVERED or _DISCOVERED[url][1].get("_loaded_at") != metadata.get("_loaded_at"):
+            _DISCOVERED[url] = (time.monotonic(), copy.deepcopy(metadata))
         issuer = metadata.get("issuer", "")
         if not _same_issuer(issuer, self.provider.issuer):
             raise ProviderConfigurationError(
@@ -57,6 +70,15 @@ class ProviderClient(DjangoOAuth2App):
             raise ProviderConfigurationError(f"no safe ID token signature algorithm offered ({', '.join(offered)})")
         metadata["id_token_signing_alg_values_supported"] = safe
         return metadata
+
+    def fetch_jwk_set(self, force=False):
+        """The JWKS, kept with the discovery document; fetched again when a token names a key it lacks
+        (Authlib asks with force=True: the provider rotated its keys)."""
+        jwks = super().fetch_jwk_set(force=force)
+        cached = _DISCOVERED.get(self._server_metadata_url)
+        if cached is not None:
+            cached[1]["jwks"] = copy.deepcopy(jwks)
+        return jwks
 
 
 # Errors of a sign-in that are the provider's or an attacker's doing, never the console's bug.

@@ -225,3 +225,13 @@ def test_a_public_client_signs_in_with_pkce_alone(client, oidc_provider, idp):
     response = sign_in(client, oidc_provider, public)
     assert response.status_code == 302 and group_names(User.objects.get(federated_identity__provider=public)) == {
         "viewers"}
+
+
+def test_the_discovery_document_and_jwks_are_kept_for_a_while(client, oidc_provider, idp):
+    """A warm sign-in asks the provider only for the token and userinfo (two requests, not five)."""
+    sign_in(client, oidc_provider, idp)
+    client.logout()
+    log = oidc_provider.state_dir / "provider.log"
+    before = log.read_text().count("/.well-known/")
+    assert sign_in(client, oidc_provider, idp).status_code == 302
+    assert log.read_text().count("/.well-known/") == before
