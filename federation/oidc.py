@@ -126,9 +126,11 @@ class Finding:
 
 
 def test_connection(provider) -> list[Finding]:
-    """Fetch the discovery document and the JWKS; say what was found, or exactly what failed."""
+    """Fetch the discovery document and the JWKS; say what was found, or exactly what failed (and forget
+    what sign-ins kept of them)."""
     found: list[Finding] = []
     url = provider.discovery_url
+    _DISCOVERED.pop(url, None)  # the next sign-in reads the provider afresh too
     try:
         response = requests.get(url, timeout=TIMEOUT_SECONDS, headers={"Accept": "application/json"})
     except requests.RequestException as error:
