@@ -23,6 +23,8 @@ VALIDATE_STEPS_PER_CHARACTER = 10  # the worst documents take 2.6 to 7.8 (a one-
 DECIDE_STEPS_PER_CHARACTER = 2  # one decision; the worst documents 0.01 to 0.4, 3,000 stars on 6,000 characters 0.97
 REFUSAL_STEPS = 100  # a text too long to read is refused after its length alone (15 steps)
 ACTIONS = [*sorted(ACTION_NAMES), "ecs:servers:list", "ecs:t1:op"]
+# A custom policy names IMS or IAM actions, never both (they are granted in different scopes).
+IMS_ACTION_NAMES = sorted(name for name in ACTION_NAMES if name.startswith("ims:"))
 LONGEST_VALUE = "a" * 256  # the simulator's limit; the console itself supplies at most 64 characters
 
 
@@ -68,7 +70,7 @@ WORST_DOCUMENTS = {
     "every deny beside every allow": _largest(lambda n: _policy(
         _allow([f"ecs:a{i}:op" for i in range(n)]), _allow([f"evs:d{i}:op" for i in range(n)], effect="Deny"))),
     "catalogued actions, each named many times": _largest(lambda n: _policy(_allow(
-        [sorted(ACTION_NAMES)[24 + i % 13] for i in range(n)]))),
+        [IMS_ACTION_NAMES[i % len(IMS_ACTION_NAMES)] for i in range(n)]))),
     "many statements": _largest(lambda n: _policy(*(_allow([f"ecs:s{i}:o"], effect="Deny") for i in range(n)))),
     "many image keys over many patterns": _largest(lambda n: _policy(_allow(
         [f"ecs:t{i}:op" for i in range(n)],
