@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit, services
+from . import services
 from .backends import action_for_permission
 from .enforcement import Refused, record_refusal
 from .forms import AdminSetPasswordForm, AdminUserAddForm, GrantAdminForm, PolicyAdminForm, format_finding
@@ -88,12 +88,11 @@ class ServiceRefusal(Exception):
 def record_admin_refusal(request, refusal: ServiceRefusal) -> None:
     """Audit a refusal after the rollback that discarded the service's own event."""
     if isinstance(refusal.error, Refused):
-        record_refusal(refusal.error)
+        record_refusal(None, refusal.error)
         return
     target = refusal.target if getattr(refusal.target, "pk", None) is not None else None
-    audit.record(actor=request.user, action=refusal.action, target=target,
-                 target_repr=refusal.target_repr or ("" if target is not None else str(refusal.target or "")),
-                 outcome=AuditEvent.Outcome.DENIED, message=refusal_text(refusal.error))
+    record_refusal(request.user, refusal.action, message=refusal_text(refusal.error), target=target,
+                   target_repr=refusal.target_repr or ("" if target is not None else str(refusal.target or "")))
 
 
 def _check_id(model, value: str) -> None:
@@ -172,9 +171,9 @@ class ServiceAdminMixin:
         action = self.catalogue_action(verb)
         if action is not None and not getattr(request, "_admin_denial_audited", False):
             request._admin_denial_audited = True
-            audit.record(actor=request.user, action=action, target_type=self.opts.model_name,
-                         target_id=str(object_id or "")[:64], target_repr=f"Django admin: {self.opts.verbose_name}",
-                         outcome=AuditEvent.Outcome.DENIED, message=f"Django admin refused to {verb} this object.")
+            record_refusal(request.user, action, message=f"Django admin refused to {verb} this object.",
+                           target_type=self.opts.model_name, target_id=str(object_id or "")[:64],
+                           target_repr=f"Django admin: {self.opts.verbose_name}")
 
     def _guarded(self, request, verb, object_id, view, *args):
         try:

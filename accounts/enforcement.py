@@ -1,4 +1,8 @@
-"""Permission checks inside service functions, and the audit of refusals.
+"""Permission checks inside service functions, and the one place a refusal is recorded.
+
+Every door (pages, services, Django admin, import, the API, MFA and sign-in) records a refusal
+with `record_refusal` (or raises with `refuse`, which records first): no other code writes a
+`denied` audit event (tests/security/test_one_refusal_recorder.py keeps it so).
 
 A service runs in a transaction; a refusal raised inside it would roll back its own audit
 event, so `require` raises `Refused` and `atomic_service` records it after the rollback.
@@ -7,6 +11,7 @@ event, so `require` raises `Refused` and `atomic_service` records it after the r
 from __future__ import annotations
 
 import functools
+from typing import NoReturn
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -43,16 +48,35 @@ def require(actor, action: str, *, project=None, image=None, target=None, target
                       target_repr=target_repr, project=project or getattr(image, "project", None))
 
 
-def record_refusal(refused: Refused) -> None:
-    audit.record(
-        actor=refused.actor,
-        action=refused.explanation.action,
-        target=refused.target,
-        target_repr=refused.target_repr,
-        project=refused.project,
-        outcome=AuditEvent.Outcome.DENIED,
-        message=refused.explanation.summary,
-    )
+def record_refusal(actor, action, *, message: str | None = None, **where) -> AuditEvent:
+    """Record one refusal: a `denied` audit event (repeats within a minute counted on it, see
+    accounts.audit.record). The one writer of refusals.
+
+    `action` is the refused catalogue action, or the engine's Explanation or one shaped like it (its
+    action, and its summary as the default message), or a `Refused` (then `actor` may be None: the refusal's own
+    actor, target and project are used unless `where` says otherwise). `where` is what
+    audit.record takes to name the target and details (target, target_type, target_repr, project…).
+    """
+    if isinstance(action, Refused):
+        refused = action
+        actor = actor if actor is not None else refused.actor
+        where = {"target": refused.target, "target_repr": refused.target_repr, "project": refused.project,
+                 **where}
+        action = refused.explanation
+    if not isinstance(action, str):  # an authz.Explanation, or one shaped like it (EscalationRefusal)
+        message = action.summary if message is None else message
+        action = action.action
+    return audit.record(actor=actor, action=action, outcome=AuditEvent.Outcome.DENIED, message=message or "",
+                        **where)
+
+
+def refuse(actor, action, *, message: str | None = None, **where) -> NoReturn:
+    """Record the refusal (record_refusal), then raise PermissionDenied with its message (by default
+    the engine's explanation)."""
+    record_refusal(actor, action, message=message, **where)
+    if message is None:
+        message = (action.explanation if isinstance(action, Refused) else action).summary
+    raise PermissionDenied(message)
 
 
 def atomic_service(function):
@@ -64,7 +88,7 @@ def atomic_service(function):
             with transaction.atomic():
                 return function(*args, **kwargs)
         except Refused as refused:
-            record_refusal(refused)
+            record_refusal(None, refused)
             raise
 
     return wrapper

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 
-from . import audit, authz, last_used
-from .models import AuditEvent
+from . import authz, last_used
+from .enforcement import record_refusal
 
 DECLARATION_ATTR = "required_permission"
 
@@ -123,8 +123,8 @@ def check(request, action: str, *, project=None, image=None, refuse: bool = True
         target = {"target": image}
     else:
         target = {"target_type": "page", "target_repr": request.path}
-    audit.record(actor=request.user, action=action, project=project or getattr(image, "project", None),
-                 outcome=AuditEvent.Outcome.DENIED, message=explanation.summary, details=details, **target)
+    record_refusal(request.user, action, message=explanation.summary,
+                   project=project or getattr(image, "project", None), details=details, **target)
     if refuse:
         deny(explanation)
     return explanation

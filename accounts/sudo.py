@@ -35,8 +35,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import audit, mfa
+from .enforcement import record_refusal
 from .forms import CodeForm
-from .models import AuditEvent
 from .permissions import login_only
 
 SESSION_KEY = "imsperm_sudo_at"
@@ -212,9 +212,9 @@ def confirm(request):
         field = "code" if uses_code else "password"
         form.add_error(field, "That code is not valid. Enter the current code from your authenticator app, or one "
                               "of your recovery codes." if uses_code else "That is not your password.")
-        audit.record(actor=user, action="sudo:confirm", target=user, outcome=AuditEvent.Outcome.DENIED,
-                     message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
-                             "was not right.")
+        record_refusal(user, "sudo:confirm", target=user,
+                       message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
+                               "was not right.")
         return _page(request, form, next_url=next_url, status=400)
     if uses_code:
         mfa.mark_verified(request, proved)

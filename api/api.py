@@ -19,8 +19,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import ConfigDict
 
-from accounts import audit, authz, decisions, who_can
-from accounts.models import AuditEvent, Project, User
+from accounts import authz, decisions, who_can
+from accounts.enforcement import record_refusal
+from accounts.models import Project, User
 from accounts.policy import ACTION_NAMES, SERVICES, get_action, locate
 from images.models import Image
 from images.selectors import attach_relations, visible_from
@@ -199,9 +200,8 @@ def _subject(request, payload: AuthorizeIn) -> User:
     refused = [explanation for explanation in (authz.decide(caller, action) for action in SIMULATE_FOR_OTHERS)
                if not explanation.allowed]
     for explanation in refused:
-        audit.record(actor=caller, action=explanation.action, target_type="page", target_repr=request.path,
-                     outcome=AuditEvent.Outcome.DENIED, message=explanation.summary,
-                     details={"method": request.method, "token": request.auth.prefix})
+        record_refusal(caller, explanation, target_type="page", target_repr=request.path,
+                       details={"method": request.method, "token": request.auth.prefix})
     if refused:
         raise HttpError(403, f"Asking about another user needs {' and '.join(SIMULATE_FOR_OTHERS)}. "
                              + " ".join(explanation.summary for explanation in refused))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.enforcement import refuse
 
 from .models import TOKEN_PREFIX, ApiToken, token_digest
 
@@ -48,7 +49,7 @@ def api_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     """Revoke one of `actor`'s tokens: the next call with it is refused."""
     if actor is None or token.user_id != actor.pk:
-        raise PermissionDenied("You can revoke only your own API tokens.")
+        refuse(actor, "apitoken:revoke", message="You can revoke only your own API tokens.", target=token)
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from accounts import audit, services
+from accounts import audit, enforcement, services
 from accounts.enforcement import Refused, atomic_service, require
 from accounts.models import MAX_GROUPS_PER_USER, AuditEvent, Membership, User
 from accounts.services import escalation
@@ -365,12 +365,11 @@ def record_refusal(provider, reason: str, *, claims: dict | None = None, user=No
     details = {"reason": reason}
     if claims and claims.get("sub"):
         details["subject"] = str(claims["sub"])[:200]
-    return audit.record(actor=provider_actor(provider) if provider is not None else None,
-                        action=SIGN_IN_ACTION, target=provider if provider is not None else None,
-                        target_type="identityprovider" if provider is None else "",
-                        outcome=AuditEvent.Outcome.DENIED,
-                        message=f"Sign-in refused: {reason}."[:512],
-                        details={**details, **({"user": user.username} if user is not None else {})})
+    return enforcement.record_refusal(provider_actor(provider) if provider is not None else None, SIGN_IN_ACTION,
+                                      message=f"Sign-in refused: {reason}."[:512],
+                                      target=provider if provider is not None else None,
+                                      target_type="identityprovider" if provider is None else "",
+                                      details={**details, **({"user": user.username} if user is not None else {})})
 
 
 @atomic_service

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts import audit
-from accounts.enforcement import Refused
-from accounts.models import AuditEvent, User
+from accounts.enforcement import Refused, record_refusal
+from accounts.models import User
 
 from .document import Configuration, DocumentError, digest, dumps
 from .limits import kind_refusals
@@ -82,12 +82,11 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
             return result
     except StepFailed as failure:
         if isinstance(failure.error, Refused):
-            refused = failure.error
-            audit.record(actor=actor, action=refused.explanation.action, target_type="configuration",
-                         target_id=import_id, target_repr=source or "IAM configuration",
-                         outcome=AuditEvent.Outcome.DENIED,
-                         message=f"Import refused at {failure.path}: {failure.message}",
-                         details={"import_id": import_id, "path": failure.path})
+            record_refusal(actor, failure.error.explanation.action,
+                           message=f"Import refused at {failure.path}: {failure.message}",
+                           target_type="configuration", target_id=import_id,
+                           target_repr=source or "IAM configuration",
+                           details={"import_id": import_id, "path": failure.path})
         raise DocumentError([(failure.path, failure.message)]) from failure
 
 
