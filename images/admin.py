@@ -10,6 +10,7 @@ engine for ims:images:export, see accounts.backends), downloaded from the image'
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 
 from accounts.admin import ReadOnlyAdmin, ServiceAdminMixin, ServiceInlineMixin
 
@@ -113,3 +114,10 @@ class ImageExportAdmin(ReadOnlyAdmin):
     list_select_related = ["image", "project"]
     fields = ["id", "name", "image", "project", "file", "size", "sha256", "is_manifest", "actor_name", "created_at"]
     readonly_fields = fields
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django's history looks the object up before asking: ask first, so a refused reader learns nothing.
+        if not self.has_view_or_change_permission(request):
+            self._audit_denied(request, "view", object_id)
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
