@@ -11,6 +11,16 @@ from accounts.policy import validate_text
 from .models import Grant, Policy, Project
 
 
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: each message on its field when the form has
+    one, else on top (the one way from a service error to form errors: IAM pages, images, federation)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
 class PolicyDocumentField(forms.CharField):
     """A JSON text area whose value is checked by accounts.policy; errors name path, line and column."""
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, mfa
 from accounts.enforcement import Refused
-from accounts.iam.directory_forms import add_service_errors
+from accounts.forms import add_service_errors
 from accounts.models import AuditEvent, UserGroup
 from accounts.permissions import permission_required_action, public_view
 from accounts.services import escalation

@@ -200,12 +200,3 @@ class AuditFilterForm(forms.Form):
         self.is_valid()
         keys = ("user", "action", "outcome", "date_from", "date_to")
         return {key: self.cleaned_data[key] for key in keys if self.cleaned_data.get(key)}
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import least_privilege, services
+from accounts.forms import add_service_errors
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
 from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
@@ -17,7 +18,7 @@ from accounts.services import escalation
 from accounts.services._common import StaleEditError
 
 from .dependency_picture import dependency_picture
-from .directory_forms import AttachForm, DetachForm, GroupEditForm, GroupForm, MemberForm, add_service_errors
+from .directory_forms import AttachForm, DetachForm, GroupEditForm, GroupForm, MemberForm
 from .directory_selectors import (
     PAGE_SIZE,
     attachable_policies,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import least_privilege, services, who_can
 from accounts.enforcement import Refused
+from accounts.forms import add_service_errors
 from accounts.models import Grant, Policy
 from accounts.permissions import permission_required_action
 from accounts.policy import validate_text
@@ -211,14 +212,6 @@ def _posted_editor(data) -> tuple[str, str, list[VisualStatement] | None]:
     return "json", data.get("document", ""), None
 
 
-def _add_service_error(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 def _render_editor_page(request, *, form, policy, editor: dict, status: int = 200, conflict=None):
     context = {"form": form, "policy": policy, "conflict": conflict, **editor}
     if conflict is not None:
@@ -252,7 +245,7 @@ def _save(request, policy: Policy | None):
         form.add_error(None, conflict)
         return _render_editor_page(request, form=form, policy=policy, editor=editor, status=409, conflict=current)
     except ValidationError as error:
-        _add_service_error(form, error)
+        add_service_errors(form, error)
         return _render_editor_page(request, form=form, policy=policy, editor=editor, status=422)
     except Refused as refused:  # audited by the service; the editor keeps the text
         form.add_error(None, str(refused))
@@ -344,7 +337,7 @@ def policy_clone(request, pk):
                 copy = services.policy_clone(actor=request.user, source=source, name=form.cleaned_data["name"],
                                              description=form.cleaned_data["description"])
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Created {copy.name}, a copy of {source.name}.")
                 return redirect(copy)

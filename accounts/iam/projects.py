@@ -13,10 +13,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts.forms import add_service_errors
 from accounts.models import MAX_SUBPROJECTS_PER_REGION, Project, Region
 from accounts.permissions import permission_required_action
-
-from .directory_forms import add_service_errors
 
 
 class SubprojectForm(forms.Form):

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import mfa, services
+from accounts.forms import add_service_errors
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
 from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
@@ -24,7 +25,6 @@ from .directory_forms import (
     UserCreateForm,
     UserEditForm,
     UserFilterForm,
-    add_service_errors,
 )
 from .directory_selectors import PAGE_SIZE, capabilities, user_memberships, users_matching
 from .groups import change_membership, stale_form
