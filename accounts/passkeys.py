@@ -37,7 +37,7 @@ from webauthn.helpers.exceptions import InvalidAuthenticationResponse
 from webauthn.helpers.structs import ResidentKeyRequirement
 
 from . import audit, mfa, sudo
-from .models import AuditEvent
+from .enforcement import record_refusal
 from .permissions import login_only, public_view
 from .policy.locate import UnusableJSON, loads
 
@@ -202,12 +202,12 @@ class RegistrationChecks:
     def refused(self, exc):
         user = self.request.user
         if isinstance(exc, SudoNeeded):
-            audit.record(actor=user, action="sudo:confirm", target=user, outcome=AuditEvent.Outcome.DENIED,
-                         message="Adding a passkey was refused: the last proof that it was them is older than "
-                                 f"{sudo.window_text()}.", details={"path": self.request.path})
+            record_refusal(user, "sudo:confirm", target=user,
+                           message="Adding a passkey was refused: the last proof that it was them is older than "
+                                   f"{sudo.window_text()}.", details={"path": self.request.path})
         elif isinstance(exc, webauthn_errors.UnprocessableEntity):
-            audit.record(actor=user, action="mfa:passkeyAdd", target=user, outcome=AuditEvent.Outcome.DENIED,
-                         message=f"Adding a passkey was refused: {exc.detail}", details={"reason": exc.code})
+            record_refusal(user, "mfa:passkeyAdd", target=user,
+                           message=f"Adding a passkey was refused: {exc.detail}", details={"reason": exc.code})
 
 
 class RegisterBegin(RegistrationChecks, JsonCeremony, BeginCredentialRegistrationView):
@@ -244,10 +244,10 @@ class PasskeyAuthentication(JsonCeremony):
         if user is None or not self.refusal_action or isinstance(exc, NoPasskeys):
             return
         clone = isinstance(exc, PossibleClone)
-        audit.record(actor=user, action=self.refusal_action, target=user, outcome=AuditEvent.Outcome.DENIED,
-                     message=("A passkey was refused: its sign count went backwards (possibly a cloned "
-                              "authenticator)." if clone else f"A passkey was refused: {exc.detail}"),
-                     details={"reason": exc.code, "factor": "passkey"})
+        record_refusal(user, self.refusal_action, target=user,
+                       message=("A passkey was refused: its sign count went backwards (possibly a cloned "
+                                "authenticator)." if clone else f"A passkey was refused: {exc.detail}"),
+                       details={"reason": exc.code, "factor": "passkey"})
 
 
 class PendingSignIn:

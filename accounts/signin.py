@@ -24,10 +24,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import audit, mfa, passkeys, sudo
+from . import mfa, passkeys, sudo
 from .client_address import client_address as address_of
+from .enforcement import record_refusal
 from .forms import CodeForm
-from .models import AuditEvent
 
 
 def client_address(request) -> str:
@@ -64,12 +64,11 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
     if getattr(request, "axes_failures_since_start", None) != settings.AXES_FAILURE_LIMIT:
         return
     attempted = str(username or "")[:150]
-    audit.record(
-        actor=SimpleNamespace(username="anonymous", is_authenticated=False),
-        action="signin:lockout",
+    record_refusal(
+        SimpleNamespace(username="anonymous", is_authenticated=False),
+        "signin:lockout",
         target_type="user",
         target_repr=attempted,
-        outcome=AuditEvent.Outcome.DENIED,
         message=f"Sign-in locked for {lockout_minutes()} min after {settings.AXES_FAILURE_LIMIT} failures "
                 f"as {attempted!r} from {ip_address}.",
         details={"username": attempted, "source_ip": ip_address, "failures": settings.AXES_FAILURE_LIMIT},
@@ -154,8 +153,8 @@ def sign_in_code(request):
                        "That code is not valid. Enter the current code from your authenticator app, "
                        "or one of your recovery codes.")
         if not wait:  # a throttled try checks nothing, so it is not recorded (no audit flood)
-            audit.record(actor=user, action="signin:codeRefused", target=user, outcome=AuditEvent.Outcome.DENIED,
-                         message="The password was right; the second-factor code was refused.")
+            record_refusal(user, "signin:codeRefused", target=user,
+                           message="The password was right; the second-factor code was refused.")
     elif request.method == "POST":
         status = 400
     context = {"form": form}

@@ -16,8 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import audit, mfa
-from accounts.enforcement import atomic_service, require
-from accounts.models import AuditEvent
+from accounts.enforcement import atomic_service, record_refusal, require
 
 from . import escalation
 
@@ -61,8 +60,8 @@ def mfa_remove(*, actor, code: str) -> None:
         raise ValidationError(f"Too many wrong codes. Wait {wait} seconds, then try again.")
     device = mfa.verify_code(actor, code)
     if device is None:
-        audit.record(actor=actor, action="mfa:disable", target=actor, outcome=AuditEvent.Outcome.DENIED,
-                     message="Turning MFA off was refused: the code was not valid.")
+        record_refusal(actor, "mfa:disable", target=actor,
+                       message="Turning MFA off was refused: the code was not valid.")
         raise ValidationError("That code is not valid. Enter a current code from your authenticator app, "
                               "or one of your recovery codes.")
     with transaction.atomic():
