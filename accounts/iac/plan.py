@@ -251,26 +251,63 @@ def build_plan(configuration: Configuration, *, prune: bool = False, config_text
 
 def _check_references(configuration: Configuration, state: _State, errors: list) -> None:
     """What the file itself gets wrong: duplicates, names it uses but does not define, scopes."""
+    _check_duplicates(configuration, errors)
+    projects = _check_regions(configuration, state, errors)
+    _check_members(configuration, errors)
+    names = _Names(projects=projects, groups={g.name for g in configuration.groups},
+                   custom={p.name: p for p in configuration.policies},
+                   system={name for name, p in state.policies.items() if p.is_system})
+    _check_policies(configuration, names.system, errors)
+    for index, grant in enumerate(configuration.grants):
+        _check_grant(grant, f"$.grants[{index}]", state, names, errors)
+    _check_dependency_scopes(configuration, state, errors)
+
+
+@dataclass
+class _Names:
+    """What the file and the console define, for checking the grants' references."""
+
+    projects: dict[str, str]  # filed project → its region
+    groups: set[str]
+    custom: dict  # filed policy name → its entry
+    system: set[str]
+
+
+def _check_duplicates(configuration: Configuration, errors: list) -> None:
+    """Each list names an entry once (letter case aside): the plan is keyed by these names."""
     _duplicates(errors, configuration.regions, lambda r: r.code, "$.regions", "The region")
     _duplicates(errors, configuration.users, lambda u: u.username, "$.users", "The user")
     _duplicates(errors, configuration.groups, lambda g: g.name, "$.groups", "The group")
     _duplicates(errors, configuration.policies, lambda p: p.name, "$.policies", "The policy")
     _duplicates(errors, configuration.grants, lambda g: f"{g.group} / {g.policy}", "$.grants", "The grant")
+
+
+def _check_regions(configuration: Configuration, state: _State, errors: list) -> dict[str, str]:
+    """Projects are named after their region, stay in it, and each region lists its default project.
+    Returns every filed project's region, by project name (the grants' scopes are checked against it)."""
     projects: dict[str, str] = {}
     for r_index, region in enumerate(configuration.regions):
         path = f"$.regions[{r_index}]"
         _duplicates(errors, region.projects, lambda p: p.name, f"{path}.projects", "The project")
         for p_index, project in enumerate(region.projects):
-            if project.name != region.code and not project.name.startswith(f"{region.code}_"):
-                errors.append((f"{path}.projects[{p_index}].name",
-                               f"A project of {region.code} is named {region.code} or {region.code}_<name>."))
-            stored = state.projects.get(project.name)
-            if stored is not None and stored.region.code != region.code:
-                errors.append((f"{path}.projects[{p_index}].name",
-                               f"The project {project.name} belongs to the region {stored.region.code}."))
+            _check_project(region, project, f"{path}.projects[{p_index}].name", state, errors)
             projects[project.name] = region.code
         if region.code not in {p.name for p in region.projects}:
             errors.append((f"{path}.projects", f"The region's default project {region.code} is missing."))
+    return projects
+
+
+def _check_project(region, project, where: str, state: _State, errors: list) -> None:
+    """A project's name starts with its region's code, and a stored project cannot move to another region."""
+    if project.name != region.code and not project.name.startswith(f"{region.code}_"):
+        errors.append((where, f"A project of {region.code} is named {region.code} or {region.code}_<name>."))
+    stored = state.projects.get(project.name)
+    if stored is not None and stored.region.code != region.code:
+        errors.append((where, f"The project {project.name} belongs to the region {stored.region.code}."))
+
+
+def _check_members(configuration: Configuration, errors: list) -> None:
+    """Members are users the file lists, each once in a group."""
     usernames = {u.username for u in configuration.users}
     for g_index, group in enumerate(configuration.groups):
         seen = set()
@@ -281,8 +318,10 @@ def _check_references(configuration: Configuration, state: _State, errors: list)
             elif member in seen:
                 errors.append((where, f"{member} is listed twice."))
             seen.add(member)
-    custom = {p.name: p for p in configuration.policies}
-    system = {name for name, p in state.policies.items() if p.is_system}
+
+
+def _check_policies(configuration: Configuration, system: set[str], errors: list) -> None:
+    """Custom policies take no system name and hold documents the validator accepts (its errors, located)."""
     system_folded = {name.lower(): name for name in system}
     for p_index, policy in enumerate(configuration.policies):
         clash = system_folded.get(policy.name.lower())
@@ -293,24 +332,31 @@ def _check_references(configuration: Configuration, state: _State, errors: list)
         except PolicyDocumentError as error:
             errors.extend((f"$.policies[{p_index}].document" + (f".{f.path}" if f.path else ""), f.message)
                           for f in error.findings if f.tier == "error")
-    groups = {g.name for g in configuration.groups}
-    for index, grant in enumerate(configuration.grants):
-        where = f"$.grants[{index}]"
-        if grant.group not in groups:
-            errors.append((f"{where}.group", f"No group named {grant.group!r} in groups."))
-        if grant.policy not in custom and grant.policy not in system:
-            errors.append((f"{where}.policy", f"No custom policy named {grant.policy!r} in policies, "
-                                              f"and no system role or policy of that name."))
-            continue
-        if grant.scope != ALL_RESOURCES:
-            for s_index, name in enumerate(grant.scope):
-                if name not in projects:
-                    errors.append((f"{where}.scope[{s_index}]", f"No project named {name!r} in regions."))
-            named = custom.get(grant.policy) or state.policies[grant.policy]
-            document = named.document
-            if _global_only(document):
-                errors.append((f"{where}.scope", f"{grant.policy} names IAM actions only, which are global: "
-                                                 f"its scope is {ALL_RESOURCES!r}."))
+
+
+def _check_grant(grant, where: str, state: _State, names: _Names, errors: list) -> None:
+    """A grant names a filed group and a known policy; its scope names filed projects, and a policy of
+    IAM actions only (global) is granted on all resources."""
+    if grant.group not in names.groups:
+        errors.append((f"{where}.group", f"No group named {grant.group!r} in groups."))
+    if grant.policy not in names.custom and grant.policy not in names.system:
+        errors.append((f"{where}.policy", f"No custom policy named {grant.policy!r} in policies, "
+                                          f"and no system role or policy of that name."))
+        return
+    if grant.scope == ALL_RESOURCES:
+        return
+    for s_index, name in enumerate(grant.scope):
+        if name not in names.projects:
+            errors.append((f"{where}.scope[{s_index}]", f"No project named {name!r} in regions."))
+    named = names.custom.get(grant.policy) or state.policies[grant.policy]
+    if _global_only(named.document):
+        errors.append((f"{where}.scope", f"{grant.policy} names IAM actions only, which are global: "
+                                         f"its scope is {ALL_RESOURCES!r}."))
+
+
+def _check_dependency_scopes(configuration: Configuration, state: _State, errors: list) -> None:
+    """A role's dependency granted explicitly to the same group must cover the role's scope: attaching
+    the role would otherwise widen (or the dependency's narrower grant would break) the dependency."""
     explicit = {(g.group, g.policy): (i, g.scope) for i, g in enumerate(configuration.grants)}
     for index, grant in enumerate(configuration.grants):
         for dependency in state.closure(grant.policy):
@@ -323,43 +369,54 @@ def _check_references(configuration: Configuration, state: _State, errors: list)
 
 
 def _plan_regions(configuration, state, plan):
+    """Regions and their projects: created or renamed/redescribed; never removed (prune only warns)."""
     for r_index, region in enumerate(configuration.regions):
         path = f"$.regions[{r_index}]"
         stored = state.regions.get(region.code)
-        if stored is None:
-            plan.changes.append(Change("Regions and projects", "create", f"region {region.code}", path,
-                                       after=region.name))
-            plan.steps.append(Step("regions", path, lambda actor, r=region: services.region_create(
-                actor=actor, code=r.code, name=r.name)))
-        elif stored.name != region.name:
-            plan.changes.append(Change("Regions and projects", "change", f"region {region.code}", f"{path}.name",
-                                       before=stored.name, after=region.name))
-            plan.steps.append(Step("regions", f"{path}.name", lambda actor, r=region: services.region_update(
-                actor=actor, region=Region.objects.get(code=r.code), name=r.name)))
+        _plan_region(region, stored, path, plan)
         for p_index, project in enumerate(region.projects):
-            where = f"{path}.projects[{p_index}]"
-            current = state.projects.get(project.name)
-            created_with_region = stored is None and project.name == region.code
-            before = current.description if current else ("default project" if created_with_region else None)
-            if before is None:
-                plan.changes.append(Change("Regions and projects", "create", f"project {project.name}", where,
-                                           after=project.description or "(no description)"))
-                plan.steps.append(Step("projects", where, lambda actor, r=region, p=project: services.project_create(
-                    actor=actor, region=Region.objects.get(code=r.code), name=p.name, description=p.description)))
-            elif before != project.description:
-                kind = "create" if created_with_region else "change"
-                plan.changes.append(Change("Regions and projects", kind, f"project {project.name}",
-                                           f"{where}.description", before=before, after=project.description,
-                                           note="the region's default project" if created_with_region else ""))
-                plan.steps.append(Step("projects", f"{where}.description",
-                                       lambda actor, p=project: services.project_update(
-                                           actor=actor, project=Project.objects.get(name=p.name), name=p.name,
-                                           description=p.description)))
+            _plan_project(region, project, created_with_region=stored is None and project.name == region.code,
+                          where=f"{path}.projects[{p_index}]", state=state, plan=plan)
     if plan.prune:
         listed = {p.name for r in configuration.regions for p in r.projects}
         for name in sorted(set(state.projects) - listed):
             plan.warnings.append(("$.regions", f"The project {name} is not in the file and stays: "
                                                f"regions and projects cannot be removed."))
+
+
+def _plan_region(region, stored, path: str, plan) -> None:
+    """A region the console lacks is created; one whose name differs is renamed."""
+    if stored is None:
+        plan.changes.append(Change("Regions and projects", "create", f"region {region.code}", path,
+                                   after=region.name))
+        plan.steps.append(Step("regions", path, lambda actor, r=region: services.region_create(
+            actor=actor, code=r.code, name=r.name)))
+    elif stored.name != region.name:
+        plan.changes.append(Change("Regions and projects", "change", f"region {region.code}", f"{path}.name",
+                                   before=stored.name, after=region.name))
+        plan.steps.append(Step("regions", f"{path}.name", lambda actor, r=region: services.region_update(
+            actor=actor, region=Region.objects.get(code=r.code), name=r.name)))
+
+
+def _plan_project(region, project, *, created_with_region: bool, where: str, state, plan) -> None:
+    """A project is created, or its description changed. A new region's default project comes with the
+    region (described "default project"), so the file's description of it is a change shown as a create."""
+    current = state.projects.get(project.name)
+    before = current.description if current else ("default project" if created_with_region else None)
+    if before is None:
+        plan.changes.append(Change("Regions and projects", "create", f"project {project.name}", where,
+                                   after=project.description or "(no description)"))
+        plan.steps.append(Step("projects", where, lambda actor, r=region, p=project: services.project_create(
+            actor=actor, region=Region.objects.get(code=r.code), name=p.name, description=p.description)))
+    elif before != project.description:
+        kind = "create" if created_with_region else "change"
+        plan.changes.append(Change("Regions and projects", kind, f"project {project.name}",
+                                   f"{where}.description", before=before, after=project.description,
+                                   note="the region's default project" if created_with_region else ""))
+        plan.steps.append(Step("projects", f"{where}.description",
+                               lambda actor, p=project: services.project_update(
+                                   actor=actor, project=Project.objects.get(name=p.name), name=p.name,
+                                   description=p.description)))
 
 
 def _plan_users(configuration, state, plan):
@@ -495,10 +552,43 @@ def _plan_groups(configuration, state, plan):
             _touch_group(plan, state, configuration, name)
 
 
+class _GrantSteps:
+    """The grants' detach and attach steps, gathered before they become steps: detaches by group, and
+    each (group, policy) attached once, in the order it was first asked for."""
+
+    def __init__(self):
+        self.detach: dict[str, set[str]] = {}
+        self.attach: list[tuple[str, str, object, str]] = []
+        self.attaching: set[tuple[str, str]] = set()
+
+    def add_attach(self, group, policy, scope, path) -> None:
+        if (group, policy) not in self.attaching:
+            self.attaching.add((group, policy))
+            self.attach.append((group, policy, scope, path))
+
+    def add_detach(self, group, policy) -> None:
+        self.detach.setdefault(group, set()).add(policy)
+
+
 def _plan_grants(configuration, state, plan):
     """Grants: attach what is new or wider, detach and re-attach what is narrower, detach (prune) the rest."""
-    pruned_groups = set(state.groups) - {g.name for g in configuration.groups} if plan.prune else set()
-    desired: dict[tuple[str, str], tuple] = {}  # key → (scope, path, comes along with)
+    desired = _filed_grants(configuration, state, plan)  # key → (scope, path, comes along with)
+    _plan_ends(configuration, state, plan, desired)
+    _add_dependencies(state, desired)
+    gathered = _GrantSteps()
+    for key in sorted(desired):
+        _plan_grant(configuration, state, plan, desired, key, gathered)
+    if plan.prune:
+        _plan_grant_removals(configuration, state, plan, desired, gathered)
+    _plan_detach_steps(state, plan, desired, gathered)
+    _plan_attach_steps(state, plan, gathered)
+    _plan_expires_steps(state, plan, desired, gathered)
+
+
+def _filed_grants(configuration, state, plan) -> dict[tuple[str, str], tuple]:
+    """The file's grants as (group, policy) → (scope, path, None). A grant not attached yet whose end has
+    passed is left out with a warning: it would grant nothing."""
+    desired: dict[tuple[str, str], tuple] = {}
     now = authz.clock()
     for index, grant in enumerate(configuration.grants):
         scope = grant.scope if grant.scope == ALL_RESOURCES else frozenset(grant.scope)
@@ -508,7 +598,13 @@ def _plan_grants(configuration, state, plan):
                                   f"{grant.expires}: it is not attached."))
             continue
         desired[key] = (scope, f"$.grants[{index}]", None)
-    _plan_ends(configuration, state, plan, desired)
+    return desired
+
+
+def _add_dependencies(state, desired) -> None:
+    """A filed role's dependencies come along on its scope, as attaching it by hand does: (scope, the
+    role's path, the role). A stored grant of a dependency is widened if needed, never narrowed; a
+    dependency the file grants itself keeps the file's scope."""
     for (group, policy), (scope, path, _) in list(desired.items()):
         for dependency in state.closure(policy):
             key = (group, dependency)
@@ -519,84 +615,105 @@ def _plan_grants(configuration, state, plan):
             wanted = current if current is not None and _covers(current, needed) else (
                 needed if current is None else _union(current, needed))
             desired[key] = (wanted, path, policy)
-    detach: dict[str, set[str]] = {}
-    attach: list[tuple[str, str, object, str]] = []
-    attaching: set[tuple[str, str]] = set()
 
-    def add_attach(group, policy, scope, path):
-        if (group, policy) not in attaching:
-            attaching.add((group, policy))
-            attach.append((group, policy, scope, path))
-    for key, (scope, path, along) in sorted(desired.items()):
+
+def _plan_grant(configuration, state, plan, desired, key, gathered) -> None:
+    """One wanted grant against the stored one: nothing, a create, or a change of scope (a narrower scope is
+    detached, then attached again). A dependency is attached by attaching its role again."""
+    scope, path, along = desired[key]
+    group, policy = key
+    current = state.grants.get(key)
+    if current is not None and current == scope:
+        return
+    plan.affected_usernames |= state.members.get(group, set()).union(state.filed_members.get(group, ()))
+    _touch(plan, state, configuration, policy, scope if current is None else _union(scope, current))
+    if along:
+        # Attaching the role again (even unchanged) is what brings its dependencies along.
+        gathered.add_attach(group, along, desired[(group, along)][0], path)
+    plan.changes.append(_grant_change(plan, key, scope, current, path, along))
+    if current is not None and not _covers(scope, current):
+        gathered.add_detach(group, policy)
+    if not along:
+        gathered.add_attach(group, policy, scope, path)
+
+
+def _grant_change(plan, key, scope, current, path, along) -> Change:
+    """The readable line of a grant created (with the file's end) or changed; a dependency's has no path."""
+    group, policy = key
+    note = f"comes along with {along} (a role dependency)" if along else ""
+    if current is None:
+        end = plan.filed_ends.get(key) if not along else None
+        return Change("Grants", "create", f"{policy} → {group}", path if not along else "",
+                      after=_scope_text(scope) + (f", until {end}" if end else ""), note=note)
+    narrowed = not _covers(scope, current)
+    return Change("Grants", "change", f"{policy} → {group}", f"{path}.scope" if not along else "",
+                  before=_scope_text(current), after=_scope_text(scope),
+                  note=note or ("narrowed: detached, then attached again" if narrowed else ""))
+
+
+def _plan_grant_removals(configuration, state, plan, desired, gathered) -> None:
+    """With prune, stored grants the file does not hold are detached, except a removed group's (they go
+    with the group)."""
+    pruned_groups = set(state.groups) - {g.name for g in configuration.groups}
+    for key in sorted(set(state.grants) - set(desired)):
         group, policy = key
-        current = state.grants.get(key)
-        if current is not None and current == scope:
+        if group in pruned_groups:
             continue
-        members = state.members.get(group, set()).union(state.filed_members.get(group, ()))
-        plan.affected_usernames |= members
-        _touch(plan, state, configuration, policy, scope if current is None else _union(scope, current))
-        note = f"comes along with {along} (a role dependency)" if along else ""
-        if along:
-            # Attaching the role again (even unchanged) is what brings its dependencies along.
-            add_attach(group, along, desired[(group, along)][0], path)
-        if current is None:
-            end = plan.filed_ends.get(key) if not along else None
-            plan.changes.append(Change("Grants", "create", f"{policy} → {group}", path if not along else "",
-                                       after=_scope_text(scope) + (f", until {end}" if end else ""), note=note))
-            if not along:
-                add_attach(group, policy, scope, path)
-            continue
-        plan.changes.append(Change("Grants", "change", f"{policy} → {group}", f"{path}.scope" if not along else "",
-                                   before=_scope_text(current), after=_scope_text(scope),
-                                   note=note or ("" if _covers(scope, current) else "narrowed: detached, then "
-                                                                                    "attached again")))
-        if not _covers(scope, current):
-            detach.setdefault(group, set()).add(policy)
-        if not along:
-            add_attach(group, policy, scope, path)
-    if plan.prune:
-        for key in sorted(set(state.grants) - set(desired)):
-            group, policy = key
-            if group in pruned_groups:
-                continue
-            plan.changes.append(Change("Grants", "remove", f"{policy} → {group}",
-                                       before=_scope_text(state.grants[key])))
-            detach.setdefault(group, set()).add(policy)
-            plan.affected_usernames |= state.members.get(group, set())
-            _touch(plan, state, configuration, policy, state.grants[key])
-    for group, policies in sorted(detach.items()):
-        # Detaching a role that an attached role still needs is refused: detach that one too, and
-        # attach it again afterwards with the scope the file gives it.
-        grown = True
-        while grown:
-            grown = False
-            for p, _ in state.grants_by_group.get(group, ()):
-                if p not in policies and policies.intersection(state.closure(p)):
-                    policies.add(p)
-                    grown = True
-                    if (group, p) in desired:
-                        add_attach(group, p, desired[(group, p)][0], desired[(group, p)][1])
+        plan.changes.append(Change("Grants", "remove", f"{policy} → {group}", before=_scope_text(state.grants[key])))
+        gathered.add_detach(group, policy)
+        plan.affected_usernames |= state.members.get(group, set())
+        _touch(plan, state, configuration, policy, state.grants[key])
+
+
+def _plan_detach_steps(state, plan, desired, gathered) -> None:
+    """One detach step per group, with the roles that still need what it detaches (see _detach_dependents)."""
+    for group, policies in sorted(gathered.detach.items()):
+        _detach_dependents(state, desired, gathered, group, policies)
         names = sorted(policies)
         plan.steps.append(Step("detach", "$.grants", lambda actor, g=group, names=names:
                                services.grant_detach(actor=actor, group=UserGroup.objects.get(name=g),
                                                      policies=list(Policy.objects.filter(name__in=names)))))
-    for group, policy, scope, path in attach:
-        # A new grant is attached with the file's end (its dependencies come along until then too);
-        # the "expires" phase then sets every filed end exactly (attaching again keeps the later one).
+
+
+def _detach_dependents(state, desired, gathered, group, policies: set[str]) -> None:
+    """Detaching a role that an attached role still needs is refused: detach that one too (until none is
+    left), and attach it again afterwards with the scope the file gives it."""
+    grown = True
+    while grown:
+        grown = False
+        for p, _ in state.grants_by_group.get(group, ()):
+            if p not in policies and policies.intersection(state.closure(p)):
+                policies.add(p)
+                grown = True
+                if (group, p) in desired:
+                    gathered.add_attach(group, p, desired[(group, p)][0], desired[(group, p)][1])
+
+
+def _plan_attach_steps(state, plan, gathered) -> None:
+    """One attach step per (group, policy). A new grant is attached with the file's end (its dependencies
+    come along until then too); the "expires" phase then sets every filed end exactly (attaching again
+    keeps the later one)."""
+    for group, policy, scope, path in gathered.attach:
         end = expires_moment(plan.filed_ends.get((group, policy))) if (group, policy) not in state.grants else None
         plan.steps.append(Step("attach", path, lambda actor, g=group, p=policy, s=scope, e=end: services.grant_attach(
             actor=actor, group=UserGroup.objects.get(name=g), policies=[Policy.objects.get(name=p)],
             all_resources=s == ALL_RESOURCES,
             projects=[] if s == ALL_RESOURCES else list(Project.objects.filter(name__in=sorted(s))), expires=e)))
-    for (group, policy), (_, path, along) in sorted(desired.items()):
-        if along is None and ((group, policy) in state.grants or (group, policy) in attaching):
-            key = (group, policy)
-            end = plan.filed_ends.get(key)
-            if end != state.ends.get(key) or key in attaching:
-                plan.steps.append(Step("expires", f"{path}.expires", lambda actor, g=group, p=policy, e=end:
-                                       services.grant_set_expires(actor=actor, group=UserGroup.objects.get(name=g),
-                                                                  policy=Policy.objects.get(name=p),
-                                                                  expires=expires_moment(e))))
+
+
+def _plan_expires_steps(state, plan, desired, gathered) -> None:
+    """A filed grant that is kept or attached gets the file's end exactly when it differs from the stored
+    one, and always when attached (attaching keeps the later of two ends)."""
+    for key, (_, path, along) in sorted(desired.items()):
+        if along is not None or (key not in state.grants and key not in gathered.attaching):
+            continue
+        end = plan.filed_ends.get(key)
+        if end != state.ends.get(key) or key in gathered.attaching:
+            group, policy = key
+            plan.steps.append(Step("expires", f"{path}.expires", lambda actor, g=group, p=policy, e=end:
+                                   services.grant_set_expires(actor=actor, group=UserGroup.objects.get(name=g),
+                                                              policy=Policy.objects.get(name=p),
+                                                              expires=expires_moment(e))))
 
 
 def _plan_ends(configuration, state, plan, desired) -> None:
@@ -701,18 +818,28 @@ def decisions(usernames, cells=None) -> dict[str, dict[tuple[str, str | None], s
 
 
 def compare(before: dict, after: dict) -> list[Effect]:
+    """Each user whose decisions differ between `before` and `after` (or who is created or removed), with
+    the cells that differ."""
     effects = []
     for username in sorted(set(before) | set(after)):
         old, new = before.get(username), after.get(username)
-        cells = []
-        for key in sorted(set(old or {}) | set(new or {}), key=lambda k: (k[0], k[1] or "")):
-            was = "new user" if old is None else OUTCOME_LABELS[old.get(key, "implicit_deny")]
-            now = "user removed" if new is None else OUTCOME_LABELS[new.get(key, "implicit_deny")]
-            if was != now and not (old is None and now == "denied") and not (new is None and was == "denied"):
-                cells.append((key[0], key[1] or "global", was, now))
+        cells = _changed_cells(old, new)
         if cells or (old is None) != (new is None):
             effects.append(Effect(username, cells))
     return effects
+
+
+def _changed_cells(old: dict | None, new: dict | None) -> list[tuple[str, str, str, str]]:
+    """The cells whose outcome differs, as (action, where, before, after). A user created or removed shows
+    only what they are allowed or denied explicitly (denied is what a user who is not there gets)."""
+    cells = []
+    for key in sorted(set(old or {}) | set(new or {}), key=lambda k: (k[0], k[1] or "")):
+        was = "new user" if old is None else OUTCOME_LABELS[old.get(key, "implicit_deny")]
+        now = "user removed" if new is None else OUTCOME_LABELS[new.get(key, "implicit_deny")]
+        if was == now or (old is None and now == "denied") or (new is None and was == "denied"):
+            continue
+        cells.append((key[0], key[1] or "global", was, now))
+    return cells
 
 
 class _Rollback(Exception):
