@@ -124,23 +124,33 @@ def kind_refusals(changes, actor) -> list[tuple[str, str]]:
     from accounts import authz
 
     authorization = authz.authorization_for(actor)
+    narrowing = any("narrowed" in c.note for c in changes if c.section == "Grants")
+    errors = []
+    for key, (change, count) in _first_of_each_kind(changes).items():
+        needed = list(WRITE_ACTIONS.get(key, ()))
+        if key == ("Grants", "change") and narrowing:
+            needed.append("iam:permissions:revokePermission")  # narrowing detaches, then attaches again
+        missing = [action for action in needed if authorization is None or not authorization.allows(action)]
+        if missing:
+            errors.append((change.path or "$", _kind_refusal(change, count, missing)))
+    return errors
+
+
+def _first_of_each_kind(changes) -> dict[tuple[str, str], tuple[object, int]]:
+    """(section, kind) → (its first change, how many changes of that kind), in the plan's order."""
     first: dict[tuple[str, str], tuple[object, int]] = {}
     for change in changes:
         key = (change.section, change.kind)
         found = first.get(key)
         first[key] = (change if found is None else found[0], 1 if found is None else found[1] + 1)
-    errors = []
-    for key, (change, count) in first.items():
-        needed = list(WRITE_ACTIONS.get(key, ()))
-        if key == ("Grants", "change") and any("narrowed" in c.note for c in changes if c.section == "Grants"):
-            needed.append("iam:permissions:revokePermission")  # narrowing detaches, then attaches again
-        missing = [action for action in needed if authorization is None or not authorization.allows(action)]
-        if missing:
-            more = f" (and {count - 1:,} more change{'s' if count > 2 else ''} of this kind)" if count > 1 else ""
-            errors.append((change.path or "$", f"Refused: {change.kind} in {change.section.lower()} "
-                                               f"({change.subject}) needs {', '.join(missing)}, which your "
-                                               f"permissions do not allow{more}."))
-    return errors
+    return first
+
+
+def _kind_refusal(change, count: int, missing: list[str]) -> str:
+    """The refusal of a kind of change, said at its first change and counting the others."""
+    more = f" (and {count - 1:,} more change{'s' if count > 2 else ''} of this kind)" if count > 1 else ""
+    return (f"Refused: {change.kind} in {change.section.lower()} ({change.subject}) needs {', '.join(missing)}, "
+            f"which your permissions do not allow{more}.")
 
 
 def json_schema() -> dict:

@@ -8,6 +8,7 @@ from accounts import iac
 from accounts.models import User
 
 EXIT_REFUSED = 2
+SIGNS = {"create": "+", "change": "~", "remove": "-"}
 
 
 class Command(BaseCommand):
@@ -62,25 +63,36 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not UTF-8 text.") from None
 
     def _print_plan(self, plan):
+        """The plan as the console shows it: counts, the changes by section, the effective permissions that
+        change, then the warnings."""
         if plan.is_noop and not plan.errors:
             self.stdout.write("No changes: the account already matches the file.")
         counts = plan.counts()
         if not plan.is_noop:
             self.stdout.write(f"Plan: {counts['create']} to create, {counts['change']} to change, "
                               f"{counts['remove']} to remove.")
-        signs = {"create": "+", "change": "~", "remove": "-"}
         for title, changes in plan.sections():
             self.stdout.write(f"\n{title}")
             for change in changes:
-                line = f"  {signs[change.kind]} {change.subject}"
-                if change.path:
-                    line += f"  ({change.path})"
-                self.stdout.write(line)
-                if change.note:
-                    self.stdout.write(f"      {change.note}")
-                for label, value in (("before", change.before), ("after", change.after)):
-                    if value:
-                        self.stdout.write(f"      {label}: " + value.replace("\n", "\n        "))
+                self._print_change(change)
+        self._print_effects(plan)
+        for path, message in plan.warnings:
+            self.stdout.write(self.style.WARNING(f"warning: {path}: {message}"))
+
+    def _print_change(self, change):
+        """One change: its sign and subject, where in the file, its note, and what it was and becomes."""
+        line = f"  {SIGNS[change.kind]} {change.subject}"
+        if change.path:
+            line += f"  ({change.path})"
+        self.stdout.write(line)
+        if change.note:
+            self.stdout.write(f"      {change.note}")
+        for label, value in (("before", change.before), ("after", change.after)):
+            if value:
+                self.stdout.write(f"      {label}: " + value.replace("\n", "\n        "))
+
+    def _print_effects(self, plan):
+        """The users whose effective permissions change, each decision before and after."""
         if plan.effects:
             self.stdout.write("\nEffective permissions that change")
             for effect in plan.effects:
@@ -91,8 +103,6 @@ class Command(BaseCommand):
                     self.stdout.write(f"      {before} -> {after}: {', '.join(actions)} in {', '.join(wheres)}")
         if plan.effects_omitted:
             self.stdout.write(f"  ... and {plan.effects_omitted} more users whose groups change (not compared)")
-        for path, message in plan.warnings:
-            self.stdout.write(self.style.WARNING(f"warning: {path}: {message}"))
 
     def _fail(self, errors):
         for path, message in errors:
