@@ -239,34 +239,48 @@ def unstorable(value, *, max_depth: int = MAX_DEPTH, limit: int = 10, strings: b
     stack: list[tuple[Path, object, int]] = [((), value, 0)]
     while stack and len(problems) < limit:
         path, item, depth = stack.pop()
-        if isinstance(item, str):
-            found = _UNSTORABLE.search(item) if strings else None
-            if found:
-                problems.append((path, _unstorable_message(found.group())))
-        elif isinstance(item, bool) or item is None:
-            continue
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                problems.append((path, "Number too large" if not math.isnan(item) else
-                                 "NaN and Infinity are not JSON numbers"))
-        elif isinstance(item, int):
-            if item.bit_length() > MAX_INT_BITS:
-                problems.append((path, "Number too long"))
-        elif isinstance(item, dict | list):
+        if isinstance(item, dict | list):
             if depth >= max_depth:
                 problems.append((path, "Nested too deeply"))
-                continue
-            if isinstance(item, list):
-                stack.extend(((*path, number), member, depth + 1) for number, member in reversed(
-                    list(enumerate(item))))
-                continue
-            for key, member in reversed(item.items()):
-                found = _UNSTORABLE.search(key) if strings and isinstance(key, str) else None
-                refused = _Problem(_unstorable_message(found.group(), "A key")) if found else None
-                stack.append(((*path, key), refused or member, depth + 1))
-        elif isinstance(item, _Problem):
-            problems.append((path, item.message))
+            else:
+                stack.extend(_below(path, item, depth + 1, strings))
+            continue
+        message = _scalar_problem(item, strings)
+        if message:
+            problems.append((path, message))
     return problems
+
+
+def _below(path: Path, item: dict | list, depth: int, strings: bool) -> list[tuple[Path, object, int]]:
+    """A list's or dict's members for `unstorable`'s stack, last first (so the first is walked first); a
+    refused key stands in place of its value, so that its problem comes in document order."""
+    if isinstance(item, list):
+        return [((*path, number), member, depth) for number, member in reversed(list(enumerate(item)))]
+    below: list[tuple[Path, object, int]] = []
+    for key, member in reversed(item.items()):
+        found = _UNSTORABLE.search(key) if strings and isinstance(key, str) else None
+        refused = _Problem(_unstorable_message(found.group(), "A key")) if found else None
+        below.append(((*path, key), refused or member, depth))
+    return below
+
+
+def _scalar_problem(item, strings: bool) -> str | None:
+    """What no database can store or no JSON writer can write back in a value that is not a list or a
+    dict (None: nothing); a refused key's problem, which stands in its value's place."""
+    if isinstance(item, str):
+        found = _UNSTORABLE.search(item) if strings else None
+        return _unstorable_message(found.group()) if found else None
+    if isinstance(item, bool) or item is None:
+        return None
+    if isinstance(item, float):
+        if math.isfinite(item):
+            return None
+        return "Number too large" if not math.isnan(item) else "NaN and Infinity are not JSON numbers"
+    if isinstance(item, int):
+        return "Number too long" if item.bit_length() > MAX_INT_BITS else None
+    if isinstance(item, _Problem):
+        return item.message
+    return None
 
 
 def _clean(value, max_depth: int, strings: bool) -> bool:
@@ -274,36 +288,47 @@ def _clean(value, max_depth: int, strings: bool) -> bool:
     import, which is almost always clean): the walk with paths runs only when this finds something."""
     level, depth = [value], 0
     while level:
-        below = []
+        below: list = []
         for item in level:
-            kind = type(item)
-            if kind is dict:
-                if strings and any(type(key) is not str or _UNSTORABLE.search(key) for key in item):
-                    return False
-                members = item.values()
-            elif kind is list:
-                members = item
-            else:
-                members = (item,)
-                if depth:  # a scalar was pushed only as the root
-                    continue
-            for member in members:
-                member_kind = type(member)
-                if member_kind is dict or member_kind is list:
-                    if depth + 1 >= max_depth:
-                        return False
-                    below.append(member)
-                elif member_kind is str:
-                    if strings and _UNSTORABLE.search(member):
-                        return False
-                elif member_kind is float:
-                    if not math.isfinite(member):
-                        return False
-                elif member_kind is int and member.bit_length() > MAX_INT_BITS:
-                    return False
-                elif member_kind not in _SCALARS:
-                    return False  # not JSON data: the walk with paths says what it is
+            members = _members(item, strings)
+            if members is None or not _clean_members(members, depth + 1 >= max_depth, strings, below):
+                return False
         level, depth = below, depth + 1
+    return True
+
+
+def _members(item, strings: bool):
+    """A list's or dict's members, for `_clean` (a scalar, which only the root can be, stands alone); None
+    when a dict has a key that is not a string or that no database can store."""
+    kind = type(item)
+    if kind is dict:
+        if strings and any(type(key) is not str or _UNSTORABLE.search(key) for key in item):
+            return None
+        return item.values()
+    if kind is list:
+        return item
+    return (item,)
+
+
+def _clean_members(members, at_limit: bool, strings: bool, below: list) -> bool:
+    """Whether each member is storable, the lists and dicts among them gathered in `below` for the next
+    level (False at the first that is not, or at a list or dict nested one level too deep)."""
+    for member in members:
+        member_kind = type(member)
+        if member_kind is dict or member_kind is list:
+            if at_limit:
+                return False
+            below.append(member)
+        elif member_kind is str:
+            if strings and _UNSTORABLE.search(member):
+                return False
+        elif member_kind is float:
+            if not math.isfinite(member):
+                return False
+        elif member_kind is int and member.bit_length() > MAX_INT_BITS:
+            return False
+        elif member_kind not in _SCALARS:
+            return False  # not JSON data: the walk with paths says what it is
     return True
 
 
