@@ -117,23 +117,11 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
     if not policies:
         raise ValidationError("Choose at least one role or policy to attach.")
     now = authz.clock()
-    if expires is not None:
-        expires = expires.replace(microsecond=0)  # to the second, as IAM-as-code files spell it
-        if expires <= now:
-            raise ValidationError({"expires": "The end must be in the future."})
-    for policy in policies:
-        require(actor, "iam:permissions:grantPermission", target=group,
-                target_repr=f"{policy.name} → {group.name}")
-    escalation.require_may_change_group(actor, "iam:permissions:grantPermission", group)
+    expires = _future_end(expires, now)
+    _require_may_attach(actor, group, policies)
     dependencies = dependency_closure(policies)
-    handed_over: set = set()
-    for policy in policies + dependencies:
-        handed_over |= escalation.scoped(escalation.document_allows(policy.document),
-                                         all_resources=all_resources or is_global_only(policy),
-                                         project_names=[p.name for p in projects])
-    escalation.require_holds(actor, "iam:permissions:grantPermission", handed_over,
-                             doing=f"attaching {', '.join(p.name for p in policies)} to {group.name}",
-                             target=group)
+    _require_holds_handed_over(actor, group, policies, dependencies, all_resources=all_resources,
+                               projects=projects)
     UserGroup.objects.select_for_update().filter(pk=group.pk).first()
     existing = {g.policy_id: g for g in group.grants.prefetch_related("projects")}
     new_count = sum(1 for p in policies + dependencies if p.pk not in existing)
@@ -143,36 +131,81 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
         whole = all_resources or is_global_only(policy)
         if not whole and not projects:
             raise ValidationError({"projects": "Choose at least one project, or the scope All resources."})
-        grant = existing.get(policy.pk)
-        before = None
-        if grant is not None and grant.expires is not None and grant.expires <= now:
-            # Ended but not removed yet: it is absent already, so this attach starts it afresh.
-            before = {"scope": grant.scope_label, "expires": expires_text(grant.expires), "ended": True}
-            grant.all_resources, grant.expires = whole, expires
-            grant.save(update_fields=["all_resources", "expires"])
-            grant.projects.clear()
-        elif grant is None:
-            grant = Grant.objects.create(group=group, policy=policy, all_resources=whole, expires=expires)
-        else:
-            before = {"scope": grant.scope_label, "expires": expires_text(grant.expires)}
-            if whole and not grant.all_resources:
-                grant.all_resources = True
-                grant.save(update_fields=["all_resources"])
-                grant.projects.clear()
-            until = combined_expires(grant.expires, expires)
-            if until != grant.expires:
-                grant.expires = until
-                grant.save(update_fields=["expires"])
-        if not grant.all_resources:
-            grant.projects.add(*projects)
-        after = {"scope": "All resources" if grant.all_resources else
-                 ", ".join(sorted(grant.projects.values_list("name", flat=True))),
-                 "expires": expires_text(grant.expires)}
-        audit.record(actor=actor, action="iam:permissions:grantPermission", target=group,
-                     target_repr=f"{policy.name} → {group.name}",
-                     message="dependency" if policy in dependencies else "",
-                     details={"policy": policy.name, "before": before, "after": after})
+        _attach_one(actor, group, policy, existing.get(policy.pk), whole=whole, projects=projects,
+                    expires=expires, now=now, dependency=policy in dependencies)
     return AttachResult(tuple(policies), tuple(dependencies), all_resources, tuple(projects), expires)
+
+
+def _future_end(expires: datetime | None, now: datetime) -> datetime | None:
+    """The asked end to the second, as IAM-as-code files spell it; an end already past is refused."""
+    if expires is None:
+        return None
+    expires = expires.replace(microsecond=0)
+    if expires <= now:
+        raise ValidationError({"expires": "The end must be in the future."})
+    return expires
+
+
+def _require_may_attach(actor, group: UserGroup, policies) -> None:
+    """The actor may grant each policy to this group (refusals recorded by `require`)."""
+    for policy in policies:
+        require(actor, "iam:permissions:grantPermission", target=group,
+                target_repr=f"{policy.name} → {group.name}")
+    escalation.require_may_change_group(actor, "iam:permissions:grantPermission", group)
+
+
+def _require_holds_handed_over(actor, group: UserGroup, policies, dependencies, *, all_resources: bool,
+                               projects) -> None:
+    """No escalation: the actor holds outright everything the policies and their dependencies would hand
+    over on this scope (a policy of IAM actions only is global: all resources)."""
+    handed_over: set = set()
+    for policy in policies + dependencies:
+        handed_over |= escalation.scoped(escalation.document_allows(policy.document),
+                                         all_resources=all_resources or is_global_only(policy),
+                                         project_names=[p.name for p in projects])
+    escalation.require_holds(actor, "iam:permissions:grantPermission", handed_over,
+                             doing=f"attaching {', '.join(p.name for p in policies)} to {group.name}",
+                             target=group)
+
+
+def _attach_one(actor, group: UserGroup, policy: Policy, grant: Grant | None, *, whole: bool, projects,
+                expires: datetime | None, now: datetime, dependency: bool) -> None:
+    """Attach one policy — a new grant, an ended one started afresh, or a held one widened — and audit it
+    with its scope and end before and after."""
+    grant, before = _start_or_widen(group, policy, grant, whole=whole, expires=expires, now=now)
+    if not grant.all_resources:
+        grant.projects.add(*projects)
+    after = {"scope": "All resources" if grant.all_resources else
+             ", ".join(sorted(grant.projects.values_list("name", flat=True))),
+             "expires": expires_text(grant.expires)}
+    audit.record(actor=actor, action="iam:permissions:grantPermission", target=group,
+                 target_repr=f"{policy.name} → {group.name}", message="dependency" if dependency else "",
+                 details={"policy": policy.name, "before": before, "after": after})
+
+
+def _start_or_widen(group: UserGroup, policy: Policy, grant: Grant | None, *, whole: bool,
+                    expires: datetime | None, now: datetime) -> tuple[Grant, dict | None]:
+    """The grant to add the projects to, and what it was before (None: it is new). Attaching never narrows:
+    a held grant only widens to all resources and keeps the later end (combined_expires)."""
+    if grant is None:
+        return Grant.objects.create(group=group, policy=policy, all_resources=whole, expires=expires), None
+    if grant.expires is not None and grant.expires <= now:
+        # Ended but not removed yet: it is absent already, so this attach starts it afresh.
+        before = {"scope": grant.scope_label, "expires": expires_text(grant.expires), "ended": True}
+        grant.all_resources, grant.expires = whole, expires
+        grant.save(update_fields=["all_resources", "expires"])
+        grant.projects.clear()
+        return grant, before
+    before = {"scope": grant.scope_label, "expires": expires_text(grant.expires)}
+    if whole and not grant.all_resources:
+        grant.all_resources = True
+        grant.save(update_fields=["all_resources"])
+        grant.projects.clear()
+    until = combined_expires(grant.expires, expires)
+    if until != grant.expires:
+        grant.expires = until
+        grant.save(update_fields=["expires"])
+    return grant, before
 
 
 @atomic_service
