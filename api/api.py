@@ -253,25 +253,33 @@ def _resolve(payload: AuthorizeIn, caller) -> list[tuple[str, Project | None, Im
     images = _images(sorted({r.image for r in payload.requests if r.image}), every)
     errors, resolved = [], []
     for number, item in enumerate(payload.requests):
-        if item.action not in ACTION_NAMES:
-            errors.append({"pointer": f"/requests/{number}/action",
-                           "message": f"Unknown action {locate.shown(item.action)!r}."})
-        elif _needs_project(item.action) and not item.project and not item.image:
-            errors.append({"pointer": f"/requests/{number}/project",
-                           "message": f"{item.action} is a project-level action: give the project of the request "
-                                      "(or an image, whose project is then used)."})
-        if item.project and item.project not in projects:
-            errors.append({"pointer": f"/requests/{number}/project",
-                           "message": f"No project named {locate.shown(item.project)!r}."})
         image = images.get(item.image) if item.image else None
-        # the same decision for every asked id: whether it exists is only looked at after it
-        if image is not None and not (_openable_by(caller, image, projects.get(item.project)) and image.found):
-            errors.append({"pointer": f"/requests/{number}/image",
-                           "message": f"No image with id {item.image} that you can open."})
+        errors.extend(_request_errors(number, item, projects, image, caller))
         resolved.append((item.action, projects.get(item.project), image, item.context))
     if errors:
         raise BadRequest(errors)
     return resolved
+
+
+def _request_errors(number: int, item, projects: dict[str, Project], image: Image | None, caller) -> list[dict]:
+    """What is wrong with one request, each with its JSON pointer: an unknown action, a project-level
+    action without a place, an unknown project, an image the caller cannot open."""
+    errors = []
+    if item.action not in ACTION_NAMES:
+        errors.append({"pointer": f"/requests/{number}/action",
+                       "message": f"Unknown action {locate.shown(item.action)!r}."})
+    elif _needs_project(item.action) and not item.project and not item.image:
+        errors.append({"pointer": f"/requests/{number}/project",
+                       "message": f"{item.action} is a project-level action: give the project of the request "
+                                  "(or an image, whose project is then used)."})
+    if item.project and item.project not in projects:
+        errors.append({"pointer": f"/requests/{number}/project",
+                       "message": f"No project named {locate.shown(item.project)!r}."})
+    # the same decision for every asked id: whether it exists is only looked at after it
+    if image is not None and not (_openable_by(caller, image, projects.get(item.project)) and image.found):
+        errors.append({"pointer": f"/requests/{number}/image",
+                       "message": f"No image with id {item.image} that you can open."})
+    return errors
 
 
 @api.post("/authorize", response={200: AuthorizeOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut,
