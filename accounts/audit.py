@@ -80,6 +80,13 @@ def record(
     )
 
 
+def changes(before: dict, after: dict) -> dict:
+    """An update's details: the fields of `after` whose value differs from `before`, each side's value
+    (in `after`'s order). The one shape every service's change event carries."""
+    changed = [key for key in after if before.get(key) != after.get(key)]
+    return {"before": {key: before.get(key) for key in changed}, "after": {key: after[key] for key in changed}}
+
+
 def _log_refusal(fields: dict, actor_name: str, message: str) -> None:
     """One JSON line per refusal, repeats included (the audit log counts repeats on one row)."""
     line = {"event": "refused", "user": actor_name, "message": message[:512]}

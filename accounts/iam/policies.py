@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import least_privilege, services, who_can
+from accounts import least_privilege, responses, services, who_can
 from accounts.enforcement import Refused
 from accounts.forms import add_service_errors
 from accounts.models import Grant, Policy
@@ -22,7 +22,6 @@ from accounts.policy import validate_text
 from accounts.policy.locate import LocateError
 from accounts.policy.locate import parse as parse_json
 from accounts.selectors import search_text
-from imsperm import errors
 
 from . import last_used
 from .dependency_picture import dependency_picture
@@ -84,7 +83,7 @@ def _refuse_system_policy(view):
         try:
             return view(request, *args, **kwargs)
         except SystemPolicy as refusal:
-            return errors.conflict(request, str(refusal), back_url=refusal.policy.get_absolute_url(),
+            return responses.conflict(request, str(refusal), back_url=refusal.policy.get_absolute_url(),
                                    back_label=f"Back to {refusal.policy.name}")
 
     return wrapper

@@ -9,7 +9,7 @@ from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GROUPS_PER_USER, Membership, User, UserGroup
 
 from . import escalation
-from ._common import _active_admins, _diff, claim_revision
+from ._common import _active_admins, claim_revision
 
 
 @atomic_service
@@ -39,7 +39,7 @@ def group_update(*, actor, group: UserGroup, name: str, description: str,
     locked.full_clean()
     locked.save()
     audit.record(actor=actor, action="iam:groups:updateGroup", target=locked,
-                 details=_diff(before, {"name": name, "description": description}))
+                 details=audit.changes(before, {"name": name, "description": description}))
     group.name, group.description, group.revision = name, description, locked.revision
     return locked
 

@@ -10,7 +10,6 @@ from accounts.models import MAX_CUSTOM_POLICIES, Grant, Policy, PolicyRevision, 
 from accounts.policy import validate_document, validate_text
 
 from . import escalation
-from ._common import _diff
 
 
 class PolicyDocumentError(ValidationError):
@@ -122,7 +121,7 @@ def policy_update(*, actor, policy: Policy, name: str, description: str, documen
     current.full_clean()
     current.save()
     _record_revision(current, actor, restored_from=restored_from)
-    details = _diff(before, {"name": name, "description": description, "document": parsed})
+    details = audit.changes(before, {"name": name, "description": description, "document": parsed})
     details["revision"] = current.revision
     if restored_from is not None:
         details["restored_from"] = restored_from

@@ -11,7 +11,7 @@ from accounts.enforcement import atomic_service, require
 from accounts.models import AuditEvent, User
 
 from . import escalation
-from ._common import _active_admins, _diff, _is_admin_member, claim_revision
+from ._common import _active_admins, _is_admin_member, claim_revision
 
 USERNAME_FIXED = ("A user name cannot change: it is who the audit log, sign-in and the decision API mean. "
                   "Create a new user for a new name.")
@@ -95,7 +95,7 @@ def user_update(*, actor, user: User, expected_revision: int | None = None, **ch
         setattr(locked, key, value)
     locked.full_clean()
     locked.save()
-    audit.record(actor=actor, action="iam:users:updateUser", target=locked, details=_diff(before, changes))
+    audit.record(actor=actor, action="iam:users:updateUser", target=locked, details=audit.changes(before, changes))
     for key, value in changes.items():
         setattr(user, key, value)
     user.revision = locked.revision
