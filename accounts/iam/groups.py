@@ -15,7 +15,6 @@ from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.selectors import search_text
 from accounts.services import escalation
-from accounts.services._common import StaleEditError
 
 from .dependency_picture import dependency_picture
 from .directory_forms import AttachForm, DetachForm, GroupEditForm, GroupForm, MemberForm
@@ -29,6 +28,7 @@ from .directory_selectors import (
     membership_candidates,
     projects_by_region,
 )
+from .form_views import delete_page, form_page
 
 
 @permission_required_action("iam:groups:listGroups")
@@ -44,17 +44,12 @@ def group_list(request):
 
 @permission_required_action("iam:groups:createGroup")
 def group_create(request):
-    form = GroupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            group = services.group_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Group {group.name} created. Add members and attach permissions below.")
-            return redirect(group)
-    status = 422 if form.errors else 200
-    return render(request, "iam/groups/form.html", {"form": form, "creating": True}, status=status)
+    def save(data):
+        group = services.group_create(actor=request.user, **data)
+        return f"Group {group.name} created. Add members and attach permissions below.", group
+
+    return form_page(request, GroupForm(request.POST or None), save, template="iam/groups/form.html",
+                     context={"creating": True})
 
 
 @permission_required_action("iam:groups:getGroup")
@@ -131,48 +126,27 @@ def group_edit(request, pk):
     if group.is_builtin:
         form.fields["name"].disabled = True
         form.fields["name"].help_text = "The built-in admin group cannot be renamed."
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.group_update(actor=request.user, group=group, name=data["name"], description=data["description"],
-                                  expected_revision=data["revision"])
-        except StaleEditError as stale:
-            return stale_form(request, "iam/groups/form.html", form, stale, {"group": stale.current},
-                              [(form[field].label, getattr(stale.current, field)) for field in ("name", "description")])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Group {group.name} saved.")
-            return redirect(group)
-    status = 422 if form.errors else 200
-    return render(request, "iam/groups/form.html", {"form": form, "group": group}, status=status)
 
+    def save(data):
+        services.group_update(actor=request.user, group=group, name=data["name"], description=data["description"],
+                              expected_revision=data["revision"])
+        return f"Group {group.name} saved.", group
 
-def stale_form(request, template, form, stale: StaleEditError, context, values):
-    """409: the form keeps what was typed, now at the current revision, beside the values saved
-    meanwhile (as the image and policy editors answer), so saving again is a deliberate overwrite."""
-    current = stale.current
-    form.data = form.data.copy()
-    form.data["revision"] = current.revision
-    form.add_error(None, stale.messages)
-    conflict = {"revision": current.revision, "values": [(label, value or "—") for label, value in values]}
-    return render(request, template, {**context, "form": form, "conflict": conflict}, status=409)
+    return form_page(request, form, save, template="iam/groups/form.html", context={"group": group},
+                     stale_as="group", stale_fields=("name", "description"))
 
 
 @permission_required_action("iam:groups:deleteGroup")
 def group_delete(request, pk):
     group = get_object_or_404(UserGroup, pk=pk)
-    if request.method == "POST":
-        try:
-            services.group_delete(actor=request.user, group=group)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect(group)
-        messages.success(request, f"Group {group.name} deleted.")
-        return redirect("iam:group-list")
-    context = {"group": group, "members": group_members(group), "grants": group_grants(group),
-               "refusal": escalation.deletion_refusal(request.user, group)}
-    return render(request, "iam/groups/confirm_delete.html", context)
+
+    def delete():
+        services.group_delete(actor=request.user, group=group)
+        return f"Group {group.name} deleted."
+
+    return delete_page(request, group, delete, done="iam:group-list", template="iam/groups/confirm_delete.html",
+                       context=lambda: {"group": group, "members": group_members(group), "grants": group_grants(group),
+                                        "refusal": escalation.deletion_refusal(request.user, group)})
 
 
 def _needed_by(grants) -> dict[int, list[Policy]]:

@@ -25,6 +25,7 @@ from accounts.selectors import search_text
 
 from . import last_used
 from .dependency_picture import dependency_picture
+from .form_views import form_page
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
     CONDITION_KEY_NAMES,
@@ -328,23 +329,16 @@ def policy_validate(request):
 def policy_clone(request, pk):
     """Copy a role or policy into a new custom policy, to adapt it."""
     source = get_object_or_404(Policy, pk=pk)
-    status = 200
-    if request.method == "POST":
-        form = CloneForm(request.POST)
-        if form.is_valid():
-            try:
-                copy = services.policy_clone(actor=request.user, source=source, name=form.cleaned_data["name"],
-                                             description=form.cleaned_data["description"])
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(request, f"Created {copy.name}, a copy of {source.name}.")
-                return redirect(copy)
-        status = 422
-    else:
-        name = f"{source.name} (copy)"[: Policy._meta.get_field("name").max_length]
-        form = CloneForm(initial={"name": name, "description": source.description})
-    return render(request, "iam/policies/clone.html", {"form": form, "source": source}, status=status)
+    name = f"{source.name} (copy)"[: Policy._meta.get_field("name").max_length]
+    form = CloneForm(request.POST if request.method == "POST" else None,
+                     initial={"name": name, "description": source.description})
+
+    def save(data):
+        copy = services.policy_clone(actor=request.user, source=source, name=data["name"],
+                                     description=data["description"])
+        return f"Created {copy.name}, a copy of {source.name}.", copy
+
+    return form_page(request, form, save, template="iam/policies/clone.html", context={"source": source})
 
 
 @permission_required_action("iam:roles:deleteRole")

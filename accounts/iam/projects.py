@@ -9,13 +9,14 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import add_service_errors
 from accounts.models import MAX_SUBPROJECTS_PER_REGION, Project, Region
 from accounts.permissions import permission_required_action
+
+from .form_views import save_form
 
 
 class SubprojectForm(forms.Form):
@@ -64,18 +65,20 @@ def project_list(request):
 def project_create(request):
     """Create `<region>_<name>`; a refusal (bad name, taken, the region full) is shown on its form (422)."""
     form = SubprojectForm(request.POST, auto_id=_auto_id(request.POST.get("region", "")))
-    if form.is_valid():
-        region = form.cleaned_data["region"]
+
+    def save(data):
+        region = data["region"]
         try:
-            project = services.project_create(actor=request.user, region=region,
-                                              name=f"{region.code}_{form.cleaned_data['suffix']}",
-                                              description=form.cleaned_data["description"])
+            project = services.project_create(actor=request.user, region=region, name=f"{region.code}_{data['suffix']}",
+                                              description=data["description"])
         except ValidationError as error:
-            add_service_errors(form, _on_suffix(error))
-        else:
-            messages.success(request, f"Project {project.name} created in {region.name}. Grant it to groups "
-                                      "from a group's Permissions tab.")
-            return redirect("iam:project-list")
+            raise _on_suffix(error) from None
+        return (f"Project {project.name} created in {region.name}. Grant it to groups from a group's Permissions "
+                "tab.", "iam:project-list")
+
+    response = save_form(request, form, save)
+    if response is not None:
+        return response
     if "region" in form.errors:
         messages.error(request, "Choose one of the regions below to create the project in.")
     return _page(request, bound=form, status=422)

@@ -11,13 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import mfa, services
-from accounts.forms import add_service_errors
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
 from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.services import escalation
 from accounts.services import mfa as mfa_services
-from accounts.services._common import StaleEditError
 
 from .directory_forms import (
     AddToGroupForm,
@@ -27,7 +25,8 @@ from .directory_forms import (
     UserFilterForm,
 )
 from .directory_selectors import PAGE_SIZE, capabilities, user_memberships, users_matching
-from .groups import change_membership, stale_form
+from .form_views import delete_page, form_page
+from .groups import change_membership
 
 ONE_TIME_SESSION_KEY = "iam-one-time-password-{}"
 ONE_TIME_COOKIE = "iam-otp-{}"
@@ -84,29 +83,24 @@ def user_create(request):
     """Create a user, and put it in the chosen groups in the same step (all or nothing)."""
     offered = _offered_groups(request)
     form = UserCreateForm(request.POST or None, offered_groups=offered)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                user, generated = services.user_create(
-                    actor=request.user, username=data["username"], password=form.chosen_password(),
-                    email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
-                    is_active=data["is_active"],
-                )
-                groups = list(data.get("groups") or [])
-                for group in groups:
-                    services.group_add_member(actor=request.user, group=group, user=user)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            joined = f" in {', '.join(g.name for g in groups)}" if groups else ""
-            messages.success(request, f"User {user.username} created{joined}.")
-            response = redirect(user)
-            if generated:
-                stash_password(request, response, user, generated)
-            return response
-    status = 422 if form.errors else 200
-    return render(request, "iam/users/form.html", {"form": form, "creating": True}, status=status)
+
+    def save(data):
+        with transaction.atomic():
+            user, generated = services.user_create(
+                actor=request.user, username=data["username"], password=form.chosen_password(),
+                email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+                is_active=data["is_active"],
+            )
+            groups = list(data.get("groups") or [])
+            for group in groups:
+                services.group_add_member(actor=request.user, group=group, user=user)
+        joined = f" in {', '.join(g.name for g in groups)}" if groups else ""
+        response = redirect(user)
+        if generated:
+            stash_password(request, response, user, generated)
+        return f"User {user.username} created{joined}.", response
+
+    return form_page(request, form, save, template="iam/users/form.html", context={"creating": True})
 
 
 OFFERED_GROUPS = 30  # the create form lists this many groups; more are added from a group's page
@@ -174,21 +168,14 @@ def user_edit(request, pk):
     initial = {"username": user.username, "email": user.email, "first_name": user.first_name,
                "last_name": user.last_name, "revision": user.revision}
     form = UserEditForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.user_update(actor=request.user, user=user, expected_revision=data["revision"],
-                                 **{field: data[field] for field in EDITABLE})
-        except StaleEditError as stale:
-            return stale_form(request, "iam/users/form.html", form, stale, {"subject": stale.current},
-                              [(form[field].label, getattr(stale.current, field)) for field in EDITABLE])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"User {user.username} saved.")
-            return redirect(user)
-    status = 422 if form.errors else 200
-    return render(request, "iam/users/form.html", {"form": form, "subject": user}, status=status)
+
+    def save(data):
+        services.user_update(actor=request.user, user=user, expected_revision=data["revision"],
+                             **{field: data[field] for field in EDITABLE})
+        return f"User {user.username} saved.", user
+
+    return form_page(request, form, save, template="iam/users/form.html", context={"subject": user},
+                     stale_as="subject", stale_fields=EDITABLE)
 
 
 @permission_required_action("iam:users:updateUser")
@@ -239,16 +226,13 @@ def user_mfa_reset(request, pk):
 @permission_required_action("iam:users:deleteUser")
 def user_delete(request, pk):
     user = get_object_or_404(User, pk=pk)
-    if request.method == "POST":
-        try:
-            services.user_delete(actor=request.user, user=user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect(user)
-        messages.success(request, f"User {user.username} deleted.")
-        return redirect("iam:user-list")
-    context = {"subject": user, "memberships": user_memberships(user)}
-    return render(request, "iam/users/confirm_delete.html", context)
+
+    def delete():
+        services.user_delete(actor=request.user, user=user)
+        return f"User {user.username} deleted."
+
+    return delete_page(request, user, delete, done="iam:user-list", template="iam/users/confirm_delete.html",
+                       context=lambda: {"subject": user, "memberships": user_memberships(user)})
 
 
 @permission_required_action("iam:groups:addUserToGroup")
