@@ -157,8 +157,13 @@ def sign_in_code(request):
                            message="The password was right; the second-factor code was refused.")
     elif request.method == "POST":
         status = 400
-    context = {"form": form}
-    if passkeys.has_passkeys(user):
-        context["passkey_config"] = passkeys.verification_configuration(
-            request, "login-passkey-begin", "login-passkey-complete")
-    return render(request, "registration/login_code.html", context, status=status)
+    return render(request, "registration/login_code.html", {"form": form, **_passkey_offer(request, user)},
+                  status=status)
+
+
+def _passkey_offer(request, user) -> dict:
+    """The "Use a passkey" button's configuration, for a person who has passkeys."""
+    if not passkeys.has_passkeys(user):
+        return {}
+    return {"passkey_config": passkeys.verification_configuration(request, "login-passkey-begin",
+                                                                  "login-passkey-complete")}
