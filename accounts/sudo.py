@@ -175,6 +175,33 @@ def lockout_response(request):
                  status=429, lockout_message=lockout_message())
 
 
+def _prove(request, user, form, uses_code: bool):
+    """Check the posted proof: (what proved it, or None; how, in words for the audit)."""
+    if uses_code:
+        proved = mfa.verify_code(user, form.cleaned_data["code"])
+        return proved, "a recovery code" if isinstance(proved, StaticDevice) else "a code from the authenticator app"
+    setattr(request, CONFIRMING_ATTR, True)
+    # Through the authentication backends: django-axes counts a failure (name and address, as
+    # at sign-in) and refuses while locked out (accounts.signin.lockout_response answers).
+    proved = authenticate(request, username=user.get_username(), password=form.cleaned_data["password"])
+    if proved is not None and proved.pk != user.pk:
+        proved = None
+    return proved, "the password"
+
+
+def _refused(request, user, form, uses_code: bool, next_url: str):
+    """A wrong code or password: said on the form and audited (a locked-out name answers as axes says)."""
+    if getattr(request, "axes_locked_out", False):
+        return lockout_response(request)
+    field = "code" if uses_code else "password"
+    form.add_error(field, "That code is not valid. Enter the current code from your authenticator app, or one "
+                          "of your recovery codes." if uses_code else "That is not your password.")
+    record_refusal(user, "sudo:confirm", target=user,
+                   message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
+                           "was not right.")
+    return _page(request, form, next_url=next_url, status=400)
+
+
 @login_only
 @sensitive_post_parameters("password", "code")
 @csrf_protect
@@ -191,31 +218,13 @@ def confirm(request):
     if not form.is_valid():
         return _page(request, form, next_url=next_url, status=400)
     if uses_code:
-        code = form.cleaned_data["code"]
-        wait = mfa.seconds_until_allowed(user, code)
-        proved = None if wait else mfa.verify_code(user, code)
+        wait = mfa.seconds_until_allowed(user, form.cleaned_data["code"])
         if wait:
             form.add_error("code", f"Too many wrong codes. Wait {wait} seconds, then try again.")
             return _page(request, form, next_url=next_url, status=429)
-        proof = "a recovery code" if isinstance(proved, StaticDevice) else "a code from the authenticator app"
-    else:
-        setattr(request, CONFIRMING_ATTR, True)
-        # Through the authentication backends: django-axes counts a failure (name and address, as
-        # at sign-in) and refuses while locked out (accounts.signin.lockout_response answers).
-        proved = authenticate(request, username=user.get_username(), password=form.cleaned_data["password"])
-        if proved is not None and proved.pk != user.pk:
-            proved = None
-        proof = "the password"
+    proved, proof = _prove(request, user, form, uses_code)
     if proved is None:
-        if getattr(request, "axes_locked_out", False):
-            return lockout_response(request)
-        field = "code" if uses_code else "password"
-        form.add_error(field, "That code is not valid. Enter the current code from your authenticator app, or one "
-                              "of your recovery codes." if uses_code else "That is not your password.")
-        record_refusal(user, "sudo:confirm", target=user,
-                       message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
-                               "was not right.")
-        return _page(request, form, next_url=next_url, status=400)
+        return _refused(request, user, form, uses_code, next_url)
     if uses_code:
         mfa.mark_verified(request, proved)
     mark_confirmed(request)

@@ -81,13 +81,17 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
                              })
             return result
     except StepFailed as failure:
-        if isinstance(failure.error, Refused):
-            record_refusal(actor, failure.error.explanation.action,
-                           message=f"Import refused at {failure.path}: {failure.message}",
-                           target_type="configuration", target_id=import_id,
-                           target_repr=source or "IAM configuration",
-                           details={"import_id": import_id, "path": failure.path})
+        _record_refused_import(failure, actor, import_id, source)
         raise DocumentError([(failure.path, failure.message)]) from failure
+
+
+def _record_refused_import(failure: StepFailed, actor, import_id: str, source: str) -> None:
+    """A refused permission, audited once as the import's (after the rollback discarded the step's own)."""
+    if isinstance(failure.error, Refused):
+        record_refusal(actor, failure.error.explanation.action,
+                       message=f"Import refused at {failure.path}: {failure.message}",
+                       target_type="configuration", target_id=import_id, target_repr=source or "IAM configuration",
+                       details={"import_id": import_id, "path": failure.path})
 
 
 def _refuse(plan: Plan, actor) -> None:
