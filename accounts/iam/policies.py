@@ -25,7 +25,7 @@ from accounts.selectors import search_text
 
 from . import last_used
 from .dependency_picture import dependency_picture
-from .form_views import form_page
+from .form_views import delete_page, form_page
 from .policy_forms import CloneForm, PolicyForm
 from .visual_editor import (
     CONDITION_KEY_NAMES,
@@ -348,17 +348,22 @@ def policy_delete(request, pk):
     """Delete a custom policy after confirmation; refused while a group holds it."""
     policy = _custom_policy(pk, "deleted")
     names = who_can.may_see_names(request.authorization)  # which groups hold it: else how many
-    if request.method == "POST":
+
+    def delete():
         try:
             services.policy_delete(actor=request.user, policy=policy)
         except ValidationError as error:
             holders = Grant.objects.filter(policy=policy).values("group").distinct().count()
-            messages.error(request, " ".join(error.messages) if names or not holders else
-                           f"{policy.name} is attached to {holders} group{'s' if holders > 1 else ''}: detach it "
-                           "first.")
-            return redirect(policy)
-        messages.success(request, f"Deleted {policy.name}.")
-        return redirect("iam:policy-list")
-    groups = sorted({grant.group.name for grant in Grant.objects.filter(policy=policy).select_related("group")})
-    context = {"policy": policy, "groups": groups if names else [], "holder_count": len(groups), "names_shown": names}
-    return render(request, "iam/policies/delete.html", context)
+            if names or not holders:
+                raise
+            raise ValidationError(f"{policy.name} is attached to {holders} group{'s' if holders > 1 else ''}: "
+                                  "detach it first.") from error
+        return f"Deleted {policy.name}."
+
+    def context():
+        groups = sorted({grant.group.name for grant in Grant.objects.filter(policy=policy).select_related("group")})
+        return {"policy": policy, "groups": groups if names else [], "holder_count": len(groups),
+                "names_shown": names}
+
+    return delete_page(request, policy, delete, done="iam:policy-list", template="iam/policies/delete.html",
+                       context=context)
