@@ -54,11 +54,6 @@ def _begin(actor, operation_name: str, image: Image, project: Project | None) ->
     return project
 
 
-def _diff(before: dict, after: dict) -> dict:
-    changed = [k for k in after if before.get(k) != after.get(k)]
-    return {"before": {k: before.get(k) for k in changed}, "after": {k: after[k] for k in changed}}
-
-
 @atomic_service
 def image_create(*, actor, project: Project, kind: str, **attributes) -> Image:
     """Register a private image record in `project`, queued for its file."""
@@ -124,7 +119,7 @@ def image_update(*, actor, image: Image, project: Project | None = None, expecte
     image.full_clean()
     image.save(update_fields=[*changes, "revision", "updated_at"])
     audit.record(actor=actor, action="ims:images:update", target=image, project=project,
-                 details=_diff(before, changes))
+                 details=audit.changes(before, changes))
     return image
 
 

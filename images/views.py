@@ -26,9 +26,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import authz, permissions, who_can
+from accounts.forms import add_service_errors
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
 from accounts.permissions import permission_required_action
+from accounts.responses import refusal_fragment
 
 from . import forms, selectors, services
 from .models import Image
@@ -353,20 +355,9 @@ def _conflict_error(request, authorization, current, project, name, form, confli
 
 def _state_error(request, authorization, image, project, reason: str):
     if request.htmx:
-        response = render(request, "partials/refusal.html", {"reason": reason}, status=409)
-        response["HX-Retarget"] = "#messages"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return refusal_fragment(reason, 409, request)
     messages.error(request, reason)
     return render(request, "images/detail.html", _detail_context(request, authorization, image, project), status=409)
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _operation_action(url_kwargs) -> str | None:
@@ -394,7 +385,7 @@ def _operation_failed(request, authorization, image, project, op, form, error: V
         image.refresh_from_db()
         if request.htmx:
             return _upload_killed(request, error)
-    _apply_errors(form, error)
+    add_service_errors(form, error)
     return _form_error(request, authorization, image, project, op.name, form)
 
 
@@ -451,7 +442,7 @@ def image_create(request):
                 image = services.image_create(actor=request.user, project=project, kind=form.cleaned_data["kind"],
                                               **attributes)
             except ValidationError as error:
-                _apply_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Image {image.name} was created in {project.name}. Upload its file next.")
                 return _finish(request, image.get_absolute_url())

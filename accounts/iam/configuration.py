@@ -19,10 +19,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import iac
+from accounts import iac, responses
+from accounts.enforcement import record_refusal
 from accounts.iac import limits
 from accounts.permissions import permission_required_action, public_view
-from imsperm import errors
 
 
 class ImportForm(forms.Form):
@@ -102,10 +102,12 @@ def configuration(request):
 def _refused_before_reading(request):
     """Who may import, and how much: answered before the file is parsed or planned (None: go on)."""
     refusal = limits.import_refusal(request.user)
-    if refusal is not None:
+    if refusal is not None:  # audited like every refusal (the one recorder), then the 403
+        record_refusal(request.user, "iam:config:import", message=refusal, target_type="page",
+                       target_repr=request.path, details={"method": request.method})
         raise PermissionDenied(refusal)
     if int(request.META.get("CONTENT_LENGTH") or 0) > limits.MAX_REQUEST_BYTES:
-        return errors.payload_too_large(request, "The request is larger than any configuration file it may carry.")
+        return responses.payload_too_large(request, "The request is larger than any configuration file it may carry.")
     upload = request.FILES.get("file")
     if upload is not None and upload.size > limits.MAX_BYTES:
         return _limit_page(request, limits.bytes_refusal(upload.size), 413)

@@ -17,8 +17,9 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts import audit, permission_grid, who_can
-from accounts.models import AuditEvent, Policy, UserGroup
+from accounts import permission_grid, who_can
+from accounts.enforcement import record_refusal
+from accounts.models import Policy, UserGroup
 from accounts.permissions import permission_required_action
 from accounts.selectors import all_projects
 
@@ -143,6 +144,6 @@ NAMES_REFUSAL = ("Seeing what a group holds, and who holds what, needs what who-
 def _refuse_names(request, subject) -> None:
     """403, audited: a page that would say who holds what, for a reader who may not see it."""
     missing = next((a for a in WHO_CAN_ACTIONS if not request.authorization.allows(a)), WHO_CAN_ACTIONS[0])
-    audit.record(actor=request.user, action=missing, target=subject, outcome=AuditEvent.Outcome.DENIED,
-                 message=NAMES_REFUSAL, details={"method": request.method, "path": request.path})
+    record_refusal(request.user, missing, message=NAMES_REFUSAL, target=subject,
+                   details={"method": request.method, "path": request.path})
     raise PermissionDenied(NAMES_REFUSAL)

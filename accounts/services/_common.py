@@ -3,11 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
-from accounts import audit
 from accounts.models import ADMIN_GROUP_NAME, Membership
 
 # audit.changes, under the name services/projects.py still imports (issue 22: one definition).
-_diff = audit.changes
 
 
 def _active_admins() -> int:

@@ -13,7 +13,7 @@ from accounts import audit
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_SUBPROJECTS_PER_REGION, Project, Region
 
-from ._common import _diff, claim_revision
+from ._common import claim_revision
 
 
 def _check_subproject_name(region: Region, name: str, *, exclude_pk=None) -> None:
@@ -53,7 +53,7 @@ def region_update(*, actor, region: Region, name: str, expected_revision: int | 
     locked.full_clean()
     locked.save()
     audit.record(actor=actor, action="iam:projects:updateProject", target=locked,
-                 details=_diff(before, {"name": name}))
+                 details=audit.changes(before, {"name": name}))
     return locked
 
 
@@ -93,5 +93,5 @@ def project_update(*, actor, project: Project, name: str, description: str,
     locked.full_clean()
     locked.save()
     audit.record(actor=actor, action="iam:projects:updateProject", target=locked, project=locked,
-                 details=_diff(before, {"name": name, "description": description}))
+                 details=audit.changes(before, {"name": name, "description": description}))
     return locked

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts import iac, services
 from accounts.iac import limits
 from accounts.iac import plan as plan_module
-from accounts.models import Policy, User
+from accounts.models import AuditEvent, Policy, User
 
 from .conftest import text_of
 
@@ -85,7 +85,9 @@ def test_a_reader_is_refused_at_once_before_the_file_is_parsed_or_planned(client
     assert response.status_code == 403
     assert "iam:groups:createGroup" in response.content.decode()
     assert spied == []
-    assert len(queries) <= 12  # session, user, stamp, grants, audit: a fixed number, whatever the file's size
+    assert len(queries) <= 14  # session, user, stamp, grants, the denied event: a fixed number, whatever the size
+    # audited like every refusal (the up-front 403 was the one refusal no event recorded)
+    assert AuditEvent.objects.filter(actor=reader, action="iam:config:import", outcome="denied").exists()
 
 
 def test_a_writer_lacking_a_kind_of_change_is_refused_there_before_any_change_is_tried(client, exported, spied):
