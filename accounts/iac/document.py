@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from accounts.policy import locate
+from federation.iac import ProviderEntry, canonical_entries
 
 FORMAT = "imsperm-iam/1"
 ALL_RESOURCES = "all_resources"
@@ -120,6 +121,8 @@ class Configuration(_Entry):
     groups: list[GroupEntry] = []
     policies: list[PolicyEntry] = []
     grants: list[GrantEntry] = []
+    identity_providers: list[ProviderEntry] = Field(default=[], description=(
+        "OpenID Connect identity providers and their mapping rules, without client secrets (kept on apply)."))
 
 
 class DocumentError(Exception):
@@ -204,6 +207,9 @@ def canonical(configuration: Configuration) -> dict:
              **({"expires": g.expires} if g.expires is not None else {})}
             for g in sorted(configuration.grants, key=lambda g: (g.group, g.policy))
         ],
+        # Only when there are some: a file without providers reads as it did before they existed.
+        **({"identity_providers": canonical_entries(configuration.identity_providers)}
+           if configuration.identity_providers else {}),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from accounts import authz
 from accounts.models import Grant, Membership, Policy, Project, Region, User, UserGroup
+from federation.iac import export_entries
 
 from .document import ALL_RESOURCES, FORMAT, Configuration, dumps, expires_text
 
@@ -17,6 +18,8 @@ EXPORT_ACTIONS = (
     "iam:roles:listRoles",
     "iam:roles:getRole",
     "iam:permissions:listPermissions",
+    "iam:identityProviders:list",
+    "iam:identityProviders:get",
 )
 
 
@@ -76,6 +79,7 @@ def current_configuration() -> Configuration:
         "policies": [{"name": p.name, "description": p.description, "document": p.document}
                      for p in Policy.objects.filter(is_system=False)],
         "grants": [g for g in grants if g["scope"]],  # a scoped grant left without projects grants nothing
+        "identity_providers": export_entries(),
     }
     return Configuration.model_validate(data, strict=False)
 

@@ -41,6 +41,9 @@ WRITE_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Grants", "create"): ("iam:permissions:grantPermission",),
     ("Grants", "change"): ("iam:permissions:grantPermission",),
     ("Grants", "remove"): ("iam:permissions:revokePermission",),
+    ("Identity providers", "create"): ("iam:identityProviders:create", "iam:identityProviders:update"),
+    ("Identity providers", "change"): ("iam:identityProviders:update",),
+    ("Identity providers", "remove"): ("iam:identityProviders:delete",),
 }
 IMPORT_WRITE_ACTIONS = tuple(sorted({action for actions in WRITE_ACTIONS.values() for action in actions}))
 

@@ -27,19 +27,21 @@ from accounts.models import ADMIN_GROUP_NAME, Membership, Policy, Project, Regio
 from accounts.policy import ACTIONS, SERVICES, get_action
 from accounts.services import escalation
 from accounts.services.policies import PolicyDocumentError
+from federation.iac import LocatedError
 
 from .document import ALL_RESOURCES, Configuration, DocumentError, digest, dumps, expires_moment
 from .export import export_text, grant_ends, grant_scopes
 from .limits import changes_refusal, kind_refusals
 
 EFFECTS_COMPARED = 50
-SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants")
+SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants",
+            "Identity providers")
 USER_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff")
 OUTCOME_LABELS = {"allow": "allowed", "explicit_deny": "denied explicitly", "implicit_deny": "denied"}
 # The order steps run in: removals of memberships and grants before additions (limits count what
 # is there), policy edits after detaching (only the remaining grants are widened), deletions last.
 PHASES = ("regions", "projects", "users", "policy-create", "groups", "detach", "leave", "policy-update",
-          "attach", "expires", "join", "group-delete", "policy-delete", "user-delete")
+          "attach", "expires", "join", "identity-providers", "group-delete", "policy-delete", "user-delete")
 
 
 @dataclass
@@ -246,7 +248,32 @@ def build_plan(configuration: Configuration, *, prune: bool = False, config_text
     _plan_policies(configuration, state, plan)
     _plan_groups(configuration, state, plan)
     _plan_grants(configuration, state, plan)
+    _plan_identity_providers(configuration, state, plan)
     return plan
+
+
+def _plan_identity_providers(configuration, state, plan) -> None:
+    """Providers and their rules (federation.iac): one step per provider, after the groups exist; the
+    same services as the console, so the same no-escalation rule, refused at the rule's group."""
+    from federation import iac
+
+    filed_groups = {g.name for g in configuration.groups}
+    _duplicates(plan.errors, configuration.identity_providers, lambda p: p.name, "$.identity_providers",
+                "The identity provider")
+    for p_index, entry in enumerate(configuration.identity_providers):
+        for r_index, rule in enumerate(entry.rules):
+            for g_index, name in enumerate(rule.groups):
+                if name not in filed_groups and name not in state.groups:
+                    plan.errors.append((f"$.identity_providers[{p_index}].rules[{r_index}].groups[{g_index}]",
+                                        f"There is no user group named {name!r}."))
+    if plan.errors:
+        return
+    for change in iac.plan_entries(configuration.identity_providers, prune=plan.prune):
+        plan.changes.append(Change("Identity providers", change.kind, change.name, change.path,
+                                   iac.describe(change.before), iac.describe(change.after)))
+        plan.steps.append(Step("identity-providers", change.path,
+                               lambda actor, change=change: iac.apply_change(change, configuration.identity_providers,
+                                                                             actor=actor)))
 
 
 def _check_references(configuration: Configuration, state: _State, errors: list) -> None:
@@ -764,6 +791,9 @@ def run_steps(plan: Plan, actor) -> list:
             results.append(step.run(actor))
         except PolicyDocumentError as error:
             raise StepFailed(f"{step.path}.document", _message(error), error) from error
+        except LocatedError as error:
+            path, message = error.errors[0]
+            raise StepFailed(path, message, error.refused or error) from error
         except (ValidationError, PermissionDenied) as error:
             raise StepFailed(step.path, _message(error), error) from error
         except (User.DoesNotExist, UserGroup.DoesNotExist, Policy.DoesNotExist, Region.DoesNotExist,

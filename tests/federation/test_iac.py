@@ -75,3 +75,79 @@ def test_each_change_is_audited_as_the_actors():
     actions = list(AuditEvent.objects.filter(actor__username="admin").values_list("action", flat=True))
     assert actions.count("iam:identityProviders:create") == 1 and "iam:identityProviders:update" in actions
     assert UserGroup.objects.filter(name="developers").exists()
+
+
+# --- through iam_apply / the import (accounts.iac) ---------------------------------------------------
+
+
+def test_export_holds_the_providers_without_secrets_and_applying_it_back_changes_nothing():
+    from accounts.iac.apply import apply_configuration
+    from accounts.iac.document import parse_text
+    from accounts.iac.export import export_text
+
+    services.provider_create(actor=None, name="Corp", issuer="https://idp.example/o", client_id="console",
+                             client_secret="keep-me", scopes="openid email")
+    apply_entries(entries(ENTRY), actor=None)
+    text = export_text()
+    assert '"identity_providers"' in text and "keep-me" not in text
+    result = apply_configuration(parse_text(text), actor=User.objects.get(username="admin"))
+    assert not result.changed
+
+
+def test_iam_apply_creates_changes_and_prunes_providers_keeping_the_secret():
+    import json as json_module
+
+    from accounts.iac.apply import apply_configuration
+    from accounts.iac.document import parse_text
+    from accounts.iac.export import export_text
+
+    services.provider_create(actor=None, name="Old", issuer="https://old.example/o", client_id="c",
+                             client_secret="old-secret")
+    document = json_module.loads(export_text())
+    document["identity_providers"] = [ENTRY, {**ENTRY, "name": "Old", "issuer": "https://old2.example/o",
+                                              "rules": []}]
+    result = apply_configuration(parse_text(json_module.dumps(document)), actor=User.objects.get(username="admin"))
+    assert [(c.section, c.kind) for c in result.plan.changes] == [("Identity providers", "create"),
+                                                                   ("Identity providers", "change")]
+    old = IdentityProvider.objects.get(name="Old")
+    assert old.issuer == "https://old2.example/o" and old.client_secret == "old-secret"
+    assert AuditEvent.objects.filter(action="iam:identityProviders:create",
+                                     details__import_id=result.import_id).exists()
+    document["identity_providers"] = [ENTRY]
+    apply_configuration(parse_text(json_module.dumps(document)), actor=None, prune=True)
+    assert list(IdentityProvider.objects.values_list("name", flat=True)) == ["Corp"]
+
+
+def test_iam_apply_refuses_a_rule_into_the_admin_group_by_the_security_administrator_at_its_path():
+    import json as json_module
+
+    from accounts.iac.apply import apply_configuration
+    from accounts.iac.document import DocumentError, parse_text
+    from accounts.iac.export import export_text
+
+    document = json_module.loads(export_text())
+    document["identity_providers"] = [{**ENTRY, "rules": [
+        {"claim": "groups", "operator": "contains", "value": "it", "groups": ["iam-admins", "admin"]}]}]
+    with pytest.raises(DocumentError) as refused:
+        apply_configuration(parse_text(json_module.dumps(document)), actor=User.objects.get(username="iam-admin"))
+    path, message = refused.value.errors[0]
+    assert path == "$.identity_providers[0].rules[0].groups[1]" and "Only members of the admin group" in message
+    assert not IdentityProvider.objects.exists()
+    event = AuditEvent.objects.get(outcome="denied", actor__username="iam-admin")
+    assert "$.identity_providers[0].rules[0].groups[1]" in event.message
+
+
+def test_iam_apply_names_an_unknown_group_at_its_path():
+    import json as json_module
+
+    from accounts.iac.apply import apply_configuration
+    from accounts.iac.document import DocumentError, parse_text
+    from accounts.iac.export import export_text
+
+    document = json_module.loads(export_text())
+    document["identity_providers"] = [{**ENTRY, "rules": [
+        {"claim": "a", "operator": "equals", "value": "b", "groups": ["nope"]}]}]
+    with pytest.raises(DocumentError) as error:
+        apply_configuration(parse_text(json_module.dumps(document)), actor=None)
+    assert error.value.errors == [("$.identity_providers[0].rules[0].groups[0]",
+                                   "There is no user group named 'nope'.")]
