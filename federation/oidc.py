@@ -95,14 +95,22 @@ def describe_error(error: Exception) -> str:
         if error.description:
             text += f": {error.description}"
         return f"the provider refused: {text}"[:300]
+    token = _describe_token_error(name, error)
+    if token:
+        return token
+    if isinstance(error, ProviderConfigurationError):
+        return str(error)[:300]
+    if isinstance(error, requests.RequestException):
+        return f"the provider could not be reached: {name}"
+    return f"{name}: {error}"[:300]
+
+
+def _describe_token_error(name: str, error: Exception) -> str | None:
+    """Which check of the ID token failed, as joserfc names it (None: not an ID token's error)."""
     if name == "ExpiredTokenError":
         return "the ID token has expired"
     if name in ("InvalidClaimError", "MissingClaimError"):
-        claim = getattr(error, "claim", "") or str(error)
-        if claim in ("aud", "azp"):
-            return f"the ID token was issued for another client, not this console ({claim})"
-        return f"the ID token's {claim} claim is not valid" if name == "InvalidClaimError" else \
-            f"the ID token has no {claim} claim"
+        return _describe_claim_error(name, error)
     if name == "BadSignatureError":
         return "the ID token's signature does not verify with the provider's keys (JWKS)"
     if name in ("InvalidKeyIdError", "MissingKeyError"):
@@ -111,11 +119,16 @@ def describe_error(error: Exception) -> str:
         return f"the ID token's signature algorithm is not accepted ({error})"[:300]
     if isinstance(error, JoseError):
         return f"the ID token is not valid: {name} {error}"[:300]
-    if isinstance(error, ProviderConfigurationError):
-        return str(error)[:300]
-    if isinstance(error, requests.RequestException):
-        return f"the provider could not be reached: {name}"
-    return f"{name}: {error}"[:300]
+    return None
+
+
+def _describe_claim_error(name: str, error: Exception) -> str:
+    """A claim missing or not valid; a wrong audience says the token is another client's."""
+    claim = getattr(error, "claim", "") or str(error)
+    if claim in ("aud", "azp"):
+        return f"the ID token was issued for another client, not this console ({claim})"
+    return f"the ID token's {claim} claim is not valid" if name == "InvalidClaimError" else \
+        f"the ID token has no {claim} claim"
 
 
 @dataclass(frozen=True)
@@ -128,22 +141,39 @@ class Finding:
 def test_connection(provider) -> list[Finding]:
     """Fetch the discovery document and the JWKS; say what was found, or exactly what failed (and forget
     what sign-ins kept of them)."""
-    found: list[Finding] = []
     url = provider.discovery_url
     _DISCOVERED.pop(url, None)  # the next sign-in reads the provider afresh too
+    metadata, failure = _fetch_discovery(url)
+    if failure is not None:
+        return [failure]
+    found = [Finding(True, f"Discovery document read from {url}."), *_endpoint_findings(provider, metadata),
+             *_security_findings(provider, metadata)]
+    jwks_uri = metadata.get("jwks_uri")
+    if jwks_uri:
+        found.extend(_jwks_findings(jwks_uri))
+    return found
+
+
+def _fetch_discovery(url: str) -> tuple[dict, None] | tuple[None, Finding]:
+    """The discovery document as a JSON object, or the one finding that says why there is none."""
     try:
         response = requests.get(url, timeout=TIMEOUT_SECONDS, headers={"Accept": "application/json"})
     except requests.RequestException as error:
-        return [Finding(False, f"Could not fetch {url}: {type(error).__name__} ({error})"[:400])]
+        return None, Finding(False, f"Could not fetch {url}: {type(error).__name__} ({error})"[:400])
     if response.status_code != 200:
-        return [Finding(False, f"{url} answered HTTP {response.status_code}, not 200.")]
+        return None, Finding(False, f"{url} answered HTTP {response.status_code}, not 200.")
     try:
         metadata = response.json()
     except ValueError:
-        return [Finding(False, f"{url} did not answer JSON.")]
+        return None, Finding(False, f"{url} did not answer JSON.")
     if not isinstance(metadata, dict):
-        return [Finding(False, f"{url} answered JSON that is not an object.")]
-    found.append(Finding(True, f"Discovery document read from {url}."))
+        return None, Finding(False, f"{url} answered JSON that is not an object.")
+    return metadata, None
+
+
+def _endpoint_findings(provider, metadata: dict) -> list[Finding]:
+    """The issuer (exactly the configured one, or sign-ins are refused) and the endpoints a sign-in uses."""
+    found = []
     issuer = metadata.get("issuer")
     if not _same_issuer(str(issuer or ""), provider.issuer):
         found.append(Finding(False, f"It names the issuer {issuer!r}, not the configured {provider.issuer!r}: "
@@ -159,6 +189,12 @@ def test_connection(provider) -> list[Finding]:
         found.append(Finding(True, f"userinfo_endpoint: {metadata['userinfo_endpoint']}"))
     else:
         found.append(Finding(True, "It has no userinfo_endpoint: claims come from the ID token only.", warning=True))
+    return found
+
+
+def _security_findings(provider, metadata: dict) -> list[Finding]:
+    """PKCE S256, an accepted (asymmetric) ID token algorithm, and the configured scopes the provider lists."""
+    found = []
     methods = metadata.get("code_challenge_methods_supported")
     if methods is not None and "S256" not in methods:
         found.append(Finding(False, "It does not list PKCE S256 in code_challenge_methods_supported."))
@@ -169,25 +205,22 @@ def test_connection(provider) -> list[Finding]:
     else:
         found.append(Finding(False, f"No accepted ID token algorithm among {algs or 'none listed'}."))
     supported = metadata.get("scopes_supported")
-    if supported:
-        missing = [scope for scope in provider.scope_list if scope not in supported]
-        if missing:
-            found.append(Finding(True, f"Scopes not listed by the provider: {', '.join(missing)}.", warning=True))
-    jwks_uri = metadata.get("jwks_uri")
-    if not jwks_uri:
-        return found
+    missing = [scope for scope in provider.scope_list if scope not in supported] if supported else []
+    if missing:
+        found.append(Finding(True, f"Scopes not listed by the provider: {', '.join(missing)}.", warning=True))
+    return found
+
+
+def _jwks_findings(jwks_uri: str) -> list[Finding]:
+    """The JWKS fetched and read as a key set: its keys, or why no ID token could be verified with it."""
     try:
         jwks = requests.get(jwks_uri, timeout=TIMEOUT_SECONDS).json()
         keys = KeySet.import_key_set(jwks)
     except requests.RequestException as error:
-        found.append(Finding(False, f"Could not fetch the JWKS {jwks_uri}: {type(error).__name__}."))
-        return found
+        return [Finding(False, f"Could not fetch the JWKS {jwks_uri}: {type(error).__name__}.")]
     except (ValueError, JoseError, TypeError, KeyError) as error:
-        found.append(Finding(False, f"The JWKS at {jwks_uri} is not a valid key set: {type(error).__name__}."))
-        return found
+        return [Finding(False, f"The JWKS at {jwks_uri} is not a valid key set: {type(error).__name__}.")]
     described = ", ".join(f"{key.key_type} {key.kid or '(no kid)'}" for key in keys.keys)
     if keys.keys:
-        found.append(Finding(True, f"JWKS: {len(keys.keys)} key{'s' if len(keys.keys) != 1 else ''} ({described})."))
-    else:
-        found.append(Finding(False, "The JWKS holds no key: no ID token could be verified."))
-    return found
+        return [Finding(True, f"JWKS: {len(keys.keys)} key{'s' if len(keys.keys) != 1 else ''} ({described}).")]
+    return [Finding(False, "The JWKS holds no key: no ID token could be verified.")]
