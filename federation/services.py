@@ -309,42 +309,16 @@ def apply_sign_in(provider: IdentityProvider, claims: dict) -> SignInOutcome:
             if not admitted:
                 outcome.refusal = f"no mapping rule of {provider.name} matches you"
                 return outcome
-            user = _create_user(provider, claims)
-            identity = FederatedIdentity.objects.create(provider=provider, provider_name=provider.name,
-                                                        subject=subject, user=user)
+            identity = _first_sign_in(provider, claims, subject, actor)
             outcome.created = True
-            audit.record(actor=actor, action="iam:users:createUser", target=user,
-                         message=f"Created on the first sign-in with {provider.name} (no password).",
-                         details={"source": f"identity provider {provider.name}", "subject": subject[:200]})
         user = identity.user
         outcome.user = user
         if not user.is_active:
             outcome.refusal = "your user is deactivated in the console"
             return outcome
         desired = {g.pk: g for g in (evaluation.groups if admitted else [])}
-        member_of = set(Membership.objects.filter(user=user).values_list("group_id", flat=True))
-        given = {g.pk: g for g in identity.provider_groups.all()}
-        to_add = [g for pk, g in desired.items() if pk not in member_of]
-        to_remove = [g for pk, g in given.items() if pk not in desired and pk in member_of]
-        if len(member_of) - len(to_remove) + len(to_add) > MAX_GROUPS_PER_USER:
-            outcome.refusal = (f"the rules would put you in more than {MAX_GROUPS_PER_USER} groups, the most a user "
-                               "can be in")
+        if not _set_provider_groups(provider, identity, desired, actor, outcome):
             return outcome
-        source = {"source": f"identity provider {provider.name}", "rules": evaluation.matched_positions}
-        for group in to_remove:
-            Membership.objects.filter(user=user, group=group).delete()
-            audit.record(actor=actor, action="iam:groups:removeUserFromGroup", target=group,
-                         message=f"{provider.name} no longer maps {user.username} into {group.name}.",
-                         details={"before": {"member": user.username}, **source})
-            outcome.removed.append(group.name)
-        for group in to_add:
-            Membership.objects.create(user=user, group=group)
-            audit.record(actor=actor, action="iam:groups:addUserToGroup", target=group,
-                         message=f"{provider.name} maps {user.username} into {group.name}.",
-                         details={"after": {"member": user.username}, **source})
-            outcome.added.append(group.name)
-        kept_given = [pk for pk in given if pk in desired]
-        identity.provider_groups.set([*kept_given, *(g.pk for g in to_add)])
         identity.last_claims = _trim(claims)
         identity.last_sign_in_at = timezone.now()
         identity.provider_name = provider.name
@@ -352,6 +326,50 @@ def apply_sign_in(provider: IdentityProvider, claims: dict) -> SignInOutcome:
         if not admitted:
             outcome.refusal = f"no mapping rule of {provider.name} matches you"
         return outcome
+
+
+def _first_sign_in(provider: IdentityProvider, claims: dict, subject: str, actor) -> FederatedIdentity:
+    """The first sign-in of this subject: the user is created (no password) and linked, audited as the
+    provider's doing."""
+    user = _create_user(provider, claims)
+    identity = FederatedIdentity.objects.create(provider=provider, provider_name=provider.name,
+                                                subject=subject, user=user)
+    audit.record(actor=actor, action="iam:users:createUser", target=user,
+                 message=f"Created on the first sign-in with {provider.name} (no password).",
+                 details={"source": f"identity provider {provider.name}", "subject": subject[:200]})
+    return identity
+
+
+def _set_provider_groups(provider: IdentityProvider, identity: FederatedIdentity, desired: dict, actor,
+                         outcome: SignInOutcome) -> bool:
+    """Make the provider-given memberships exactly `desired` (group pk → group), each change audited;
+    memberships given by hand stay. False (outcome.refusal said why, nothing changed) when the user
+    would be in more groups than a user can be."""
+    user = identity.user
+    member_of = set(Membership.objects.filter(user=user).values_list("group_id", flat=True))
+    given = {g.pk: g for g in identity.provider_groups.all()}
+    to_add = [g for pk, g in desired.items() if pk not in member_of]
+    to_remove = [g for pk, g in given.items() if pk not in desired and pk in member_of]
+    if len(member_of) - len(to_remove) + len(to_add) > MAX_GROUPS_PER_USER:
+        outcome.refusal = (f"the rules would put you in more than {MAX_GROUPS_PER_USER} groups, the most a user "
+                           "can be in")
+        return False
+    source = {"source": f"identity provider {provider.name}", "rules": outcome.evaluation.matched_positions}
+    for group in to_remove:
+        Membership.objects.filter(user=user, group=group).delete()
+        audit.record(actor=actor, action="iam:groups:removeUserFromGroup", target=group,
+                     message=f"{provider.name} no longer maps {user.username} into {group.name}.",
+                     details={"before": {"member": user.username}, **source})
+        outcome.removed.append(group.name)
+    for group in to_add:
+        Membership.objects.create(user=user, group=group)
+        audit.record(actor=actor, action="iam:groups:addUserToGroup", target=group,
+                     message=f"{provider.name} maps {user.username} into {group.name}.",
+                     details={"after": {"member": user.username}, **source})
+        outcome.added.append(group.name)
+    kept_given = [pk for pk in given if pk in desired]
+    identity.provider_groups.set([*kept_given, *(g.pk for g in to_add)])
+    return True
 
 
 def _trim(claims: dict) -> dict:

@@ -302,18 +302,8 @@ def oidc_callback(request, pk):
     provider = get_object_or_404(IdentityProvider, pk=pk)
     if not provider.is_active:
         return _turned_away(request, provider, f"sign-in with {provider.name} is disabled")
-    client = oidc.ProviderClient(provider)
     try:
-        token = client.authorize_access_token(request)
-        if "userinfo" not in token:
-            raise oidc.ProviderConfigurationError("the provider answered without a verified ID token")
-        claims = dict(token["userinfo"])
-        if client.load_server_metadata().get("userinfo_endpoint"):
-            extra = dict(client.userinfo(token=token))
-            if str(extra.get("sub")) != str(claims.get("sub")):
-                raise oidc.ProviderConfigurationError("the userinfo answer is about another subject than the ID token")
-            protocol = {k: claims[k] for k in ("iss", "aud", "sub", "exp", "iat") if k in claims}
-            claims = {**claims, **extra, **protocol}
+        claims = _verified_claims(request, oidc.ProviderClient(provider))
     except oidc.PROTOCOL_ERRORS as error:
         return _turned_away(request, provider, oidc.describe_error(error))
     try:
@@ -327,12 +317,7 @@ def oidc_callback(request, pk):
     if next_url and not _safe_next(request, next_url):
         next_url = ""
     audit.record(actor=user, action=services.SIGN_IN_ACTION, target=provider, outcome=AuditEvent.Outcome.ALLOWED,
-                 message=(f"Signed in with {provider.name}"
-                          + (" (user created just in time)" if outcome.created else "")
-                          + (f"; rules {', '.join(map(str, outcome.evaluation.matched_positions))} matched"
-                             if outcome.evaluation.matched else "")
-                          + (f"; added to {', '.join(outcome.added)}" if outcome.added else "")
-                          + (f"; removed from {', '.join(outcome.removed)}" if outcome.removed else "") + "."),
+                 message=_signed_in_message(provider, outcome),
                  details={"subject": str(claims.get("sub"))[:200], "added": outcome.added, "removed": outcome.removed})
     user.backend = BACKEND
     if mfa.has_mfa(user):
@@ -340,6 +325,32 @@ def oidc_callback(request, pk):
         return redirect("login-code")
     auth_login(request, user, backend=BACKEND)
     return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+
+
+def _verified_claims(request, client) -> dict:
+    """The person's claims from the verified ID token, with the userinfo answer's added when the provider
+    has that endpoint (it must be about the same subject; the token's protocol claims win)."""
+    token = client.authorize_access_token(request)
+    if "userinfo" not in token:
+        raise oidc.ProviderConfigurationError("the provider answered without a verified ID token")
+    claims = dict(token["userinfo"])
+    if not client.load_server_metadata().get("userinfo_endpoint"):
+        return claims
+    extra = dict(client.userinfo(token=token))
+    if str(extra.get("sub")) != str(claims.get("sub")):
+        raise oidc.ProviderConfigurationError("the userinfo answer is about another subject than the ID token")
+    protocol = {k: claims[k] for k in ("iss", "aud", "sub", "exp", "iat") if k in claims}
+    return {**claims, **extra, **protocol}
+
+
+def _signed_in_message(provider, outcome) -> str:
+    """The audit message of a sign-in: created or not, the rules that matched, the groups added and removed."""
+    return (f"Signed in with {provider.name}"
+            + (" (user created just in time)" if outcome.created else "")
+            + (f"; rules {', '.join(map(str, outcome.evaluation.matched_positions))} matched"
+               if outcome.evaluation.matched else "")
+            + (f"; added to {', '.join(outcome.added)}" if outcome.added else "")
+            + (f"; removed from {', '.join(outcome.removed)}" if outcome.removed else "") + ".")
 
 
 def active_providers():
