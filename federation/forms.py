@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 
 from accounts.models import UserGroup
+from accounts.policy import locate
 
 from .models import IdentityProvider, MappingRule
 
@@ -70,11 +69,9 @@ class PreviewForm(forms.Form):
     def clean_claims(self):
         text = self.cleaned_data["claims"]
         try:
-            value = json.loads(text)
-        except RecursionError:
-            raise forms.ValidationError("Not usable: the JSON is nested too deeply.") from None
-        except ValueError as error:
-            raise forms.ValidationError(f"Not JSON: {str(error)[:200]}.") from None
+            value = locate.loads(text)  # the console's one JSON check: NUL, lone surrogates, depth, numbers
+        except locate.UnusableJSON as error:
+            raise forms.ValidationError(f"Not usable JSON: {str(error)[:200]}.") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Paste a JSON object of claims, like {\"email\": \"ana@example.com\"}.")
         return value

@@ -57,3 +57,17 @@ def test_a_hostile_callback_query_is_refused_not_a_500(client, db):
                   "?code=a&code=b&state=1"):
         response = client.get(f"/accounts/oidc/{provider.pk}/callback/{query}")
         assert response.status_code == 403, query
+
+
+@pytest.mark.parametrize(("claims", "where"), [
+    ('{"sub": "x", "groups": ["\\ud800"]}', "$.groups[0]"),
+    ('{"sub": "\\u0000"}', "$.sub"),
+    ('{"sub": "x", "n": 1e400}', "$.n"),
+    ("[" * 10_000 + "]" * 10_000, "$"),
+])
+def test_preview_claims_go_through_the_one_json_check(admin_client, claims, where):
+    """Claims with what no console stores are refused at their JSON path, as every JSON door refuses."""
+    provider = services.provider_create(actor=None, name="Corp", issuer="https://idp.example/o", client_id="c")
+    response = admin_client.post(f"/iam/identity-providers/{provider.pk}/preview/", {"claims": claims})
+    assert response.status_code in (200, 422)
+    assert f"Not usable JSON: {where}" in response.content.decode()
