@@ -6,6 +6,7 @@ from django import forms
 
 from accounts.models import UserGroup
 from accounts.policy import locate
+from images.forms import RevisionField
 
 from .models import IdentityProvider, MappingRule
 
@@ -17,7 +18,7 @@ class ProviderForm(forms.ModelForm):
         label="Client secret", required=False, strip=True, max_length=512,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    revision = RevisionField()  # a missing or mangled revision counts as stale, as on every edit form
 
     class Meta:
         model = IdentityProvider

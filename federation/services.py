@@ -23,6 +23,7 @@ from accounts import audit, enforcement, services
 from accounts.enforcement import Refused, atomic_service, require
 from accounts.models import MAX_GROUPS_PER_USER, AuditEvent, Membership, User
 from accounts.services import escalation
+from accounts.services._common import claim_revision
 from accounts.services.users import username_was_someone_elses
 
 from . import rules as rule_engine
@@ -83,11 +84,6 @@ def require_may_map(actor, attempted: str, mapped, unmapped=(), *, target=None, 
                       target_repr=target_repr)
 
 
-def _claim(provider) -> None:
-    rows = IdentityProvider.objects.filter(pk=provider.pk)
-    rows.update(revision=F("revision") + 1)
-
-
 @atomic_service
 def provider_create(*, actor, name: str, issuer: str, client_id: str, client_secret: str = "",
                     scopes: str = "openid email profile", is_active: bool = True,
@@ -116,9 +112,7 @@ def provider_update(*, actor, provider: IdentityProvider, expected_revision: int
     require(actor, "iam:identityProviders:update", target=provider)
     require_may_map(actor, "iam:identityProviders:update", mapped_groups(provider), target=provider)
     locked = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
-    if expected_revision is not None and locked.revision != expected_revision:
-        raise ValidationError(f"{locked} was changed by someone else after you opened it. Review it, then save "
-                              "again.", code="conflict")
+    claim_revision(locked, expected_revision)  # the one mechanism: a stale form is a StaleEditError (409)
     before = _state(locked)
     for key, value in changes.items():
         if key not in PROVIDER_FIELDS:
@@ -126,7 +120,6 @@ def provider_update(*, actor, provider: IdentityProvider, expected_revision: int
         setattr(locked, key, value)
     if client_secret:
         locked.client_secret = client_secret
-    locked.revision += 1
     _validate(locked)
     locked.save()
     after = _state(locked)
@@ -180,7 +173,7 @@ def rule_create(*, actor, provider: IdentityProvider, claim: str, operator: str,
     rule.full_clean()
     rule.save()
     rule.groups.set(groups)
-    _claim(provider)
+    claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
                  message=f"Added rule {position}: {rule.describe()} → "
                          f"{', '.join(sorted(g.name for g in groups)) or 'no group'}.",
@@ -207,7 +200,7 @@ def rule_update(*, actor, rule: MappingRule, claim: str, operator: str, value: s
     rule.full_clean()
     rule.save()
     rule.groups.set(groups)
-    _claim(provider)
+    claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
                  message=f"Changed rule {rule.position}: {rule.describe()}.",
                  details={"before": {"rule": before}, "after": {"rule": _rule_state(rule, groups)}})
@@ -228,7 +221,7 @@ def rule_delete(*, actor, rule: MappingRule) -> None:
     rule.delete()
     for later in provider.rules.filter(position__gt=position).order_by("position"):
         MappingRule.objects.filter(pk=later.pk).update(position=later.position - 1)
-    _claim(provider)
+    claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
                  message=f"Deleted rule {position}.", details={"before": {"rule": before}})
 
@@ -247,7 +240,7 @@ def rule_move(*, actor, rule: MappingRule, up: bool) -> None:
     MappingRule.objects.filter(pk=rule.pk).update(position=0)
     MappingRule.objects.filter(pk=neighbour.pk).update(position=a)
     MappingRule.objects.filter(pk=rule.pk).update(position=b)
-    _claim(provider)
+    claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
                  message=f"Moved rule {a} to position {b}.",
                  details={"before": {"position": a}, "after": {"position": b}})
@@ -415,7 +408,7 @@ def rules_replace(*, actor, provider: IdentityProvider, rules: list[dict], where
         created.full_clean()
         created.save()
         created.groups.set(rule["groups"])
-    _claim(provider)
+    claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
                  message=f"Replaced the mapping rules ({len(before)} → {len(wanted)}).",
                  details={"before": {"rules": before}, "after": {"rules": wanted}})

@@ -71,3 +71,18 @@ def test_preview_claims_go_through_the_one_json_check(admin_client, claims, wher
     response = admin_client.post(f"/iam/identity-providers/{provider.pk}/preview/", {"claims": claims})
     assert response.status_code in (200, 422)
     assert f"Not usable JSON: {where}" in response.content.decode()
+
+
+@pytest.mark.parametrize("revision", ["", "1"])
+def test_a_stale_or_revisionless_provider_edit_is_a_409_and_changes_nothing(admin_client, revision):
+    """The provider form carries the revision it was loaded with, as every edit form: one saved meanwhile
+    (or a form without it) is not overwritten."""
+    provider = services.provider_create(actor=None, name="Corp", issuer="https://idp.example/o", client_id="c")
+    services.provider_update(actor=None, provider=provider, name="Corp", issuer=provider.issuer,
+                             client_id="changed-meanwhile", scopes=provider.scopes,
+                             allow_unmatched=provider.allow_unmatched)
+    data = {"name": "Corp", "issuer": "https://idp.example/o", "client_id": "mine", "client_secret": "",
+            "scopes": "openid email", "revision": revision}
+    response = admin_client.post(f"/iam/identity-providers/{provider.pk}/edit/", data)
+    assert response.status_code == 409
+    assert IdentityProvider.objects.get(pk=provider.pk).client_id == "changed-meanwhile"
