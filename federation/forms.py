@@ -48,6 +48,9 @@ class RuleForm(forms.ModelForm):
     groups = forms.ModelMultipleChoiceField(queryset=UserGroup.objects.order_by("name"), required=True,
                                             widget=forms.SelectMultiple(attrs={"size": 6}),
                                             help_text="The user groups a person this rule matches is put in.")
+    # The provider's revision the form was loaded at: rules are part of the provider, so a rule saved
+    # from a form drawn before any change to the provider (or its other rules) is refused, not applied.
+    revision = RevisionField()
 
     class Meta:
         model = MappingRule
@@ -55,6 +58,8 @@ class RuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["revision"].initial = self.instance.provider.revision
         self.fields["claim"].widget.attrs.update({"placeholder": "groups", "autocomplete": "off"})
         self.fields["value"].widget = forms.TextInput(attrs={"placeholder": "engineering", "autocomplete": "off"})
         self.fields["value"].max_length = 1024

@@ -183,7 +183,9 @@ def rule_create(*, actor, provider: IdentityProvider, claim: str, operator: str,
 
 @atomic_service
 def rule_update(*, actor, rule: MappingRule, claim: str, operator: str, value: str, groups,
-                stop: bool = False) -> MappingRule:
+                stop: bool = False, expected_revision: int | None = None) -> MappingRule:
+    """Change a rule, refusing a form loaded before the provider's last change (`expected_revision`:
+    the provider's; None when no form was loaded)."""
     provider = rule.provider
     require(actor, "iam:identityProviders:update", target=provider)
     groups = list(groups)
@@ -193,6 +195,7 @@ def rule_update(*, actor, rule: MappingRule, claim: str, operator: str, value: s
     require_may_map(actor, "iam:identityProviders:update",
                     [*others, *[(f"rule {rule.position}", g) for g in groups]],
                     [(f"rule {rule.position}", g) for g in old_groups if g.pk not in still], target=provider)
+    claim_revision(provider, expected_revision)  # permission first (a refusal is audited), then staleness
     before = _rule_state(rule, old_groups)
     for key, val in _rule_fields(claim, operator, value).items():
         setattr(rule, key, val)
@@ -200,7 +203,6 @@ def rule_update(*, actor, rule: MappingRule, claim: str, operator: str, value: s
     rule.full_clean()
     rule.save()
     rule.groups.set(groups)
-    claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
                  message=f"Changed rule {rule.position}: {rule.describe()}.",
                  details={"before": {"rule": before}, "after": {"rule": _rule_state(rule, groups)}})

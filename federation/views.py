@@ -196,7 +196,9 @@ def rule_create(request, pk):
     status = 422
     if form.is_valid():
         try:
-            rule = services.rule_create(actor=request.user, provider=provider, **form.cleaned_data)
+            # Adding a rule overwrites nothing: the form's revision is not asked.
+            data = {key: value for key, value in form.cleaned_data.items() if key != "revision"}
+            rule = services.rule_create(actor=request.user, provider=provider, **data)
         except Refused as refused:
             status = _refused(request, form, refused)
         except ValidationError as error:
@@ -217,12 +219,14 @@ def rule_edit(request, pk):
     if request.method == "POST":
         status = 422
         if form.is_valid():
+            data = dict(form.cleaned_data)
             try:
-                services.rule_update(actor=request.user, rule=rule, **form.cleaned_data)
+                services.rule_update(actor=request.user, rule=rule, expected_revision=data.pop("revision"), **data)
             except Refused as refused:
                 status = _refused(request, form, refused)
             except ValidationError as error:
                 add_service_errors(form, error)
+                status = 409 if getattr(error, "code", "") == "conflict" else 422
             else:
                 messages.success(request, f"Rule {rule.position} saved.")
                 return redirect(rule.provider)

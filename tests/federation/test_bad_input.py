@@ -86,3 +86,25 @@ def test_a_stale_or_revisionless_provider_edit_is_a_409_and_changes_nothing(admi
     response = admin_client.post(f"/iam/identity-providers/{provider.pk}/edit/", data)
     assert response.status_code == 409
     assert IdentityProvider.objects.get(pk=provider.pk).client_id == "changed-meanwhile"
+
+
+def test_a_rule_edit_loaded_before_the_providers_last_change_is_a_409_and_changes_nothing(admin_client):
+    """A rule is part of its provider: a rule form carries the provider's revision (409 when stale)."""
+    provider = services.provider_create(actor=None, name="Corp", issuer="https://idp.example/o", client_id="c")
+    viewers = UserGroup.objects.get(name="viewers")
+    rule = services.rule_create(actor=None, provider=provider, claim="groups", operator="contains", value="eng",
+                                groups=[viewers])
+    loaded = IdentityProvider.objects.get(pk=provider.pk).revision
+    services.rule_create(actor=None, provider=provider, claim="email", operator="email_domain", value="x.example",
+                         groups=[viewers])  # someone else's change meanwhile
+    data = {"claim": "groups", "operator": "contains", "value": "mine", "groups": [viewers.pk]}
+    stale = admin_client.post(f"/iam/identity-providers/rules/{rule.pk}/edit/", {**data, "revision": loaded})
+    assert stale.status_code == 409
+    assert rule_value(rule) == "eng"
+    current = IdentityProvider.objects.get(pk=provider.pk).revision
+    fresh = admin_client.post(f"/iam/identity-providers/rules/{rule.pk}/edit/", {**data, "revision": current})
+    assert fresh.status_code == 302 and rule_value(rule) == "mine"
+
+
+def rule_value(rule):
+    return type(rule).objects.get(pk=rule.pk).value
