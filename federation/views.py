@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import audit, mfa
+from accounts import audit, mfa, who_can
 from accounts.enforcement import Refused
 from accounts.forms import add_service_errors
 from accounts.models import AuditEvent, UserGroup
@@ -85,11 +85,15 @@ def _unmappable(actor) -> list[str]:
 
 def _detail(request, provider, *, preview=None, preview_form=None, findings=None, rule_form=None, status=200):
     rules = list(provider.rules.prefetch_related("groups").order_by("position"))
-    identities = (FederatedIdentity.objects.filter(provider=provider).select_related("user")
-                  .prefetch_related("provider_groups").order_by("user__username")[:50])
+    signed_in = FederatedIdentity.objects.filter(provider=provider)
+    # Who signed in, in which groups, names holders: only for those who-can's permissions allow (a count else).
+    names = who_can.may_see_names(request.authorization)
+    identities = (signed_in.select_related("user").prefetch_related("provider_groups")
+                  .order_by("user__username")[:50]) if names else None
     allows = request.authorization.allows
     context = {
         "provider": provider, "rules": rules, "identities": identities,
+        "people_count": None if names else signed_in.count(), "names_actions": who_can.NAMES_ACTIONS,
         "redirect_uri": redirect_uri(request, provider),
         "preview": preview, "preview_form": preview_form or PreviewForm(),
         "findings": findings,

@@ -191,3 +191,26 @@ def test_the_security_administrator_holds_the_actions_and_sees_the_menu_entry(cl
     page = client.get("/iam/identity-providers/")
     assert page.status_code == 200
     assert 'href="/iam/identity-providers/"' in page.content.decode() and "Identity providers" in page.content.decode()
+
+
+def test_who_signed_in_is_named_only_for_who_cans_permissions(client):
+    """The provider's page lists the people it signed in and their groups: that names holders, so it
+    needs what who-can needs (who_can.may_see_names); with get alone it gives a count."""
+    from accounts import services as iam
+    from accounts.models import Membership, User
+    from federation.models import FederatedIdentity
+
+    provider = services.provider_create(actor=None, name="Corp", issuer="https://idp.example/o", client_id="c")
+    person = iam.user_create(actor=None, username="fed-person", without_password=True)[0]
+    FederatedIdentity.objects.create(provider=provider, provider_name=provider.name, subject="s1", user=person)
+    document = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["iam:identityProviders:get"]}]}
+    reader = iam.user_create(actor=None, username="idp-reader", password="imsperm-demo")[0]
+    group = iam.group_create(actor=None, name="idp-readers")
+    iam.grant_attach(actor=None, group=group, all_resources=True,
+                     policies=[iam.policy_create(actor=None, name="idp-get", document=document)])
+    Membership.objects.create(user=reader, group=group)
+    client.force_login(reader)
+    page = client.get(f"/iam/identity-providers/{provider.pk}/").content.decode()
+    assert "fed-person" not in page and "1 person has signed in with Corp" in page
+    client.force_login(User.objects.get(username="iam-admin"))
+    assert "fed-person" in client.get(f"/iam/identity-providers/{provider.pk}/").content.decode()
