@@ -35,6 +35,22 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("seed_demo", stdout=StringIO())
 
 
+@pytest.fixture(autouse=True)
+def last_used_pinned(monkeypatch):
+    """Each test starts with no last-used notes in memory and its last-used clock held at its start:
+    whether a page writes its notes (one upsert after the response) then depends on the test alone,
+    never on what an earlier test noted or on a minute turning between two requests."""
+    from django.utils import timezone
+
+    from accounts import last_used
+
+    last_used.reset()
+    started = timezone.now()
+    monkeypatch.setattr(last_used, "_now", lambda: started)
+    yield
+    last_used.reset()
+
+
 @pytest.fixture
 def demo(db):
     """Marks a test as using the demo data (seeded once per session)."""
