@@ -99,6 +99,7 @@ def _upsert(rows) -> int:
     sql = (f"INSERT INTO {table} (grant_id, action, last_used_at) "
            f"SELECT notes.column1, notes.column2, notes.column3 FROM (VALUES {values}) AS notes "
            f"INNER JOIN {grants} ON {grants}.id = notes.column1 WHERE 1 = 1 "
+           f"ORDER BY notes.column1, notes.column2 "  # one lock order in every process: no deadlock
            f"ON CONFLICT (grant_id, action) DO UPDATE SET last_used_at = excluded.last_used_at "
            f"WHERE {table}.last_used_at < excluded.last_used_at")
     with connection.cursor() as cursor:

@@ -53,6 +53,13 @@ def cpu_seconds(site) -> dict[str, float]:
     return {"app_servers": app, "postgresql": used(backends)}
 
 
+def first_traceback(log: str, lines: int = 40) -> str:
+    """The log's first traceback with the line before it (the message that logged it), bounded."""
+    rows = log.splitlines()
+    start = next(i for i, row in enumerate(rows) if "Traceback" in row)
+    return "\n".join(rows[max(start - 1, 0):start + lines])
+
+
 def main() -> int:
     seconds = bounded("LOADTEST_SECONDS", 60, 120)
     users = bounded("LOADTEST_USERS", 20, 50)
@@ -98,7 +105,10 @@ def main() -> int:
         result["checks"]["unexpected_answers"] = sum(result["load"]["unexpected"].values())
         for n in (1, 2):  # the servers' own logs: any traceback is a fault even if answered
             log = (work / f"server-{n}.log").read_text(errors="replace")
+            (REPORT / f"server-{n}.log").write_text(log)  # kept beside the report: CI's output shows why
             result["checks"][f"tracebacks_server_{n}"] = log.count("Traceback")
+            if "Traceback" in log:
+                print(f"== the first traceback in server-{n}.log:\n{first_traceback(log)}")
         (REPORT / "report.json").write_text(json.dumps(result, indent=1))
         print(json.dumps(result, indent=1))
         failed = {name: count for name, count in result["checks"].items() if count}
