@@ -25,6 +25,7 @@ NAVIGATION = (
     ("IAM", "Configuration", "iam:config", EXPORT_ACTIONS, False),
     ("Account", "Sign-in security", "accounts:mfa", None, False),
     ("Account", "API tokens", "api-tokens:list", None, False),
+    ("Account", "Preferences", "preferences:settings", None, False),
 )
 
 

@@ -19,7 +19,6 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -31,6 +30,7 @@ from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
 from accounts.permissions import permission_required_action
 from accounts.responses import refusal_fragment
+from preferences import moments
 
 from . import forms, selectors, services
 from .models import Image
@@ -105,6 +105,7 @@ class Row:
     size_label: str
     created_iso: str
     created_label: str
+    created_utc: str
     seen_as: str
     kind_label: str
     project_name: str
@@ -121,14 +122,12 @@ def _tag_chips(tags) -> str:
 def _rows(authorization, images, project) -> list[Row]:
     """Each row's controls, decided in memory from the compiled policies (no query per row)."""
     rows = []
-    zone = timezone.get_current_timezone()
     for image in images:
         opening = authorization.decide("ims:images:get", project, image)
         membership = membership_of(image, project)
         seen_as = image.image_type
         if image.image_type == Image.ImageType.PRIVATE and image.project_id != project.pk:
             seen_as = Image.ImageType.SHARED
-        created = image.created_at.astimezone(zone)
         rows.append(Row(
             image=image,
             controls=controls_for(authorization, image, project, ROW_OPERATIONS, applicable_only=True),
@@ -147,8 +146,9 @@ def _rows(authorization, images, project) -> list[Row]:
             os_version=image.os_version,
             disk_format_label=_LABELS["disk_format"].get(image.disk_format, image.disk_format),
             size_label=filesizeformat(image.size),
-            created_iso=created.isoformat(),
-            created_label=created.strftime("%Y-%m-%d %H:%M"),
+            created_iso=moments.utc_iso(image.created_at),
+            created_label=moments.label(image.created_at),
+            created_utc=moments.utc_text(image.created_at),
             seen_as=str(Image.ImageType(seen_as).label),
             kind_label=str(_LABELS["kind"].get(image.kind, image.kind)),
             project_name=image.project.name,

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "images",
     "api",
     "federation",
+    "preferences",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "preferences.middleware.PreferencesMiddleware",  # the person's time zone, theme (from the session)
     "accounts.middleware.RequestKeysMiddleware",
     "accounts.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -108,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.console",
             ],
+            "builtins": ["preferences.templatetags.moments"],  # {{ value|moment }}: every time shown
         },
     },
 ]

@@ -89,6 +89,7 @@ urlpatterns = [
     path("images/", include("images.urls")),
     path("api/v1/", include(("api.urls", "api"), namespace="api")),
     path("me/api-tokens/", include("api.token_urls")),
+    path("me/preferences/", include("preferences.urls")),
     path("admin/login/", public_view(admin_sign_in)),
     path("admin/", (_guard_admin(admin_patterns), admin_app_name, admin_namespace)),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -17,8 +18,9 @@ from .directory_forms import AuditFilterForm
 from .directory_selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50
-CSV_COLUMNS = ("time", "user", "action", "target type", "target id", "target", "project", "outcome", "message",
-               "details", "repeats", "last seen")
+# Times in the export are UTC whatever the person's zone (a file is read elsewhere, later): the header says so.
+CSV_COLUMNS = ("time (UTC)", "user", "action", "target type", "target id", "target", "project", "outcome",
+               "message", "details", "repeats", "last seen (UTC)")
 
 
 def detail_blocks(details: dict) -> list[tuple[str, str]]:
@@ -65,10 +67,10 @@ def _csv_rows(events):
     yield writer.writerow(CSV_COLUMNS)
     for event in events.iterator(chunk_size=500):
         yield writer.writerow([_cell(str(value)) for value in (
-            timezone.localtime(event.created_at).isoformat(), event.actor_name, event.action, event.target_type,
+            event.created_at.astimezone(UTC).isoformat(), event.actor_name, event.action, event.target_type,
             event.target_id, event.target_repr, event.project, event.outcome, event.message,
             json.dumps(event.details, sort_keys=True) if event.details else "", event.repeat_count,
-            timezone.localtime(event.last_seen_at).isoformat() if event.last_seen_at else "",
+            event.last_seen_at.astimezone(UTC).isoformat() if event.last_seen_at else "",
         )])
 
 
@@ -77,6 +79,6 @@ def audit_export(request):
     """The same filters as the page, every matching event, streamed as CSV."""
     form = AuditFilterForm(request.GET)
     response = StreamingHttpResponse(_csv_rows(audit_events(**form.filters())), content_type="text/csv")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    stamp = timezone.now().astimezone(UTC).strftime("%Y%m%d-%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="imsperm-audit-{stamp}.csv"'
     return response

@@ -75,10 +75,22 @@ def test_the_csv_export_streams_the_same_filters(history, as_user):
     assert response.streaming and response["Content-Type"] == "text/csv"
     assert "attachment" in response["Content-Disposition"]
     table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert table[0] == ["time", "user", "action", "target type", "target id", "target", "project", "outcome",
-                        "message", "details", "repeats", "last seen"]
+    assert table[0] == ["time (UTC)", "user", "action", "target type", "target id", "target", "project", "outcome",
+                        "message", "details", "repeats", "last seen (UTC)"]
     assert [(r[1], r[2], r[6], r[7]) for r in table[1:]] == [("viewer", "ims:images:delete", "cn-north-4",
                                                               "denied")]
+
+
+def test_the_csv_export_stays_in_utc_whatever_the_persons_zone(history, as_user):
+    from preferences.services import update_preferences
+
+    browser = as_user("iam-admin")
+    update_preferences(actor=user("iam-admin"), time_zone="Asia/Shanghai")
+    browser.post("/me/preferences/", {"time_zone": "Asia/Shanghai", "theme": "auto"})
+    response = browser.get("/iam/audit/export.csv?outcome=denied")
+    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert table[0][0] == "time (UTC)" and table[1][0].endswith("+00:00")
+    assert 'Z.csv"' in response["Content-Disposition"]
 
 
 def test_the_csv_export_neutralises_formulas(as_user):

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "preferences"
+
+urlpatterns = [
+    path("", views.settings_page, name="settings"),
+    path("theme/", views.theme_switch, name="theme"),
+    path("time-zone/detect/", views.detect_time_zone, name="detect-time-zone"),
+]

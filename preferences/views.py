@@ -1,0 +1,70 @@
+"""The signed-in person's own preferences: the settings page, the top bar's theme switch and the
+browser's time zone sent once after the first sign-in. Each writes through preferences.services."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.permissions import login_only
+
+from . import services
+from .forms import PreferencesForm, ThemeForm
+from .models import time_zone_choices
+from .session import remember
+
+
+@login_only
+def settings_page(request):
+    """Time zone and theme, for the signed-in person only (there is no page for someone else's)."""
+    shown = request.preferences
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            try:
+                preference = services.update_preferences(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                remember(request, preference)
+                messages.success(request, f"Preferences saved: times are shown in {preference.time_zone}.")
+                return redirect("preferences:settings")
+        status = 422
+    else:
+        form = PreferencesForm(initial={"time_zone": shown.zone_name, "theme": shown.theme})
+        status = 200
+    return render(request, "preferences/settings.html", {"form": form, "zones": time_zone_choices(),
+                                                          "detected": bool(shown.time_zone)}, status=status)
+
+
+def _back(request) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return "/"
+
+
+@login_only
+@require_POST
+def theme_switch(request):
+    """The top bar's Auto / Light / Dark: remembered for the person; fetch gets 204, a form a redirect back."""
+    form = ThemeForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=422)
+    remember(request, services.update_preferences(actor=request.user, theme=form.cleaned_data["theme"]))
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
+    return redirect(_back(request))
+
+
+@login_only
+@require_POST
+def detect_time_zone(request):
+    """The browser's zone (Intl.DateTimeFormat().resolvedOptions().timeZone), kept only while the person
+    has none yet; an unknown one gives UTC."""
+    preference = services.detect_time_zone(actor=request.user, zone=request.POST.get("time_zone", "")[:64])
+    shown = remember(request, preference)
+    return JsonResponse({"time_zone": shown.zone_name})
