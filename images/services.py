@@ -175,18 +175,22 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
                      outcome=AuditEvent.Outcome.ERROR, message=str(rejected),
                      details={"file": uploaded.name, "size": uploaded.size, "after": {"status": "killed"}})
         return UploadOutcome(image, str(rejected))
-    stored = uploads.store_image_file(image, uploaded, detected.container)
+    # Written under a temporary name first; moved to the image's own name as the transaction's last
+    # step, so the row commits "active" only with its whole file in place. A failure before the
+    # commit removes the file; one at the commit (its outcome unknown) leaves it to uploads.tidy.
+    staged = uploads.stage_image_file(image, uploaded, detected.container)
     try:
-        image.file.name = stored
+        image.file.name = staged.name
         image.size = uploaded.size
         image.status = Image.Status.ACTIVE
         image.save(update_fields=["file", "size", "status", "updated_at"])
         _next_revision(image)
         audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
-                     details={"file": uploaded.name, "stored": stored, "format": detected.container,
+                     details={"file": uploaded.name, "stored": staged.name, "format": detected.container,
                               "after": {"status": "active", "size": uploaded.size}})
-    except Exception:
-        uploads.discard(stored)
+        uploads.move_into_place(staged)
+    except BaseException:
+        uploads.discard(staged.partial)
         raise
     return UploadOutcome(image)
 

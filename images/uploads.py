@@ -8,9 +8,14 @@ whole 512-byte sectors. ZVHD and ZVHD2 are VHD containers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import secrets
 import struct
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -32,6 +37,11 @@ CONTAINER_OF = {
     Image.DiskFormat.RAW: "raw",
 }
 CONTAINER_LABELS = {"qcow2": "QCOW2", "vhd": "VHD", "iso": "ISO", "raw": "RAW"}
+
+
+class StorageUnavailable(OSError):
+    """The image folder could not take a file (full, read-only, gone): answered like a busy database,
+    503 with Retry-After (imsperm.busy) — nothing was changed, and the same request may succeed later."""
 
 
 class FileRejected(ValueError):
@@ -133,10 +143,80 @@ def check_matches(detected: Detected, declared: str) -> None:
         )
 
 
-def store_image_file(image: Image, uploaded, container: str) -> str:
-    """Stream the upload into storage chunk by chunk; the stored name."""
+PARTIAL_SUFFIX = ".part"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload written under a temporary name beside its place (`partial`), to become `name`."""
+
+    partial: str
+    name: str
+
+
+def _folder() -> Path:
+    try:
+        folder = Path(default_storage.path("images"))
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageUnavailable(f"The image folder cannot take files: {error}") from error
+    return folder
+
+
+def stage_image_file(image: Image, uploaded, container: str) -> Staged:
+    """Stream the upload chunk by chunk to a temporary name in the image folder, flushed to disk.
+
+    Nothing is ever written under the image's own name: a reader, a backup or a crash never finds a
+    half-written file there. A folder that cannot take the file (full, read-only, gone) raises
+    StorageUnavailable, answered 503 with Retry-After; the partial file is removed.
+    """
+    folder = _folder()
+    partial = folder / f"{image.pk}.{secrets.token_hex(6)}{PARTIAL_SUFFIX}"
     uploaded.seek(0)
-    return default_storage.save(f"images/{image.pk}.{container}", uploaded)
+    try:
+        with open(partial, "xb") as handle:
+            for chunk in uploaded.chunks():
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise StorageUnavailable(f"The image file could not be written: {error}") from error
+    return Staged(partial=f"images/{partial.name}", name=f"images/{image.pk}.{container}")
+
+
+def move_into_place(staged: Staged) -> str:
+    """Rename the staged file to its name (atomic, replacing a leftover of an attempt whose commit
+    was lost); the last step of the upload's transaction, so a row never commits "active" without
+    its file. The stored name."""
+    try:
+        os.replace(default_storage.path(staged.partial), default_storage.path(staged.name))
+    except OSError as error:
+        raise StorageUnavailable(f"The image file could not be put in place: {error}") from error
+    return staged.name
+
+
+def tidy(grace_seconds: float) -> list[str]:
+    """Remove what interrupted uploads left in the image folder, older than `grace_seconds`: partial
+    files, and files no image row names (a worker killed after the move, or a commit whose answer
+    was lost and which did not happen). The removed names."""
+    try:
+        folder = Path(default_storage.path("images"))
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    named = set(Image.objects.exclude(file="").values_list("file", flat=True))
+    cutoff, removed = time.time() - grace_seconds, []
+    for entry in entries:
+        name = f"images/{entry.name}"
+        if entry.name.startswith(".") or name in named or not entry.is_file():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime <= cutoff:
+                entry.unlink()
+                removed.append(name)
+    return removed
 
 
 def store_export(image: Image, name: str, manifest: str) -> str:

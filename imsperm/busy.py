@@ -1,4 +1,4 @@
-"""A busy database is a 503 with Retry-After, never a 500.
+"""A busy database (or an unavailable file store) is a 503 with Retry-After, never a 500.
 
 Every wait for a lock is bounded by the settings (SQLite's `timeout`, PostgreSQL's `lock_timeout`,
 IMSPERM_DB_LOCK_TIMEOUT seconds). When it runs out — or PostgreSQL cancels a statement, detects a
@@ -45,10 +45,14 @@ def is_busy(error: BaseException) -> bool:
     return any(text in message for text in SQLITE_BUSY + CONNECTION_LOST)
 
 
-def busy_response(request):
+def busy_response(request, part: str = "database"):
     """503 with Retry-After: JSON under /api/, else the console's page (a fragment for htmx)."""
     seconds = retry_after()
-    reason = f"The database is busy with other changes. Nothing was changed: try again in {seconds} seconds."
+    if part == "storage":
+        reason = (f"The image store cannot take files right now. Nothing was changed: try again in {seconds} "
+                  "seconds.")
+    else:
+        reason = f"The database is busy with other changes. Nothing was changed: try again in {seconds} seconds."
     if request.path_info.startswith("/api/"):
         response = JsonResponse({"detail": reason}, status=503)
     else:
@@ -71,4 +75,8 @@ class BusyDatabaseMiddleware:
     def process_exception(self, request, exception):
         if is_busy(exception):
             return busy_response(request)
+        from images.uploads import StorageUnavailable  # the image folder refused a file
+
+        if isinstance(exception, StorageUnavailable):
+            return busy_response(request, "storage")
         return None
