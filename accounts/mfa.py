@@ -82,14 +82,19 @@ def forget_verification(request) -> None:
 
 
 def session_keys(request) -> dict[str, object]:
-    """g:MFAPresent (this session verified a device that still exists) and, when it did,
-    g:MFAAge (whole seconds since)."""
+    """g:MFAPresent (this session verified a device that still exists, or signed in through an identity
+    provider whose MFA the console trusts: federation.trust) and, when it did, g:MFAAge (whole seconds
+    since)."""
     user = getattr(request, "user", None)
     verified_at = request.session.get(VERIFIED_AT_SESSION_KEY) if hasattr(request, "session") else None
     is_verified = getattr(user, "is_verified", None)
     present = bool(verified_at is not None and is_verified is not None and is_verified())
     if not present:
-        return {"g:MFAPresent": False}
+        from federation import trust
+
+        verified_at = trust.verified_at(request) if hasattr(request, "session") else None
+        if verified_at is None:
+            return {"g:MFAPresent": False}
     return {"g:MFAPresent": True, "g:MFAAge": max(0, int(time.time() - float(verified_at)))}
 
 

@@ -45,8 +45,9 @@ class RuleInline(admin.TabularInline):
 
 @admin.register(IdentityProvider)
 class IdentityProviderAdmin(FederationReadOnlyAdmin):
-    list_display = ["name", "issuer", "client_id", "is_active", "allow_unmatched"]
-    fields = ["name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched", "revision"]  # never the secret
+    list_display = ["name", "issuer", "client_id", "is_active", "allow_unmatched", "trust_amr"]
+    fields = ["name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched", "trust_amr",
+              "revision"]  # never the secret
     readonly_fields = fields
     inlines = [RuleInline]
 

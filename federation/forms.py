@@ -22,7 +22,8 @@ class ProviderForm(forms.ModelForm):
 
     class Meta:
         model = IdentityProvider
-        fields = ["name", "issuer", "client_id", "client_secret", "scopes", "allow_unmatched", "is_active"]
+        fields = ["name", "issuer", "client_id", "client_secret", "scopes", "allow_unmatched", "trust_amr",
+                  "is_active"]
 
     def __init__(self, *args, creating: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

@@ -19,7 +19,7 @@ from accounts.models import UserGroup
 from . import services
 from .models import IdentityProvider
 
-FIELDS = ("name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched")
+FIELDS = ("name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched", "trust_amr")
 
 
 class _Entry(BaseModel):
@@ -45,6 +45,7 @@ class ProviderEntry(_Entry):
     scopes: Annotated[str, Field(min_length=1, max_length=255)] = "openid email profile"
     is_active: bool = True
     allow_unmatched: bool = False
+    trust_amr: bool = False  # count the provider's MFA (its amr claim) as the console's: federation.trust
     rules: list[RuleEntry] = []
 
 
@@ -91,7 +92,8 @@ def describe(entry: dict | None) -> str:
     state = "active" if entry["is_active"] else "disabled"
     rules = "; ".join(f"{r['claim']} {r['operator']} {r['value']} → {', '.join(r['groups'])}"
                       f"{' (stop)' if r.get('stop') else ''}" for r in entry["rules"]) or "no rules"
-    return f"{entry['issuer']}, client {entry['client_id']}, scopes {entry['scopes']}, {state}; rules: {rules}"
+    trust = ", trusts its MFA (amr)" if entry.get("trust_amr") else ""
+    return f"{entry['issuer']}, client {entry['client_id']}, scopes {entry['scopes']}, {state}{trust}; rules: {rules}"
 
 
 def plan_entries(entries: list[ProviderEntry], *, prune: bool = False, path: str = "$.identity_providers"

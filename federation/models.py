@@ -29,6 +29,12 @@ class IdentityProvider(models.Model):
         "let people matching no rule sign in", default=False,
         help_text="Off (the default): a person no rule matches is turned away. On: they sign in, in no "
                   "group from this provider.")
+    trust_amr = models.BooleanField(
+        "trust the provider's MFA (amr claim)", default=False,
+        help_text="Off (the default): the console asks for its own second factor, as for anyone who has one, "
+                  "and MFA counts as present only after it. On: when the ID token's amr claim says the provider "
+                  "did multi-factor authentication (mfa, otp, hwk, swk, sc, fpt, face, iris, retina or vbm), the "
+                  "session counts as MFA-present from the token's auth_time.")
     revision = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

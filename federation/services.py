@@ -29,7 +29,7 @@ from accounts.services.users import username_was_someone_elses
 from . import rules as rule_engine
 from .models import FederatedIdentity, IdentityProvider, MappingRule
 
-PROVIDER_FIELDS = ("name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched")
+PROVIDER_FIELDS = ("name", "issuer", "client_id", "scopes", "is_active", "allow_unmatched", "trust_amr")
 SIGN_IN_ACTION = "federation:signIn"
 
 
@@ -87,10 +87,11 @@ def require_may_map(actor, attempted: str, mapped, unmapped=(), *, target=None, 
 @atomic_service
 def provider_create(*, actor, name: str, issuer: str, client_id: str, client_secret: str = "",
                     scopes: str = "openid email profile", is_active: bool = True,
-                    allow_unmatched: bool = False) -> IdentityProvider:
+                    allow_unmatched: bool = False, trust_amr: bool = False) -> IdentityProvider:
     require(actor, "iam:identityProviders:create", target_repr=name)
     provider = IdentityProvider(name=name, issuer=issuer, client_id=client_id, client_secret=client_secret,
-                                scopes=scopes, is_active=is_active, allow_unmatched=allow_unmatched)
+                                scopes=scopes, is_active=is_active, allow_unmatched=allow_unmatched,
+                                trust_amr=trust_amr)
     _validate(provider)
     provider.save()
     audit.record(actor=actor, action="iam:identityProviders:create", target=provider,

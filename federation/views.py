@@ -23,12 +23,14 @@ from accounts.permissions import permission_required_action, public_view
 from accounts.services import escalation
 from accounts.sudo import sudo_required
 
-from . import oidc, services
+from . import oidc, services, trust
 from .forms import PreviewForm, ProviderForm, RuleForm
 from .models import FederatedIdentity, IdentityProvider, MappingRule
 from .rules import evaluate
 
 NEXT_SESSION_KEY = "federation_next"
+# Claims about the sign-in itself: only the verified ID token's count (a userinfo answer never sets them).
+PROTOCOL_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "auth_time", "amr", "acr", "azp", "nonce")
 BACKEND = "accounts.backends.PolicyBackend"
 
 
@@ -324,14 +326,25 @@ def oidc_callback(request, pk):
     next_url = request.session.pop(NEXT_SESSION_KEY, "")
     if next_url and not _safe_next(request, next_url):
         next_url = ""
+    mfa_at = trust.trusted_mfa_at(provider, claims)
     audit.record(actor=user, action=services.SIGN_IN_ACTION, target=provider, outcome=AuditEvent.Outcome.ALLOWED,
-                 message=_signed_in_message(provider, outcome),
-                 details={"subject": str(claims.get("sub"))[:200], "added": outcome.added, "removed": outcome.removed})
+                 message=_signed_in_message(provider, outcome, claims, mfa_at),
+                 details={"subject": str(claims.get("sub"))[:200], "added": outcome.added, "removed": outcome.removed,
+                          "amr": trust.amr_values(claims)[:10], "provider_mfa_trusted": mfa_at is not None})
+    return _signed_in(request, provider, user, next_url, mfa_at)
+
+
+def _signed_in(request, provider, user, next_url: str, mfa_at: float | None):
+    """Into the console: at once when the provider's MFA is trusted (MFA-present from its auth_time),
+    else through the console's own second factor when the person has one."""
+    trust.forget(request)  # nothing an earlier sign-in of this session vouched for carries over
     user.backend = BACKEND
-    if mfa.has_mfa(user):
+    if mfa_at is None and mfa.has_mfa(user):
         mfa.start_pending(request, user, next_url)
         return redirect("login-code")
     auth_login(request, user, backend=BACKEND)
+    if mfa_at is not None:
+        trust.mark(request, provider, user, mfa_at)
     return redirect(next_url or settings.LOGIN_REDIRECT_URL)
 
 
@@ -347,18 +360,30 @@ def _verified_claims(request, client) -> dict:
     extra = dict(client.userinfo(token=token))
     if str(extra.get("sub")) != str(claims.get("sub")):
         raise oidc.ProviderConfigurationError("the userinfo answer is about another subject than the ID token")
-    protocol = {k: claims[k] for k in ("iss", "aud", "sub", "exp", "iat") if k in claims}
+    # What the ID token says about the sign-in itself, `amr` and `auth_time` included, is never the userinfo's.
+    protocol = {k: claims[k] for k in PROTOCOL_CLAIMS if k in claims}
+    extra = {k: v for k, v in extra.items() if k not in PROTOCOL_CLAIMS}
     return {**claims, **extra, **protocol}
 
 
-def _signed_in_message(provider, outcome) -> str:
-    """The audit message of a sign-in: created or not, the rules that matched, the groups added and removed."""
+def _signed_in_message(provider, outcome, claims, mfa_at) -> str:
+    """The audit message of a sign-in: created or not, the rules that matched, the groups added and removed,
+    whether the provider's MFA was taken as the console's."""
     return (f"Signed in with {provider.name}"
             + (" (user created just in time)" if outcome.created else "")
             + (f"; rules {', '.join(map(str, outcome.evaluation.matched_positions))} matched"
                if outcome.evaluation.matched else "")
             + (f"; added to {', '.join(outcome.added)}" if outcome.added else "")
-            + (f"; removed from {', '.join(outcome.removed)}" if outcome.removed else "") + ".")
+            + (f"; removed from {', '.join(outcome.removed)}" if outcome.removed else "")
+            + _mfa_words(provider, claims, mfa_at) + ".")
+
+
+def _mfa_words(provider, claims, mfa_at) -> str:
+    if mfa_at is not None:
+        return "; its MFA (amr) trusted as the console's"
+    if trust.provider_did_mfa(claims):
+        return "; its MFA (amr) not trusted by this provider's settings"
+    return ""
 
 
 def active_providers():

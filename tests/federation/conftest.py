@@ -42,9 +42,13 @@ class LoopbackProvider:
     def issuer(self) -> str:
         return f"{self.base}/o"
 
-    def people(self, people: dict[str, dict]) -> None:
-        """{"ana": {"sub": …, "email": …, "groups": […]}}: each person's claims (password PASSWORD)."""
-        data = {name: {"password": PASSWORD, "claims": claims} for name, claims in people.items()}
+    def people(self, people: dict[str, dict], *, id_token: dict[str, dict] | None = None,
+               userinfo: dict[str, dict] | None = None) -> None:
+        """{"ana": {"sub": …, "email": …, "groups": […]}}: each person's claims (password PASSWORD), in the
+        ID token and the userinfo answer; `id_token` and `userinfo` ({"ana": {…}}) add claims to only one of
+        them (e.g. {"ana": {"amr": ["pwd", "otp"], "auth_time_ago": 300}} for the ID token)."""
+        data = {name: {"password": PASSWORD, "claims": claims, "id_token": (id_token or {}).get(name, {}),
+                       "userinfo": (userinfo or {}).get(name, {})} for name, claims in people.items()}
         (self.state_dir / "users.json").write_text(json.dumps(data))
 
     def behave(self, id_token: dict | None = None) -> None:

@@ -15,7 +15,7 @@ from federation.models import IdentityProvider
 pytestmark = pytest.mark.usefixtures("demo")
 
 ENTRY = {"name": "Corp", "issuer": "https://idp.example/o", "client_id": "console", "scopes": "openid email",
-         "is_active": True, "allow_unmatched": False,
+         "is_active": True, "allow_unmatched": False, "trust_amr": False,
          "rules": [{"claim": "groups", "operator": "contains", "value": "eng", "groups": ["developers"],
                     "stop": False},
                    {"claim": "email", "operator": "email_domain", "value": "ops.example",

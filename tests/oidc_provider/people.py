@@ -42,6 +42,23 @@ class ClaimsValidator(OAuth2Validator):
     def get_additional_claims(self, request):
         return dict(read("users.json").get(request.user.username, {}).get("claims", {}))
 
+    def get_id_token_dictionary(self, token, token_handler, request):
+        """The person's ID-token-only claims added (e.g. `amr`); `auth_time_ago` sets auth_time that many
+        seconds back (as a provider whose session began earlier)."""
+        claims, expiration = super().get_id_token_dictionary(token, token_handler, request)
+        extra = dict(read("users.json").get(request.user.username, {}).get("id_token", {}))
+        ago = extra.pop("auth_time_ago", None)
+        if ago is not None:
+            claims["auth_time"] = int(time.time()) - int(ago)
+        claims.update(extra)
+        return claims, expiration
+
+    def get_userinfo_claims(self, request):
+        """The person's userinfo-only claims added (what the ID token does not say)."""
+        claims = super().get_userinfo_claims(request)
+        claims.update(read("users.json").get(request.user.username, {}).get("userinfo", {}))
+        return claims
+
     def finalize_id_token(self, id_token, token, token_handler, request):
         genuine = super().finalize_id_token(id_token, token, token_handler, request)
         tamper = read("behaviour.json").get("id_token")
