@@ -11,7 +11,7 @@ presence, sign count). This module only says how the console uses it:
 - passwordless sign-in is off: a passkey is never the first factor;
 - every refusal is a JSON 400 with the reason (403 only when sudo mode is needed), never a 500,
   and a refused passkey at sign-in or confirmation is audited (a sign count that went backwards
-  is named: the authenticator may have been cloned).
+  is named: the authenticator may have been cloned, so that passkey is disabled).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from django_otp_webauthn.views import (
     CompleteCredentialAuthenticationView,
     CompleteCredentialRegistrationView,
 )
+from webauthn.helpers import parse_authentication_credential_json
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse
 from webauthn.helpers.structs import ResidentKeyRequirement
 
@@ -94,13 +95,23 @@ class PasskeyHelper(WebAuthnHelper):
 
     def authenticate_complete(self, user, state, data):
         """The library's checks; a sign count that did not go up is named as a possible clone
-        (py_webauthn refuses it: this only says why, for the audit log)."""
+        (py_webauthn refuses it) and the passkey is disabled: a copy would otherwise only have to
+        count past the original to be let in at its next try."""
         try:
             return super().authenticate_complete(user, state, data)
         except InvalidAuthenticationResponse as error:
             if "sign count" in str(error).lower():
+                disable_suspected_clone(data)
                 raise PossibleClone() from error
             raise
+
+
+def disable_suspected_clone(data: dict) -> None:
+    """Disable the passkey whose answer was signed with a sign count behind the one stored (the library
+    then refuses it: CredentialDisabled); its person removes it and adds it again."""
+    credential = parse_authentication_credential_json(data)
+    WebAuthnCredential.objects.filter(
+        credential_id_sha256=WebAuthnCredential.get_credential_id_sha256(credential.raw_id)).update(confirmed=False)
 
 
 def default_name(user) -> str:
@@ -137,8 +148,8 @@ class NoPasskeys(Refused):
 
 
 class PossibleClone(Refused):
-    default_detail = ("This passkey was refused: its use counter went backwards, so it may have been copied. "
-                      "Enter a code instead, and remove the passkey if you did not expect this.")
+    default_detail = ("This passkey was refused and disabled: its use counter went backwards, so it may have been "
+                      "copied. Enter a code instead; then remove the passkey and add it again.")
     default_code = "possible_clone"
 
 
@@ -245,8 +256,8 @@ class PasskeyAuthentication(JsonCeremony):
             return
         clone = isinstance(exc, PossibleClone)
         record_refusal(user, self.refusal_action, target=user,
-                       message=("A passkey was refused: its sign count went backwards (possibly a cloned "
-                                "authenticator)." if clone else f"A passkey was refused: {exc.detail}"),
+                       message=("A passkey was refused and disabled: its sign count went backwards (possibly a "
+                                "cloned authenticator)." if clone else f"A passkey was refused: {exc.detail}"),
                        details={"reason": exc.code, "factor": "passkey"})
 
 

@@ -219,6 +219,36 @@ def test_a_cloned_passkey_whose_sign_count_goes_backwards_is_refused_and_audited
     assert passkey.sign_count == 3
 
 
+@pytest.mark.parametrize("clone_count", [1, 3], ids=["behind", "equal"])
+def test_a_passkey_caught_cloned_is_disabled_so_the_copy_cannot_count_past_the_original(clone_count):
+    """A copy refused once would otherwise only need a higher count at its next try."""
+    client = signed_in_with_mfa("viewer")
+    authenticator, passkey = register(client)
+    other, _ = register(client)  # a second passkey: the passkey step is still offered afterwards
+    for _ in range(3):
+        assert passkey_sign_in(password_step("viewer"), authenticator).status_code == 200
+    clone = SoftAuthenticator(credential_id=authenticator.credential_id, key=authenticator.key,
+                              sign_count=clone_count - 1)  # it counts one up as it signs
+    response = passkey_sign_in(password_step("viewer"), clone)
+    assert response.status_code == 400 and response.json()["code"] == "possible_clone"
+    assert "disabled" in response.json()["detail"]
+    passkey.refresh_from_db()
+    assert not passkey.confirmed
+    assert "disabled" in AuditEvent.objects.get(action="signin:passkeyRefused").message
+    # The copy counts on past the original: refused, the passkey is disabled; then the original (behind the
+    # copy's count now) is refused too. Nobody signed in.
+    clone.sign_count = 100
+    for device, code in ((clone, "credential_disabled"), (authenticator, "possible_clone")):
+        signing_in = password_step("viewer")
+        response = passkey_sign_in(signing_in, device)
+        assert response.status_code == 400 and response.json()["code"] == code
+        assert signed_in_user(signing_in) is None
+    # The person's page says so; their other passkey still signs in.
+    page = client.get("/me/mfa/").content.decode()
+    assert page.count('data-testid="passkey-disabled"') == 1 and "may have been copied" in page
+    assert passkey_sign_in(password_step("viewer"), other).status_code == 200
+
+
 def test_an_assertion_cannot_be_replayed():
     authenticator, _ = register(signed_in_with_mfa("viewer"))
     client = password_step("viewer")
