@@ -13,6 +13,8 @@ session, the authentication), which Django hands to the 500 handler.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -43,6 +45,36 @@ def is_busy(error: BaseException) -> bool:
             return True
     message = str(error).lower()
     return any(text in message for text in SQLITE_BUSY + CONNECTION_LOST)
+
+
+def busy_cause(error: BaseException | None, depth: int = 6) -> BaseException | None:
+    """The busy database error behind `error`, if one caused it: Django turns a session save that lost
+    its connection into UpdateError, then SessionInterrupted (a 400) — it is a busy database all the same."""
+    while error is not None and depth:
+        if is_busy(error):
+            return error
+        error, depth = error.__cause__ or error.__context__, depth - 1
+    return None
+
+
+def _outage(error: BaseException | None) -> BaseException | None:
+    from images.uploads import StorageUnavailable
+
+    return error if isinstance(error, StorageUnavailable) else busy_cause(error)
+
+
+class OutageLogFilter(logging.Filter):
+    """A request answered 503 because the database or the image folder was out is logged as one line
+    naming the cause, without its traceback: an outage is not a bug, and the tracebacks of real faults
+    stay easy to find (make loadtest and make faulttest count them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cause = _outage(record.exc_info[1]) if record.exc_info else None
+        if cause is not None:
+            reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+            record.msg, record.args = f"{record.getMessage()} (outage: {type(cause).__name__}: {reason})", ()
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def busy_response(request, part: str = "database"):

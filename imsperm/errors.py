@@ -32,6 +32,10 @@ def page_not_found(request, exception=None):
 
 
 def bad_request(request, exception=None):
+    from . import busy
+
+    if busy.busy_cause(exception) is not None:  # a session save that lost the database: 503, not 400
+        return busy.busy_response(request)
     if isinstance(exception, RequestDataTooBig):
         return payload_too_large(request, "The request is larger than this console accepts "
                                           f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes of form data).")

@@ -252,8 +252,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json_line": {"format": "%(message)s"}},
+    # An outage (database unreachable, image folder refusing files) answered 503 logs one line, no traceback.
+    "filters": {"outage": {"()": "imsperm.busy.OutageLogFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "filters": ["outage"]},
         "json_lines": {"class": "logging.StreamHandler", "formatter": "json_line"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
