@@ -103,8 +103,17 @@ def encode_cursor(direction: str, position: int, values, count: int, sorted_matc
     return signing.Signer(salt=CURSOR_SALT).sign(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
 
 
+def _field(model, name: str):
+    """The field that reads a cursor's value: the model's, or the output field of an annotation of the
+    queryset passed instead of the model (a list sorted by a count or a coalesced date)."""
+    if hasattr(model, "query") and name in model.query.annotations:
+        return model.query.annotations[name].output_field
+    return (model.model if hasattr(model, "query") else model)._meta.get_field(name)
+
+
 def decode_cursor(token: str, model, fields: list[str]) -> Cursor | None:
-    """The Cursor in a token, or None when it is not one of ours for this order (a bad one means page 1)."""
+    """The Cursor in a token, or None when it is not one of ours for this order (a bad one means page 1).
+    `model` may be the queryset paged, whose annotations then sort too."""
     try:
         unsigned = signing.Signer(salt=CURSOR_SALT).unsign(token)
         raw = base64.urlsafe_b64decode(unsigned + "=" * (-len(unsigned) % 4))
@@ -112,7 +121,7 @@ def decode_cursor(token: str, model, fields: list[str]) -> Cursor | None:
         if (direction not in ("n", "p") or not all(isinstance(n, int) for n in (position, count, sorted_matches))
                 or len(values) != len(fields)):
             return None
-        typed = [model._meta.get_field(name).to_python(value) for name, value in zip(fields, values, strict=True)]
+        typed = [_field(model, name).to_python(value) for name, value in zip(fields, values, strict=True)]
     except (signing.BadSignature, ValueError, TypeError, ValidationError, binascii.Error, UnicodeDecodeError):
         return None
     if any(value is None for value in typed):
@@ -302,7 +311,7 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     only `also_count`.
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
-    decoded = decode_cursor(cursor, parts[0].model, _names(order)[0]) if cursor else None
+    decoded = decode_cursor(cursor, parts[0], _names(order)[0]) if cursor else None
     also_count = list(also_count)
     start = _start(parts, also_count, also_count_cap, decoded, plan, size)
     if plan is not None and not start.sorts:

@@ -3,10 +3,16 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.iam.directory_selectors import NEVER
+from accounts.iam.sorting import Column, TableSort
+from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import login_only
+from accounts.selectors import search_text
 from accounts.sudo import sudo_required
 
 from . import services
@@ -18,9 +24,31 @@ class TokenForm(forms.Form):
                            help_text="Say what will use it, e.g. the deployment service.")
 
 
+TOKEN_SORT = TableSort((
+    Column("name", "Name", ("name", "id")),
+    Column("token", "Token", ("prefix", "id")),
+    Column("created", "Created", ("created_at", "id")),
+    Column("used", "Last used", ("used", "id")),
+    Column("status", "Status", ("revoked", "id")),
+    Column("actions", "Actions"),
+), default="-created")
+TOKEN_PAGE_SIZE = 25
+
+
 def _page(request, form=None, status=200):
-    tokens = ApiToken.objects.filter(user=request.user)
-    context = {"tokens": tokens, "form": form or TokenForm()}
+    """Your tokens searched by name and sorted by any column (in the URL), a page at a time."""
+    text = search_text(request)
+    tokens = ApiToken.objects.filter(user=request.user).annotate(
+        used=Coalesce("last_used_at", Value(NEVER, output_field=DateTimeField())),
+        revoked=Coalesce("revoked_at", Value(NEVER, output_field=DateTimeField())))
+    if text:
+        tokens = tokens.filter(name__icontains=text)
+    sort = TOKEN_SORT.chosen(request.GET)
+    page = keyset_page(tokens, TOKEN_SORT.order(sort), size=TOKEN_PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
+    context = {"page": page, "form": form or TokenForm(), "q": text, "sort": sort,
+               "headers": TOKEN_SORT.headers(request, sort)}
+    if request.htmx and request.htmx.target == "token-results":
+        return render(request, "api/tokens.html#results", context, status=status)
     return render(request, "api/tokens.html", context, status=status)
 
 

@@ -15,7 +15,7 @@ from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 
 from .directory_forms import AuditFilterForm
-from .directory_selectors import audit_events
+from .directory_selectors import AUDIT_SORT, audit_events
 
 AUDIT_PAGE_SIZE = 50
 # Times in the export are UTC whatever the person's zone (a file is read elsewhere, later): the header says so.
@@ -36,12 +36,15 @@ def detail_blocks(details: dict) -> list[tuple[str, str]]:
 def audit_list(request):
     form = AuditFilterForm(request.GET)
     events = audit_events(**form.filters())
-    page = keyset_page(events, ("-created_at", "-id"), size=AUDIT_PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
+    sort = AUDIT_SORT.chosen(request.GET)
+    page = keyset_page(events, AUDIT_SORT.order(sort), size=AUDIT_PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
     for event in page:
         event.detail_blocks = detail_blocks(event.details)
     context = {
         "form": form,
         "page": page,
+        "sort": sort,
+        "headers": AUDIT_SORT.headers(request, sort),
         "usernames": User.objects.order_by("username").values_list("username", flat=True),
         "export_query": request.GET.urlencode(),
     }

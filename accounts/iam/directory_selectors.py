@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, DateTimeField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
 from accounts.selectors import all_projects
+
+from .sorting import Column, TableSort
 
 PAGE_SIZE = 25
 CANDIDATE_LIMIT = 20
@@ -29,9 +31,47 @@ def capabilities(request) -> dict[str, bool]:
     return {action.rsplit(":", 1)[1]: request.authorization.allows(action) for action in DIRECTORY_ACTIONS}
 
 
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # "never signed in" sorts before every sign-in
+
+USER_SORT = TableSort((
+    Column("username", "Username", ("username", "id")),
+    Column("name", "Name", ("first_name", "last_name", "id")),
+    Column("email", "Email", ("email", "id")),
+    Column("groups", "Groups"),
+    Column("status", "Status", ("is_active", "username", "id")),
+    Column("signed-in", "Last sign-in", ("signed_in", "id")),
+), default="username")
+
+GROUP_SORT = TableSort((
+    Column("name", "Name", ("name", "id")),
+    Column("description", "Description", ("description", "id")),
+    Column("members", "Members", ("member_count", "id")),
+    Column("grants", "Grants", ("grant_count", "id")),
+    Column("created", "Created", ("created_at", "id")),
+), default="name")
+
+POLICY_SORT = TableSort((
+    Column("name", "Name", ("name", "id")),
+    Column("kind", "Kind", ("kind", "is_system", "name", "id")),
+    Column("description", "Description", ("description", "id")),
+    Column("attached", "Attached to", ("group_count", "id")),
+), default="name")
+
+AUDIT_SORT = TableSort((
+    Column("when", "When", ("created_at", "id")),
+    Column("user", "User", ("actor_name", "id")),
+    Column("action", "Action", ("action", "id")),
+    Column("target", "Target", ("target_repr", "id")),
+    Column("project", "Project", ("project", "id")),
+    Column("outcome", "Outcome", ("outcome", "id")),
+    Column("message", "Message and details"),
+), default="-when")
+
+
 def users_matching(*, text: str = "", group_id: int | None = None, active: str = ""):
     """Users for the list page, with their groups in one extra query whatever the page size."""
     users = User.objects.prefetch_related(Prefetch("iam_groups", queryset=UserGroup.objects.order_by("name")))
+    users = users.annotate(signed_in=Coalesce("last_login", Value(NEVER, output_field=DateTimeField())))
     if text:
         users = users.filter(Q(username__icontains=text) | Q(email__icontains=text)
                              | Q(first_name__icontains=text) | Q(last_name__icontains=text))
@@ -55,6 +95,18 @@ def groups_matching(*, text: str = ""):
     if text:
         groups = groups.filter(Q(name__icontains=text) | Q(description__icontains=text))
     return groups.order_by("name")
+
+
+def policies_matching(*, kind_filter: Q | None = None, text: str = ""):
+    """Roles and policies for the list page, each with the number of groups it is attached to (one query)."""
+    groups = (Grant.objects.filter(policy=OuterRef("pk")).order_by().values("policy")
+              .annotate(n=Count("group", distinct=True)))
+    policies = Policy.objects.annotate(group_count=Coalesce(Subquery(groups.values("n")[:1]), 0))
+    if kind_filter is not None:
+        policies = policies.filter(kind_filter)
+    if text:
+        policies = policies.filter(Q(name__icontains=text) | Q(description__icontains=text))
+    return policies
 
 
 def group_members(group: UserGroup) -> list[User]:

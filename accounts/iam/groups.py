@@ -19,6 +19,7 @@ from accounts.services import escalation
 from .dependency_picture import dependency_picture
 from .directory_forms import AttachForm, DetachForm, GroupEditForm, GroupForm, MemberForm
 from .directory_selectors import (
+    GROUP_SORT,
     PAGE_SIZE,
     attachable_policies,
     capabilities,
@@ -33,10 +34,13 @@ from .form_views import delete_page, form_page
 
 @permission_required_action("iam:groups:listGroups")
 def group_list(request):
+    """Groups searched by name or description and sorted by any column (all in the URL)."""
     text = search_text(request)
-    page = keyset_page(groups_matching(text=text), ("name", "id"), size=PAGE_SIZE,
+    sort = GROUP_SORT.chosen(request.GET)
+    page = keyset_page(groups_matching(text=text), GROUP_SORT.order(sort), size=PAGE_SIZE,
                        cursor=request.GET.get(CURSOR_PARAM, ""))
-    context = {"page": page, "q": text, "can": capabilities(request)}
+    context = {"page": page, "q": text, "can": capabilities(request), "sort": sort,
+               "headers": GROUP_SORT.headers(request, sort)}
     if request.htmx and request.htmx.target == "group-results":
         return render(request, "iam/groups/list.html#results", context)
     return render(request, "iam/groups/list.html", context)

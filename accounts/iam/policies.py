@@ -9,7 +9,7 @@ import functools
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +17,7 @@ from accounts import least_privilege, responses, services, who_can
 from accounts.enforcement import Refused
 from accounts.forms import add_service_errors
 from accounts.models import Grant, Policy
+from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.policy import validate_text
 from accounts.policy.locate import LocateError
@@ -25,8 +26,10 @@ from accounts.selectors import search_text
 
 from . import last_used
 from .dependency_picture import dependency_picture
+from .directory_selectors import PAGE_SIZE, POLICY_SORT, policies_matching
 from .form_views import delete_page, form_page
 from .policy_forms import CloneForm, PolicyForm
+from .sorting import clean_query
 from .visual_editor import (
     CONDITION_KEY_NAMES,
     EFFECTS,
@@ -96,21 +99,27 @@ def _refuse_system_policy(view):
 @permission_required_action("iam:roles:listRoles")
 @require_GET
 def policy_list(request):
-    """System roles, system policies and custom policies, filtered by kind and searched by text."""
+    """System roles, system policies and custom policies, filtered by kind, searched by text and sorted by any
+    column (all in the URL), a page at a time."""
     kind = request.GET.get("kind", "")
+    kind = kind if kind in KIND_FILTERS else ""
     query = search_text(request)
-    policies = Policy.objects.annotate(group_count=Count("grants__group", distinct=True))
-    if kind in KIND_FILTERS:
-        policies = policies.filter(KIND_FILTERS[kind][1])
-    if query:
-        policies = policies.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    policies = policies_matching(kind_filter=KIND_FILTERS[kind][1] if kind else None, text=query)
+    sort = POLICY_SORT.chosen(request.GET)
+    page = keyset_page(policies, POLICY_SORT.order(sort), size=PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
     context = {
-        "policies": list(policies),
-        "kind": kind if kind in KIND_FILTERS else "",
-        "kinds": [(key, label) for key, (label, _) in KIND_FILTERS.items()],
+        "page": page,
+        "sort": sort,
+        "headers": POLICY_SORT.headers(request, sort),
+        "kind": kind,
+        "kinds": [(key, label, clean_query(request.GET, kind=key, cursor=""))
+                  for key, (label, _) in KIND_FILTERS.items()],
+        "all_kinds": clean_query(request.GET, kind="", cursor=""),
         "query": query,
         "can_create": _allowed(request, "iam:roles:createRole"),
     }
+    if request.htmx and request.htmx.target == "policy-results":
+        return render(request, "iam/policies/list.html#results", context)
     return render(request, "iam/policies/list.html", context)
 
 

@@ -24,7 +24,7 @@ from .directory_forms import (
     UserEditForm,
     UserFilterForm,
 )
-from .directory_selectors import PAGE_SIZE, capabilities, user_memberships, users_matching
+from .directory_selectors import PAGE_SIZE, USER_SORT, capabilities, user_memberships, users_matching
 from .form_views import delete_page, form_page
 from .groups import change_membership
 
@@ -64,15 +64,17 @@ def reveal_password(request, user: User) -> str | None:
 
 @permission_required_action("iam:users:listUsers")
 def user_list(request):
-    """Users with search and filters; the table refreshes in place for htmx."""
+    """Users with search, filters and a sort by any column (all in the URL); the table refreshes in place for htmx."""
     form = UserFilterForm(request.GET)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     group = data.get("group")
     users = users_matching(text=data.get("q", ""), group_id=group.pk if group else None,
                            active=data.get("active", ""))
-    page = keyset_page(users, ("username", "id"), size=PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
-    context = {"form": form, "page": page, "can": capabilities(request)}
+    sort = USER_SORT.chosen(request.GET)
+    page = keyset_page(users, USER_SORT.order(sort), size=PAGE_SIZE, cursor=request.GET.get(CURSOR_PARAM, ""))
+    context = {"form": form, "page": page, "can": capabilities(request), "sort": sort,
+               "headers": USER_SORT.headers(request, sort)}
     if request.htmx and request.htmx.target == "user-results":
         return render(request, "iam/users/list.html#results", context)
     return render(request, "iam/users/list.html", context)
