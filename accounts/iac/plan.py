@@ -917,6 +917,16 @@ def trial_plan(configuration: Configuration, *, actor, prune: bool = False, max_
         plan.effects = compare(before, decided(after))
     except StepFailed as failure:
         plan.errors.append((failure.path, failure.message))
+        _audit_refused_trial(failure, actor)
     except DocumentError as error:
         plan.errors.extend(error.errors)
     return plan
+
+
+def _audit_refused_trial(failure: StepFailed, actor) -> None:
+    """A permission the trial refused is audited (its own event went with the rollback): a file that would
+    escalate is refused and recorded at its plan too (the import page, `iam_apply`, its --dry-run), as when
+    applied."""
+    from .apply import _record_refused_import  # the one way a refused import is audited
+
+    _record_refused_import(failure, actor, "", "")

@@ -151,3 +151,47 @@ def test_iam_apply_names_an_unknown_group_at_its_path():
         apply_configuration(parse_text(json_module.dumps(document)), actor=None)
     assert error.value.errors == [("$.identity_providers[0].rules[0].groups[0]",
                                    "There is no user group named 'nope'.")]
+
+
+def test_the_iam_apply_command_refuses_a_rule_into_the_admin_group_by_the_security_administrator(tmp_path):
+    """The attack through the command itself (`manage.py iam_apply FILE --actor iam-admin`), with and without
+    --dry-run: refused at the rule's group in the file, nothing created, the refusal audited."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.iac.export import export_text
+
+    document = json.loads(export_text())
+    document["identity_providers"] = [{**ENTRY, "rules": [
+        {"claim": "groups", "operator": "contains", "value": "it", "groups": ["admin"]}]}]
+    path = tmp_path / "iam.json"
+    path.write_text(json.dumps(document))
+    for dry_run in (["--dry-run"], []):
+        stderr = StringIO()
+        with pytest.raises(SystemExit) as refused:
+            call_command("iam_apply", str(path), "--actor", "iam-admin", *dry_run, stdout=StringIO(), stderr=stderr)
+        assert refused.value.code != 0
+        assert "error: $.identity_providers[0].rules[0].groups[0]: " in stderr.getvalue()
+        assert "Only members of the admin group" in stderr.getvalue() and "Nothing was changed." in stderr.getvalue()
+    assert not IdentityProvider.objects.exists()
+    refusals = AuditEvent.objects.filter(outcome="denied", actor__username="iam-admin")
+    assert any("$.identity_providers[0].rules[0].groups[0]" in event.message for event in refusals)
+
+
+def test_the_import_page_refuses_and_audits_a_rule_into_the_admin_group_at_its_plan(client):
+    """The same file pasted on IAM → Configuration by the Security Administrator: refused at its plan, audited."""
+    from accounts.iac.export import export_text
+
+    document = json.loads(export_text())
+    document["identity_providers"] = [{**ENTRY, "rules": [
+        {"claim": "groups", "operator": "contains", "value": "it", "groups": ["admin"]}]}]
+    client.force_login(User.objects.get(username="iam-admin"))
+    response = client.post("/iam/config/", {"document": json.dumps(document)})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "$.identity_providers[0].rules[0].groups[0]" in page and "Only members of the admin group" in page
+    assert not IdentityProvider.objects.exists()
+    event = AuditEvent.objects.get(outcome="denied", actor__username="iam-admin")
+    assert event.action == "iam:identityProviders:update"
+    assert "$.identity_providers[0].rules[0].groups[0]" in event.message
