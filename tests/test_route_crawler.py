@@ -141,6 +141,7 @@ def _values(route: Route, persona: str) -> list[dict]:
         "group_pk": UserGroup.objects.get(name="viewers").pk,
         "user_pk": User.objects.get(username="viewer").pk,
         "export_pk": "00000000-0000-4000-8000-000000000e0f",  # no such export: 404 once the engine allows
+        "number": 1,  # a policy's first recorded revision (its JSON download)
         **route.pattern.default_args,
     }
     if "<slug:operation>" in route.route:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import history, last_used, policies, simulator, who_can_views
+from . import history, last_used, policies, policy_download, simulator, who_can_views
 
 urlpatterns = [
     path("policies/", policies.policy_list, name="policy-list"),
@@ -14,6 +14,9 @@ urlpatterns = [
     path("policies/<int:pk>/clone/", policies.policy_clone, name="policy-clone"),
     path("policies/<int:pk>/delete/", policies.policy_delete, name="policy-delete"),
     path("policies/<int:pk>/history/", history.policy_history, name="policy-history"),
+    path("policies/<int:pk>/download.json", policy_download.policy_download, name="policy-download"),
+    path("policies/<int:pk>/revisions/<int:number>/download.json", policy_download.policy_revision_download,
+         name="policy-revision-download"),
     path("policies/<int:pk>/restore/", history.policy_restore, name="policy-restore"),
     path("simulator/", simulator.simulator, name="simulator"),
     path("simulator/effective/", simulator.effective_permissions, name="simulator-effective"),
