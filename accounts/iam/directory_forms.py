@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import MAX_GROUPS_PER_USER, AuditEvent, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES
 from accounts.selectors import SEARCH_MAX_LENGTH
+from accounts.services.users import USERNAME_WAS_SOMEONES, username_was_someone_elses
 from images.forms import RevisionField  # the images' field: a missing or mangled revision counts as stale
 
 
@@ -58,6 +59,7 @@ class UserCreateForm(PasswordChoiceForm):
 
     field_order = ["username", "email", "first_name", "last_name", "is_active", "password_mode",
                    "password1", "password2"]
+    USER_FIELDS = ("username", "email", "first_name", "last_name")  # checked against the user's own rules too
 
     def __init__(self, *args, offered_groups=(), **kwargs):
         """`offered_groups`: (group, refusal or None) pairs to choose from, when the actor may add members."""
@@ -75,6 +77,23 @@ class UserCreateForm(PasswordChoiceForm):
         if len(groups) > MAX_GROUPS_PER_USER:
             raise ValidationError(f"A user can be in at most {MAX_GROUPS_PER_USER} groups.")
         return groups
+
+    def clean(self):
+        """The user's own rules (the name's format, a name taken now or by a deleted person) are checked
+        with the form's, so one submit names every field in error; the service checks them again."""
+        data = super().clean()
+        checked = [name for name in self.USER_FIELDS if name not in self.errors]
+        if "username" in checked and username_was_someone_elses(data.get("username", "")):
+            self.add_error("username", USERNAME_WAS_SOMEONES.format(name=data["username"]))
+            checked.remove("username")
+        candidate = User(**{name: data.get(name) or "" for name in self.USER_FIELDS})
+        others = [field.name for field in User._meta.fields if field.name not in checked]
+        try:
+            candidate.full_clean(exclude=others)
+        except ValidationError as problems:
+            for name, errors in problems.error_dict.items():
+                self.add_error(name if name in checked else None, errors)
+        return data
 
 
 class UserEditForm(forms.Form):
