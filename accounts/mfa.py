@@ -17,6 +17,7 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -55,6 +56,38 @@ def verify_code(user, code: str):
     if device is None:
         return None
     return django_otp.verify_token(user, device.persistent_id, code)
+
+
+WRONG_CODE = ("That code is not valid. Enter the current code from your authenticator app, "
+              "or one of your recovery codes.")
+USED_CODE = ("That code was already used: each code from the authenticator app works once. "
+             "Wait for the next code (a new one every {step} seconds), then enter it.")
+
+
+def code_was_used(user, code: str) -> bool:
+    """Whether `code` is one the user's app showed within its tolerance and that was already accepted
+    (django-otp refuses a step at or before the last one used, against replay)."""
+    code = normalise_code(code)
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None or device.last_t < 0:
+        return False
+    counter = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    for offset in range(-device.tolerance, device.tolerance + 1):
+        counter.drift = device.drift + offset
+        if counter.t() <= device.last_t and counter.token() == int(code):
+            return True
+    return False
+
+
+def refused_code_message(user, code: str, wrong: str = WRONG_CODE) -> str:
+    """What to tell someone whose code was refused: to wait for the next code when the one typed was
+    already used (the app still shows it), else `wrong`. The one wording at every door that takes a code."""
+    if code_was_used(user, code):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        return USED_CODE.format(step=device.step if device else 30)
+    return wrong
 
 
 def seconds_until_allowed(user, code: str) -> int:

@@ -150,8 +150,7 @@ def sign_in_code(request):
             return redirect(waiting.next_url or settings.LOGIN_REDIRECT_URL)
         status = 429 if wait else 400
         form.add_error("code", f"Too many wrong codes. Wait {wait} seconds, then try again." if wait else
-                       "That code is not valid. Enter the current code from your authenticator app, "
-                       "or one of your recovery codes.")
+                       mfa.refused_code_message(user, code))
         if not wait:  # a throttled try checks nothing, so it is not recorded (no audit flood)
             record_refusal(user, "signin:codeRefused", target=user,
                            message="The password was right; the second-factor code was refused.")

@@ -194,8 +194,8 @@ def _refused(request, user, form, uses_code: bool, next_url: str):
     if getattr(request, "axes_locked_out", False):
         return lockout_response(request)
     field = "code" if uses_code else "password"
-    form.add_error(field, "That code is not valid. Enter the current code from your authenticator app, or one "
-                          "of your recovery codes." if uses_code else "That is not your password.")
+    form.add_error(field, mfa.refused_code_message(user, form.cleaned_data["code"]) if uses_code
+                   else "That is not your password.")
     record_refusal(user, "sudo:confirm", target=user,
                    message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
                            "was not right.")

@@ -62,8 +62,7 @@ def mfa_remove(*, actor, code: str) -> None:
     if device is None:
         record_refusal(actor, "mfa:disable", target=actor,
                        message="Turning MFA off was refused: the code was not valid.")
-        raise ValidationError("That code is not valid. Enter a current code from your authenticator app, "
-                              "or one of your recovery codes.")
+        raise ValidationError(mfa.refused_code_message(actor, code))
     with transaction.atomic():
         TOTPDevice.objects.filter(user=actor).delete()
         StaticDevice.objects.filter(user=actor).delete()
