@@ -104,6 +104,10 @@ def _pending_share(image, project, verb: str) -> str | None:
 
 
 def accept_rule(image, project):
+    """A share awaiting acceptance, or one the project rejected: it may accept that again."""
+    membership = membership_of(image, project)
+    if image.project_id != project.pk and membership is not None and membership.status == ImageMember.Status.REJECTED:
+        return None
     return _pending_share(image, project, "accept")
 
 

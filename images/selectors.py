@@ -125,18 +125,18 @@ def project_switcher(request, authorization, current: Project) -> list[tuple[str
     return list(groups.items())
 
 
-def visible_from(image: Image, project: Project) -> bool:
+def visible_from(image: Image, project: Project, *, rejected_too: bool = False) -> bool:
     """Whether `project` sees the image: its own, any public or marketplace one, or one shared with it
-    (pending or accepted)."""
+    (pending or accepted; a share it rejected too with `rejected_too`, for accepting it again)."""
     if image.project_id == project.pk or image.image_type in PUBLIC_TYPES:
         return True
     return any(
-        member.project_id == project.pk and member.status != ImageMember.Status.REJECTED
+        member.project_id == project.pk and (rejected_too or member.status != ImageMember.Status.REJECTED)
         for member in image.members.all()
     )
 
 
-def image_for_request(request, authorization, pk) -> tuple[Image, Project]:
+def image_for_request(request, authorization, pk, *, rejected_too: bool = False) -> tuple[Image, Project]:
     """The image and the project it is seen from, or 404 when none of the user's projects sees it.
 
     The current project is preferred; otherwise the owner or a member project the user holds
@@ -149,7 +149,7 @@ def image_for_request(request, authorization, pk) -> tuple[Image, Project]:
     current = current_project(request, authorization)
     candidates = [current, image.project, *(member.project for member in image.members.all())]
     for project in candidates:
-        if (reachable is None or project.name in reachable) and visible_from(image, project):
+        if (reachable is None or project.name in reachable) and visible_from(image, project, rejected_too=rejected_too):
             remember_project(request, project.name)
             return image, project
     raise Http404("This image is outside the projects you can see.")
@@ -277,12 +277,14 @@ def _narrowed(images, query: ImageQuery, *, walk: bool = False):
     return images
 
 
-def image_page(project: Project, query: ImageQuery, *, quota: bool = False, request=None) -> KeysetPage:
+def image_page(project: Project, query: ImageQuery, *, quota: bool = False, awaiting: bool = False,
+               request=None) -> KeysetPage:
     """One page of a tab by keyset over the sort's index, its relations attached. The count (capped) and,
-    when asked, the project's quota use are read in one query beside it."""
+    when asked, the project's quota use and the shares awaiting its acceptance are read in one query beside
+    it (`extra_counts`, in that order)."""
     tab = tab_parts(project, query.tab)
     parts = [_narrowed(part, query) for part in tab]
-    also = [quota_images(project)] if quota else []
+    also = ([quota_images(project)] if quota else []) + ([awaiting_images(project)] if awaiting else [])
     projects = all_projects(request)
     choice = None
     if connection.vendor == "sqlite" and query.narrowed:  # PostgreSQL's statistics choose well alone
@@ -305,6 +307,23 @@ def quota_images(project: Project):
     is exactly what its Private tab lists without filters (the line and the list agree)."""
     return Image.objects.filter(project=project, image_type=Image.ImageType.PRIVATE).exclude(
         status=Image.Status.DELETED)
+
+
+def awaiting_images(project: Project):
+    """Images shared with the project and awaiting its acceptance: what its Awaiting tab lists unfiltered."""
+    return _narrowed(tab_parts(project, "awaiting")[0], ImageQuery())
+
+
+REJECTED_SHOWN = 20
+
+
+def rejected_shares(project: Project, projects: list[Project]) -> tuple[list[Image], bool]:
+    """Images shared with the project that it rejected (it may accept them again), by name; the first
+    REJECTED_SHOWN, and whether there are more. Three queries, whatever their number."""
+    images = list(Image.objects.filter(members__project=project, members__status=ImageMember.Status.REJECTED)
+                  .exclude(status=Image.Status.DELETED).order_by("name", "id")[:REJECTED_SHOWN + 1])
+    attach_relations(images, projects)
+    return images[:REJECTED_SHOWN], len(images) > REJECTED_SHOWN
 
 
 def private_image_count(project: Project) -> int:

@@ -30,7 +30,10 @@ from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
 from accounts.permissions import permission_required_action
 from accounts.responses import refusal_fragment
+from accounts.selectors import all_projects
 from preferences import moments
+from preferences.services import update_preferences
+from preferences.session import remember as remember_preferences
 
 from . import forms, selectors, services
 from .models import Image
@@ -204,6 +207,39 @@ def _sort_columns(query, project) -> list[SortColumn]:
     return columns
 
 
+LIST_ACTION = "ims:images:list"
+GRANT_ACTION = "iam:permissions:grantPermission"
+
+
+def _way_back(request, authorization, project) -> dict:
+    """For a person refused the list here: the projects where the engine lets them list (decided in
+    memory), else who may grant it — by name only when who-can's permissions allow (who_can.may_see_names)."""
+    listable = [p for p in all_projects(request) if p.pk != project.pk and authorization.allows(LIST_ACTION, p)]
+    granters = None
+    if not listable and who_can.may_see_names(authorization):
+        granters = [member.username for member, _ in who_can.who_can(GRANT_ACTION).allowed if member.is_active]
+    return {"listable_projects": listable, "granters": granters}
+
+
+def _remember_last_project(request, project) -> None:
+    """The project whose list the person opened: the console opens it next time (preferences.last_project);
+    written only when it changes."""
+    shown = getattr(request, "preferences", None)
+    if shown is not None and shown.last_project != project.name:
+        remember_preferences(request, update_preferences(actor=request.user, last_project=project))
+
+
+def _shared_extras(request, authorization, project, awaiting: int) -> dict:
+    """The Shared tab: how many shares await acceptance (counted beside the page), and the shares this
+    project rejected, each with Accept again (enabled as the engine and the share rule decide)."""
+    rejected, more = selectors.rejected_shares(project, all_projects(request))
+    accept = OPERATIONS_BY_NAME["accept"]
+    return {"awaiting_count": awaiting,
+            "rejected": [(image, next(iter(controls_for(authorization, image, project, (accept,))), None))
+                         for image in rejected],
+            "more_rejected": more}
+
+
 @permission_required_action("ims:images:list", in_view=True)
 def image_list(request):
     """The image browser of the current project: tabs, search, filters, sorting, pages."""
@@ -221,8 +257,11 @@ def image_list(request):
         "who_can_grant": WHO_CAN_GRANT,
     }
     if not listing.allowed:
+        context.update(_way_back(request, authorization, project))
         return render(request, "images/list.html", context, status=403)
-    page = selectors.image_page(project, query, quota=query.tab == "private", request=request)
+    _remember_last_project(request, project)
+    shared = query.tab == "shared"
+    page = selectors.image_page(project, query, quota=query.tab == "private", awaiting=shared, request=request)
     rows = _rows(authorization, page.rows, project)
     allowed_in_rows = {control.name for row in rows for control in row.controls}
     context.update(
@@ -234,6 +273,8 @@ def image_list(request):
         columns=_sort_columns(query, project),
         next_url=request.get_full_path(),
     )
+    if shared:
+        context.update(_shared_extras(request, authorization, project, page.extra_counts[0]))
     if query.tab == "private":
         used = page.extra_counts[0]  # counted beside the page, up to QUOTA_COUNT_CAP + 1
         context["create_controls"] = create_controls(authorization, project, used)
@@ -398,7 +439,8 @@ def image_operation(request, pk, operation):
     if op is None:
         raise Http404("No such image operation.")
     authorization = request.authorization
-    image, project = selectors.image_for_request(request, authorization, pk)
+    # A share the project rejected is out of its sight, but not out of reach of Accept (again).
+    image, project = selectors.image_for_request(request, authorization, pk, rejected_too=op.name == "accept")
     permissions.check(request, op.action, project=project, image=image)
     reason = op.rule(image, project)
     if reason:
