@@ -56,6 +56,9 @@ def test_signing_in_with_the_provider_in_chromium(page, live_demo, oidc_provider
         page.goto(live_demo.url + path)
         assert axe_violations(page) == [], path
     screenshot("federation-provider-new")
+    page.goto(f"{live_demo.url}/iam/identity-providers/{provider.pk}/edit/")
+    assert page.get_by_label("Trust the provider's MFA (amr claim)").is_visible()
+    screenshot("federation-provider-edit")
     page.context.clear_cookies()
 
     # The sign-in page: a button per active provider; through the provider and back.
@@ -68,7 +71,7 @@ def test_signing_in_with_the_provider_in_chromium(page, live_demo, oidc_provider
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_demo.url}/**")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("[data-testid=current-user]")  # signed in (not "network idle": pages may poll)
     ana = User.objects.get(federated_identity__subject="ana-0001")
     assert groups_of("ana-0001") == {"developers"} and not ana.has_usable_password()
     page.goto(f"{live_demo.url}/images/?project=cn-north-4_dev")
@@ -102,7 +105,19 @@ def test_signing_in_with_the_provider_in_chromium(page, live_demo, oidc_provider
     assert axe_violations(page) == []
     assert not User.objects.filter(federated_identity__subject="bo-2").exists()
 
-    # Disabled: the button is gone.
+    # Disabled while someone is signing in at the provider: its callback refuses them; the button is gone.
+    page.context.clear_cookies()
+    page.goto(f"{live_demo.url}/accounts/login/")
+    page.click("text=Sign in with Corp")
+    page.wait_for_url(f"{oidc_provider.base}/accounts/login/**")
     services.provider_set_active(actor=None, provider=provider, active=False)
+    page.fill("#id_username", "ana")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_demo.url}/**")
+    page.wait_for_selector("[data-testid=signin-refused]")
+    assert "sign-in with Corp is disabled" in page.inner_text("[data-testid=refusal-reason]")
+    assert page.get_by_test_id("current-user").count() == 0
+    screenshot("federation-disabled-callback-refused")
     page.goto(f"{live_demo.url}/accounts/login/")
     assert page.locator("text=Sign in with Corp").count() == 0
