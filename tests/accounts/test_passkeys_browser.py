@@ -164,10 +164,20 @@ def test_a_cloned_passkey_is_refused_and_audited(page, live_demo, sign_in, scree
     screenshot("passkey-clone-refused")
     refused = AuditEvent.objects.get(action="signin:passkeyRefused")
     assert refused.details["reason"] == "possible_clone" and "cloned" in refused.message
-    # The code still works.
+    # The code still works; the passkey is disabled, and Sign-in security says so.
     page.fill("input[name=code]", RECOVERY[1])
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_test_id("current-user")).to_have_text("viewer")
+    passkey.refresh_from_db()
+    assert not passkey.confirmed
+    page.goto(f"{live_demo.url}/me/mfa/")
+    expect(page.get_by_test_id("passkey-disabled")).to_contain_text("may have been copied")
+    screenshot("passkey-clone-disabled")
+    # Without a usable passkey the sign-in's second step offers none.
+    sign_out(page)
+    sign_in("viewer")
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    expect(page.get_by_role("button", name="Use a passkey")).to_have_count(0)
 
 
 def test_a_credential_with_another_persons_key_is_refused(page, live_demo, sign_in, user_with_passkey):
