@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
@@ -70,7 +69,7 @@ class AttachResult:
 
 def expires_text(moment: datetime | None) -> str:
     """An end as the audit log and messages spell it: '2026-12-31 18:00 UTC' ('' for none)."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""  # not the reader's zone
 
 
 def combined_expires(kept: datetime | None, asked: datetime | None) -> datetime | None:

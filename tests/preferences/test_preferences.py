@@ -139,3 +139,24 @@ def test_settings_page_query_budget(as_user, django_assert_max_num_queries):
     browser.get(URL)
     with django_assert_max_num_queries(6):
         assert browser.get(URL).status_code == 200
+
+
+def test_the_attach_forms_end_is_read_in_the_persons_zone_and_says_so(as_user):
+    from accounts.models import UserGroup
+
+    browser = as_user("admin")
+    browser.post(URL, {"time_zone": "Asia/Shanghai", "theme": "auto"})
+    group = UserGroup.objects.get(name="viewers")
+    page = browser.get(f"/iam/groups/{group.pk}/permissions/attach/").content.decode()
+    assert "Until (Asia/Shanghai)" in page
+
+
+def test_an_ends_audit_wording_stays_in_utc_whatever_the_zone():
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from accounts.services.grants import expires_text
+
+    with timezone.override(ZoneInfo("Asia/Shanghai")):
+        assert expires_text(datetime(2026, 12, 31, 10, 0, tzinfo=UTC)) == "2026-12-31 10:00 UTC"
