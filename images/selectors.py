@@ -145,14 +145,22 @@ def image_for_request(request, authorization, pk, *, rejected_too: bool = False)
     image = with_relations(Image.objects.filter(pk=pk)).first()
     if image is None:
         raise Http404("No such image.")
+    project = opening_project(authorization, image, current_project(request, authorization), rejected_too=rejected_too)
+    if project is None:
+        raise Http404("This image is outside the projects you can see.")
+    remember_project(request, project.name)
+    return image, project
+
+
+def opening_project(authorization, image: Image, current: Project, *, rejected_too: bool = False) -> Project | None:
+    """The project an image's page opens it from: the current one, else its owner, else a member project,
+    the first the user holds permissions in and that sees the image; None when there is none (the top
+    bar's search asks the same, accounts/search.py)."""
     reachable = authorization.project_names_with_any_permission
-    current = current_project(request, authorization)
-    candidates = [current, image.project, *(member.project for member in image.members.all())]
-    for project in candidates:
+    for project in [current, image.project, *(member.project for member in image.members.all())]:
         if (reachable is None or project.name in reachable) and visible_from(image, project, rejected_too=rejected_too):
-            remember_project(request, project.name)
-            return image, project
-    raise Http404("This image is outside the projects you can see.")
+            return project
+    return None
 
 
 def tab_parts(project: Project, tab: str) -> list:

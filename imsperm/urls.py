@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import passkeys
 from accounts.permissions import public_view
+from accounts.search import search_page
 from accounts.signin import SignInView, sign_in_code
 from accounts.sudo import for_own_account, sudo_required
 from accounts.views import home
@@ -90,6 +91,7 @@ urlpatterns = [
     path("api/v1/", include(("api.urls", "api"), namespace="api")),
     path("me/api-tokens/", include("api.token_urls")),
     path("me/preferences/", include("preferences.urls")),
+    path("search/", search_page, name="search"),
     path("admin/login/", public_view(admin_sign_in)),
     path("admin/", (_guard_admin(admin_patterns), admin_app_name, admin_namespace)),
 ]
