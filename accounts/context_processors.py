@@ -21,10 +21,12 @@ NAVIGATION = (
     ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
     ("IAM", "Projects", "iam:project-list", "iam:projects:listProjects", False),
     ("IAM", "Identity providers", "federation:provider-list", "iam:identityProviders:list", False),
+    ("IAM", "Access requests", "iam:access-request-list", "iam:accessRequests:list", False),
     ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
     ("IAM", "Configuration", "iam:config", EXPORT_ACTIONS, False),
     ("Account", "Sign-in security", "accounts:mfa", None, False),
     ("Account", "API tokens", "api-tokens:list", None, False),
+    ("Account", "My access requests", "iam:access-request-mine", None, False),
     ("Account", "Preferences", "preferences:settings", None, False),
 )
 

@@ -359,3 +359,53 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"
+
+
+class AccessRequest(models.Model):
+    """A person's request for an action or a policy, in one project or on all resources, for a time
+    (issue 21). Approving it grants that, ending after the time, to the requester's own group
+    (`access-<username>`) through the grant service; accounts.services.access_requests writes these."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        EXPIRED = "expired", "Expired"
+        ANSWERED = "answered", "Answered at once"
+
+    requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_requests")
+    # What is asked: one catalogued action, or a role or policy (then `action` is empty).
+    action = models.CharField(max_length=64, blank=True)
+    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Where: one project, or all resources (an IAM action or policy is always all resources).
+    all_resources = models.BooleanField(default=False)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    duration = models.DurationField()
+    justification = models.TextField(max_length=1000)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField()
+    # An undecided request lapses then (IMSPERM_ACCESS_REQUEST_TTL_HOURS after it was made).
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by_name = models.CharField(max_length=64, blank=True)
+    decision_reason = models.CharField(max_length=1000, blank=True)
+    # What an approval gave: the duration (the asked one, or shorter), the grant's end, the group holding it.
+    granted_duration = models.DurationField(null=True, blank=True)
+    grant_expires = models.DateTimeField(null=True, blank=True)
+    group = models.ForeignKey(UserGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="access_request_queue")]
+
+    def __str__(self):
+        return f"access request #{self.pk} by {self.requester_id}: {self.what}"
+
+    @property
+    def what(self) -> str:
+        return self.action or (self.policy.name if self.policy_id else "")
+
+    @property
+    def scope_label(self) -> str:
+        return "All resources" if self.all_resources or self.project_id is None else self.project.name

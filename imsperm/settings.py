@@ -176,6 +176,14 @@ IMSPERM_WEBAUTHN_ORIGINS = [o.strip() for o in os.environ.get("IMSPERM_WEBAUTHN_
 SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]
 # Sudo mode (accounts.sudo): sign-in and credential changes ask for the password again after this long.
 IMSPERM_SUDO_SECONDS = int(os.environ.get("IMSPERM_SUDO_SECONDS", "300"))
+# Access requests (issue 21): an undecided request lapses after this many hours; requesters and
+# approvers are told by e-mail (printed to the console in development, SMTP from EMAIL_* otherwise).
+IMSPERM_ACCESS_REQUEST_TTL_HOURS = float(os.environ.get("IMSPERM_ACCESS_REQUEST_TTL_HOURS", "72"))
+_MAILER = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                         else "django.core.mail.backends.smtp.EmailBackend")
+MAILERS = {"default": {"BACKEND": _MAILER, **({"OPTIONS": {"host": os.environ.get("DJANGO_EMAIL_HOST", "localhost")}}
+                                               if _MAILER.endswith("smtp.EmailBackend") else {})}}
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "imsperm@localhost")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

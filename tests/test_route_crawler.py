@@ -137,7 +137,9 @@ def _values(route: Route, persona: str) -> list[dict]:
             "iam/users/": newcomer,
             "iam/groups/": UserGroup.objects.get(name="viewers").pk,
             "iam/policies/": Policy.objects.get(name="DenyImageDeletion").pk,
-        }.get(next((p for p in ("iam/users/", "iam/groups/", "iam/policies/") if route.route.startswith(p)), ""), 0),
+            "iam/access-requests/": _pending_access_request(),
+        }.get(next((p for p in ("iam/users/", "iam/groups/", "iam/policies/", "iam/access-requests/")
+                    if route.route.startswith(p)), ""), 0),
         "group_pk": UserGroup.objects.get(name="viewers").pk,
         "user_pk": User.objects.get(username="viewer").pk,
         "export_pk": "00000000-0000-4000-8000-000000000e0f",  # no such export: 404 once the engine allows
@@ -147,6 +149,22 @@ def _values(route: Route, persona: str) -> list[dict]:
     if "<slug:operation>" in route.route:
         return [{**base, "operation": op.name} for op in BULK_OPERATIONS]
     return [base]
+
+
+def _pending_access_request() -> int:
+    """viewer's pending request for ims:images:delete in cn-north-4 (made once per test): admin may decide it,
+    iam-admin may not (it holds no image permission: refused by the no-escalation rule, audited)."""
+    from datetime import timedelta
+
+    from accounts.models import AccessRequest
+    from accounts.services import access_requests
+
+    found = AccessRequest.objects.filter(status="pending").values_list("pk", flat=True).first()
+    if found is None:
+        found = access_requests.ask(actor=User.objects.get(username="viewer"), action="ims:images:delete",
+                                    project=Project.objects.get(name="cn-north-4"), duration=timedelta(hours=1),
+                                    justification="the route crawler's request").pk
+    return found
 
 
 def url_for(route: Route, kwargs: dict, persona: str) -> str:

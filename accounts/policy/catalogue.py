@@ -129,6 +129,18 @@ IAM_ACTIONS: tuple[Action, ...] = (
         "Modify, enable or disable an identity provider; change its mapping rules",
     ),
     Action("iam:identityProviders:delete", "Delete identity providers", "Delete an identity provider"),
+    Action(
+        "iam:accessRequests:create",
+        "Request access",
+        "Ask for an action or a policy, in a scope, for a time, with a justification",
+    ),
+    Action("iam:accessRequests:list", "View access requests", "See the queue of access requests one could decide"),
+    Action(
+        "iam:accessRequests:approve",
+        "Approve access requests",
+        "Approve an access request: an expiring grant of what it asks (only what one could grant oneself)",
+    ),
+    Action("iam:accessRequests:deny", "Deny access requests", "Deny an access request, with a reason"),
 )
 
 ACTIONS: tuple[Action, ...] = IMS_ACTIONS + IAM_ACTIONS

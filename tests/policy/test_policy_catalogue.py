@@ -61,6 +61,7 @@ def test_iam_actions_are_exactly_the_console_management_ones():
         "projects": ["listProjects", "createProject", "updateProject"],
         "audit": ["listEvents"],
         "identityProviders": ["list", "get", "create", "update", "delete"],
+        "accessRequests": ["create", "list", "approve", "deny"],
     }
     names = [f"iam:{kind}:{op}" for kind, ops in expected.items() for op in ops]
     assert [action.name for action in IAM_ACTIONS] == names

@@ -1,0 +1,43 @@
+"""Access request links and the top bar's badge (issue 21).
+
+`{{ reason|request_access_url }}`: the pre-filled "Request access" form for a refusal's text (plain when
+the text names no missing grant); `{% request_access_url action project %}`; `{% access_request_badge %}`.
+"""
+
+from django import template
+
+from accounts import access_requests, authz
+
+register = template.Library()
+
+
+@register.filter
+def request_access_url(reason) -> str:
+    """The form to ask for what a refusal says is missing (pre-filled when the engine refused for want of a
+    grant; the plain form otherwise)."""
+    asked = access_requests.refused_request(str(reason or ""))
+    return access_requests.request_url(**asked) if asked else access_requests.request_url()
+
+
+@register.simple_tag
+def request_access_for(action="", project=""):
+    """`{% request_access_for row_action cell.project.name %}`: the form pre-filled with both."""
+    return access_requests.request_url(action=action, project=project or None)
+
+
+@register.inclusion_tag("iam/access_requests/_badge_slot.html", takes_context=True)
+def access_request_badge(context):
+    """Where the top bar's badge goes, for those who may see the queue (decided without a query): htmx
+    fetches the count once the page has loaded, so no page pays for it (accounts.iam.access_requests)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    authorization = authz.authorization_for(user) if user is not None else None
+    return {"show": authorization is not None and authorization.allows("iam:accessRequests:list")}
+
+
+@register.filter
+def access_duration(duration) -> str:
+    """'8 hours', '1 day'."""
+    from accounts.services.access_requests import duration_text
+
+    return duration_text(duration)

@@ -1,0 +1,52 @@
+"""Access requests (issue 21): handy lookups and a frozen engine clock."""
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+
+from accounts.models import Policy, Project, User, UserGroup
+from accounts.services import access_requests as service
+
+T0 = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
+
+
+def frozen(moment):
+    """Freeze the engine's clock (authz.clock reads django.utils.timezone.now)."""
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def user(name):
+    return User.objects.get(username=name)
+
+
+def group(name):
+    return UserGroup.objects.get(name=name)
+
+
+def policy(name):
+    return Policy.objects.get(name=name)
+
+
+def project(name):
+    return Project.objects.get(name=name)
+
+
+def ask_delete(requester="viewer", where="cn-north-4", hours=8, why="Clean up the broken test images"):
+    """viewer asks for ims:images:delete in cn-north-4 for 8 hours."""
+    return service.ask(actor=user(requester), action="ims:images:delete", project=project(where),
+                       duration=timedelta(hours=hours), justification=why)
+
+
+@pytest.fixture(autouse=True)
+def addresses(db):
+    """The demo personas have no e-mail address; give them one, so what they are told can be read."""
+    for someone in User.objects.all():
+        someone.email = f"{someone.username}@example.test"
+        someone.save(update_fields=["email"])
+
+
+@pytest.fixture
+def at_t0():
+    with frozen(T0):
+        yield T0
