@@ -4,6 +4,7 @@ one they worked in."""
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.http import RawPostDataException
 
 from accounts.selectors import SESSION_PROJECT_KEY
 
@@ -15,7 +16,10 @@ from .session import remember
 def preferences_at_sign_in(sender, request, user, **kwargs):
     if request is None or not hasattr(request, "session"):
         return
-    zone = request.POST.get("time_zone", "") if request.method == "POST" else ""
+    try:
+        zone = request.POST.get("time_zone", "") if request.method == "POST" else ""
+    except RawPostDataException:  # a JSON step (a passkey) whose body was read as a stream
+        zone = ""
     preference = (services.detect_time_zone(actor=user, zone=zone) if zone
                   else services.preference_of(user))
     remember(request, preference)
