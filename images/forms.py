@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -91,6 +92,29 @@ class ImageModifyForm(OperationForm, forms.ModelForm):
         return rows
 
 
+@dataclass(frozen=True)
+class TagRow:
+    """One row of the tag editor: its key and value, and when it is in error, which input and why."""
+
+    key: str
+    value: str
+    field: str = ""  # "key" or "value"
+    error: str = ""
+
+
+def _tag_problem(key: str, value: str, seen: dict) -> tuple[str, str] | None:
+    """What is wrong with one tag, as (the input in error, why), or None (an empty row is no tag)."""
+    if not key and not value:
+        return None
+    if not TAG_KEY.match(key):
+        return "key", "a tag key is 1 to 36 letters, digits, _ . or -."
+    if key in seen:
+        return "key", f"the key {key} is given twice."
+    if len(value) > 43:
+        return "value", "a tag value is at most 43 characters."
+    return None
+
+
 class TagsForm(OperationForm, forms.Form):
     """The tags, and the revision they were read at: key/value rows (`tag-key`, `tag-value`, one pair
     a row; a cleared row removes its tag), or `key=value` lines in `tags` (scripts, older pages)."""
@@ -120,16 +144,25 @@ class TagsForm(OperationForm, forms.Form):
         return [(key[:100], value[:100]) for key, value in zip(keys, values, strict=False)]
 
     @property
-    def rows(self) -> list[tuple[str, str]]:
-        """The rows to show: the posted ones, else the tags, and one empty row to add a tag (up to the limit)."""
+    def rows(self) -> list[TagRow]:
+        """The rows to show: the posted ones (each with its error, if any), else the tags, and one empty row
+        to add a tag (up to the limit)."""
         rows = self._posted_rows()
         if rows is None:
             text = self.data.get("tags", "") if self.is_bound else self.initial.get("tags", "")
             rows = [(k.strip(), v.strip()) for k, _, v in (line.partition("=") for line in text.splitlines())
                     if k.strip()]
-        rows = [row for row in rows if row[0] or row[1]]
-        return rows + [("", "")] * max(1, min(3, MAX_TAGS_PER_IMAGE - len(rows))) if len(rows) < MAX_TAGS_PER_IMAGE \
-            else rows
+        errors = getattr(self, "row_errors", {})
+        rows = [TagRow(key, value, *errors.get(number, ("", "")))
+                for number, (key, value) in enumerate((row for row in rows if row[0] or row[1]), start=1)]
+        return rows + [TagRow("", "")] * max(1, min(3, MAX_TAGS_PER_IMAGE - len(rows))) \
+            if len(rows) < MAX_TAGS_PER_IMAGE else rows
+
+    @property
+    def box_errors(self) -> list[str]:
+        """The tag errors said under the rows: those that belong to no one row (too many tags, lines)."""
+        by_row = {message for _, message in getattr(self, "row_errors", {}).values()}
+        return [message for message in self.errors.get("tags", []) if message not in by_row]
 
     def clean_tags(self) -> dict[str, str]:
         rows = self._posted_rows()
@@ -138,19 +171,18 @@ class TagsForm(OperationForm, forms.Form):
             rows = [line.partition("=")[::2] for line in self.cleaned_data["tags"].splitlines()]
         else:
             what = "Row"
+            rows = [row for row in rows if row[0].strip() or row[1].strip()]  # numbered as shown: cleared rows go
         tags: dict[str, str] = {}
         errors = []
+        self.row_errors: dict[int, tuple[str, str]] = {}  # row number -> (the input in error, its message)
         for number, (key, value) in enumerate(rows, start=1):
             key, value = key.strip(), value.strip()
-            if not key and not value:
-                continue
-            if not TAG_KEY.match(key):
-                errors.append(f"{what} {number}: a tag key is 1 to 36 letters, digits, _ . or -.")
-            elif key in tags:
-                errors.append(f"{what} {number}: the key {key} is given twice.")
-            elif len(value) > 43:
-                errors.append(f"{what} {number}: a tag value is at most 43 characters.")
-            else:
+            problem = _tag_problem(key, value, tags)
+            if problem:
+                errors.append(f"{what} {number}: {problem[1]}")
+                if what == "Row":
+                    self.row_errors[number] = (problem[0], errors[-1])
+            elif key or value:
                 tags[key] = value
         if errors:
             raise forms.ValidationError(errors)

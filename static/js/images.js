@@ -40,7 +40,13 @@
     if (target.closest("[data-tag-add]")) {
       var rows = box.querySelectorAll("[data-tag-row]");
       var copy = rows[rows.length - 1].cloneNode(true);
-      copy.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+      copy.querySelectorAll("input").forEach(function (input) {
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+      });
+      copy.querySelectorAll(".field-error").forEach(function (message) { message.remove(); });
+      copy.classList.remove("row-error");
       rows[rows.length - 1].parentNode.appendChild(copy);
       renumber(box);
       copy.querySelector('[name="tag-key"]').focus();
