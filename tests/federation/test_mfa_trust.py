@@ -139,7 +139,7 @@ def test_an_amr_in_the_userinfo_answer_alone_does_not_count(client, oidc_provide
     assert sign_in_event().details["amr"] == []
 
 
-def test_without_auth_time_the_age_counts_from_the_tokens_iat(rf):
+def test_without_auth_time_the_age_counts_from_the_tokens_iat():
     assert trust.authenticated_at({"iat": 1000}, now=2000) == 1000
     assert trust.authenticated_at({"auth_time": 900, "iat": 1000}, now=2000) == 900
     assert trust.authenticated_at({"auth_time": 5000}, now=2000) == 2000  # never in the future
