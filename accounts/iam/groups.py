@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -202,6 +203,8 @@ def _attach_context(request, group, form, selected_policies, selected_projects):
 def group_attach(request, pk):
     """Attach in two steps: choose roles/policies and a scope, then review the dependencies and confirm."""
     group = get_object_or_404(UserGroup, pk=pk)
+    if request.method != "POST" and request.GET.get("step") == "review":
+        return _review(request, group, AttachForm(request.GET))
     if request.method != "POST":
         # Least privilege first: chosen projects, unless the link asks for All resources.
         initial = {"scope": request.GET.get("scope", AttachForm.SCOPE_PROJECTS)}
@@ -222,9 +225,31 @@ def group_attach(request, pk):
             else:
                 messages.success(request, result.message)
                 return redirect("iam:group-permissions", pk=group.pk)
+        elif request.POST.get("step") == "review":
+            # Post/redirect/get: the review is an address of its own, so Back and Forward redraw it.
+            return redirect(reverse("iam:group-attach", args=[group.pk]) + "?step=review&"
+                            + _choices(request.POST).urlencode())
         else:
             return render(request, "iam/groups/attach_confirm.html", _review_context(request, group, form, policies))
     context = _attach_context(request, group, form, request.POST.getlist("policies"), request.POST.getlist("projects"))
+    return render(request, "iam/groups/attach.html", context, status=422)
+
+
+def _choices(data):
+    """The attach form's choices without its token, its step and empty values, as the review's query."""
+    choices = QueryDict(mutable=True)
+    for key in data:
+        if key not in ("csrfmiddlewaretoken", "step"):
+            choices.setlist(key, [value for value in data.getlist(key) if value != ""])
+    return choices
+
+
+def _review(request, group, form):
+    """The review of the choices in the URL (GET ?step=review&…); choices that do not hold go back to step 1."""
+    if form.is_valid():
+        return render(request, "iam/groups/attach_confirm.html",
+                      _review_context(request, group, form, list(form.cleaned_data["policies"])))
+    context = _attach_context(request, group, form, request.GET.getlist("policies"), request.GET.getlist("projects"))
     return render(request, "iam/groups/attach.html", context, status=422)
 
 
@@ -235,9 +260,7 @@ def _review_context(request, group, form, policies):
     ungrantable = {p.name: services.ungrantable_actions(request.user, p, all_resources=form.all_resources,
                                                         projects=form.chosen_projects)
                    for p in policies + dependencies}
-    choices = request.POST.copy()
-    for key in ("csrfmiddlewaretoken", "step"):
-        choices.pop(key, None)
+    choices = _choices(form.data)
     return {
         "group": group,
         "form": form,

@@ -53,7 +53,7 @@ def test_a_user_without_grant_permission_is_refused(as_user, ops):
 def test_attaching_for_a_while_sets_the_end_from_the_confirmation(as_user, ops, duration, length):
     browser = as_user("admin")
     with frozen(T0):
-        review = browser.post(attach_url(ops), choice(duration=duration, step="review")).content.decode()
+        review = browser.post(attach_url(ops), choice(duration=duration, step="review"), follow=True).content.decode()
         assert f'name="duration" value="{duration}"' in review
         assert "The grants last until" in review
     with frozen(T0 + timedelta(minutes=5)):  # the duration counts from the confirmation

@@ -99,7 +99,7 @@ def test_attaching_server_administrator_on_cn_north_4_shows_and_attaches_its_dep
     browser = as_user("admin")
     choice = {"policies": policy("Server Administrator").pk, "scope": "projects",
               "projects": project("cn-north-4").pk}
-    review = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "review"})
+    review = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "review"}, follow=True)
     text = review.content.decode()
     assert review.status_code == 200
     assert "Server Administrator needs IMS Administrator, which needs Tenant Administrator" in text
@@ -128,7 +128,7 @@ def test_an_iam_only_policy_is_attached_on_all_resources_and_the_review_says_so(
     choice = {"policies": policy("Security Administrator").pk, "scope": "projects",
               "projects": project("cn-north-4").pk}
     browser = as_user("admin")
-    review = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "review"})
+    review = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "review"}, follow=True)
     assert "IAM is global, so it is granted on All resources" in review.content.decode()
     browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "confirm"})
     assert scopes(ops) == {"Security Administrator": "All resources"}
@@ -175,7 +175,8 @@ def test_a_user_cannot_grant_iam_actions_it_does_not_hold(reader, ops, as_user):
     """'reader' may grant, but holds only a few IAM actions: it may not hand out Security Administrator."""
     browser = as_user("reader")
     choice = {"policies": policy("Security Administrator").pk, "scope": "all"}
-    review = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "review"}).content.decode()
+    review = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "review"},
+                          follow=True).content.decode()
     assert "You cannot hand over permissions you do not hold yourself" in review
     assert re.search(r"Security Administrator: iam:\w+:\w+ on All resources", review)
     refused = browser.post(f"/iam/groups/{ops.pk}/permissions/attach/", {**choice, "step": "confirm"})

@@ -170,7 +170,7 @@ def test_attach_review_draws_what_comes_along(as_user):
     group = UserGroup.objects.get(name="viewers")
     server = Policy.objects.get(name="Server Administrator")
     page = as_user("admin").post(f"/iam/groups/{group.pk}/permissions/attach/",
-                                 {"step": "review", "policies": [server.pk], "scope": "all"})
+                                 {"step": "review", "policies": [server.pk], "scope": "all"}, follow=True)
     text = page.content.decode()
     assert page.status_code == 200, text[:500]
     picture = text.split('data-testid="dependency-picture"', 1)[1].split("</figure>", 1)[0]
