@@ -22,9 +22,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import authz, permissions, who_can
+from accounts import authz, impact, permissions, who_can
 from accounts.forms import add_service_errors
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
@@ -505,7 +505,7 @@ def image_create(request):
 
 def _selected_ids(request) -> list[uuid.UUID]:
     ids = []
-    for value in request.POST.getlist("ids"):
+    for value in (request.POST if request.method == "POST" else request.GET).getlist("ids"):
         try:
             ids.append(uuid.UUID(value))
         except ValueError:
@@ -551,6 +551,19 @@ def _bulk_run(request, op, images, decisions, project) -> tuple[list, list]:
     return done, skipped
 
 
+def _bulk_review(request, op, images, decisions, project, *, missing: int):
+    """What the bulk run would do to each image, before it runs; the POST decides each one again."""
+    accepted = impact.accepted_elsewhere(images, project)
+    rows = [{"image": image, "accepted": accepted.get(image.pk, []),
+             "skip": (None if decisions[image.pk].allowed else f"not allowed. {decisions[image.pk].summary}")
+             or op.rule(image, project)} for image in images]
+    context = {"op": op, "rows": rows, "project": project, "missing": missing,
+               "going": sum(1 for row in rows if not row["skip"]),
+               "accepted_count": sum(1 for row in rows if row["accepted"] and not row["skip"])}
+    template = "images/bulk_review.html#review" if request.htmx else "images/bulk_review.html"
+    return render(request, template, context)
+
+
 def _bulk_action(url_kwargs) -> str | None:
     op = OPERATIONS_BY_NAME.get(url_kwargs["operation"])
     return op.action if op is not None and op.bulk else None
@@ -558,9 +571,11 @@ def _bulk_action(url_kwargs) -> str | None:
 
 @permission_required_action(*sorted({op.action for op in BULK_OPERATIONS}), in_view=True,
                             action_from_url=_bulk_action)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def image_bulk(request, operation):
-    """Run one operation on each selected image of the current project; say per image what happened."""
+    """Run one operation on each selected image of the current project; say per image what happened.
+    GET ?ids=…: the review first (the images by name, those the engine or their state would skip, and
+    which other projects have accepted each one), for the console's dialog (htmx) or as a page."""
     op = OPERATIONS_BY_NAME.get(operation)
     if op is None or not op.bulk:
         raise Http404("No such bulk operation.")
@@ -579,6 +594,8 @@ def image_bulk(request, operation):
                  for image in visible}
     if not any(decision.allowed for decision in decisions.values()):
         permissions.deny(next(iter(decisions.values())))
+    if request.method != "POST":
+        return _bulk_review(request, op, visible, decisions, project, missing=len(ids) - len(visible))
     done, skipped = _bulk_run(request, op, visible, decisions, project)
     missing = len(ids) - len(visible)
     _bulk_summary(request, op, done, skipped, missing=missing, project=project)

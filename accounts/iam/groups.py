@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
-from accounts import least_privilege, services
+from accounts import impact, least_privilege, services
 from accounts.forms import add_service_errors
 from accounts.models import MAX_GROUPS_PER_USER, Policy, User, UserGroup
 from accounts.paging import CURSOR_PARAM, keyset_page
@@ -17,6 +17,7 @@ from accounts.permissions import permission_required_action
 from accounts.selectors import search_text
 from accounts.services import escalation
 
+from .change_review import review_page
 from .dependency_picture import dependency_picture
 from .directory_forms import AttachForm, DetachForm, GroupEditForm, GroupForm, MemberForm
 from .directory_selectors import (
@@ -85,23 +86,44 @@ def group_candidates(request, pk):
 
 
 @permission_required_action("iam:groups:addUserToGroup")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def group_member_add(request, pk):
+    """GET ?user=N: the review (who gains what); POST: add the member."""
     group = get_object_or_404(UserGroup, pk=pk)
-    form = MemberForm(request.POST)
+    form = MemberForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
+        if request.method != "POST":
+            raise Http404("Choose a user to add.")
         messages.error(request, "Choose a user to add.")
         return redirect(group)
+    if request.method != "POST":
+        return membership_review(request, group=group, user=form.cleaned_data["user"], add=True,
+                                 back_url=group.get_absolute_url())
     change_membership(request, group=group, user=form.cleaned_data["user"], add=True)
     return redirect(group)
 
 
 @permission_required_action("iam:groups:removeUserFromGroup")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def group_member_remove(request, pk, user_pk):
+    """GET: the review (who loses what); POST: remove the member."""
     group = get_object_or_404(UserGroup, pk=pk)
-    change_membership(request, group=group, user=get_object_or_404(User, pk=user_pk), add=False)
+    user = get_object_or_404(User, pk=user_pk)
+    if request.method != "POST":
+        return membership_review(request, group=group, user=user, add=False, back_url=group.get_absolute_url())
+    change_membership(request, group=group, user=user, add=False)
     return redirect(group)
+
+
+def membership_review(request, *, group, user, add: bool, back_url: str):
+    """What adding `user` to `group` (or removing them) changes, before it is done (both pages use it)."""
+    refusal = (escalation.membership_refusal(request.user, group) if add
+               else escalation.removal_refusal(request.user, group))
+    refusal = refusal or escalation.admin_account_refusal(request.user, user)
+    question = f"Add {user.username} to {group.name}?" if add else f"Remove {user.username} from {group.name}?"
+    return review_page(request, impact.membership_impact(group, user, add=add), question=question,
+                       button="Add" if add else "Remove", back_url=back_url, refusal=refusal, danger=not add,
+                       data_action="iam:groups:addUserToGroup" if add else "iam:groups:removeUserFromGroup")
 
 
 def change_membership(request, *, group, user, add: bool) -> None:
@@ -151,7 +173,8 @@ def group_delete(request, pk):
 
     return delete_page(request, group, delete, done="iam:group-list", template="iam/groups/confirm_delete.html",
                        context=lambda: {"group": group, "members": group_members(group), "grants": group_grants(group),
-                                        "refusal": escalation.deletion_refusal(request.user, group)})
+                                        "refusal": escalation.deletion_refusal(request.user, group),
+                                        **impact.for_page(request.authorization, impact.group_delete_impact(group))})
 
 
 def _needed_by(grants) -> dict[int, list[Policy]]:
@@ -275,6 +298,8 @@ def _review_context(request, group, form, policies):
         "ungrantable": {name: actions for name, actions in ungrantable.items() if actions},
         "attached": set(group.grants.values_list("policy_id", flat=True)),
         "back_url": reverse("iam:group-attach", args=[group.pk]) + "?" + choices.urlencode(),
+        **impact.for_page(request.authorization, impact.attach_impact(
+            group, policies, all_resources=form.all_resources, projects=form.chosen_projects)),
     }
 
 
@@ -301,5 +326,6 @@ def group_detach(request, pk):
     grants = [g for g in group_grants(group) if g.policy_id in {p.pk for p in policies}]
     context = {"group": group, "grants": grants, "policies": policies, "blockers": blockers,
                "together": policies + blockers,
-               "refusal": escalation.detach_refusal(request.user, group, policies + blockers)}
+               "refusal": escalation.detach_refusal(request.user, group, policies + blockers),
+               **impact.for_page(request.authorization, impact.detach_impact(group, policies + blockers))}
     return render(request, "iam/groups/detach.html", context, status=status)

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import least_privilege, responses, services, who_can
+from accounts import impact, least_privilege, responses, services, who_can
 from accounts.enforcement import Refused
 from accounts.forms import add_service_errors
 from accounts.models import Grant, Policy
@@ -283,12 +283,25 @@ def policy_create(request):
 def policy_edit(request, pk):
     """Edit a custom policy; the form carries the revision it loaded so a newer save is never overwritten."""
     policy = _custom_policy(pk, "edited")
+    if request.method == "POST" and request.POST.get("preview") == "1":
+        return _edit_impact(request, policy)
     if request.method == "POST":
         return _save(request, policy)
     form = PolicyForm(initial={"name": policy.name, "description": policy.description,
                                "document": policy.document, "revision": policy.revision})
     editor = _editor_for_document(policy.document, prefer=request.GET.get("mode", "visual"))
     return _render_editor_page(request, form=form, policy=policy, editor=editor)
+
+
+def _edit_impact(request, policy: Policy):
+    """Who gains and who loses if the editor's document is saved (htmx, as it is typed): the engine's
+    decisions before and after, as a restore's review shows them. Nothing is saved; the save decides again."""
+    _mode, text, _statements = _posted_editor(request.POST)
+    result = validate_text(text)
+    context = {"policy": policy, "invalid": not result.ok}
+    if result.ok:
+        context.update(impact.for_page(request.authorization, impact.document_impact(policy, result.document)))
+    return render(request, "iam/policies/edit.html#impact", context)
 
 
 @permission_required_action(*EDITOR_ACTIONS, any_of=True)

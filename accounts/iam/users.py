@@ -7,16 +7,18 @@ import secrets
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import mfa, services
+from accounts import impact, mfa, services
 from accounts.models import MAX_GROUPS_PER_USER, Grant, User, UserGroup
 from accounts.paging import CURSOR_PARAM, keyset_page
 from accounts.permissions import permission_required_action
 from accounts.services import escalation
 from accounts.services import mfa as mfa_services
 
+from .change_review import review_page
 from .directory_forms import (
     AddToGroupForm,
     PasswordChoiceForm,
@@ -26,7 +28,7 @@ from .directory_forms import (
 )
 from .directory_selectors import PAGE_SIZE, USER_SORT, capabilities, user_memberships, users_matching
 from .form_views import delete_page, form_page
-from .groups import change_membership
+from .groups import change_membership, membership_review
 
 ONE_TIME_SESSION_KEY = "iam-one-time-password-{}"
 ONE_TIME_COOKIE = "iam-otp-{}"
@@ -181,10 +183,12 @@ def user_edit(request, pk):
 
 
 @permission_required_action("iam:users:updateUser")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def user_set_active(request, pk):
-    """Activate (active=1) or deactivate (active=0); the last active admin stays active."""
+    """Activate (active=1) or deactivate (active=0); the last active admin stays active. GET: the review."""
     user = get_object_or_404(User, pk=pk)
+    if request.method != "POST":
+        return _activity_review(request, user, request.GET.get("active") == "1")
     active = request.POST.get("active") == "1"
     try:
         services.user_update(actor=request.user, user=user, is_active=active)
@@ -193,6 +197,17 @@ def user_set_active(request, pk):
     else:
         messages.success(request, f"User {user.username} {'activated' if active else 'deactivated'}.")
     return redirect(user)
+
+
+def _activity_review(request, user: User, active: bool):
+    """What (de)activating `user` changes: every decision they lose (or regain), before it is done."""
+    doing = "activating" if active else "deactivating"
+    refusal = escalation.account_refusal(request.user, user, doing=doing)
+    verb = "Activate" if active else "Deactivate"
+    question = f"{verb} {user.username}?" + ("" if active else " The user will no longer be able to sign in.")
+    return review_page(request, impact.activity_impact(user, active=active), question=question, button=verb,
+                       data_action="iam:users:updateUser", back_url=user.get_absolute_url(), refusal=refusal,
+                       danger=not active)
 
 
 @permission_required_action("iam:users:updateUser")
@@ -238,20 +253,30 @@ def user_delete(request, pk):
 
 
 @permission_required_action("iam:groups:addUserToGroup")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def user_group_add(request, pk):
+    """GET ?group=N: the review (what the user gains); POST: add the user to the group."""
     user = get_object_or_404(User, pk=pk)
-    form = AddToGroupForm(request.POST, user=user)
+    form = AddToGroupForm(request.POST if request.method == "POST" else request.GET, user=user)
     if not form.is_valid():
+        if request.method != "POST":
+            raise Http404("Choose a group the user is not in yet.")
         messages.error(request, "Choose a group the user is not in yet.")
         return redirect(user)
+    if request.method != "POST":
+        return membership_review(request, group=form.cleaned_data["group"], user=user, add=True,
+                                 back_url=user.get_absolute_url())
     change_membership(request, group=form.cleaned_data["group"], user=user, add=True)
     return redirect(user)
 
 
 @permission_required_action("iam:groups:removeUserFromGroup")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def user_group_remove(request, pk, group_pk):
+    """GET: the review (what the user loses); POST: remove the user from the group."""
     user = get_object_or_404(User, pk=pk)
-    change_membership(request, group=get_object_or_404(UserGroup, pk=group_pk), user=user, add=False)
+    group = get_object_or_404(UserGroup, pk=group_pk)
+    if request.method != "POST":
+        return membership_review(request, group=group, user=user, add=False, back_url=user.get_absolute_url())
+    change_membership(request, group=group, user=user, add=False)
     return redirect(user)

@@ -55,6 +55,7 @@
     dialog.className = "confirm-dialog";
     dialog.setAttribute("aria-labelledby", "confirm-dialog-question");
     dialog.innerHTML = '<form method="dialog"><p id="confirm-dialog-question" class="confirm-question"></p>' +
+      '<div class="confirm-review" data-testid="confirm-review" aria-live="polite"></div>' +
       '<div class="actions"><button value="cancel" class="button" data-confirm-cancel>Cancel</button>' +
       '<button value="ok" class="button danger" data-confirm-ok></button></div></form>';
     document.body.appendChild(dialog);
@@ -84,7 +85,24 @@
     return {
       text: text.replace("{subject}", subject).replace("{count}", String(count)),
       label: source.getAttribute("data-confirm-label") || (submitter && submitter.textContent.trim()) || "Confirm",
+      review: source.getAttribute("data-confirm-review"),
     };
+  }
+
+  // data-confirm-review="url": the dialog also shows what the change would do (who gains and who loses),
+  // the server's review of the form's own fields (GET url?fields, an htmx fragment). The POST that
+  // follows is decided by the server again; without JavaScript the form posts directly.
+  function loadReview(box, form, url) {
+    var place = box.querySelector(".confirm-review");
+    place.innerHTML = "";
+    if (!url || !window.htmx) return;
+    var query = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrfmiddlewaretoken") query.append(name, value);
+    });
+    place.textContent = "Working out who gains and who loses\u2026";
+    window.htmx.ajax("GET", url + (url.indexOf("?") < 0 ? "?" : "&") + query.toString(),
+                     {target: place, swap: "innerHTML"});
   }
 
   document.addEventListener("submit", function (event) {
@@ -99,6 +117,7 @@
     event.stopPropagation();
     var box = dialog || build();
     box.querySelector(".confirm-question").textContent = asked.text;
+    loadReview(box, form, asked.review);
     var ok = box.querySelector("[data-confirm-ok]");
     ok.textContent = asked.label;
     box.returnValue = "";
