@@ -57,7 +57,7 @@ def test_each_review_names_who_gains_and_loses_what_where(name, as_user):
     response = as_user("admin").get(reviews()[name])
     assert response.status_code == 200
     text = response.content.decode()
-    assert 'data-testid="change-impact"' in text
+    assert 'data-testid="change-impact"' in text and "{#" not in text
     for part in EXPECTED[name]:
         assert part in text, (name, part)
 
