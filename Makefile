@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := imsperm.settings
 
-.PHONY: run test test-fast setup migrate demo lint bench browser-deps clean serve loadtest
+.PHONY: run test test-fast setup migrate demo lint bench browser-deps clean serve loadtest faulttest
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -55,6 +55,9 @@ serve: setup
 loadtest: setup
 	$(PY) loadtest/run.py
 
+faulttest: setup
+	$(PY) loadtest/faulttest.py
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
@@ -62,4 +65,4 @@ bench: setup
 	DJANGO_DEBUG=1 $(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts loadtest-report
+	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts loadtest-report faulttest-report

@@ -50,10 +50,10 @@ def redis_reachable() -> bool:
         return False
 
 
-def _admin_sql(statement: str) -> None:
+def _admin_sql(statement: str, postgres_url: str = POSTGRES_URL) -> None:
     import psycopg
 
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as connection:
+    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as connection:
         connection.execute(statement)
 
 
@@ -85,10 +85,12 @@ class Deployment:
     workdir: Path
     name: str = field(default_factory=lambda: f"imsperm_deploy_{os.getpid()}_{secrets.token_hex(3)}")
     servers: list[subprocess.Popen] = field(default_factory=list)
+    # The server holding the database: the shared one by default; `make faulttest` passes its own.
+    postgres_url: str = POSTGRES_URL
 
     @property
     def database_url(self) -> str:
-        return f"{POSTGRES_URL}/{self.name}"
+        return f"{self.postgres_url}/{self.name}"
 
     def env(self, redis_url: str = REDIS_URL, **extra) -> dict[str, str]:
         environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "REDIS_"))}
@@ -116,7 +118,7 @@ class Deployment:
     def create(self) -> None:
         """The database, migrated and seeded with the demo world; static files collected."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        _admin_sql(f'CREATE DATABASE "{self.name}"')
+        _admin_sql(f'CREATE DATABASE "{self.name}"', self.postgres_url)
         self.manage("migrate", "--noinput")
         self.manage("seed_demo")
         self.manage("collectstatic", "--noinput")
@@ -158,6 +160,6 @@ class Deployment:
     def destroy(self) -> None:
         """Stop the servers, drop the database and the Redis keys."""
         self.stop_servers()
-        _admin_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        _admin_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', self.postgres_url)
         with contextlib.suppress(Exception):
             drop_redis_keys(self.name)

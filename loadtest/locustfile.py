@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from locust import HttpUser, between, events, task
+from locust.exception import StopUser
 
 WORLD = json.loads(Path(os.environ["LOADTEST_WORLD"]).read_text())
 SERVERS = os.environ["LOADTEST_SERVERS"].split(",")
@@ -41,13 +42,35 @@ _clock = {}
 
 
 @events.test_start.add_listener
-def _started(**_):
+def _started(environment=None, **_):
     _clock["start"] = time.time()
+    stop_file = os.environ.get("LOADTEST_STOP_FILE")
+    if stop_file and environment is not None:  # make faulttest ends the run when its phases are done
+        import gevent
+
+        def stop_when_asked():
+            while not Path(stop_file).exists():
+                gevent.sleep(0.2)
+            environment.runner.quit()  # as --run-time does: users finish their task (--stop-timeout)
+
+        gevent.spawn(stop_when_asked)
+
+
+# Every request with its answer time, kept only when LOADTEST_REQUESTS names a file (make faulttest
+# judges each fault's window by them): (name, sent, answered, status, Retry-After sent, traceback in body).
+REQUESTS: list[tuple] | None = [] if os.environ.get("LOADTEST_REQUESTS") else None
 
 
 @events.request.add_listener
 def _measured(name, response_time, response=None, **_):
-    MEASURED.append((name, response_time, getattr(response, "status_code", 0) or 0))
+    status = getattr(response, "status_code", 0) or 0
+    MEASURED.append((name, response_time, status))
+    if REQUESTS is not None:
+        answered = time.time()
+        headers = getattr(response, "headers", None) or {}
+        body = (getattr(response, "text", "") or "") if status >= 500 else ""
+        REQUESTS.append((name, round(answered - response_time / 1000, 3), round(answered, 3), status,
+                         "Retry-After" in headers, "Traceback" in body))
 
 
 @events.quitting.add_listener
@@ -70,6 +93,8 @@ def _write_results(**_):
     }
     Path(os.environ["LOADTEST_SUMMARY"]).write_text(json.dumps(summary))
     Path(os.environ["LOADTEST_JOURNAL"]).write_text("".join(json.dumps(entry) + "\n" for entry in JOURNAL))
+    if REQUESTS is not None:
+        Path(os.environ["LOADTEST_REQUESTS"]).write_text(json.dumps(REQUESTS))
 
 
 class Console(HttpUser):
@@ -100,9 +125,18 @@ class Console(HttpUser):
         return response
 
     def sign_in(self, username, password):
+        """Sign in; an answer other than the redirect (a 503 while a part is down) is tried again for up
+        to a minute, then this user stops: a user never signed in would journal the sign-in page's
+        redirects as acknowledged writes."""
         self.username = username
-        self.call("GET", "/accounts/login/", "sign-in form", {200})
-        self.post("/accounts/login/", "sign in", {302}, {"username": username, "password": password})
+        for attempt in range(20):
+            if attempt:
+                time.sleep(3)
+            self.call("GET", "/accounts/login/", "sign-in form", {200})
+            if self.post("/accounts/login/", "sign in", {302}, {"username": username, "password": password}
+                         ).status_code == 302:
+                return
+        raise StopUser()
 
     def on_start(self):
         self.sign_in(self.account(), WORLD["password"])
@@ -223,7 +257,8 @@ class Writer(Console):
             "name": f"load-{self.username}-{self.serial}", "kind": "system", "description": "new",
             "os_type": "Linux", "platform": "Ubuntu", "os_version": "Ubuntu 22.04 server 64bit", "os_bit": 64,
             "architecture": "x86", "disk_format": "qcow2", "min_disk": 40, "min_ram": 1024},
-            journal={"op": "create", "image": None, "audit_action": "ims:serverImages:create", "audit_target": None})
+            journal={"op": "create", "image": None, "name": f"load-{self.username}-{self.serial}",
+                     "audit_action": "ims:serverImages:create", "audit_target": None})
         found = IMAGE_URL.search(response.headers.get("Location", ""))
         if found:  # the new image's id is known from the answer only
             self.image, self.step = found.group(1), 1
