@@ -55,6 +55,9 @@ def test_a_scoped_grant_reaches_the_new_users_image_browser_and_goes_away(page, 
     expect(page.locator("[data-candidate]")).to_have_count(1)
     screenshot("iam-group-members-search")
     candidate.get_by_role("button", name="Add").click()
+    confirm = page.locator("dialog.confirm-dialog")  # asks first, showing what erin gains (issue 21)
+    expect(confirm.get_by_test_id("change-impact")).to_be_visible()
+    confirm.get_by_role("button", name="Add").click()
     expect(page.locator('[data-member="erin"]')).to_be_visible()
     screenshot("iam-group-members")
 

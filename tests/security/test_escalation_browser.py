@@ -31,5 +31,8 @@ def test_the_security_administrator_sees_what_it_may_not_hand_over(page, live_de
     expect(page.get_by_test_id("withheld-groups")).to_contain_text("permissions you do not hold yourself")
     page.get_by_label("Add to group").select_option(label="iam-admins")
     page.get_by_role("button", name="Add", exact=True).click()
+    confirm = page.locator("dialog.confirm-dialog")  # asks first, showing what newcomer gains (issue 21)
+    expect(confirm.get_by_test_id("change-impact")).to_be_visible()
+    confirm.get_by_role("button", name="Add").click()
     expect(page.locator("#messages")).to_contain_text("newcomer added to iam-admins.")
     screenshot("escalation-newcomer-added")
