@@ -25,11 +25,11 @@ from functools import cached_property
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.policy import SERVICES, ActionTable, CompiledPolicy, compile_document, get_action, lower_keys
+from accounts.policy import ACTIONS, SERVICES, ActionTable, CompiledPolicy, compile_document, get_action, lower_keys
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
 from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
-from .prepared import RowsByKey
+from .prepared import RowsByKey, prefetched_rows
 from .process_cache import ProcessCache
 
 DOMAIN_NAME = "imsperm"
@@ -150,7 +150,8 @@ def image_context(image, project_name: str | None) -> dict[str, object]:
         "ims:Platform": image.platform,
         "ims:Architecture": image.architecture,
     }
-    for tag in image.tags.all():
+    tags = prefetched_rows(image, "tags")  # a page's rows hold their tags: read them without a queryset per row
+    for tag in image.tags.all() if tags is None else tags:
         context[f"ims:ResourceTag/{tag.key}"] = tag.value
     return context
 
@@ -291,8 +292,10 @@ class Authorization:
         self.now = now or clock()
         self.request_context = request_context or {}
         self._memo: dict[tuple[str, str | None], Explanation] = {}
-        self._image_contexts: dict[tuple[object, str | None], dict] = {}
-        self._lowered_contexts: dict[tuple, dict] = {}
+        self._image_keys: dict[tuple[object, str | None], dict] = {}  # lower-cased, by (image pk, project name)
+        self._bases: dict[tuple, dict] = {}  # lower-cased, by (service, region, project name)
+        self._lowered_contexts: dict[tuple, dict] = {}  # by (service, region, (image pk, project name))
+        self._by_object: dict[tuple, tuple] = {}  # by the ids of the objects asked about: see _request
 
     @property
     def rules(self) -> tuple[GrantRule, ...]:
@@ -308,13 +311,22 @@ class Authorization:
 
     def decide(self, action: str, project=None, image=None, context: dict | None = None) -> Explanation:
         """Decide one request. `project` is a Project, a project name, or None (global)."""
-        if image is None and context is None:
-            key = (action, getattr(project, "name", project))
+        if context is not None:
+            return self._decide(action, project, image, context)
+        project_name = getattr(project, "name", project)
+        if image is None:
+            key = (action, project_name)
             memo = self._memo.get(key)
             if memo is None:
                 memo = self._memo[key] = self._decide(action, project, None, None)
             return memo
-        return self._decide(action, project, image, context)
+        # An image's decision, the most asked (every button of every row): _decide inlined.
+        if project_name is None:
+            project_name = image.project.name
+        cell = self.grants.cell(action, project_name)
+        if cell.explanation is not None:
+            return cell.explanation
+        return cell.table.decide(self._request(action, project, project_name, image))
 
     def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
         return self.decide(action, project, image, context).allowed
@@ -338,33 +350,51 @@ class Authorization:
         cell = self.grants.cell(action, project_name)
         if cell.explanation is not None:
             return cell.explanation
-        return cell.table.decide(self._request(action, project, project_name, image, context))
+        if context is not None:  # the simulator's typed-in values: never memoised
+            return cell.table.decide(lower_keys(self._context(action, project, project_name, image, context)))
+        return cell.table.decide(self._request(action, project, project_name, image))
 
-    def _request(self, action, project, project_name, image, extra) -> dict[str, object]:
+    def _request(self, action, project, project_name, image) -> dict[str, object]:
         """The request's context with lower-cased keys, built once per service, project and image
-        for this request (the simulator's typed-in `extra` values are never memoised)."""
-        with_image = image is not None and action in IMAGE_KEY_ACTIONS
-        image_key = (image.pk, project_name) if with_image else None
-        memo_key = None
-        if extra is None:
-            region = requested_region(project, project_name) if project_name else None
-            memo_key = (get_action(action).service, region, image_key or project_name)
-            found = self._lowered_contexts.get(memo_key)
-            if found is not None:
-                return found
-        image_keys = None
+        for this request: the request's own keys once per service and project, each image's keys
+        once, the two merged once per service, project and image.
+
+        Asked again about the same objects (a page asks several actions of each row's image), it is
+        found by their ids; the memo holds the objects, so an id cannot be reused while it is kept.
+        """
+        service, image_action = _SERVICE_AND_IMAGE_KEYS[action]  # cell() has refused any other action
+        with_image = image_action and image is not None
+        quick = (service, project_name, id(project), id(image) if with_image else None)
+        found = self._by_object.get(quick)
+        if found is not None and found[0] is project and (not with_image or found[1] is image):
+            return found[2]
+        region = requested_region(project, project_name) if project_name else None
+        base_key = (service, region, project_name)
+        request = self._bases.get(base_key)
+        if request is None:
+            request = self._bases[base_key] = lower_keys(self._context(action, project, project_name, None, None))
         if with_image:
-            image_keys = self._image_contexts.get(image_key)
-            if image_keys is None:
-                image_keys = self._image_contexts[image_key] = image_context(image, project_name)
-        request = lower_keys(build_request_context(
+            image_key = (image.pk, project_name)
+            memo_key = (service, region, image_key)
+            merged = self._lowered_contexts.get(memo_key)
+            if merged is None:
+                image_keys = self._image_keys.get(image_key)
+                if image_keys is None:
+                    image_keys = self._image_keys[image_key] = lower_keys(image_context(image, project_name))
+                # build_request_context puts the image's keys after the request's: a key both spell, the image's wins
+                merged = self._lowered_contexts[memo_key] = {**request, **image_keys}
+            request = merged
+        self._by_object[quick] = (project, image, request)
+        return request
+
+    def _context(self, action, project, project_name, image, extra) -> dict[str, object]:
+        """The request's context as build_request_context writes it (keys as spelled)."""
+        image_keys = image_context(image, project_name) if image is not None and action in IMAGE_KEY_ACTIONS else None
+        return build_request_context(
             action, user_id=self.grants.user_id, username=self.grants.username, project=project,
             project_name=project_name, now=self.now, request_keys=self.request_context,
             image_keys=image_keys, extra=extra,
-        ))
-        if memo_key is not None:
-            self._lowered_contexts[memo_key] = request
-        return request
+        )
 
     def holds(self, action: str, project=None) -> bool:
         """Whether this user holds `action` here outright: allowed, by a statement without conditions,
@@ -378,6 +408,10 @@ class Authorization:
         if self.grants.is_admin:
             return True
         return self.grants.cell(action, getattr(project, "name", project)).table.holds
+
+
+# Each catalogued action's service, and whether an image supplies keys to it (IMAGE_KEY_ACTIONS).
+_SERVICE_AND_IMAGE_KEYS = {action.name: (action.service, action.name in IMAGE_KEY_ACTIONS) for action in ACTIONS}
 
 
 def build_request_context(action: str, *, user_id, username, project=None, project_name=None, now=None,

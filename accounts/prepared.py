@@ -79,6 +79,14 @@ def prefetched(instance, relation: str, rows: list) -> None:
     instance._prefetched_objects_cache[relation] = queryset
 
 
+def prefetched_rows(instance, relation: str) -> list | None:
+    """The rows `instance.<relation>.all()` answers from memory (after prefetch_related or
+    `prefetched`), without building its manager and queryset; None when they are not in memory."""
+    cache = getattr(instance, "_prefetched_objects_cache", None)
+    queryset = cache.get(relation) if cache else None
+    return None if queryset is None else queryset._result_cache
+
+
 def cached_relation(instance, field: str, value) -> None:
     """`instance.<field>` answers `value` without a query, as after select_related."""
     instance._state.fields_cache[field] = value

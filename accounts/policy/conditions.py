@@ -11,7 +11,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .glob import glob
@@ -287,10 +287,16 @@ def compile_key(operator: Operator, listed: object) -> Callable[[object], bool]:
 
 @dataclass(frozen=True)
 class CompiledCondition:
-    """A condition block as one callable; `keys` are the lower-cased keys it reads."""
+    """A condition block as one callable; `keys` are the lower-cased keys it reads.
+
+    `memo` is where a decision table (evaluator.ActionTable) remembers whether the condition held,
+    by the values of its keys: a condition is compiled once per document text and shared by every
+    table and user holding that document, so it runs once per distinct value of its keys.
+    """
 
     tests: tuple[tuple[str, Callable[[object], bool]], ...]
     keys: frozenset[str]
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, context: Mapping[str, object]) -> bool:
         """Whether every operator and every key holds (AND) in the lower-cased `context`."""

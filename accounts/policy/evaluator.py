@@ -6,8 +6,9 @@ Explicit deny wins, then allow, else implicit deny; order and duplicates never m
 
 `evaluate` is the plain definition. `ActionTable` decides the same thing faster for a fixed set
 of policies and one action: it keeps only the statements naming the action, answers with a ready
-Decision when none has a condition, and otherwise tests only the conditions (each distinct one once),
-remembering the Decision for the values of the keys they read.
+Decision when none has a condition, and otherwise reduces the conditions to the keys they read:
+each condition is tested once per distinct value of its keys, and the Decision is remembered by
+which conditions held and which keys were missing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ EXPLICIT_DENY = "explicit_deny"
 IMPLICIT_DENY = "implicit_deny"
 
 _MAX_CACHED_ACTIONS = 1024
-_MAX_REMEMBERED = 256  # decisions an ActionTable keeps, by the values of the keys its conditions read
+_MAX_REMEMBERED = 256  # answers a key group keeps, by the values of its keys (g:CurrentTime changes each request)
+_MAX_DECISIONS = 1024  # decisions an ActionTable keeps, by which conditions held and which keys were missing
+_UNSURE = object()  # a value whose memo key could confuse it with another that a condition tells apart
+_TRUE, _FALSE = (bool, True), (bool, False)  # the memo keys of True and False (never those of 1 and 0)
 
 
 @dataclass(frozen=True)
@@ -161,19 +165,22 @@ class ActionTable:
     Built from the statements of `policies` that name `action`, in input order, so `decide`
     returns exactly the Decision the plain evaluator returns (same outcome, same matched
     statements in the same order, same missing keys) for every context. When no statement
-    has a condition that Decision is `constant`. Otherwise the Decision depends only on the
-    values of the keys the conditions read, so `decide` remembers it by those values (a page of
-    images asks with a handful of distinct tag values); when it must evaluate, it runs each
-    distinct condition once (a policy granted to several groups shares its compiled conditions)
-    and skips the Allow statements' conditions whenever a Deny holds.
+    has a condition that Decision is `constant`. Otherwise the Decision depends only on which
+    distinct conditions hold (a policy granted to several groups shares its compiled conditions)
+    and which keys read are missing. The conditions are grouped by the keys they read (`_KeyGroup`):
+    each group remembers, by the values of its keys, which of its conditions held and which of its
+    keys were missing, as bits; `decide` ORs the groups' bits into one state and remembers the
+    Decision by that state. So each condition runs once per distinct value of its keys (a page of
+    images brings a handful of tag, OS and platform values, a request one time and one address),
+    and a decision costs a dictionary look-up per group of keys, however many statements read them.
 
     `explain`, if given, turns each Decision into what `decide` returns (the service's
     explanation), once per remembered Decision rather than on every call.
     """
 
     __slots__ = (
-        "_allow_places", "_allows", "_conditions", "_denies", "_deny_places", "_explain", "_key_pairs",
-        "_keys_read", "_remembered", "conditional_effects", "constant", "holds", "key_names",
+        "_allows", "_conditions", "_decisions", "_denies", "_explain", "_key_pairs", "_more_keys", "_one_key",
+        "conditional_effects", "constant", "holds", "key_names",
     )
 
     def __init__(self, policies: Iterable[tuple[Hashable, CompiledPolicy]], action: str,
@@ -230,16 +237,16 @@ class ActionTable:
 
     def _setup(self, distinct, denies, allows, key_pairs, explain) -> None:
         """Hold the statements naming the action ((policy key, index), the place of its condition in
-        `distinct` or None) and what follows from them once: the conditions to test and in which order,
+        `distinct` or None) and what follows from them once: the conditions grouped by the keys they read,
         the keys read, and the answer when it is constant."""
         self._conditions = tuple(distinct)
         self._denies = tuple(denies)
         self._allows = tuple(allows)
-        self._deny_places, self._allow_places = _condition_places(denies, allows)
         self._key_pairs = tuple(key_pairs)
-        self._keys_read = tuple(sorted({key for condition in distinct for key in condition.keys}
-                                       | {key for key, _ in key_pairs}))
-        self._remembered: dict[tuple, object] = {}
+        groups = _key_groups(self._conditions, self._key_pairs)
+        self._one_key = tuple((group.key, group.memo, group) for group in groups if group.key is not None)
+        self._more_keys = tuple(group for group in groups if group.key is None)
+        self._decisions: dict[int, object] = {}
         self._explain = explain
         self.key_names = frozenset(name for _, name in key_pairs)
         # Held outright: some Allow without a condition, and no Deny naming the action at all.
@@ -259,66 +266,142 @@ class ActionTable:
         or what `explain` made of it."""
         if self.constant is not None:
             return self.constant
-        signature = _signature(request, self._keys_read)
-        if signature is None:
-            return self._explained(self._evaluate(request))
-        found = self._remembered.get(signature)
+        state = 0
+        for key, memo, group in self._one_key:  # _KeyGroup.bits inlined for what a page asks most
+            value = request.get(key)
+            kind = type(value)
+            if value is None or kind is str:
+                found = memo.get(value)
+            elif kind is bool:
+                found = memo.get(_TRUE if value else _FALSE)
+            else:
+                instant = group.instant  # read once: another thread may replace it
+                found = memo.get(instant[1]) if value is instant[0] else None  # the request's time, seen before
+            state |= group.bits(request) if found is None else found
+        for group in self._more_keys:
+            state |= group.bits(request)
+        found = self._decisions.get(state)
         if found is None:
-            found = self._explained(self._evaluate(request))
-            if len(self._remembered) >= _MAX_REMEMBERED:  # g:CurrentTime changes every request
-                self._remembered.clear()
-            self._remembered[signature] = found
+            found = self._explained(self._decision(state))
+            if len(self._decisions) >= _MAX_DECISIONS:
+                self._decisions.clear()
+            self._decisions[state] = found
         return found
 
     def _explained(self, decision: Decision):
         return decision if self._explain is None else self._explain(decision)
 
-    def _evaluate(self, request: Mapping[str, object]) -> Decision:
-        missing = frozenset(name for key, name in self._key_pairs if request.get(key) is None)
-        held = [False] * len(self._conditions)
-        for place in self._deny_places:
-            held[place] = self._conditions[place](request)
-        denies = tuple(item for item, place in self._denies if place is None or held[place])
+    def _decision(self, state: int) -> Decision:
+        """The Decision when the conditions whose bit is set in `state` hold (bit = place) and the
+        keys of the pairs whose bit is set are missing (bit = number of conditions + pair index)."""
+        offset = len(self._conditions)
+        missing = frozenset(name for index, (_, name) in enumerate(self._key_pairs) if state >> (offset + index) & 1)
+        denies = tuple(item for item, place in self._denies if place is None or state >> place & 1)
         if denies:
             return Decision(EXPLICIT_DENY, denies, missing)
-        for place in self._allow_places:
-            held[place] = self._conditions[place](request)
-        allows = tuple(item for item, place in self._allows if place is None or held[place])
+        allows = tuple(item for item, place in self._allows if place is None or state >> place & 1)
         return _outcome((), allows, missing)
 
 
-def _condition_places(denies, allows) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The conditions to test, by place: the Denies' first, then the Allows' not tested already."""
-    deny_places = tuple(dict.fromkeys(place for _, place in denies if place is not None))
-    allow_places = tuple(place for place in dict.fromkeys(place for _, place in allows if place is not None)
-                         if place not in deny_places)
-    return deny_places, allow_places
+class _KeyGroup:
+    """The conditions of a table that read the same keys, and the key pairs whose absence they report.
+
+    `bits(request)` is the OR of the bits of those conditions that hold and of those pairs whose key
+    is missing, remembered by the values of the keys (one key: its value; several: a tuple of them).
+    The memo key tells apart every pair of values a condition could tell apart (True from 1, one
+    instant's two spellings); values it cannot be sure of (floats, sets, other types) are tested
+    every time.
+    """
+
+    __slots__ = ("conditions", "instant", "key", "keys", "memo", "missing")
+
+    def __init__(self, keys: tuple[str, ...], conditions: tuple, missing: tuple):
+        self.keys = keys
+        self.key = keys[0] if len(keys) == 1 else None
+        self.conditions = conditions  # (condition, its bit)
+        self.missing = missing  # (lower-cased key, its bit)
+        self.memo: dict[object, int] = {}
+        self.instant = (_UNSURE, None)  # the last datetime seen and its memo key (a request's time is one object)
+
+    def bits(self, request: Mapping[str, object]) -> int:
+        if self.key is not None:
+            signature = self._signature(request.get(self.key))
+        else:
+            signature = tuple(map(request.get, self.keys))
+            for value in signature:
+                if value is not None and type(value) is not str:  # else a text or none is its own memo key
+                    signature = tuple(map(self._signature, signature))
+                    if _UNSURE in signature:
+                        signature = _UNSURE
+                    break
+        if signature is _UNSURE:
+            return self._test(request, signature)
+        found = self.memo.get(signature)
+        if found is None:
+            found = self._test(request, signature)
+            if len(self.memo) >= _MAX_REMEMBERED:
+                self.memo.clear()
+            self.memo[signature] = found
+        return found
+
+    def _test(self, request: Mapping[str, object], signature: object) -> int:
+        """The bits for `request`, whose values of this group's keys have the memo key `signature`
+        (_UNSURE: test every condition). A condition reads exactly this group's keys, so it
+        remembers its answer by the same memo key, shared with every other table it is in."""
+        found = 0
+        for condition, bit in self.conditions:
+            if signature is _UNSURE:
+                held = condition(request)
+            else:
+                held = condition.memo.get(signature)
+                if held is None:
+                    held = condition(request)
+                    if len(condition.memo) >= _MAX_REMEMBERED:
+                        condition.memo.clear()
+                    condition.memo[signature] = held
+            if held:
+                found |= bit
+        for key, bit in self.missing:
+            if request.get(key) is None:
+                found |= bit
+        return found
+
+    def _signature(self, value: object) -> object:
+        kind = type(value)
+        if value is None or kind is str:
+            return value
+        if kind is bool:
+            return _TRUE if value else _FALSE
+        if kind is int:
+            return (kind, value)
+        if kind is datetime:
+            last, signature = self.instant
+            if value is not last:  # immutable: the same object has the same spelling
+                signature = (kind, value.isoformat())
+                self.instant = (value, signature)
+            return signature
+        if (kind is list or kind is tuple) and all(type(item) in (str, bool, int) for item in value):
+            return (kind, tuple((type(item), item) for item in value))
+        return _UNSURE
+
+
+def _key_groups(conditions: tuple[CompiledCondition, ...], key_pairs: tuple[tuple[str, str], ...]):
+    """The table's conditions grouped by the keys they read; each key pair (lower-cased key, name)
+    reported missing by the first group reading its key, or by a group of its own."""
+    by_keys: dict[tuple[str, ...], list] = {}
+    for place, condition in enumerate(conditions):
+        by_keys.setdefault(tuple(sorted(condition.keys)), []).append((condition, 1 << place))
+    missing: dict[tuple[str, ...], list] = {keys: [] for keys in by_keys}
+    for index, (key, _) in enumerate(key_pairs):
+        keys = next((keys for keys in by_keys if key in keys), (key,))
+        missing.setdefault(keys, []).append((key, 1 << (len(conditions) + index)))
+    return tuple(_KeyGroup(keys, tuple(by_keys.get(keys, ())), tuple(found)) for keys, found in missing.items())
 
 
 def _conditional_effects(denies, allows) -> frozenset[str]:
     """Effects whose answer depends on the request: a grid cell says "for some images"."""
     return frozenset(({"Deny"} if any(place is not None for _, place in denies) else set())
                      | ({"Allow"} if any(place is not None for _, place in allows) else set()))
-
-
-def _signature(request: Mapping[str, object], keys: tuple[str, ...]) -> tuple | None:
-    """The values of `keys` in `request` as a key that tells apart every pair of values a condition
-    could tell apart (True from 1, one instant's two spellings), or None for values it cannot be sure of."""
-    parts = []
-    for key in keys:
-        value = request.get(key)
-        kind = type(value)
-        if value is None or kind is str:
-            parts.append(value)
-        elif kind is bool or kind is int:
-            parts.append((kind, value))
-        elif kind is datetime:
-            parts.append((kind, value.isoformat()))
-        elif (kind is list or kind is tuple) and all(type(item) in (str, bool, int) for item in value):
-            parts.append((kind, tuple((type(item), item) for item in value)))
-        else:
-            return None
-    return tuple(parts)
 
 
 def _outcome(denies: tuple, allows: tuple, missing: frozenset[str]) -> Decision:
