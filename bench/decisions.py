@@ -13,6 +13,14 @@
 - `authz_share`: the share of the image-list page (50 rows, `django.test.Client`) that the crowded
   user's page spends in the authorization service (its decisions and the stamp check).
 
+- `decision_us_conditional`: median µs of one decision for the conditioned crowded user
+  (bench/conditional.py: 10 groups × 20 grants, 60% of the 200 statements conditioned on image tags,
+  OS, platform, time, address or MFA), cycling over 2,000 images × 3 actions, 50 images a page, a
+  fresh request (time, address, MFA) each page; `vs_casbin_conditional` divides pycasbin's
+  FastEnforcer (RBAC small, above) by it, `vs_cedar` divides Cedar's (`cedarpy`, the same 200
+  statements as Cedar policies with `when` conditions, policy set and entities parsed once) by it.
+  Every one of the 6,000 decisions is checked against the plain evaluator and against Cedar first.
+
 Variants are interleaved round by round; each figure is a median over the rounds.
 Run alone with `python bench/decisions.py`, or through `make bench`.
 """
@@ -26,6 +34,8 @@ from pathlib import Path
 
 ROUNDS = 21
 CASBIN_CALLS = 200
+CEDAR_CALLS = 30  # Cedar decisions per round (about 10 ms), cycling over the conditional pages' requests
+CONDITIONAL_PAGES = 8  # conditional pages per round (1,200 decisions), cycling over the 40 pages
 ROWS = 50
 MENU_ACTIONS = ("iam:users:listUsers", "iam:groups:listGroups", "iam:roles:listRoles", "iam:audit:listEvents",
                 "iam:users:deleteUser", "iam:permissions:grantPermission")
@@ -129,6 +139,10 @@ def plain_authorization_class():
     from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
     class PlainAuthorization(authz.Authorization):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._image_contexts = {}
+
         def _decide(self, action, project, image, context):
             service = SERVICES[get_action(action).service]
             project_name = getattr(project, "name", project)
@@ -170,6 +184,55 @@ def casbin_enforcers():
         enforcer.add_grouping_policies({("user" + str(i), "group" + str(int(i / 10))) for i in range(1000)})
         assert enforcer.enforce("user501", "data5", "read") and not enforcer.enforce("user501", "data9", "read")
     return enforcers
+
+
+def conditional_variants(plain) -> dict:
+    """The conditioned crowded user's pages through the service and the same requests through Cedar,
+    after checking that every decision agrees with the plain evaluator and with Cedar."""
+    import conditional
+
+    from accounts import authz
+
+    user = conditional.make_user()
+    pages = conditional.pages()
+    grants = authz.load_grants(user, "bench")
+    cedar, policies = conditional.cedar_authorizer(pages)
+    assert policies == conditional.GROUPS * conditional.GRANTS_PER_GROUP
+    outcomes = {}
+    for number, page in enumerate(pages):
+        keys = conditional.REQUEST_KEYS[number % len(conditional.REQUEST_KEYS)]
+        now = datetime.now(UTC)
+        table, peer = authz.Authorization(grants, now=now, request_context=keys), plain(grants, now=now,
+                                                                                        request_context=keys)
+        context = conditional.cedar_context(keys, now)
+        for action, project, image in page:
+            explanation = table.decide(action, project, image)
+            assert explanation == peer.decide(action, project, image)
+            assert explanation.allowed == cedar(action, image, context), (action, image.name, keys)
+            outcomes[explanation.outcome] = outcomes.get(explanation.outcome, 0) + 1
+    print(f"conditional: {sum(outcomes.values())} decisions agree with the plain evaluator and Cedar: {outcomes}")
+    turn = {"page": 0, "cedar": 0}
+
+    def table_pages():
+        for _ in range(CONDITIONAL_PAGES):
+            number = turn["page"] = (turn["page"] + 1) % len(pages)
+            authorization = authz.Authorization(
+                grants, request_context=conditional.REQUEST_KEYS[number % len(conditional.REQUEST_KEYS)])
+            for action, project, image in pages[number]:
+                authorization.decide(action, project, image)
+
+    asked = [(number, request) for number, page in enumerate(pages) for request in page]
+
+    def cedar_calls():
+        now = datetime.now(UTC)  # a request's context, built once per page as ours is
+        contexts = [conditional.cedar_context(keys, now) for keys in conditional.REQUEST_KEYS]
+        for _ in range(CEDAR_CALLS):
+            number, (action, _, image) = asked[turn["cedar"]]
+            turn["cedar"] = (turn["cedar"] + 1) % len(asked)
+            cedar(action, image, contexts[number % len(contexts)])
+
+    return {"table, conditional": (table_pages, CONDITIONAL_PAGES * len(pages[0])),
+            "cedar, conditional": (cedar_calls, CEDAR_CALLS)}
 
 
 def cold_queries(user, project) -> int:
@@ -261,8 +324,9 @@ def run() -> dict:
 
     ensure_database()
     crowded, small = make_users()
-    asked = page_requests()
+    asked = page_requests()  # before the conditional user's images exist: the pages stay as they were
     plain = plain_authorization_class()
+    conditional = conditional_variants(plain)
     grants = {label: authz.load_grants(user, "bench") for label, user in (("crowded", crowded), ("2 grants", small))}
 
     def one_page(make, compiled):
@@ -287,6 +351,7 @@ def run() -> dict:
             for _ in range(CASBIN_CALLS):
                 enforcer.enforce("user501", "data9", "read")
         variants[label] = (enforce_many, CASBIN_CALLS)
+    variants.update(conditional)
 
     samples = {label: [] for label in variants}
     for function, _ in variants.values():
@@ -305,6 +370,9 @@ def run() -> dict:
         "crowded_vs_2_grants": round(us["table, crowded"] / us["table, 2 grants"], 2),
         "vs_pycasbin": round(us["pycasbin"] / us["table, crowded"], 1),
         "vs_pycasbin_fast": round(us["pycasbin_fast"] / us["table, crowded"], 1),
+        "decision_us_conditional": round(us["table, conditional"], 2),
+        "vs_casbin_conditional": round(us["pycasbin_fast"] / us["table, conditional"], 1),
+        "vs_cedar": round(us["cedar, conditional"] / us["table, conditional"], 1),
         "table_vs_plain": round(us["plain, crowded"] / us["table, crowded"], 1),
         "table_vs_plain_2_grants": round(us["plain, 2 grants"] / us["table, 2 grants"], 1),
         "authorizer_cold_queries": cold_queries(crowded, project),

@@ -3,7 +3,8 @@
 Each section runs in its own process (its own database and settings) and hands back a JSON
 section; this script prints their tables and writes bench/results.json:
 
-- decisions (bench/decisions.py): the crowded user's decision time against pycasbin and the plain evaluator;
+- decisions (bench/decisions.py): the crowded user's decision time against pycasbin and the plain evaluator,
+  the conditioned crowded user's (bench/conditional.py) against pycasbin and Cedar (cedarpy);
 - engine (bench/engine.py): compiled documents, the service's caches, wildcards and the validator
   endpoint, each against its naive peer (printed; no figures kept);
 - pages (bench/pages.py): the image list against a Django admin changelist of the same table, at
@@ -67,6 +68,7 @@ def pages(sizes, database_url: str = "") -> dict:
     summary = {key: headline[key] for key in ("list_vs_admin", "deep_vs_admin", "sort_vs_admin", "list_queries",
                                               "list_queries_equal")}
     summary["search_vs_admin"] = largest["search_vs_admin"]
+    summary["search_common_vs_admin"] = headline.get("search_common_vs_admin")  # a word many names share
     summary["search_measured_at"] = largest["images"]
     summary["measured_at"] = headline["images"]
     print_scale(scale := scale_figures(by_size))
