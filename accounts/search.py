@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts import authz
@@ -123,6 +124,8 @@ def search_page(request):
     """The results page (`?q=`), or its dropdown fragment for the top bar's box (htmx)."""
     text = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
     preview = bool(request.htmx) and request.GET.get("preview") == "1"
+    if preview and not text:
+        return HttpResponse("")  # the box was cleared: the dropdown closes
     sections = search(request, text, PREVIEW_LIMIT if preview else PAGE_LIMIT) if text else []
     context = {"q": text, "sections": sections, "found": any(section.hits for section in sections)}
     if preview:

@@ -63,6 +63,8 @@
       button.dataset.ready = "1";
       var form = document.getElementById(button.getAttribute("aria-controls"));
       if (!form) return;
+      button.hidden = false;  // without script the filters simply stay open
+      form.classList.add("foldable");
       button.addEventListener("click", function () {
         var open = button.getAttribute("aria-expanded") !== "true";
         button.setAttribute("aria-expanded", open ? "true" : "false");
