@@ -23,7 +23,7 @@ import threading
 from datetime import datetime
 
 from django.core.signals import request_finished
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import authz
@@ -78,7 +78,12 @@ def flush(**_signal_kwargs) -> int:
         rows = list(_pending.items())
         _pending.clear()
     try:
-        return _upsert(rows)
+        try:
+            return _upsert(rows)
+        except IntegrityError:
+            # A grant detached while the statement ran: its join saw the row, then the foreign-key check
+            # waited for the delete to commit. A second statement no longer sees it and writes the rest.
+            return _upsert(rows)
     except DatabaseError:
         logger.warning("last-used notes were not written", exc_info=True)
         return 0

@@ -115,6 +115,26 @@ def test_a_grant_detached_before_the_flush_is_skipped(clock):
     assert GrantLastUsed.objects.count() == 1
 
 
+def test_a_grant_detached_while_the_flush_runs_costs_one_retry_not_the_notes(clock, monkeypatch, caplog):
+    """make faulttest's flapper: the administrator detaches a grant while a server flushes its notes."""
+    from django.db import IntegrityError
+
+    grant = grant_of("viewers", "IMS ReadOnlyAccess")
+    real, calls = last_used._upsert, []
+
+    def racing(rows):
+        calls.append(rows)
+        if len(calls) == 1:
+            raise IntegrityError('insert or update on table "accounts_grantlastused" violates foreign key constraint')
+        return real(rows)
+
+    monkeypatch.setattr(last_used, "_upsert", racing)
+    last_used._pending[(grant.pk, "ims:images:get")] = NOON
+    assert last_used.flush() == 1
+    assert GrantLastUsed.objects.filter(grant=grant, action="ims:images:get").exists()
+    assert "not written" not in caplog.text
+
+
 # --- read back on the pages -------------------------------------------------------------------
 
 
