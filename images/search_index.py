@@ -38,6 +38,25 @@ SQLITE_TRIGGERS = [
 ]
 # Image ids whose name contains the phrase given as the parameter.
 SQLITE_MATCH = f"SELECT {KEYS}.image_id FROM {FTS} JOIN {KEYS} ON {KEYS}.id = {FTS}.rowid WHERE {FTS} MATCH %s"
+# Whether the phrase (first parameter) is in at least one name in every `share` (second parameter) of all
+# images: its matches are counted in the trigram index alone (no image read) and only that far, so a word
+# thousands of images share costs what a rare one does (images/list_plan.py). MAX(id) of the keyed table
+# stands for the number of images: one index step.
+SQLITE_COMMON = (f"SELECT COUNT(*) >= (SELECT COALESCE(MAX(id), 0) / %s + 1 FROM {KEYS}) FROM (SELECT 1 FROM {FTS} "
+                 f"WHERE {FTS} MATCH %s LIMIT (SELECT COALESCE(MAX(id), 0) / %s + 1 FROM {KEYS}))")
+
+
+def sqlite_phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: every character literal (a double quote doubled)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def is_common(connection, text: str, share: int) -> bool:
+    """Whether at least one image in `share` has `text` in its name, by the SQLite trigram index (one
+    query, counting at most the images / `share` first matches)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SQLITE_COMMON, [share, sqlite_phrase(text), share])
+        return bool(cursor.fetchone()[0])
 
 
 def create(schema_editor) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, F, Func, OuterRef, Prefetch
+from django.db.models import BinaryField, BooleanField, Case, Exists, F, Func, OuterRef, Prefetch, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Length
+from django.db.models.lookups import Exact, IContains, In
 from django.http import Http404
 from django.utils.http import urlencode
 
@@ -20,10 +22,10 @@ from accounts.paging import CURSOR_PARAM, KeysetPage, keyset_page
 from accounts.prepared import RowsByKey
 from accounts.selectors import SESSION_PROJECT_KEY, all_projects
 
-from .list_plan import PlanChoice
+from .list_plan import PlanChoice, searches_name_row_by_row
 from .models import Image, ImageMember, ImageTag
 from .operations import PRIVATE_IMAGE_QUOTA
-from .search_index import SQLITE_MATCH
+from .search_index import SQLITE_MATCH, sqlite_phrase
 
 PAGE_SIZES = (10, 25, 50)
 DEFAULT_PAGE_SIZE = 25
@@ -252,28 +254,43 @@ def _unindexed(images, name: str, value, lookup: str = "exact"):
     return images.alias(**{alias: plain}).filter(**{f"{alias}__{lookup}": value})
 
 
-def name_search(images, text: str, *, walk: bool = False):
+def name_search(images, text: str, *, walk: bool = False, row_by_row: bool = False):
     """Images whose name contains `text` (any case), through the database's trigram index.
 
     SQLite: the FTS5 trigram table kept by triggers (images.search_index); PostgreSQL: the pg_trgm
     GIN index on UPPER(name), which `icontains` uses. Under three characters no trigram exists, so the
-    name is scanned.
+    name is scanned. With `row_by_row` (SQLite, an ASCII word many images share: images.list_plan), each
+    name is tested as the rows are walked or counted instead (_name_tested_row_by_row): the same rows.
     """
     if len(text) >= 3 and connection.vendor == "sqlite":
-        phrase = '"' + text.replace('"', '""') + '"'
+        phrase = sqlite_phrase(text)
+        if row_by_row:
+            return images.filter(_name_tested_row_by_row(text, phrase))
         if walk:
             return _unindexed(images, "id", RawSQL(SQLITE_MATCH, [phrase]), lookup="in")
         return images.filter(pk__in=RawSQL(SQLITE_MATCH, [phrase]))
     return images.filter(name__icontains=text)
 
 
-def _narrowed(images, query: ImageQuery, *, walk: bool = False):
+def _name_tested_row_by_row(text: str, phrase: str):
+    """The SQLite trigram index's answer for an ASCII `text`, as a test of each row's name: for an ASCII name,
+    LIKE (which folds ASCII case, as the index does: `%`, `_` and `\\` escaped by `icontains`), read from
+    the index being walked; a name with other characters (the index folds them by Unicode's rules) is looked
+    up among the index's matches, which SQLite reads once, and only if such a name is met."""
+    name = F("name")
+    ascii_name = Exact(Length(Cast(name, BinaryField())), Length(name))
+    return Case(When(ascii_name, then=IContains(name, text)), default=In(F("pk"), RawSQL(SQLITE_MATCH, [phrase])),
+                output_field=BooleanField())
+
+
+def _narrowed(images, query: ImageQuery, *, walk: bool = False, row_by_row: bool = False):
     """`images` narrowed by the query's search, filters and tag; with `walk`, written so that no index
-    serves the search or the filters (SQLite), for a page found by walking the sort's index."""
+    serves the search or the filters (SQLite), for a page found by walking the sort's index; with
+    `row_by_row`, the search tests each name (name_search)."""
     if (query.filters or {}).get("status") != Image.Status.DELETED:
         images = images.exclude(status=Image.Status.DELETED)
     if query.q:
-        images = name_search(images, query.q, walk=walk)
+        images = name_search(images, query.q, walk=walk, row_by_row=row_by_row)
     for name, value in (query.filters or {}).items():
         images = _unindexed(images, name, value) if walk else images.filter(**{name: value})
     if query.tag:
@@ -291,7 +308,8 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, awai
     when asked, the project's quota use and the shares awaiting its acceptance are read in one query beside
     it (`extra_counts`, in that order)."""
     tab = tab_parts(project, query.tab)
-    parts = [_narrowed(part, query) for part in tab]
+    row_by_row = bool(query.q) and searches_name_row_by_row(connection, query.q)
+    parts = [_narrowed(part, query, row_by_row=row_by_row) for part in tab]
     also = ([quota_images(project)] if quota else []) + ([awaiting_images(project)] if awaiting else [])
     projects = all_projects(request)
     choice = None
@@ -299,7 +317,7 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, awai
         # Unfiltered, the Private tab is exactly what its quota counts: already counted beside the page.
         choice = PlanChoice(totals=lambda: also if query.tab == "private" and also else
                             [_narrowed(part, ImageQuery()) for part in tab],
-                            walks=lambda: [_narrowed(part, query, walk=True) for part in tab])
+                            walks=lambda: [_narrowed(part, query, walk=True, row_by_row=row_by_row) for part in tab])
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),
                        also_count=also, also_count_cap=QUOTA_COUNT_CAP, plan=choice)

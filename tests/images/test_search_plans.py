@@ -1,0 +1,107 @@
+"""A name search shows the same rows whichever way the database finds them: through the trigram index's
+matches (a rare word) or by testing each name while walking the sort's index (a word many images share,
+images.list_plan.searches_name_row_by_row), each page sorted or walked (images.list_plan.sorting_is_cheaper).
+Every page of every plan is compared, for each sort, with filters, and for terms that LIKE, the FTS5 query
+syntax or Unicode case folding could read otherwise."""
+
+import random
+import re
+from html import unescape
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Project
+from images.models import Image
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+IDS = re.compile(r'data-image-id="([^"]+)"')
+NEXT = re.compile(r'href="([^"]+)" rel="next"')
+SUMMARY = re.compile(r'data-testid="page-summary">[^<]*of ([^<]+)<')
+
+# Names sharing words in every case, with the characters a LIKE pattern, an FTS5 phrase or a quote reads
+# specially, and letters that only Unicode's case folding matches (É/é, the Kelvin sign K folding to k).
+STEMS = ["ubuntu-web", "UBUNTU-db", "Ubuntu-ÉTÉ", "ubuntu-été", "centos-50%-off", "centos-50x-off",
+         "debian_a_b", "debian-axb", "o'brien-ubuntu", 'say-"hi"-ubuntu', "back\\slash-ubuntu",
+         "\u212aelvin-ubuntu", "kelvin-db", "straße-ubuntu", "STRASSE-ubuntu", "日本語-ubuntu", "ubuntu"]
+TERMS = ["ubuntu", "UBUNTU", "buntu-w", "%", "_", "50%", "a_b", "'", "o'b", '"hi"', "\\", "k\\s",
+         "été", "ÉTÉ", "kelvin", "\u212aelvin", "straße", "日本語", "zz-none", "ub"]
+SORTS = ["name", "-name", "status", "-created", "size", "os", "-format"]
+FILTERS = ["", "status=active", "os_type=Linux&disk_format=qcow2"]
+
+
+@pytest.fixture
+def named_images(demo):
+    """120 images in cn-north-4 named from STEMS (ties in every sort key), of every type, status and OS."""
+    rng = random.Random(23)
+    north = Project.objects.get(name="cn-north-4")
+    return Image.objects.bulk_create(
+        Image(name=f"{rng.choice(STEMS)}-{i % 9}", project=north, size=rng.choice((1, 2, 3)),
+              image_type=rng.choice(("private", "private", "gold", "market")),
+              status=rng.choice(("active", "active", "queued", "deleted")),
+              os_type=rng.choice(("Linux", "Windows")), disk_format=rng.choice(("qcow2", "vhd")))
+        for i in range(120))
+
+
+def every_page(client, url):
+    """The ids of every page from `url` on, following Next, and the count the first page shows."""
+    pages, count = [], None
+    while url:
+        html = client.get(url).content.decode()
+        pages.append(IDS.findall(html))
+        count = count or (SUMMARY.search(html).group(1) if SUMMARY.search(html) else "0")
+        found = NEXT.search(html)
+        url = "/images/" + unescape(found.group(1)) if found else None
+    return pages, count
+
+
+def plans(monkeypatch):
+    """Each of the four plans, forced: (whether the word is common, whether the matches are sorted)."""
+    for common in (False, True):
+        for sorted_first in (False, True):
+            monkeypatch.setattr("images.search_index.is_common", lambda *args, answer=common: answer)
+            monkeypatch.setattr("images.list_plan.sorting_is_cheaper",
+                                lambda count, total, size, answer=sorted_first: answer)
+            yield common, sorted_first
+
+
+@pytest.mark.parametrize("term", TERMS)
+@pytest.mark.parametrize("tab", ["public", "private"])
+def test_every_plan_shows_the_same_pages(as_user, named_images, monkeypatch, term, tab):
+    client = as_user("viewer")
+    rng = random.Random(term + tab)
+    for sort in rng.sample(SORTS, 3):
+        for narrowed in FILTERS:
+            url = f"/images/?project=cn-north-4&tab={tab}&sort={sort}&size=7&{urlencode({'q': term})}&{narrowed}"
+            seen = {plan: every_page(client, url) for plan in plans(monkeypatch)}
+            first = seen[(False, True)]
+            assert all(shown == first for shown in seen.values()), (sort, narrowed, seen)
+            rows = [image_id for ids in first[0] for image_id in ids]
+            assert len(rows) == len(set(rows))
+            if term.isascii():  # the same rows as the name's ASCII case folded (every seeded name pairs so)
+                names = {str(pk): name for pk, name in Image.objects.filter(pk__in=rows).values_list("pk", "name")}
+                assert all(term.lower() in names[row].lower() for row in rows), names
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_a_common_word_is_tested_row_by_row_in_the_same_number_of_queries(as_user, named_images,
+                                                                          django_assert_max_num_queries):
+    """A word most names share is tested on each row walked and counted (LIKE), a rare one read from the
+    trigram index's few matches; the page costs the same number of queries either way, within budget."""
+    Image.objects.create(name="rare-zq9", project=named_images[0].project, image_type="gold", status="active")
+    client = as_user("viewer")
+    counts, statements = {}, {}
+    for word in ("ubuntu", "zq9"):
+        for size in (10, 50):
+            url = f"/images/?project=cn-north-4&tab=public&sort=-created&status=active&size={size}&q={word}"
+            client.get(url)
+            with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(10):
+                assert client.get(url).status_code == 200
+            counts[(word, size)] = len(queries)
+            statements[word] = " ".join(q["sql"] for q in queries if "images_image_name_fts" in q["sql"])
+    assert len(set(counts.values())) == 1, counts
+    assert "LIKE '%ubuntu%'" in statements["ubuntu"]
+    assert "LIKE" not in statements["zq9"]
