@@ -50,14 +50,18 @@ def backup(database_url: str, media: Path, out: Path, *, pg_dump: str = "pg_dump
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    holder = psycopg.connect(database_url)  # holds the snapshot open until its readers have it
+    # Two connections: `lock` holds image writes for the copy only; `holder` keeps the snapshot open
+    # (a table lock lasts as long as its transaction) until its readers have imported it.
+    lock, holder = psycopg.connect(database_url), psycopg.connect(database_url)
     try:
+        lock.execute("SET lock_timeout = '10s'")
+        lock.execute("BEGIN")
+        lock.execute("LOCK TABLE images_image IN SHARE MODE")  # image writes in flight have committed
         holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        holder.execute("SET LOCAL lock_timeout = '10s'")
-        holder.execute("LOCK TABLE images_image IN SHARE MODE")
         snapshot = holder.execute("SELECT pg_export_snapshot()").fetchone()[0]
         moment = holder.execute("SELECT now()").fetchone()[0].astimezone(UTC).isoformat()
         files = _copy_media(media, out / "media") if media.exists() else 0
+        lock.execute("COMMIT")  # image writes go on; the snapshot stays
         held = time.monotonic() - started
         readers = [subprocess.Popen([pg_dump, "-Fc", f"--snapshot={snapshot}", "-d", database_url,
                                      "-f", str(out / "imsperm.dump")]),
@@ -69,6 +73,7 @@ def backup(database_url: str, media: Path, out: Path, *, pg_dump: str = "pg_dump
         if failed:
             raise RuntimeError(f"backup readers failed: {failed}")
     finally:
+        lock.close()
         holder.close()
     return {"moment": moment, "files": files, "image_writes_held_s": round(held, 3),
             "seconds": round(time.monotonic() - started, 1)}
