@@ -92,7 +92,7 @@ def test_repeats_show_in_the_csv_export(as_user):
         as_user("developer").post(delete_url(DEV_ACTIVE))
     response = as_user("admin").get("/iam/audit/export.csv?user=developer")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].endswith("repeats,last seen") and ",3," in lines[1]
+    assert lines[0].endswith("repeats,last seen (UTC)") and ",3," in lines[1]
 
 
 def test_a_view_may_check_only_the_actions_it_declares():
