@@ -64,7 +64,7 @@ def sweep_pages() -> list[str]:
     user = User.objects.get(username="developer")
     image = demo_id("cn-north-4-ubuntu-system-00")
     return [
-        "/", "/me/permissions/", "/me/mfa/",
+        "/", "/me/permissions/", "/me/mfa/", "/me/preferences/",
         "/iam/users/", "/iam/users/new/", f"/iam/users/{user.pk}/", f"/iam/users/{user.pk}/edit/",
         f"/iam/users/{user.pk}/password/",
         "/iam/groups/", "/iam/groups/new/", f"/iam/groups/{group.pk}/", f"/iam/groups/{group.pk}/edit/",
@@ -150,8 +150,10 @@ class Sweep:
 
 
 @sweep_on_sqlite_only
-def test_axe_finds_no_wcag_22_aa_violation_on_any_page_for_any_persona(page, live_demo, screenshot):
+@pytest.mark.parametrize("scheme", ["light", "dark"])  # the device's prefers-color-scheme; the theme follows it
+def test_axe_finds_no_wcag_22_aa_violation_on_any_page_for_any_persona(page, live_demo, screenshot, scheme):
     page.set_default_timeout(TIMEOUT)
+    page.emulate_media(color_scheme=scheme)
     add_axe(page)
     started = time.monotonic()
     sweep = Sweep(page, live_demo.url)
@@ -165,7 +167,7 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_page_for_any_persona(page, liv
             sweep.visit(persona, path)
     seconds = time.monotonic() - started
     total = sum(sweep.checked.values())
-    print(f"\naxe sweep: {len(pages)} pages x {len(PERSONA_NAMES)} personas (+ sign-in), "
+    print(f"\naxe sweep ({scheme}): {len(pages)} pages x {len(PERSONA_NAMES)} personas (+ sign-in), "
           f"{total} page states checked, {len(sweep.failures)} violations, {seconds:.0f} s "
           f"({sweep.axe_seconds:.0f} s in axe)")
     print(f"by rule: {dict(violations_by_rule(sweep.failures))}")
