@@ -115,10 +115,14 @@ def _decided(directory: who_can.Directory, change: Change, *, is_active=None) ->
     """User id -> (action, project, before, after) for every decision `change` changes (who_can's reduced
     decisions: members bringing the same statements share one decision by the engine)."""
     setting = _setting(directory, change)
+    # A group naming none of the actions on either side brings nothing to their decisions: leaving it out
+    # lets more members share one class (the admin group stays: it decides everything).
+    bringing = {g for g in setting.sides[0] if any(side[g][0] or side[g][1] for side in setting.sides)}
+    bringing.add(directory.admin_group_id)
     classes: dict[tuple, list[who_can.Member]] = defaultdict(list)
     for member in directory.members:
         if member.user_id in change.groups:
-            groups = change.groups[member.user_id]
+            groups = tuple(g for g in change.groups[member.user_id] if g in bringing)
             active = member.is_active if is_active is None else is_active
             classes[(groups, active)].append(replace(member, group_ids=groups))
     found: dict[int, list[tuple]] = {}

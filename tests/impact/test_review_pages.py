@@ -72,11 +72,13 @@ def test_the_dialog_gets_the_impact_alone_over_htmx(name, as_user):
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_reviews_refuse_anonymous_and_forbidden_readers(name, client, as_user):
+def test_reviews_are_for_those_allowed_the_change(name, client, as_user):
     url = reviews()[name]
     anonymous = client.get(url)
     assert anonymous.status_code == 302 and anonymous.url.startswith("/accounts/login/")
     assert as_user("viewer").get(url).status_code == 403
+    allowed = as_user("admin").get(url)
+    assert allowed.status_code == 200 and b'data-testid="change-impact"' in allowed.content
 
 
 def test_a_review_changes_nothing_and_the_post_still_makes_the_change(as_user):
@@ -159,7 +161,8 @@ def _grow_developers(count):
 def _queries(browser, url):
     browser.get(url)  # warm the per-process caches like a running console
     with CaptureQueriesContext(connection) as captured:
-        assert browser.get(url).status_code == 200
+        response = browser.get(url)
+    assert response.status_code == 200 and b'data-testid="change-impact"' in response.content
     return len(captured)
 
 
