@@ -283,6 +283,13 @@ def _name_tested_row_by_row(text: str, phrase: str):
                 output_field=BooleanField())
 
 
+def _walks_in_order(name: str, query: ImageQuery) -> bool:
+    """Whether the index of filter `name` walks the rows in the query's order: one status's images are in
+    name order in the status sort's index (status, name, id), which also holds the name a search tests, so
+    SQLite walks it without reading a row (the name sort's index would read each row for its status)."""
+    return name == "status" and query.sort.lstrip("-") == "name"
+
+
 def _narrowed(images, query: ImageQuery, *, walk: bool = False, row_by_row: bool = False):
     """`images` narrowed by the query's search, filters and tag; with `walk`, written so that no index
     serves the search or the filters (SQLite), for a page found by walking the sort's index; with
@@ -292,7 +299,8 @@ def _narrowed(images, query: ImageQuery, *, walk: bool = False, row_by_row: bool
     if query.q:
         images = name_search(images, query.q, walk=walk, row_by_row=row_by_row)
     for name, value in (query.filters or {}).items():
-        images = _unindexed(images, name, value) if walk else images.filter(**{name: value})
+        images = _unindexed(images, name, value) if walk and not _walks_in_order(name, query) else images.filter(
+            **{name: value})
     if query.tag:
         key, _, value = query.tag.partition("=")
         tags = ImageTag.objects.filter(image=OuterRef("pk"), key=key.strip())

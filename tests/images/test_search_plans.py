@@ -105,3 +105,22 @@ def test_a_common_word_is_tested_row_by_row_in_the_same_number_of_queries(as_use
     assert len(set(counts.values())) == 1, counts
     assert "LIKE '%ubuntu%'" in statements["ubuntu"]
     assert "LIKE" not in statements["zq9"]
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_a_common_word_of_one_status_by_name_walks_the_status_index_without_reading_rows(as_user, named_images,
+                                                                                          monkeypatch):
+    """Walking the name sort's index would read each image for its status; one status's images are in name
+    order in the status index, which holds the name the search tests: the walk reads no row and sorts none."""
+    monkeypatch.setattr("images.list_plan.sorting_is_cheaper", lambda count, total, size: False)
+    client = as_user("viewer")
+    url = "/images/?project=cn-north-4&tab=public&sort=-name&status=active&size=10&q=ubuntu"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    [window] = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "ORDER BY" in q["sql"]
+                and "LIKE '%ubuntu%'" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + window)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "COVERING INDEX image_type_status" in plan and "image_type_name" not in plan, plan
