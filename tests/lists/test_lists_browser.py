@@ -131,14 +131,25 @@ def test_apply_after_a_change_does_not_push_the_same_address_twice(sign_in, live
 
 PHONE_PAGES = ["/images/?project=cn-north-4", "/images/?project=cn-north-4&tab=public", "/iam/users/",
                "/iam/groups/", "/iam/policies/", "/iam/audit/", "/me/api-tokens/", "/me/permissions/",
-               "/search/?q=cn-north", "/iam/policies/?sort=-attached"]
+               "/search/?q=cn-north", "/iam/policies/?sort=-attached", "/iam/simulator/", "/iam/projects/"]
+
+
+def detail_pages() -> list[str]:
+    from accounts.models import Policy, User, UserGroup
+    from images.models import Image
+
+    return [Image.objects.get(name="cn-north-4-centos-data-01").get_absolute_url() + "?project=cn-north-4",
+            User.objects.get(username="developer").get_absolute_url(),
+            UserGroup.objects.get(name="developers").get_absolute_url(),
+            UserGroup.objects.get(name="developers").get_absolute_url() + "permissions/",
+            Policy.objects.get(name="Server Administrator").get_absolute_url()]
 
 
 def test_a_phone_width_tour_has_nothing_wider_than_the_screen(page, sign_in, live_demo, screenshot):
     page.set_viewport_size(PHONE)
     sign_in("admin")
     page.set_default_timeout(TIMEOUT)
-    for number, path in enumerate(PHONE_PAGES):
+    for number, path in enumerate(PHONE_PAGES + detail_pages()):
         page.goto(live_demo.url + path)
         page.wait_for_load_state("networkidle")
         wide = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
