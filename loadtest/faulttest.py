@@ -186,8 +186,9 @@ def _judge_phase(phase: dict, requests: list, samples: list) -> dict:
         "503_without_retry_after": sum(1 for r in phase_requests if r[3] == 503 and not r[4]),
         "tracebacks_in_answers": sum(1 for r in phase_requests if r[5]),
         "no_success_after_fault": int(recovered_at is None),
+        # sent after the recovery and answered within the phase (not cut by the next phase's fault)
         "failures_after_recovery": sum(1 for r in phase_requests if recovered_at and r[1] > recovered_at
-                                       and (r[3] == 0 or r[3] >= 500)),
+                                       and r[2] < phase["end"] and (r[3] == 0 or r[3] >= 500)),
     }
     if part:
         checks["healthz_did_not_name_the_part_down"] = int(not any(
