@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -356,6 +357,7 @@ def main() -> int:
         site.destroy()
         redis.stop()
         postgres.destroy()
+        shutil.rmtree(work, ignore_errors=True)  # the servers' logs are kept in the report folder
 
 
 def _judge(site, postgres: OwnPostgres, work: Path, world: Path, files: dict, timeline: list, samples: list,
