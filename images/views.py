@@ -583,6 +583,9 @@ def image_bulk(request, operation):
     project = selectors.current_project(request, authorization)
     back = _safe_next(request, reverse("images:list"))
     ids = _selected_ids(request)
+    if not ids and request.method != "POST":  # a review of nothing: refused like the run, else not found
+        permissions.check(request, op.action, project=project)
+        raise Http404("Select at least one image first.")
     if not ids:
         messages.warning(request, "Select at least one image first.")
         return _finish(request, back)
