@@ -134,6 +134,13 @@ def requests_of(user):
 # --- "Request access" links --------------------------------------------------------------------
 
 
+def may_ask(user) -> bool:
+    """Whether `user` may ask for access (iam:accessRequests:create, all resources): the engine's answer
+    from the request's memoised Authorization, so drawing a link per cell costs no query."""
+    authorization = authz.authorization_for(user)
+    return authorization is not None and authorization.allows("iam:accessRequests:create")
+
+
 def request_url(action: str = "", project=None, policy=None) -> str:
     """The form to ask, pre-filled: the action (or a policy) and the project."""
     query = {}

@@ -52,6 +52,9 @@ NAV_URL_NAMES = [url_name for _, _, url_name, _, _ in NAVIGATION]
 def build_navigation(request):
     authorization = authz.authorization_for(request.user)
     urls = _navigation_urls(get_script_prefix(), get_urlconf())
+    # The entry whose URL is the longest prefix of the path is the current one: /iam/access-requests/mine/
+    # highlights My access requests, not Access requests as well.
+    current = max((url for url in urls.values() if request.path.startswith(url)), key=len, default=None)
     sections: dict[str, list[NavItem]] = {}
     for section, label, url_name, action, per_project in NAVIGATION:
         url = urls[url_name]
@@ -66,7 +69,7 @@ def build_navigation(request):
             enabled = authorization.allows(action)
         reason = "" if enabled else f"You need {action} to open this page."
         sections.setdefault(section, []).append(
-            NavItem(label, url, enabled, request.path.startswith(url), reason)
+            NavItem(label, url, enabled, url == current, reason)
         )
     items = [(title, tuple(entries)) for title, entries in sections.items()]
     if request.user.is_staff:

@@ -1,8 +1,8 @@
 """IAM → Access requests (issue 21): ask for access, one's own requests, the queue, approve and deny.
 
-Asking is open to every signed-in person (it is what one does when refused; a Deny statement on
-iam:accessRequests:create closes it); the queue and the decisions need the iam:accessRequests:*
-actions, and each decider sees only what they could grant themselves. Writes are in
+Asking needs iam:accessRequests:create, like any action (the system policy IAM AccessRequestSelfService
+holds it); the queue and the decisions need the other iam:accessRequests:* actions, and each decider
+sees only what they could grant themselves. Writes are in
 accounts/services/access_requests.py.
 """
 
@@ -73,7 +73,7 @@ def _ask_form(request, data=None) -> AskForm:
     return AskForm(data, initial=initial, policies=policies, projects=all_projects(request))
 
 
-@login_only
+@permission_required_action("iam:accessRequests:create")
 def access_request_new(request):
     """The form to ask, pre-filled from the query string (?action= or ?policy=, &project=)."""
     form = _ask_form(request, request.POST if request.method == "POST" else None)

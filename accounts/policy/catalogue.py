@@ -294,4 +294,11 @@ SYSTEM_DOCUMENTS: tuple[dict, ...] = (
         "document": _allow("1.1", [f"{service}:*:*" for service in _NON_IAM]),
         "depends_on": [],
     },
+    {
+        "name": "IAM AccessRequestSelfService",
+        "kind": "policy",
+        "description": "Lets its holders ask for access (an action or a policy, for a time); deciding needs more",
+        "document": _allow("1.1", ["iam:accessRequests:create"]),
+        "depends_on": [],
+    },
 )

@@ -159,12 +159,11 @@ def ask(*, actor, action: str | None = None, policy: Policy | None = None, proje
         all_resources: bool = False, duration: timedelta, justification: str) -> AccessRequest:
     """Ask for an action or a policy, in a project or on all resources, for `duration`, saying why.
 
-    Open to every signed-in person (being refused is when one asks), unless a Deny statement names
-    iam:accessRequests:create for them. A request for what the requester already holds, or for what a
-    Deny would still refuse, is answered at once (status `answered`, with the reason)."""
-    explanation = authz.decide(actor, "iam:accessRequests:create")
-    if explanation.outcome == "explicit_deny":
-        raise Refused(explanation, actor=actor, target_repr=action or str(policy or ""))
+    Asking needs iam:accessRequests:create on all resources, like any action (the system policy
+    IAM AccessRequestSelfService holds it): a new user can do nothing, not even ask. A request for what
+    the requester already holds, or for what a Deny would still refuse, is answered at once (status
+    `answered`, with the reason)."""
+    require(actor, "iam:accessRequests:create", target_repr=action or str(policy or ""))
     _check_what(action, policy)
     _check_duration(duration)
     justification = (justification or "").strip()

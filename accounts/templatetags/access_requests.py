@@ -1,7 +1,9 @@
 """Access request links and the top bar's badge (issue 21).
 
-`{{ reason|request_access_url }}`: the pre-filled "Request access" form for a refusal's text (plain when
-the text names no missing grant); `{% request_access_url action project %}`; `{% access_request_badge %}`.
+`{% request_access_url reason as url %}`: the pre-filled "Request access" form for a refusal's text (plain
+when the text names no missing grant); `{% request_access_for action project as url %}`; both are "" when
+the viewer may not ask (the engine decides: iam:accessRequests:create), so the link is not drawn.
+`{% access_request_badge %}`.
 """
 
 from django import template
@@ -11,17 +13,27 @@ from accounts import access_requests, authz
 register = template.Library()
 
 
-@register.filter
-def request_access_url(reason) -> str:
+def _viewer(context):
+    request = context.get("request")
+    return getattr(request, "user", None) or context.get("user")
+
+
+@register.simple_tag(takes_context=True)
+def request_access_url(context, reason="") -> str:
     """The form to ask for what a refusal says is missing (pre-filled when the engine refused for want of a
-    grant; the plain form otherwise)."""
+    grant; the plain form otherwise), or "" when the viewer may not ask."""
+    if not access_requests.may_ask(_viewer(context)):
+        return ""
     asked = access_requests.refused_request(str(reason or ""))
     return access_requests.request_url(**asked) if asked else access_requests.request_url()
 
 
-@register.simple_tag
-def request_access_for(action="", project=""):
-    """`{% request_access_for row_action cell.project.name %}`: the form pre-filled with both."""
+@register.simple_tag(takes_context=True)
+def request_access_for(context, action="", project=""):
+    """`{% request_access_for row_action cell.project.name as url %}`: the form pre-filled with both, or ""
+    when the viewer may not ask."""
+    if not access_requests.may_ask(_viewer(context)):
+        return ""
     return access_requests.request_url(action=action, project=project or None)
 
 

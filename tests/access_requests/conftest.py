@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 
+from accounts import services
 from accounts.models import Policy, Project, User, UserGroup
 from accounts.services import access_requests as service
 
@@ -30,6 +31,18 @@ def policy(name):
 
 def project(name):
     return Project.objects.get(name=name)
+
+
+def let_ask(someone):
+    """Put `someone` in a group holding IAM AccessRequestSelfService on All resources (asking needs
+    iam:accessRequests:create, as seed_demo grants it to the personas who work with images)."""
+    askers = UserGroup.objects.filter(name="askers").first()
+    if askers is None:
+        askers = services.group_create(actor=None, name="askers", description="May ask for access")
+        services.grant_attach(actor=None, group=askers, policies=[policy("IAM AccessRequestSelfService")],
+                              all_resources=True)
+    services.group_add_member(actor=None, group=askers, user=someone)
+    return someone
 
 
 def ask_delete(requester="viewer", where="cn-north-4", hours=8, why="Clean up the broken test images"):

@@ -28,8 +28,8 @@ def test_the_403_page_links_to_the_form_pre_filled(as_user):
 
 
 def test_my_permissions_offers_to_ask_in_a_not_granted_cell(as_user):
-    page = as_user("north-ops").get("/me/permissions/").content.decode()
-    assert "/iam/access-requests/new/?action=ims%3Aimages%3Alist&amp;project=cn-north-4_dev" in page
+    page = as_user("developer").get("/me/permissions/").content.decode()
+    assert "/iam/access-requests/new/?action=ims%3Aimages%3Alist&amp;project=cn-north-4\"" in page
     assert "/iam/access-requests/new/?action=iam%3Ausers%3AlistUsers" in page
 
 

@@ -12,7 +12,7 @@ from accounts import services
 from accounts.models import AccessRequest, AuditEvent, Grant
 from accounts.services import access_requests as service
 
-from .conftest import ask_delete, project, user
+from .conftest import ask_delete, let_ask, project, user
 
 pytestmark = pytest.mark.usefixtures("demo")
 Status = AccessRequest.Status
@@ -41,6 +41,7 @@ def grow_requests(count=12):
     for number in range(count):
         name = f"asker{number:02d}"
         created, _ = services.user_create(actor=None, username=name, password="imsperm-demo")
+        let_ask(created)
         action = ("ims:images:delete", "ims:images:share", "iam:users:listUsers")[number % 3]
         service.ask(actor=created, action=action, project=project("cn-north-4"), duration=timedelta(hours=1),
                     justification=f"reason {number}")

@@ -128,7 +128,7 @@ def test_image_keys_are_supplied_only_by_actions_on_one_image():
     } == IMAGE_KEY_ACTIONS
 
 
-def test_the_eight_system_documents_exist_with_their_kinds_and_dependencies():
+def test_the_nine_system_documents_exist_with_their_kinds_and_dependencies():
     assert {name: entry["kind"] for name, entry in SYSTEM.items()} == {
         "Tenant Administrator": "role",
         "Tenant Guest": "role",
@@ -138,6 +138,7 @@ def test_the_eight_system_documents_exist_with_their_kinds_and_dependencies():
         "IMS FullAccess": "policy",
         "IMS ReadOnlyAccess": "policy",
         "FullAccess": "policy",
+        "IAM AccessRequestSelfService": "policy",
     }
     assert SYSTEM["IMS Administrator"]["depends_on"] == ["Tenant Administrator"]
     assert SYSTEM["Server Administrator"]["depends_on"] == ["IMS Administrator"]

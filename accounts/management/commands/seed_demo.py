@@ -24,13 +24,18 @@ DENY_IMAGE_DELETION = {
     "Statement": [{"Effect": "Deny", "Action": ["ims:images:delete"]}],
 }
 
+# Asking for access is granted like any action: the image administrators, viewers and developers hold it
+# (the server operators keep exactly their role; the newcomer holds nothing, so may not even ask).
+ASK = ("IAM AccessRequestSelfService", "all")
+
 # (username, group, [(policy name, scope: "all" or [project names])], group description)
 PERSONAS = [
     ("admin", "admin", [], ""),
     ("iam-admin", "iam-admins", [("Security Administrator", "all")], "Manage IAM users, groups and policies"),
-    ("ims-admin", "ims-admins", [("IMS FullAccess", "all")], "Full control of images everywhere"),
-    ("viewer", "viewers", [("IMS ReadOnlyAccess", "all")], "Read-only access to images"),
-    ("developer", "developers", [("IMS FullAccess", ["cn-north-4_dev"]), ("DenyImageDeletion", ["cn-north-4_dev"])],
+    ("ims-admin", "ims-admins", [("IMS FullAccess", "all"), ASK], "Full control of images everywhere"),
+    ("viewer", "viewers", [("IMS ReadOnlyAccess", "all"), ASK], "Read-only access to images"),
+    ("developer", "developers",
+     [("IMS FullAccess", ["cn-north-4_dev"]), ("DenyImageDeletion", ["cn-north-4_dev"]), ASK],
      "Developers: everything but deletion, in the dev project"),
     ("north-ops", "north-ops", [("Server Administrator", ["cn-north-4"])], "Server operators in CN North-Beijing4"),
     ("newcomer", None, [], ""),
@@ -42,12 +47,12 @@ DEMO_LOGINS = (
     ("admin", "account administrator (built-in admin group)", "everything, IAM included; Django admin"),
     ("iam-admin", "IAM administrator (Security Administrator)", "users, groups, policies, grants, projects; no images"),
     ("ims-admin", "image administrator (IMS FullAccess, all projects)", "every image operation in every project"),
-    ("viewer", "read-only (IMS ReadOnlyAccess, all projects)", "browse and open images everywhere"),
+    ("viewer", "read-only (IMS ReadOnlyAccess, all projects)", "browse and open images everywhere; ask for more"),
     ("developer", "developer (IMS FullAccess + DenyImageDeletion in cn-north-4_dev)",
      "everything but Delete, in cn-north-4_dev only"),
     ("north-ops", "server operator (Server Administrator in cn-north-4)",
      "every image operation in cn-north-4 only (the role brings IMS and Tenant Administrator along)"),
-    ("newcomer", "new user in no group", "nothing yet (My permissions says so)"),
+    ("newcomer", "new user in no group", "nothing yet, not even ask for access (My permissions says so)"),
 )
 
 PLATFORMS = [
