@@ -30,6 +30,9 @@ _MAX_REMEMBERED = 256  # answers a key group keeps, by the values of its keys (g
 _MAX_DECISIONS = 1024  # decisions an ActionTable keeps, by which conditions held and which keys were missing
 _UNSURE = object()  # a value whose memo key could confuse it with another that a condition tells apart
 _TRUE, _FALSE = (bool, True), (bool, False)  # the memo keys of True and False (never those of 1 and 0)
+_MAX_VALUES = 4096  # states an ActionTable keeps by the values of all its keys but times (see `decide`)
+# Values told apart by their value and their exact type: nothing else is remembered by the raw values.
+_PLAIN_TYPES = frozenset({type(None), str, bool, int})
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,8 @@ class ActionTable:
     """
 
     __slots__ = (
-        "_allows", "_conditions", "_decisions", "_denies", "_explain", "_key_pairs", "_more_keys", "_one_key",
+        "_allows", "_by_values", "_conditions", "_decisions", "_denies", "_explain", "_key_pairs", "_more_keys",
+        "_one_key", "_untimed", "_untimed_keys",
         "conditional_effects", "constant", "holds", "key_names",
     )
 
@@ -243,9 +247,9 @@ class ActionTable:
         self._denies = tuple(denies)
         self._allows = tuple(allows)
         self._key_pairs = tuple(key_pairs)
-        groups = _key_groups(self._conditions, self._key_pairs)
-        self._one_key = tuple((group.key, group.memo, group) for group in groups if group.key is not None)
-        self._more_keys = tuple(group for group in groups if group.key is None)
+        self._untimed, self._one_key, self._more_keys = _split(_key_groups(self._conditions, self._key_pairs))
+        self._untimed_keys = tuple(sorted({key for group in self._untimed for key in group.keys}))
+        self._by_values: dict[tuple, int] = {}
         self._decisions: dict[int, object] = {}
         self._explain = explain
         self.key_names = frozenset(name for _, name in key_pairs)
@@ -266,8 +270,16 @@ class ActionTable:
         or what `explain` made of it."""
         if self.constant is not None:
             return self.constant
-        state = 0
-        for key, memo, group in self._one_key:  # _KeyGroup.bits inlined for what a page asks most
+        # The groups of keys other than times, at once: their bits remembered by the keys' values and
+        # exact types (True is not 1); a list cannot be a memo key, so it is decided group by group.
+        values = tuple(map(request.get, self._untimed_keys))
+        try:
+            state = self._by_values.get((values, tuple(map(type, values))))
+        except TypeError:
+            state = None
+        if state is None:
+            state = self._untimed_bits(request, values)
+        for key, memo, group in self._one_key:  # the times (the request's, seen by every row): bits inlined
             value = request.get(key)
             kind = type(value)
             if value is None or kind is str:
@@ -287,6 +299,19 @@ class ActionTable:
                 self._decisions.clear()
             self._decisions[state] = found
         return found
+
+    def _untimed_bits(self, request: Mapping[str, object], values: tuple) -> int:
+        """The OR of the bits of the groups reading no time, remembered by `values` (the request's
+        values of their keys) when each is None, a text, a bool or an int."""
+        state = 0
+        for group in self._untimed:
+            state |= group.bits(request)
+        types = tuple(map(type, values))
+        if _PLAIN_TYPES.issuperset(types):
+            if len(self._by_values) >= _MAX_VALUES:
+                self._by_values.clear()
+            self._by_values[(values, types)] = state
+        return state
 
     def _explained(self, decision: Decision):
         return decision if self._explain is None else self._explain(decision)
@@ -383,6 +408,20 @@ class _KeyGroup:
         if (kind is list or kind is tuple) and all(type(item) in (str, bool, int) for item in value):
             return (kind, tuple((type(item), item) for item in value))
         return _UNSURE
+
+
+def _split(groups: tuple[_KeyGroup, ...]) -> tuple[tuple, tuple, tuple]:
+    """The groups reading no time; those reading one time, with their key and memo; the others."""
+    timed = [group for group in groups if any(_is_date_key(key) for key in group.keys)]
+    return (tuple(group for group in groups if group not in timed),
+            tuple((group.key, group.memo, group) for group in timed if group.key is not None),
+            tuple(group for group in timed if group.key is None))
+
+
+def _is_date_key(key: str) -> bool:
+    """Whether `key` is declared a date (g:CurrentTime): its values are times, one object per request."""
+    declared = lookup_condition_key(key)
+    return declared is not None and declared.type == "date"
 
 
 def _key_groups(conditions: tuple[CompiledCondition, ...], key_pairs: tuple[tuple[str, str], ...]):
