@@ -114,7 +114,7 @@ def test_a_tour_of_the_directory_pages(page, browser, live_demo, sign_in, screen
     sign_in("admin")
     page.goto(f"{live_demo.url}/iam/users/")
     expect(page.get_by_test_id("user-table")).to_be_visible()
-    page.fill("input[name=q]", "adm")
+    page.locator("#user-filters").get_by_label("Search").fill("adm")  # the table's own filter, not the top bar's
     expect(page.locator("[data-username]")).to_have_count(3)
     screenshot("iam-user-list-search")
     page.goto(f"{live_demo.url}/iam/users/")
