@@ -37,6 +37,14 @@ _CACHE_SIZE = 512
 _USER_ATTR = "_imsperm_authorization"
 
 
+GLOBAL_SERVICES = frozenset(name for name, service in SERVICES.items() if service.is_global)
+
+
+def _as_list(value) -> list:
+    """A statement's Action is a list, or one string."""
+    return [value] if isinstance(value, str) else list(value)
+
+
 @dataclass(frozen=True)
 class GrantRule:
     """One grant as the engine sees it: who holds it, what it says, where it applies."""
@@ -58,6 +66,13 @@ class GrantRule:
         if is_global or project_name is None:
             return False
         return project_name in self.project_names
+
+    @cached_property
+    def names_global_service_only(self) -> bool:
+        """True when every action the document names belongs to a global service (IAM)."""
+        services = {pattern.split(":", 1)[0].lower() for statement in self.document.get("Statement", [])
+                    for pattern in _as_list(statement.get("Action", []))}
+        return bool(services) and all(service in GLOBAL_SERVICES for service in services)
 
     @property
     def scope_label(self) -> str:
@@ -234,6 +249,8 @@ class CompiledGrants:
             return None
         names: set[str] = set()
         for rule in self.rules:
+            if rule.names_global_service_only:
+                continue  # IAM is global: a grant of IAM actions alone gives nothing in any project
             if rule.all_resources:
                 return None
             names |= rule.project_names

@@ -87,7 +87,7 @@ def test_a_policy_the_validator_refuses_is_located_inside_its_document(exported)
     (lambda d: d["policies"][0].update(name="FullAccess"), "$.policies[0].name"),
     (lambda d: d["regions"][0]["projects"].append({"name": "cn-north-4_x"}), "$.regions[0].projects[1].name"),
     (lambda d: d["grants"].append({"group": "viewers", "policy": "Security Administrator",
-                                   "scope": ["cn-north-4"]}), "$.grants[8].scope"),
+                                   "scope": ["cn-north-4"]}), "$.grants[11].scope"),
 ])
 def test_malformed_files_are_refused_at_their_place(exported, edit, path):
     _, data = exported

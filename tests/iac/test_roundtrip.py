@@ -91,8 +91,8 @@ def test_the_plan_of_a_changed_file_lists_exactly_its_changes(exported):
     data["groups"].append({"name": "auditors", "members": ["newcomer"]})
     data["policies"][0]["document"]["Statement"].append({"Effect": "Deny", "Action": ["ims:images:export"]})
     data["grants"].append({"group": "auditors", "policy": "Server Administrator", "scope": ["cn-north-4_dev"]})
-    data["grants"][find(data["grants"], group="viewers")[0]]["scope"] = ["cn-north-4"]
-    data["grants"].pop(find(data["grants"], group="ims-admins")[0])
+    data["grants"][find(data["grants"], group="viewers", policy="IMS ReadOnlyAccess")[0]]["scope"] = ["cn-north-4"]
+    data["grants"].pop(find(data["grants"], group="ims-admins", policy="IMS FullAccess")[0])
     data["regions"][find(data["regions"], code="eu-west-101")[0]]["name"] = "EU-Dublin (Ireland)"
 
     plan = iac.trial_plan(iac.parse_text(text_of(data)), actor=User.objects.get(username="admin"), prune=True)
@@ -128,7 +128,7 @@ def test_the_plan_of_a_changed_file_lists_exactly_its_changes(exported):
 
 def test_without_prune_nothing_is_removed(exported):
     _, data = exported
-    data["grants"].pop(find(data["grants"], group="ims-admins")[0])
+    data["grants"].pop(find(data["grants"], group="ims-admins", policy="IMS FullAccess")[0])
     data["groups"].pop(find(data["groups"], name="north-ops")[0])
     data["grants"] = [g for g in data["grants"] if g["group"] != "north-ops"]
     data["users"].pop(find(data["users"], username="newcomer")[0])

@@ -132,9 +132,25 @@ def test_details_send_anonymous_users_to_sign_in(client, image_id):
 
 
 def test_details_are_forbidden_without_ims_images_get(as_user, image_id):
-    response = as_user("iam-admin").get(url_of(image_id, UBUNTU_00))
+    """A person who may list in the image's project but not get it: 403 naming the action."""
+    from accounts import services
+
+    lister = services.policy_create(actor=None, name="ListOnly", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]})
+    group = services.group_create(actor=None, name="listers")
+    user, _ = services.user_create(actor=None, username="lister", password="imsperm-demo-lister")
+    services.group_add_member(actor=None, group=group, user=user)
+    services.grant_attach(actor=None, group=group, policies=[lister], all_resources=False,
+                          projects=[Project.objects.get(name="cn-north-4")])
+    response = as_user("lister").get(url_of(image_id, UBUNTU_00) + "?project=cn-north-4")
     assert response.status_code == 403
     assert "ims:images:get" in response.content.decode()
+
+
+def test_iam_actions_alone_make_no_project_ones_own(as_user, image_id):
+    """IAM is global: grants of IAM actions only (the IAM administrator's, or asking for access on
+    All resources) give nothing in any region project, so an image there is outside one's projects."""
+    assert as_user("iam-admin").get(url_of(image_id, UBUNTU_00)).status_code == 404
 
 
 def test_details_show_attributes_tags_members_and_history(as_user, image_id):

@@ -178,7 +178,7 @@ def test_conditional_holdings_are_not_enough_to_give_away(demo):
         {"Effect": "Deny", "Action": ["ims:images:delete"],
          "Condition": {"StringEquals": {"ims:ResourceTag/env": ["prod"]}}}]})
     membership = services.policy_create(actor=None, name="AddMembers", document={"Version": "1.1", "Statement": [
-        {"Effect": "Allow", "Action": ["iam:groups:addUserToGroup"]}]})
+        {"Effect": "Allow", "Action": ["iam:groups:addUserToGroup", "iam:accessRequests:create"]}]})
     group = services.group_create(actor=None, name="mostly")
     actor, _ = services.user_create(actor=None, username="mostly", password=PASSWORD)
     services.group_add_member(actor=None, group=group, user=actor)
