@@ -323,8 +323,9 @@ confirm_complete = login_only(ConfirmComplete.as_view())
 
 def _configuration(request, **urls) -> dict:
     """What the library's bundled scripts read (json_script): our URLs and the CSRF token. The
-    library's own URLs are not routed: its passwordless views are not part of the console."""
-    return {"autocompleteLoginFieldSelector": None, "nextFieldSelector": "input[name='next']",
+    library's own URLs are not routed: its passwordless views are not part of the console. The next
+    field is marked (data-passkey-next): the top bar's theme switch holds a `next` of its own."""
+    return {"autocompleteLoginFieldSelector": None, "nextFieldSelector": "input[name='next'][data-passkey-next]",
             "csrfToken": csrf.get_token(request), **{key: reverse(name) for key, name in urls.items()}}
 
 

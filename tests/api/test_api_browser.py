@@ -59,7 +59,7 @@ def test_the_unused_report_opens_its_suggestion_in_the_editor(page, browser, liv
     page.context.clear_cookies()
     sign_in("iam-admin")
     page.goto(f"{live_demo.url}/iam/unused/?days=30")
-    card = page.locator("[data-testid=grant-usage][data-group=viewers]")
+    card = page.locator("[data-testid=grant-usage][data-group=viewers][data-policy=\"IMS ReadOnlyAccess\"]")
     expect(card.get_by_test_id("used-actions")).to_contain_text("ims:images:list")
     expect(card.get_by_test_id("unused-actions")).to_contain_text("ims:images:get")
     screenshot("unused-permissions-report")
