@@ -86,7 +86,6 @@ def test_every_plan_shows_the_same_pages(as_user, named_images, monkeypatch, ter
                 assert all(term.lower() in names[row].lower() for row in rows), names
 
 
-@pytest.mark.skipif("connection.vendor != 'sqlite'")
 def test_a_common_word_is_tested_row_by_row_in_the_same_number_of_queries(as_user, named_images,
                                                                           django_assert_max_num_queries):
     """A word most names share is tested on each row walked and counted (LIKE), a rare one read from the
@@ -103,11 +102,15 @@ def test_a_common_word_is_tested_row_by_row_in_the_same_number_of_queries(as_use
             counts[(word, size)] = len(queries)
             statements[word] = " ".join(q["sql"] for q in queries if "images_image_name_fts" in q["sql"])
     assert len(set(counts.values())) == 1, counts
-    assert "LIKE '%ubuntu%'" in statements["ubuntu"]
-    assert "LIKE" not in statements["zq9"]
+    if connection.vendor == "sqlite":  # the plan choice is SQLite's (its FTS5 trigram table); PostgreSQL's
+        assert "LIKE '%ubuntu%'" in statements["ubuntu"]  # planner walks the sort's index by itself
+        assert "LIKE" not in statements["zq9"]
 
 
-@pytest.mark.skipif("connection.vendor != 'sqlite'")
+@pytest.mark.skipif("connection.vendor != 'sqlite'",
+                    reason="reads SQLite's EXPLAIN QUERY PLAN for the status index walk, a choice made for SQLite "
+                           "only; on PostgreSQL the planner walks it unasked, and the plan-equivalence test above "
+                           "checks the rows on both databases")
 def test_a_common_word_of_one_status_by_name_walks_the_status_index_without_reading_rows(as_user, named_images,
                                                                                           monkeypatch):
     """Walking the name sort's index would read each image for its status; one status's images are in name
