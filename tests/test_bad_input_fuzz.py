@@ -143,7 +143,31 @@ def _visual_data():
             "s0-c0-key": "g:UserName", "s0-c0-values": "a, b", "visual-op": "add-condition:0"}
 
 
+@pytest.fixture(autouse=True)
+def pending_access_request(demo):
+    """A viewer's pending request to delete images in cn-north-4, made before any measured request."""
+    from datetime import timedelta
+
+    from accounts.services import access_requests
+
+    return access_requests.ask(actor=_user(), action="ims:images:delete",
+                               project=Project.objects.get(name="cn-north-4"),
+                               duration=timedelta(hours=8), justification="fuzz")
+
+
+def _pending_request():
+    from accounts.models import AccessRequest
+
+    return AccessRequest.objects.get(requester__username="viewer", status=AccessRequest.Status.PENDING)
+
+
 ENDPOINTS = [
+    Endpoint("access-request-new", lambda: "/iam/access-requests/new/", lambda: {
+        "what": "action:ims:images:delete", "project": "cn-north-4", "duration": "8h", "justification": "why"}),
+    Endpoint("access-request-approve", lambda: f"/iam/access-requests/{_pending_request().pk}/approve/",
+             lambda: {"duration": "1h", "note": "ok"}),
+    Endpoint("access-request-deny", lambda: f"/iam/access-requests/{_pending_request().pk}/deny/",
+             lambda: {"reason": "not now"}),
     # images
     Endpoint("image-list", lambda: "/images/", lambda: {
         "project": "cn-north-4", "tab": "private", "q": "centos", "tag": "env=dev", "sort": "-size", "page": "2",
