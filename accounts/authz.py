@@ -25,7 +25,16 @@ from functools import cached_property
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.policy import ACTIONS, SERVICES, ActionTable, CompiledPolicy, compile_document, get_action, lower_keys
+from accounts.policy import (
+    ACTIONS,
+    SERVICES,
+    ActionTable,
+    CompiledPolicy,
+    compile_document,
+    get_action,
+    lower_keys,
+    names_global_services_only,
+)
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
 from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
@@ -35,14 +44,6 @@ from .process_cache import ProcessCache
 DOMAIN_NAME = "imsperm"
 _CACHE_SIZE = 512
 _USER_ATTR = "_imsperm_authorization"
-
-
-GLOBAL_SERVICES = frozenset(name for name, service in SERVICES.items() if service.is_global)
-
-
-def _as_list(value) -> list:
-    """A statement's Action is a list, or one string."""
-    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,7 @@ class GrantRule:
 
     @cached_property
     def names_global_service_only(self) -> bool:
-        """True when every action the document names belongs to a global service (IAM)."""
-        services = {pattern.split(":", 1)[0].lower() for statement in self.document.get("Statement", [])
-                    for pattern in _as_list(statement.get("Action", []))}
-        return bool(services) and all(service in GLOBAL_SERVICES for service in services)
+        return names_global_services_only(self.document)
 
     @property
     def scope_label(self) -> str:

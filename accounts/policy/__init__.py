@@ -15,6 +15,7 @@ from .catalogue import (
     Action,
     get_action,
     lookup_condition_key,
+    names_global_services_only,
 )
 from .evaluator import ActionTable, CompiledPolicy, Decision, compile_document, evaluate, lower_keys
 from .validator import (
@@ -44,6 +45,7 @@ __all__ = [
     "get_action",
     "lookup_condition_key",
     "lower_keys",
+    "names_global_services_only",
     "validate_document",
     "validate_text",
 ]

@@ -203,6 +203,17 @@ _KEYS_BY_LOWER_NAME = {key.name.lower(): key for key in CONDITION_KEYS}
 RESOURCE_TAG_PREFIX = "ims:ResourceTag/"
 
 
+def names_global_services_only(document: dict) -> bool:
+    """True when every action a document names belongs to a global service (IAM): such a document
+    is granted on All resources only and gives nothing in any region project."""
+    services = set()
+    for statement in document.get("Statement", []):
+        actions = statement.get("Action", [])
+        for pattern in [actions] if isinstance(actions, str) else actions:
+            services.add(pattern.split(":", 1)[0].lower())
+    return bool(services) and all(name in SERVICES and SERVICES[name].is_global for name in services)
+
+
 def lookup_condition_key(name: str) -> ConditionKey | None:
     """The declared key called `name` (case-insensitive), in its catalogue spelling, or None.
 

@@ -11,19 +11,14 @@ from django.db import transaction
 from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GRANTS_PER_GROUP, Grant, Policy, Project, UserGroup
-from accounts.policy import expand_pattern
+from accounts.policy import expand_pattern, names_global_services_only
 
 from . import escalation
 
 
 def is_global_only(policy: Policy) -> bool:
     """True when every action the document names belongs to IAM (a global service)."""
-    services = {
-        pattern.split(":", 1)[0].lower()
-        for statement in policy.document.get("Statement", [])
-        for pattern in statement.get("Action", [])
-    }
-    return services == {"iam"}
+    return names_global_services_only(policy.document)
 
 
 def _role_dependencies() -> dict[int, list[Policy]]:
