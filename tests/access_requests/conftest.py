@@ -6,8 +6,9 @@ from unittest import mock
 import pytest
 
 from accounts import services
-from accounts.models import Policy, Project, User, UserGroup
+from accounts.models import User, UserGroup
 from accounts.services import access_requests as service
+from tests.demo_rows import group, policy, project, user  # noqa: F401  (the tests import them from here)
 
 T0 = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
 
@@ -15,22 +16,6 @@ T0 = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
 def frozen(moment):
     """Freeze the engine's clock (authz.clock reads django.utils.timezone.now)."""
     return mock.patch("django.utils.timezone.now", return_value=moment)
-
-
-def user(name):
-    return User.objects.get(username=name)
-
-
-def group(name):
-    return UserGroup.objects.get(name=name)
-
-
-def policy(name):
-    return Policy.objects.get(name=name)
-
-
-def project(name):
-    return Project.objects.get(name=name)
 
 
 def let_ask(someone):

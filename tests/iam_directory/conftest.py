@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import services
-from accounts.models import Policy, Project, User, UserGroup
+from tests.demo_rows import group, policy, project, user  # noqa: F401  (the tests import them from here)
 
 DIRECTORY_READER_DOCUMENT = {
     "Version": "1.1",
@@ -17,12 +17,12 @@ DIRECTORY_READER_DOCUMENT = {
 @pytest.fixture
 def reader(demo):
     """'reader' may read users, groups and grants, and grant, but change nothing else."""
-    policy = services.policy_create(actor=None, name="DirectoryReader", document=DIRECTORY_READER_DOCUMENT)
-    group = services.group_create(actor=None, name="readers")
-    user, _ = services.user_create(actor=None, username="reader", password="imsperm-demo")
-    services.group_add_member(actor=None, group=group, user=user)
-    services.grant_attach(actor=None, group=group, policies=[policy], all_resources=True)
-    return user
+    reading = services.policy_create(actor=None, name="DirectoryReader", document=DIRECTORY_READER_DOCUMENT)
+    readers = services.group_create(actor=None, name="readers")
+    person, _ = services.user_create(actor=None, username="reader", password="imsperm-demo")
+    services.group_add_member(actor=None, group=readers, user=person)
+    services.grant_attach(actor=None, group=readers, policies=[reading], all_resources=True)
+    return person
 
 
 @pytest.fixture
@@ -31,17 +31,3 @@ def ops(demo):
     return services.group_create(actor=None, name="ops", description="Operators")
 
 
-def user(name):
-    return User.objects.get(username=name)
-
-
-def group(name):
-    return UserGroup.objects.get(name=name)
-
-
-def policy(name):
-    return Policy.objects.get(name=name)
-
-
-def project(name):
-    return Project.objects.get(name=name)

@@ -9,22 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import authz, services
-from accounts.models import Grant, Membership, Policy, Project, User, UserGroup
+from accounts.models import Grant, Membership, Project, User
 from images.models import Image
+from tests.demo_rows import group, policy, user
 
 pytestmark = pytest.mark.usefixtures("demo")
-
-
-def group(name):
-    return UserGroup.objects.get(name=name)
-
-
-def user(name):
-    return User.objects.get(username=name)
-
-
-def policy(name):
-    return Policy.objects.get(name=name)
 
 
 def reviews():
