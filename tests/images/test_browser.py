@@ -12,7 +12,9 @@ TIMEOUT = 5000
 
 
 def enabled_operations(page, scope="body"):
-    """The data-operation names of the enabled controls inside `scope`."""
+    """The data-operation names of the enabled controls inside `scope`, read once the page has loaded."""
+    page.wait_for_load_state()
+    page.locator(scope).first.wait_for(state="attached")
     return set(page.eval_on_selector_all(
         f"{scope} [data-operation]:not([aria-disabled=true]):not([disabled])",
         "nodes => nodes.map(n => n.dataset.operation)",
@@ -96,6 +98,7 @@ def test_ims_admin_shares_accepts_and_deletes(sign_in, live_demo, screenshot):
     page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
     page.goto(f"{live_demo.url}/images/?project=eu-west-101")
     page.get_by_role("link", name="eu-west-101-euleros-system-06").click()
+    expect(page.get_by_test_id("image-name")).to_have_text("eu-west-101-euleros-system-06")
     assert enabled_operations(page, "[data-testid=operation-bar]") == {
         "modify", "tags", "share", "export", "replicate", "delete"}
     # an active image never takes a file again: Upload is left out, not shown disabled
