@@ -98,6 +98,7 @@ def test_copy_buttons_put_the_id_and_the_token_on_the_clipboard(page, sign_in, l
     page.get_by_role("button", name="Set up an authenticator app").click()
     page.fill("input[name=code]", code_for(TOTPDevice.objects.get(user__username="ims-admin")))
     page.get_by_role("button", name="Turn MFA on").click()
+    expect(page.locator('[data-testid="recovery-codes"] li')).to_have_count(10)
     codes = page.locator('[data-testid="recovery-codes"] li').all_inner_texts()
     assert len(codes) == 10
     page.get_by_role("button", name="Copy all recovery codes").click()
