@@ -79,11 +79,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "imsperm.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the browser's language (Accept-Language, the cookie)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "preferences.middleware.PreferencesMiddleware",  # the person's time zone, theme (from the session)
+    "preferences.middleware.PreferencesMiddleware",  # the person's time zone, theme, language (session)
     "accounts.middleware.RequestKeysMiddleware",
     "accounts.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -110,7 +111,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.console",
             ],
-            "builtins": ["preferences.templatetags.moments"],  # {{ value|moment }}: every time shown
+            # {{ value|moment }}: every time shown; {% translate %} in every template without a load
+            "builtins": ["preferences.templatetags.moments", "django.templatetags.i18n"],
         },
     },
 ]
@@ -192,6 +194,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The console's languages: English and Simplified Chinese (locale/zh_Hans). Chosen from the browser's
+# Accept-Language, or the person's saved choice (preferences.middleware); action names, JSON and
+# policy documents are API and stay as they are.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 """The signed-in person's own preferences: the settings page, the top bar's theme switch and the
 browser's time zone sent once after the first sign-in. Each writes through preferences.services."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -9,10 +10,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
-from accounts.permissions import login_only
+from accounts.permissions import login_only, public_view
 
 from . import services
-from .forms import PreferencesForm, ThemeForm
+from .forms import LanguageForm, PreferencesForm, ThemeForm
 from .models import time_zone_choices
 from .session import remember
 
@@ -34,7 +35,8 @@ def settings_page(request):
                 return redirect("preferences:settings")
         status = 422
     else:
-        form = PreferencesForm(initial={"time_zone": shown.zone_name, "theme": shown.theme})
+        form = PreferencesForm(initial={"time_zone": shown.zone_name, "theme": shown.theme,
+                                        "language": shown.language})
         status = 200
     return render(request, "preferences/settings.html", {"form": form, "zones": time_zone_choices(),
                                                           "detected": bool(shown.time_zone)}, status=status)
@@ -68,3 +70,26 @@ def detect_time_zone(request):
     preference = services.detect_time_zone(actor=request.user, zone=request.POST.get("time_zone", "")[:64])
     shown = remember(request, preference)
     return JsonResponse({"time_zone": shown.zone_name})
+
+
+@public_view
+@require_POST
+def language_switch(request):
+    """The top bar's language: remembered for a signed-in person (their preferences, then every sign-in)
+    and, as Django's set_language does, in the language cookie for anyone (the sign-in page too)."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=422)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        remember(request, services.update_preferences(actor=request.user, language=language))
+    response = redirect(_back(request))
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                            secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                            samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                               domain=settings.LANGUAGE_COOKIE_DOMAIN)
+    return response
