@@ -111,8 +111,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.console",
             ],
-            # {{ value|moment }}: every time shown; {% translate %} in every template without a load
-            "builtins": ["preferences.templatetags.moments", "django.templatetags.i18n"],
+            # {{ value|moment }}: every time shown; {% translate %} in every template without a load;
+            # `pluralize` that adds no English suffix in Chinese
+            "builtins": ["preferences.templatetags.moments", "django.templatetags.i18n",
+                         "preferences.templatetags.plurals"],
         },
     },
 ]

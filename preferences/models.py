@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 TIME_ZONE_MAX_LENGTH = 64
 
@@ -15,12 +16,13 @@ def validate_time_zone(value: str) -> None:
     if value == "":
         return
     if len(value) > TIME_ZONE_MAX_LENGTH or value not in _known_zones():
-        raise ValidationError(f"“{value[:TIME_ZONE_MAX_LENGTH]}” is not an IANA time zone (for example "
-                              "Europe/Paris, Asia/Shanghai or UTC).", code="invalid_time_zone")
+        raise ValidationError(_("“%(zone)s” is not an IANA time zone (for example Europe/Paris, Asia/Shanghai "
+                                "or UTC).") % {"zone": value[:TIME_ZONE_MAX_LENGTH]}, code="invalid_time_zone")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError(f"“{value}” is not an IANA time zone.", code="invalid_time_zone") from error
+        raise ValidationError(_("“%(zone)s” is not an IANA time zone.") % {"zone": value},
+                              code="invalid_time_zone") from error
 
 
 _ZONES: frozenset[str] | None = None
@@ -39,9 +41,9 @@ def time_zone_choices() -> list[str]:
 
 class UserPreference(models.Model):
     class Theme(models.TextChoices):
-        AUTO = "auto", "Auto (follow the device)"
-        LIGHT = "light", "Light"
-        DARK = "dark", "Dark"
+        AUTO = "auto", _("Auto (follow the device)")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
     # "" until chosen or detected from the browser at the first sign-in; pages show UTC meanwhile.

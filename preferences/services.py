@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts import audit
 
@@ -36,9 +37,9 @@ def _clean(changes: dict) -> dict:
         except ValidationError as error:
             errors["time_zone"] = error.messages
     if "theme" in changes and changes["theme"] not in UserPreference.Theme.values:
-        errors["theme"] = ["Choose auto, light or dark."]
+        errors["theme"] = [gettext("Choose auto, light or dark.")]
     if "language" in changes and changes["language"] not in {"", *dict(settings.LANGUAGES)}:
-        errors["language"] = ["Choose a language the console offers."]
+        errors["language"] = [gettext("Choose a language the console offers.")]
     if errors:
         raise ValidationError(errors)
     return changes
@@ -50,7 +51,7 @@ def update_preferences(*, actor, **changes) -> UserPreference:
     changed, nothing written; otherwise one save and one audit event naming what changed."""
     unknown = set(changes) - set(FIELDS)
     if unknown:
-        raise ValidationError(f"Unknown preference: {', '.join(sorted(unknown))}.")
+        raise ValidationError(gettext("Unknown preference: %(names)s.") % {"names": ", ".join(sorted(unknown))})
     _clean(changes)
     preference = preference_of(actor)
     before = {field: _value(preference, field) for field in changes}

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
@@ -31,7 +32,8 @@ def settings_page(request):
                 add_service_errors(form, error)
             else:
                 remember(request, preference)
-                messages.success(request, f"Preferences saved: times are shown in {preference.time_zone}.")
+                messages.success(request, gettext("Preferences saved: times are shown in %(zone)s.")
+                                 % {"zone": preference.time_zone})
                 return redirect("preferences:settings")
         status = 422
     else:
