@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import gettext as _
 
 from . import authz
 from .iac.export import EXPORT_ACTIONS
@@ -13,21 +15,22 @@ from .selectors import all_projects
 
 # (section, label, url name, action(s) needed, needs a project) — the catalogue names the actions.
 NAVIGATION = (
-    ("Images", "Images", "images:list", "ims:images:list", True),
-    ("Images", "My permissions", "accounts:my-permissions", None, False),
-    ("IAM", "Users", "iam:user-list", "iam:users:listUsers", False),
-    ("IAM", "User groups", "iam:group-list", "iam:groups:listGroups", False),
-    ("IAM", "Policies", "iam:policy-list", "iam:roles:listRoles", False),
-    ("IAM", "Policy simulator", "iam:simulator", "iam:permissions:listPermissions", False),
-    ("IAM", "Projects", "iam:project-list", "iam:projects:listProjects", False),
-    ("IAM", "Identity providers", "federation:provider-list", "iam:identityProviders:list", False),
-    ("IAM", "Access requests", "iam:access-request-list", "iam:accessRequests:list", False),
-    ("IAM", "Audit log", "iam:audit", "iam:audit:listEvents", False),
-    ("IAM", "Configuration", "iam:config", EXPORT_ACTIONS, False),
-    ("Account", "Sign-in security", "accounts:mfa", None, False),
-    ("Account", "API tokens", "api-tokens:list", None, False),
-    ("Account", "My access requests", "iam:access-request-mine", None, False),
-    ("Account", "Preferences", "preferences:settings", None, False),
+    (gettext_noop("Images"), gettext_noop("Images"), "images:list", "ims:images:list", True),
+    (gettext_noop("Images"), gettext_noop("My permissions"), "accounts:my-permissions", None, False),
+    (gettext_noop("IAM"), gettext_noop("Users"), "iam:user-list", "iam:users:listUsers", False),
+    (gettext_noop("IAM"), gettext_noop("User groups"), "iam:group-list", "iam:groups:listGroups", False),
+    (gettext_noop("IAM"), gettext_noop("Policies"), "iam:policy-list", "iam:roles:listRoles", False),
+    (gettext_noop("IAM"), gettext_noop("Policy simulator"), "iam:simulator", "iam:permissions:listPermissions", False),
+    (gettext_noop("IAM"), gettext_noop("Projects"), "iam:project-list", "iam:projects:listProjects", False),
+    (gettext_noop("IAM"), gettext_noop("Identity providers"), "federation:provider-list",
+     "iam:identityProviders:list", False),
+    (gettext_noop("IAM"), gettext_noop("Access requests"), "iam:access-request-list", "iam:accessRequests:list", False),
+    (gettext_noop("IAM"), gettext_noop("Audit log"), "iam:audit", "iam:audit:listEvents", False),
+    (gettext_noop("IAM"), gettext_noop("Configuration"), "iam:config", EXPORT_ACTIONS, False),
+    (gettext_noop("Account"), gettext_noop("Sign-in security"), "accounts:mfa", None, False),
+    (gettext_noop("Account"), gettext_noop("API tokens"), "api-tokens:list", None, False),
+    (gettext_noop("Account"), gettext_noop("My access requests"), "iam:access-request-mine", None, False),
+    (gettext_noop("Account"), gettext_noop("Preferences"), "preferences:settings", None, False),
 )
 
 
@@ -67,14 +70,14 @@ def build_navigation(request):
             enabled, action = not missing, ", ".join(missing)
         else:
             enabled = authorization.allows(action)
-        reason = "" if enabled else f"You need {action} to open this page."
-        sections.setdefault(section, []).append(
-            NavItem(label, url, enabled, url == current, reason)
+        reason = "" if enabled else _("You need %(action)s to open this page.") % {"action": action}
+        sections.setdefault(_(section), []).append(
+            NavItem(_(label), url, enabled, url == current, reason)
         )
     items = [(title, tuple(entries)) for title, entries in sections.items()]
     if request.user.is_staff:
-        admin_entry = NavItem("Django admin", urls["admin:index"], True, False, "")
-        items.append(("Operators", (admin_entry,)))
+        admin_entry = NavItem(_("Django admin"), urls["admin:index"], True, False, "")
+        items.append((_("Operators"), (admin_entry,)))
     return tuple(items)
 
 
@@ -84,7 +87,7 @@ _NAVIGATION: ProcessCache[str] = ProcessCache("side menus", 256)
 def navigation_html(sections: tuple) -> str:
     """The side menu's HTML for one state of it (every entry's label, URL, state and reason): a
     handful of states per user, drawn once per process rather than on every page."""
-    return _NAVIGATION.get_or_build(sections, lambda: render_to_string(
+    return _NAVIGATION.get_or_build((get_language(), sections), lambda: render_to_string(
         "partials/console_nav.html", {"sections": [{"title": title, "items": items} for title, items in sections]}))
 
 

@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.contrib.auth.forms import SetPasswordMixin, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.policy import validate_text
 
@@ -51,7 +52,8 @@ def format_finding(finding) -> str:
 
 
 class PolicyAdminForm(forms.ModelForm):
-    document = PolicyDocumentField(help_text="A policy document, Version 1.1. Findings show here when you save.")
+    document = PolicyDocumentField(help_text=gettext_lazy("A policy document, Version 1.1. Findings show here when "
+                                                          "you save."))
     # The revision this form was loaded with, posted back so a stale form is refused, not saved.
     loaded_revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
@@ -74,7 +76,8 @@ class GrantAdminForm(forms.ModelForm):
     class Meta:
         model = Grant
         fields = ["group", "policy", "all_resources", "projects", "expires"]
-        help_texts = {"expires": "When the grant ends (UTC): from then on it allows nothing. Empty: no end."}
+        help_texts = {"expires": gettext_lazy("When the grant ends (UTC): from then on it allows nothing. Empty: no "
+                                              "end.")}
 
     def clean(self):
         data = super().clean()
@@ -83,13 +86,13 @@ class GrantAdminForm(forms.ModelForm):
             from . import authz
 
             if expires <= authz.clock():
-                self.add_error("expires", "The end must be in the future.")
+                self.add_error("expires", gettext("The end must be in the future."))
         if not data.get("all_resources") and not data.get("projects"):
             policy = data.get("policy")
             from .services import is_global_only
 
             if policy is None or not is_global_only(policy):
-                raise ValidationError({"projects": "Choose projects, or tick All resources."})
+                raise ValidationError({"projects": gettext("Choose projects, or tick All resources.")})
         return data
 
 
@@ -97,8 +100,8 @@ class CodeForm(forms.Form):
     """A second-factor code: six digits from the authenticator app, or a recovery code."""
 
     code = forms.CharField(
-        label="Code", max_length=32, strip=True,
-        help_text="The six-digit code from your authenticator app, or one of your recovery codes.",
+        label=gettext_lazy("Code"), max_length=32, strip=True,
+        help_text=gettext_lazy("The six-digit code from your authenticator app, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text",
                                       "autocapitalize": "off", "spellcheck": "false", "autofocus": True}),
     )
@@ -108,7 +111,8 @@ class EnrolmentCodeForm(CodeForm):
     """The first code from a newly added app, which proves it was set up right."""
 
     code = forms.CharField(
-        label="Code", max_length=32, strip=True, help_text="The six-digit code the app shows now.",
+        label=gettext_lazy("Code"), max_length=32, strip=True,
+        help_text=gettext_lazy("The six-digit code the app shows now."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                       "autocapitalize": "off", "spellcheck": "false"}),
     )

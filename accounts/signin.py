@@ -20,6 +20,7 @@ from django.contrib.auth.views import LoginView
 from django.dispatch import receiver
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -126,8 +127,9 @@ def sign_in_code(request):
     through accounts.passkeys' JSON steps from this page)."""
     waiting = mfa.pending(request)
     if waiting is None:
-        messages.info(request, "Sign in with your user name and password first (the code is asked for "
-                               f"within {settings.IMSPERM_MFA_PENDING_SECONDS // 60} minutes of it).")
+        messages.info(request, (gettext("Sign in with your user name and password first (the code is asked for "
+                                        "within %(minutes)s minutes of it).")
+                                % {"minutes": settings.IMSPERM_MFA_PENDING_SECONDS // 60}))
         return redirect("login")
     user = get_user_model().objects.filter(pk=waiting.user_id, is_active=True).first()
     if user is None:
@@ -145,12 +147,12 @@ def sign_in_code(request):
             mfa.mark_verified(request, device)
             if device.__class__.__name__ == "StaticDevice":
                 left = device.token_set.count()
-                messages.warning(request, f"You signed in with a recovery code; {left} left. "
-                                          "Set up MFA again from “Sign-in security” to get new ones.")
+                messages.warning(request, gettext("You signed in with a recovery code; %(left)s left. Set up MFA "
+                                                  "again from “Sign-in security” to get new ones.") % {"left": left})
             return redirect(waiting.next_url or settings.LOGIN_REDIRECT_URL)
         status = 429 if wait else 400
-        form.add_error("code", f"Too many wrong codes. Wait {wait} seconds, then try again." if wait else
-                       mfa.refused_code_message(user, code))
+        form.add_error("code", (gettext("Too many wrong codes. Wait %(wait)s seconds, then try again.") % {"wait": wait}
+                                if wait else mfa.refused_code_message(user, code)))
         if not wait:  # a throttled try checks nothing, so it is not recorded (no audit flood)
             record_refusal(user, "signin:codeRefused", target=user,
                            message="The password was right; the second-factor code was refused.")

@@ -28,6 +28,7 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -139,8 +140,8 @@ def ask_for_proof(request, back: str | Callable = ""):
         target = reverse(back)
     else:
         target = request.path
-    messages.info(request, f"Nothing was changed. Confirm it’s you, then do it again (you will not be asked "
-                           f"again for {window_text()}).", fail_silently=True)
+    messages.info(request, gettext("Nothing was changed. Confirm it’s you, then do it again (you will not be asked "
+                                   "again for %(window_text)s).") % {"window_text": window_text()}, fail_silently=True)
     url = confirm_url(_safe(request, target) or "/")
     if getattr(request, "htmx", False) or request.headers.get("HX-Request") == "true":
         return HttpResponseClientRedirect(url)
@@ -149,7 +150,7 @@ def ask_for_proof(request, back: str | Callable = ""):
 
 class PasswordConfirmForm(forms.Form):
     password = forms.CharField(
-        label="Password", strip=False,
+        label=gettext_lazy("Password"), strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
 
@@ -195,7 +196,7 @@ def _refused(request, user, form, uses_code: bool, next_url: str):
         return lockout_response(request)
     field = "code" if uses_code else "password"
     form.add_error(field, mfa.refused_code_message(user, form.cleaned_data["code"]) if uses_code
-                   else "That is not your password.")
+                   else gettext("That is not your password."))
     record_refusal(user, "sudo:confirm", target=user,
                    message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
                            "was not right.")
@@ -220,7 +221,8 @@ def confirm(request):
     if uses_code:
         wait = mfa.seconds_until_allowed(user, form.cleaned_data["code"])
         if wait:
-            form.add_error("code", f"Too many wrong codes. Wait {wait} seconds, then try again.")
+            form.add_error("code", (gettext("Too many wrong codes. Wait %(wait)s seconds, then try again.")
+                                    % {"wait": wait}))
             return _page(request, form, next_url=next_url, status=429)
     proved, proof = _prove(request, user, form, uses_code)
     if proved is None:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -149,7 +150,7 @@ def mfa_remove(request):
             form.add_error("code", error)
         else:
             mfa.forget_verification(request)
-            messages.success(request, "MFA is off. You sign in with your password only.")
+            messages.success(request, gettext("MFA is off. You sign in with your password only."))
             return redirect("accounts:mfa")
     return _mfa_page(request, form, status=400)
 
@@ -158,8 +159,8 @@ def mfa_remove(request):
 
 class PasskeyNameForm(forms.Form):
     passkey = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
-    name = forms.CharField(label="Name", max_length=passkeys.NAME_MAX_LENGTH, required=False,
-                           help_text="For example “YubiKey on my key ring” or “Laptop fingerprint”.")
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=passkeys.NAME_MAX_LENGTH, required=False,
+                           help_text=gettext_lazy("For example “YubiKey on my key ring” or “Laptop fingerprint”."))
     just_added = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
 
@@ -167,7 +168,7 @@ class PasskeyNameForm(forms.Form):
 def passkey_add(request):
     """Add a passkey: the browser creates it (the library's script), then it is named here."""
     if not mfa.has_mfa(request.user):
-        messages.info(request, "Turn MFA on with an authenticator app first: passkeys are added beside it.")
+        messages.info(request, gettext("Turn MFA on with an authenticator app first: passkeys are added beside it."))
         return redirect("accounts:mfa")
     context = {"form": PasskeyNameForm(initial={"just_added": True}),
                "passkey_config": passkeys.registration_configuration(request),
@@ -199,8 +200,8 @@ def passkey_rename(request):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("accounts:mfa")
-    messages.success(request, f"Added the passkey “{name}”." if data["just_added"]
-                     else f"The passkey is now called “{name}”.")
+    messages.success(request, gettext("Added the passkey “%(name)s”.") % {"name": name} if data["just_added"]
+                     else gettext("The passkey is now called “%(name)s”.") % {"name": name})
     return redirect("accounts:mfa")
 
 
@@ -213,5 +214,5 @@ def passkey_remove(request, pk):
     except WebAuthnCredential.DoesNotExist:
         raise Http404("No such passkey of yours.") from None
     authz.refresh_request_keys(request)
-    messages.success(request, f"Removed the passkey “{name}”.")
+    messages.success(request, gettext("Removed the passkey “%(name)s”.") % {"name": name})
     return redirect("accounts:mfa")

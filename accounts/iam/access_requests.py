@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts import access_requests as selectors
 from accounts.forms import add_service_errors
@@ -31,23 +32,26 @@ DURATION_CHOICES = [("1h", "1 hour"), ("8h", "8 hours"), ("1d", "1 day"), ("7d",
 class AskForm(forms.Form):
     """What (an action, or a role or policy), where, for how long, and why."""
 
-    what = forms.ChoiceField(label="What you need")
-    project = forms.ChoiceField(label="Where", required=False,
-                                help_text="IAM actions and policies of IAM actions are always for All resources.")
-    duration = forms.ChoiceField(label="For how long", choices=DURATION_CHOICES, initial="8h")
-    justification = forms.CharField(label="Why you need it", max_length=service.MAX_JUSTIFICATION,
+    what = forms.ChoiceField(label=gettext_lazy("What you need"))
+    project = forms.ChoiceField(label=gettext_lazy("Where"), required=False,
+                                help_text=gettext_lazy("IAM actions and policies of IAM actions are always for All "
+                                                       "resources."))
+    duration = forms.ChoiceField(label=gettext_lazy("For how long"), choices=DURATION_CHOICES, initial="8h")
+    justification = forms.CharField(label=gettext_lazy("Why you need it"), max_length=service.MAX_JUSTIFICATION,
                                     widget=forms.Textarea(attrs={"rows": 4}),
-                                    help_text="The approver reads this: say what you are doing and why now.")
+                                    help_text=gettext_lazy("The approver reads this: say what you are doing and why "
+                                                           "now."))
 
     def __init__(self, *args, policies=(), projects=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.policies = {str(p.pk): p for p in policies}
-        self.fields["what"].choices = [("", "Choose…"), ("Actions", [(f"action:{a.name}", f"{a.name} — {a.label}")
-                                                                    for a in ACTIONS]),
-                                       ("Roles and policies", [(f"policy:{p.pk}", f"{p.name} ({p.kind_label})")
+        self.fields["what"].choices = [("", gettext("Choose…")),
+                                       (gettext("Actions"), [(f"action:{a.name}", f"{a.name} — {a.label}")
+                                                             for a in ACTIONS]),
+                                       (gettext("Roles and policies"), [(f"policy:{p.pk}", f"{p.name} ({p.kind_label})")
                                                                for p in policies])]
         self.projects = {p.name: p for p in projects}
-        self.fields["project"].choices = [("", "Choose…"), (ALL_RESOURCES, "All resources"),
+        self.fields["project"].choices = [("", gettext("Choose…")), (ALL_RESOURCES, gettext("All resources")),
                                           *((name, name) for name in self.projects)]
 
     def clean_what(self):
@@ -88,8 +92,9 @@ def access_request_new(request):
             if asked.status == AccessRequest.Status.ANSWERED:
                 messages.info(request, asked.decision_reason)
             else:
-                messages.success(request, f"Asked for {service.describe(asked)}. Those who can grant it are told; "
-                                          "you will be told of their decision.")
+                messages.success(request, (gettext("Asked for %(describe)s. Those who can grant it are told; you "
+                                                   "will be told of their decision.")
+                                           % {"describe": service.describe(asked)}))
             return redirect("iam:access-request-mine")
     return render(request, "iam/access_requests/new.html", {"form": form},
                   status=422 if form.errors else 200)
@@ -110,8 +115,9 @@ def access_request_list(request):
 
 
 class ApproveForm(forms.Form):
-    duration = forms.ChoiceField(label="Grant it for", help_text="The asked time, or shorter.")
-    note = forms.CharField(label="Note to the requester", required=False, max_length=500,
+    duration = forms.ChoiceField(label=gettext_lazy("Grant it for"),
+                                 help_text=gettext_lazy("The asked time, or shorter."))
+    note = forms.CharField(label=gettext_lazy("Note to the requester"), required=False, max_length=500,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, asked=None, **kwargs):
@@ -122,8 +128,8 @@ class ApproveForm(forms.Form):
 
 
 class DenyForm(forms.Form):
-    reason = forms.CharField(label="Why not", max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text="The requester reads this.")
+    reason = forms.CharField(label=gettext_lazy("Why not"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=gettext_lazy("The requester reads this."))
 
 
 def _decision_page(request, pk: int, verb: str, form_class, decide):

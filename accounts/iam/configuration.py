@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import iac, responses
@@ -27,13 +28,13 @@ from accounts.permissions import permission_required_action, public_view
 
 class ImportForm(forms.Form):
     document = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
-                               label="Paste a configuration", strip=False)
-    file = forms.FileField(required=False, label="or upload a file",
+                               label=gettext_lazy("Paste a configuration"), strip=False)
+    file = forms.FileField(required=False, label=gettext_lazy("or upload a file"),
                            help_text=f"A JSON file written by Export or iam_export: at most "
                                      f"{limits.MAX_BYTES // 1024 // 1024} MiB and {limits.MAX_ENTRIES:,} entries.")
-    prune = forms.BooleanField(required=False, label="Prune: also remove what the file does not list",
-                               help_text="Users, groups, custom policies, members and grants. Regions and "
-                                         "projects are never removed.")
+    prune = forms.BooleanField(required=False, label=gettext_lazy("Prune: also remove what the file does not list"),
+                               help_text=gettext_lazy("Users, groups, custom policies, members and grants. Regions "
+                                                      "and projects are never removed."))
 
     def clean(self):
         data = super().clean()
@@ -44,11 +45,11 @@ class ImportForm(forms.Form):
             try:
                 data["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
-                raise forms.ValidationError({"file": "The file is not UTF-8 text."}) from None
+                raise forms.ValidationError({"file": gettext("The file is not UTF-8 text.")}) from None
         else:
             data["text"] = data.get("document") or ""
         if not data["text"].strip():
-            raise forms.ValidationError("Paste a configuration or choose a file.")
+            raise forms.ValidationError(gettext("Paste a configuration or choose a file."))
         return data
 
 

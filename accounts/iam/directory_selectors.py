@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from django.db.models import Count, DateTimeField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
 from accounts.selectors import all_projects
@@ -34,37 +35,37 @@ def capabilities(request) -> dict[str, bool]:
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # "never signed in" sorts before every sign-in
 
 USER_SORT = TableSort((
-    Column("username", "Username", ("username", "id")),
-    Column("name", "Name", ("first_name", "last_name", "id")),
-    Column("email", "Email", ("email", "id")),
-    Column("groups", "Groups"),
-    Column("status", "Status", ("is_active", "username", "id")),
-    Column("signed-in", "Last sign-in", ("signed_in", "id")),
+    Column("username", gettext_lazy("Username"), ("username", "id")),
+    Column("name", gettext_lazy("Name"), ("first_name", "last_name", "id")),
+    Column("email", gettext_lazy("Email"), ("email", "id")),
+    Column("groups", gettext_lazy("Groups")),
+    Column("status", gettext_lazy("Status"), ("is_active", "username", "id")),
+    Column("signed-in", gettext_lazy("Last sign-in"), ("signed_in", "id")),
 ), default="username")
 
 GROUP_SORT = TableSort((
-    Column("name", "Name", ("name", "id")),
-    Column("description", "Description", ("description", "id")),
-    Column("members", "Members", ("member_count", "id")),
-    Column("grants", "Grants", ("grant_count", "id")),
-    Column("created", "Created", ("created_at", "id")),
+    Column("name", gettext_lazy("Name"), ("name", "id")),
+    Column("description", gettext_lazy("Description"), ("description", "id")),
+    Column("members", gettext_lazy("Members"), ("member_count", "id")),
+    Column("grants", gettext_lazy("Grants"), ("grant_count", "id")),
+    Column("created", gettext_lazy("Created"), ("created_at", "id")),
 ), default="name")
 
 POLICY_SORT = TableSort((
-    Column("name", "Name", ("name", "id")),
-    Column("kind", "Kind", ("kind", "is_system", "name", "id")),
-    Column("description", "Description", ("description", "id")),
-    Column("attached", "Attached to", ("group_count", "id")),
+    Column("name", gettext_lazy("Name"), ("name", "id")),
+    Column("kind", gettext_lazy("Kind"), ("kind", "is_system", "name", "id")),
+    Column("description", gettext_lazy("Description"), ("description", "id")),
+    Column("attached", gettext_lazy("Attached to"), ("group_count", "id")),
 ), default="name")
 
 AUDIT_SORT = TableSort((
-    Column("when", "When", ("created_at", "id")),
-    Column("user", "User", ("actor_name", "id")),
-    Column("action", "Action", ("action", "id")),
-    Column("target", "Target", ("target_repr", "id")),
-    Column("project", "Project", ("project", "id")),
-    Column("outcome", "Outcome", ("outcome", "id")),
-    Column("message", "Message and details"),
+    Column("when", gettext_lazy("When"), ("created_at", "id")),
+    Column("user", gettext_lazy("User"), ("actor_name", "id")),
+    Column("action", gettext_lazy("Action"), ("action", "id")),
+    Column("target", gettext_lazy("Target"), ("target_repr", "id")),
+    Column("project", gettext_lazy("Project"), ("project", "id")),
+    Column("outcome", gettext_lazy("Outcome"), ("outcome", "id")),
+    Column("message", gettext_lazy("Message and details")),
 ), default="-when")
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from accounts import impact, least_privilege, services
@@ -94,7 +95,7 @@ def group_member_add(request, pk):
     if not form.is_valid():
         if request.method != "POST":
             raise Http404("Choose a user to add.")
-        messages.error(request, "Choose a user to add.")
+        messages.error(request, gettext("Choose a user to add."))
         return redirect(group)
     if request.method != "POST":
         return membership_review(request, group=group, user=form.cleaned_data["user"], add=True,
@@ -152,7 +153,7 @@ def group_edit(request, pk):
                                                         "revision": group.revision})
     if group.is_builtin:
         form.fields["name"].disabled = True
-        form.fields["name"].help_text = "The built-in admin group cannot be renamed."
+        form.fields["name"].help_text = gettext("The built-in admin group cannot be renamed.")
 
     def save(data):
         services.group_update(actor=request.user, group=group, name=data["name"], description=data["description"],

@@ -11,10 +11,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services, who_can
 from accounts.enforcement import Refused
+from accounts.impact import document_impact
 from accounts.models import Grant, Policy, PolicyRevision
 from accounts.permissions import permission_required_action
 from accounts.policy.compare import line_diff, statement_changes
@@ -68,7 +70,7 @@ def policy_history(request, pk):
 def _review_context(request, policy: Policy, old: PolicyRevision) -> dict:
     """What a restore would change: the diff, the groups holding the policy and every changed decision."""
     grants = list(Grant.objects.filter(policy=policy).select_related("group").prefetch_related("projects"))
-    impact = who_can.document_change_impact(policy, old.document)
+    impact = document_impact(policy, old.document)
     widened = escalation.document_widening(policy.document, old.document)
     handed_over = set()
     for grant in grants:
@@ -110,7 +112,8 @@ def policy_restore(request, pk):
         except Refused as refused:  # audited by the service
             status, error = 403, str(refused)
         else:
-            messages.success(request, f"Restored revision {number} of {saved.name} as revision {saved.revision}.")
+            messages.success(request, (gettext("Restored revision %(number)s of %(name)s as revision %(revision)s.")
+                                       % {"number": number, "name": saved.name, "revision": saved.revision}))
             return redirect("iam:policy-history", pk=saved.pk)
         policy.refresh_from_db()
     context = {**_review_context(request, policy, old), "error": error}

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import impact, least_privilege, responses, services, who_can
@@ -259,7 +260,8 @@ def _save(request, policy: Policy | None):
     except Refused as refused:  # audited by the service; the editor keeps the text
         form.add_error(None, str(refused))
         return _render_editor_page(request, form=form, policy=policy, editor=editor, status=403)
-    messages.success(request, f"Saved {saved.name} (revision {saved.revision}).")
+    messages.success(request, (gettext("Saved %(name)s (revision %(revision)s).")
+                               % {"name": saved.name, "revision": saved.revision}))
     return redirect(saved)
 
 
@@ -378,8 +380,9 @@ def policy_delete(request, pk):
             holders = Grant.objects.filter(policy=policy).values("group").distinct().count()
             if names or not holders:
                 raise
-            raise ValidationError(f"{policy.name} is attached to {holders} group{'s' if holders > 1 else ''}: "
-                                  "detach it first.") from error
+            raise ValidationError(ngettext("%(name)s is attached to %(holders)s group: detach it first.",
+                                           "%(name)s is attached to %(holders)s groups: detach it first.", holders)
+                                  % {"name": policy.name, "holders": holders}) from error
         return f"Deleted {policy.name}."
 
     def context():

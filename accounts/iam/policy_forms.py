@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.forms import PolicyDocumentField
 from accounts.models import Policy, Project, User
@@ -28,7 +29,8 @@ class PolicyForm(forms.Form):
 
 
 class CloneForm(forms.Form):
-    name = forms.CharField(max_length=Policy._meta.get_field("name").max_length, label="Name of the copy")
+    name = forms.CharField(max_length=Policy._meta.get_field("name").max_length, label=gettext_lazy("Name of the "
+                                                                                                    "copy"))
     description = forms.CharField(max_length=Policy._meta.get_field("description").max_length, required=False)
 
 
@@ -48,7 +50,8 @@ def parse_context(text: str) -> dict[str, object]:
     problems = []
     lines = [line.strip() for line in text.splitlines()]
     if len([line for line in lines if line]) > MAX_CONTEXT_LINES:
-        raise ValidationError(f"Give at most {MAX_CONTEXT_LINES} context values.")
+        raise ValidationError(gettext("Give at most %(max_context_lines)s context values.")
+                               % {"max_context_lines": MAX_CONTEXT_LINES})
     for number, line in enumerate(lines, start=1):
         if not line:
             continue
@@ -80,10 +83,10 @@ class SimulatorForm(forms.Form):
     subject = forms.ChoiceField(choices=SUBJECTS, initial="user", widget=forms.RadioSelect)
     user = forms.ModelChoiceField(
         queryset=User.objects.order_by("username"), to_field_name="username", required=False,
-        empty_label="Choose a user",
+        empty_label=gettext_lazy("Choose a user"),
     )
     document = forms.CharField(
-        required=False, label="Policy document",
+        required=False, label=gettext_lazy("Policy document"),
         widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
     )
     actions = forms.MultipleChoiceField(
@@ -91,14 +94,14 @@ class SimulatorForm(forms.Form):
     )
     project = forms.ModelChoiceField(
         queryset=Project.objects.select_related("region").order_by("region__code", "name"),
-        to_field_name="name", required=False, empty_label="No project (IAM actions are global)",
-        help_text="IMS actions are requested in a project; IAM actions are global.",
+        to_field_name="name", required=False, empty_label=gettext_lazy("No project (IAM actions are global)"),
+        help_text=gettext_lazy("IMS actions are requested in a project; IAM actions are global."),
     )
     context = forms.CharField(
-        required=False, label="Context values",
+        required=False, label=gettext_lazy("Context values"),
         widget=forms.Textarea(attrs={"rows": 4, "class": "code", "spellcheck": "false",
                                      "placeholder": "ims:ResourceTag/env=prod\ng:SourceIp=10.1.2.3"}),
-        help_text="One key=value a line. Repeat a key for a multi-valued key.",
+        help_text=gettext_lazy("One key=value a line. Repeat a key for a multi-valued key."),
     )
 
     def clean_context(self):
@@ -107,18 +110,18 @@ class SimulatorForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("subject") == "user" and not data.get("user"):
-            self.add_error("user", "Choose the user whose permissions to simulate.")
+            self.add_error("user", gettext("Choose the user whose permissions to simulate."))
         if data.get("subject") == "document":
             result = validate_text(data.get("document") or "")
             data["validation"] = result
             if not (data.get("document") or "").strip():
-                self.add_error("document", "Paste a policy document.")
+                self.add_error("document", gettext("Paste a policy document."))
             elif not result.ok:
-                self.add_error("document", "The document has errors: see the findings below.")
+                self.add_error("document", gettext("The document has errors: see the findings below."))
         needs_project = [a for a in data.get("actions", ()) if not SERVICES[get_action(a).service].is_global]
         if needs_project and not data.get("project"):
-            self.add_error("project", f"Choose the project of the request: {needs_project[0]} is a project-level "
-                                      "action.")
+            self.add_error("project", gettext("Choose the project of the request: %(value)s is a project-level "
+                                              "action.") % {"value": needs_project[0]})
         return data
 
 
@@ -129,7 +132,7 @@ class WhoCanForm(forms.Form):
     action = forms.ChoiceField(choices=_action_choices)
     project = forms.ModelChoiceField(
         queryset=Project.objects.select_related("region").order_by("region__code", "name"),
-        to_field_name="name", required=False, empty_label="No project (IAM actions are global)",
+        to_field_name="name", required=False, empty_label=gettext_lazy("No project (IAM actions are global)"),
     )
 
     def __init__(self, *args, fixed_project=None, **kwargs):
@@ -143,5 +146,6 @@ class WhoCanForm(forms.Form):
         action = data.get("action")
         if action and self.fixed_project is None and not SERVICES[get_action(action).service].is_global \
                 and not data.get("project"):
-            self.add_error("project", f"Choose a project: {action} is a project-level action.")
+            self.add_error("project", (gettext("Choose a project: %(action)s is a project-level action.")
+                                       % {"action": action}))
         return data

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import services
@@ -23,8 +24,8 @@ class SubprojectForm(forms.Form):
     """A subproject is named `<region code>_<suffix>`: the form asks for the suffix only."""
 
     region = forms.ModelChoiceField(queryset=Region.objects.all(), widget=forms.HiddenInput)
-    suffix = forms.RegexField(regex=r"^[A-Za-z0-9-]+$", max_length=30, label="Name",
-                              error_messages={"invalid": "Use letters, digits and hyphens only."})
+    suffix = forms.RegexField(regex=r"^[A-Za-z0-9-]+$", max_length=30, label=gettext_lazy("Name"),
+                              error_messages={"invalid": gettext_lazy("Use letters, digits and hyphens only.")})
     description = forms.CharField(max_length=255, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -80,7 +81,7 @@ def project_create(request):
     if response is not None:
         return response
     if "region" in form.errors:
-        messages.error(request, "Choose one of the regions below to create the project in.")
+        messages.error(request, gettext("Choose one of the regions below to create the project in."))
     return _page(request, bound=form, status=422)
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import impact, mfa, services
@@ -123,8 +124,8 @@ def user_detail(request, pk):
     user = get_object_or_404(User, pk=pk)
     password = reveal_password(request, user)
     if password:
-        messages.warning(request, f"Password of {user.username}: {password} — copy it now, it will not be shown "
-                                  "again.")
+        messages.warning(request, gettext("Password of %(username)s: %(password)s — copy it now, it will not be "
+                                          "shown again.") % {"username": user.username, "password": password})
     can = capabilities(request)
     memberships = user_memberships(user)
     grants = []
@@ -195,7 +196,8 @@ def user_set_active(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"User {user.username} {'activated' if active else 'deactivated'}.")
+        done = gettext("User %(username)s activated.") if active else gettext("User %(username)s deactivated.")
+        messages.success(request, done % {"username": user.username})
     return redirect(user)
 
 
@@ -216,7 +218,7 @@ def user_password(request, pk):
     form = PasswordChoiceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         generated = services.user_set_password(actor=request.user, user=user, password=form.chosen_password())
-        messages.success(request, f"Password of {user.username} changed.")
+        messages.success(request, gettext("Password of %(username)s changed.") % {"username": user.username})
         response = redirect(user)
         if generated:
             stash_password(request, response, user, generated)
@@ -235,8 +237,8 @@ def user_mfa_reset(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"MFA of {user.username} reset: they sign in with their password and can set up "
-                                  "a new authenticator app.")
+        messages.success(request, gettext("MFA of %(username)s reset: they sign in with their password and can set "
+                                          "up a new authenticator app.") % {"username": user.username})
     return redirect(user)
 
 
@@ -261,7 +263,7 @@ def user_group_add(request, pk):
     if not form.is_valid():
         if request.method != "POST":
             raise Http404("Choose a group the user is not in yet.")
-        messages.error(request, "Choose a group the user is not in yet.")
+        messages.error(request, gettext("Choose a group the user is not in yet."))
         return redirect(user)
     if request.method != "POST":
         return membership_review(request, group=form.cleaned_data["group"], user=user, add=True,

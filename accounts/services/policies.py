@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -49,7 +50,8 @@ def _record_revision(policy: Policy, actor, *, restored_from: int | None = None)
 
 def _save_new_policy(*, actor, name: str, description: str, parsed: dict, details: dict) -> Policy:
     if Policy.objects.filter(is_system=False).count() >= MAX_CUSTOM_POLICIES:
-        raise ValidationError(f"This account already has {MAX_CUSTOM_POLICIES} custom policies, the most allowed.")
+        raise ValidationError(gettext("This account already has %(max_custom_policies)s custom policies, the most "
+                                      "allowed.") % {"max_custom_policies": MAX_CUSTOM_POLICIES})
     policy = Policy(name=name, description=description, document=parsed, kind=Policy.Kind.POLICY)
     policy.full_clean()
     policy.save()
@@ -105,7 +107,7 @@ def policy_update(*, actor, policy: Policy, name: str, description: str, documen
     """
     require(actor, "iam:roles:updateRole", target=policy)
     if policy.is_system:
-        raise ValidationError("System-defined roles and policies are read-only.")
+        raise ValidationError(gettext("System-defined roles and policies are read-only."))
     parsed = parse_policy_document(document)
     current = Policy.objects.select_for_update().get(pk=policy.pk)
     if current.revision != expected_revision:
@@ -142,7 +144,8 @@ def policy_restore(*, actor, policy: Policy, number: int, expected_revision: int
     try:
         old = PolicyRevision.objects.get(policy=policy, number=number)
     except PolicyRevision.DoesNotExist:
-        raise ValidationError(f"{policy.name} has no recorded revision {number}.", code="no_revision") from None
+        raise ValidationError((gettext("%(name)s has no recorded revision %(number)s.")
+                               % {"name": policy.name, "number": number}), code="no_revision") from None
     return policy_update(actor=actor, policy=policy, name=policy.name, description=old.description,
                          document=old.document, expected_revision=expected_revision, restored_from=number)
 
@@ -151,10 +154,11 @@ def policy_restore(*, actor, policy: Policy, number: int, expected_revision: int
 def policy_delete(*, actor, policy: Policy) -> None:
     require(actor, "iam:roles:deleteRole", target=policy)
     if policy.is_system:
-        raise ValidationError("System-defined roles and policies cannot be deleted.")
+        raise ValidationError(gettext("System-defined roles and policies cannot be deleted."))
     groups = list(UserGroup.objects.filter(grants__policy=policy).values_list("name", flat=True))
     if groups:
-        raise ValidationError(f"{policy.name} is attached to {', '.join(groups)}: detach it first.")
+        raise ValidationError(gettext("%(name)s is attached to %(names)s: detach it first.")
+                               % {"name": policy.name, "names": ', '.join(groups)})
     audit.record(actor=actor, action="iam:roles:deleteRole", target=policy,
                  details={"before": {"name": policy.name, "document": policy.document}})
     policy.delete()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -89,8 +90,8 @@ def user_update(*, actor, user: User, expected_revision: int | None = None, **ch
     before = {k: getattr(locked, k) for k in changes}
     deactivating = changes.get("is_active") is False and locked.is_active
     if deactivating and _is_admin_member(locked) and _active_admins() <= 1:
-        raise ValidationError({"is_active": "This is the last active member of the admin group: "
-                                            "it cannot be deactivated."})
+        raise ValidationError({"is_active": gettext("This is the last active member of the admin group: it cannot "
+                                                    "be deactivated.")})
     for key, value in changes.items():
         setattr(locked, key, value)
     locked.full_clean()
@@ -121,9 +122,9 @@ def user_delete(*, actor, user: User) -> None:
     require(actor, "iam:users:deleteUser", target=user)
     escalation.require_covers_user(actor, "iam:users:deleteUser", user, doing="deleting")
     if user.is_active and _is_admin_member(user) and _active_admins() <= 1:
-        raise ValidationError("This is the last active member of the admin group: it cannot be deleted.")
+        raise ValidationError(gettext("This is the last active member of the admin group: it cannot be deleted."))
     if actor is not None and actor.pk == user.pk:
-        raise ValidationError("You cannot delete your own user.")
+        raise ValidationError(gettext("You cannot delete your own user."))
     audit.record(actor=actor, action="iam:users:deleteUser", target=user,
                  details={"before": {"username": user.username, "groups": list(
                      user.iam_groups.values_list("name", flat=True))}})
