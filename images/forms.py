@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Project
 from accounts.selectors import all_projects
@@ -26,13 +28,14 @@ class ImageCreateForm(forms.ModelForm):
         fields = ["name", "kind", "os_type", "platform", "os_version", "os_bit", "architecture",
                   "disk_format", "min_disk", "min_ram", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        help_texts = {"name": "1 to 128 letters, digits, spaces, hyphens, periods or underscores."}
-        labels = {"os_type": "OS type", "os_version": "OS version", "os_bit": "OS bits"}
+        help_texts = {"name": gettext_lazy("1 to 128 letters, digits, spaces, hyphens, periods or underscores.")}
+        labels = {"os_type": gettext_lazy("OS type"), "os_version": gettext_lazy("OS version"),
+                  "os_bit": gettext_lazy("OS bits")}
 
     def __init__(self, *args, kinds, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(value, label) for value, label in Image.Kind.choices if value in kinds]
-        self.fields["kind"].label = "Image type"
+        self.fields["kind"].label = gettext("Image type")
 
 
 class RevisionField(forms.IntegerField):
@@ -72,8 +75,8 @@ class ImageModifyForm(OperationForm, forms.ModelForm):
         model = Image
         fields = ["name", "description", "os_version", "min_disk", "min_ram", "protected"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        labels = {"os_version": "OS version"}
-        help_texts = {"protected": "A protected image cannot be deleted."}
+        labels = {"os_version": gettext_lazy("OS version")}
+        help_texts = {"protected": gettext_lazy("A protected image cannot be deleted.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,7 +90,7 @@ class ImageModifyForm(OperationForm, forms.ModelForm):
         rows = []
         for field in self._meta.fields:
             value = getattr(image, field)
-            shown = ("yes" if value else "no") if isinstance(value, bool) else str(value) or "—"
+            shown = (gettext("yes") if value else gettext("no")) if isinstance(value, bool) else str(value) or "—"
             rows.append((self.base_fields[field].label, shown))
         return rows
 
@@ -107,11 +110,11 @@ def _tag_problem(key: str, value: str, seen: dict) -> tuple[str, str] | None:
     if not key and not value:
         return None
     if not TAG_KEY.match(key):
-        return "key", "a tag key is 1 to 36 letters, digits, _ . or -."
+        return "key", gettext("a tag key is 1 to 36 letters, digits, _ . or -.")
     if key in seen:
-        return "key", f"the key {key} is given twice."
+        return "key", gettext("the key %(key)s is given twice.") % {"key": key}
     if len(value) > 43:
-        return "value", "a tag value is at most 43 characters."
+        return "value", gettext("a tag value is at most 43 characters.")
     return None
 
 
@@ -123,7 +126,8 @@ class TagsForm(OperationForm, forms.Form):
     tags = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=f"One <code>key=value</code> per line, at most {MAX_TAGS_PER_IMAGE} tags.",
+        help_text=format_lazy(gettext_lazy("One <code>key=value</code> per line, at most {count} tags."),
+                              count=MAX_TAGS_PER_IMAGE),
     )
 
     @classmethod
@@ -134,7 +138,7 @@ class TagsForm(OperationForm, forms.Form):
         return cls(data)
 
     def current_values(self, image) -> list[tuple[str, str]]:
-        return [("Tags", ", ".join(f"{t.key}={t.value}" for t in image.tags.all()) or "none")]
+        return [(gettext("Tags"), ", ".join(f"{t.key}={t.value}" for t in image.tags.all()) or gettext("none"))]
 
     def _posted_rows(self) -> list[tuple[str, str]] | None:
         if not self.is_bound or "tag-key" not in self.data:
@@ -187,19 +191,23 @@ class TagsForm(OperationForm, forms.Form):
         if errors:
             raise forms.ValidationError(errors)
         if len(tags) > MAX_TAGS_PER_IMAGE:
-            raise forms.ValidationError(f"An image can have at most {MAX_TAGS_PER_IMAGE} tags; you gave {len(tags)}.")
+            raise forms.ValidationError(gettext("An image can have at most %(max_tags_per_image)s tags; you gave "
+                                                 "%(count)s.")
+                                         % {"max_tags_per_image": MAX_TAGS_PER_IMAGE, "count": len(tags)})
         return tags
 
 
 class UploadForm(OperationForm, forms.Form):
-    file = forms.FileField(help_text="QCOW2, VHD/ZVHD/ZVHD2, ISO or RAW; the content must match the disk format.")
+    file = forms.FileField(help_text=gettext_lazy("QCOW2, VHD/ZVHD/ZVHD2, ISO or RAW; the content must match the "
+                                                  "disk format."))
 
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
         limit = settings.IMSPERM_MAX_UPLOAD_BYTES
         if uploaded.size > limit:
             raise forms.ValidationError(
-                f"The file is {uploaded.size:,} bytes; uploads are limited to {limit:,} bytes. Nothing was stored."
+                gettext("The file is %(size)s bytes; uploads are limited to %(limit)s bytes. Nothing was stored.")
+                 % {"size": f"{uploaded.size:,}", "limit": f"{limit:,}"}
             )
         return uploaded
 
@@ -216,8 +224,8 @@ class ProjectNamesField(forms.MultipleChoiceField):
 
 class ShareForm(OperationForm, forms.Form):
     projects = ProjectNamesField(
-        label="Share with projects",
-        error_messages={"required": "Choose at least one project."},
+        label=gettext_lazy("Share with projects"),
+        error_messages={"required": gettext_lazy("Choose at least one project.")},
     )
 
     def __init__(self, *args, image=None, **kwargs):
@@ -237,15 +245,16 @@ class ShareForm(OperationForm, forms.Form):
         names = list(dict.fromkeys(n for value in self.cleaned_data["projects"]
                                    for n in re.split(r"[\s,]+", value[:4000]) if n))
         if not names:
-            raise forms.ValidationError("Choose at least one project.")
+            raise forms.ValidationError(gettext("Choose at least one project."))
         if len(names) > MAX_MEMBERS_PER_IMAGE:
-            raise forms.ValidationError(f"An image can be shared with at most {MAX_MEMBERS_PER_IMAGE} projects.")
+            raise forms.ValidationError(gettext("An image can be shared with at most %(max_members_per_image)s "
+                                                "projects.") % {"max_members_per_image": MAX_MEMBERS_PER_IMAGE})
         found = {p.name: p for p in Project.objects.filter(name__in=names)}
         unknown = [name for name in names if name not in found]
         if unknown:
             raise forms.ValidationError(
-                f"No project is called {', '.join(unknown)}. Check the spelling: project names look like "
-                "cn-north-4 or cn-north-4_dev."
+                gettext("No project is called %(names)s. Check the spelling: project names look like cn-north-4 or "
+                        "cn-north-4_dev.") % {"names": ', '.join(unknown)}
             )
         return [found[name] for name in names]
 
@@ -256,14 +265,14 @@ class UnshareForm(OperationForm, forms.Form):
     def clean_project(self) -> Project:
         project = Project.objects.filter(name=self.cleaned_data["project"]).first()
         if project is None:
-            raise forms.ValidationError("No such project.")
+            raise forms.ValidationError(gettext("No such project."))
         return project
 
 
 class ReplicateForm(OperationForm, forms.Form):
     """The target project: one of `targets` (projects where the user may replicate images)."""
 
-    target = forms.ChoiceField(label="Target project")
+    target = forms.ChoiceField(label=gettext_lazy("Target project"))
 
     def __init__(self, *args, targets, **kwargs):
         super().__init__(*args, **kwargs)

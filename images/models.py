@@ -5,6 +5,7 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Project
 
@@ -49,22 +50,22 @@ class Image(models.Model):
     form loaded before someone else's save cannot silently revert it."""
 
     class ImageType(models.TextChoices):
-        GOLD = "gold", "Public"
-        PRIVATE = "private", "Private"
-        SHARED = "shared", "Shared"
-        MARKET = "market", "Marketplace"
+        GOLD = "gold", gettext_lazy("Public")
+        PRIVATE = "private", gettext_lazy("Private")
+        SHARED = "shared", gettext_lazy("Shared")
+        MARKET = "market", gettext_lazy("Marketplace")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SAVING = "saving", "Saving"
-        ACTIVE = "active", "Active"
-        KILLED = "killed", "Killed"
-        DELETED = "deleted", "Deleted"
+        QUEUED = "queued", gettext_lazy("Queued")
+        SAVING = "saving", gettext_lazy("Saving")
+        ACTIVE = "active", gettext_lazy("Active")
+        KILLED = "killed", gettext_lazy("Killed")
+        DELETED = "deleted", gettext_lazy("Deleted")
 
     class Kind(models.TextChoices):
-        SYSTEM = "system", "System disk"
-        DATA = "data", "Data disk"
-        WHOLE = "whole", "Full server"
+        SYSTEM = "system", gettext_lazy("System disk")
+        DATA = "data", gettext_lazy("Data disk")
+        WHOLE = "whole", gettext_lazy("Full server")
 
     class OsType(models.TextChoices):
         LINUX = "Linux", "Linux"
@@ -73,7 +74,7 @@ class Image(models.Model):
 
     class Architecture(models.TextChoices):
         X86 = "x86", "x86"
-        ARM = "arm", "Arm"
+        ARM = "arm", gettext_lazy("Arm")
 
     class DiskFormat(models.TextChoices):
         ZVHD2 = "zvhd2", "ZVHD2"
@@ -147,9 +148,9 @@ class ImageMember(models.Model):
     """A share of an image with a consumer project."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", gettext_lazy("Pending")
+        ACCEPTED = "accepted", gettext_lazy("Accepted")
+        REJECTED = "rejected", gettext_lazy("Rejected")
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="members")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shared_images")

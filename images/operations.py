@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from . import forms
 from .links import image_url
@@ -208,42 +209,46 @@ def _modify(actor, image, project, data) -> Done:
     services = _services()
     changes = {field: data[field] for field in services.MODIFIABLE_FIELDS}
     services.image_update(actor=actor, image=image, project=project, expected_revision=data["revision"], **changes)
-    return Done(f"Image {image.name} was modified.")
+    return Done(gettext("Image %(name)s was modified.") % {"name": image.name})
 
 
 def _tags(actor, image, project, data) -> Done:
     _services().image_tags_set(actor=actor, image=image, project=project, tags=data["tags"],
                                expected_revision=data["revision"])
-    return Done(f"Tags of {image.name} were saved ({len(data['tags'])}).")
+    return Done(gettext("Tags of %(name)s were saved (%(count)s).") % {"name": image.name, "count": len(data['tags'])})
 
 
 def _upload(actor, image, project, data) -> Done:
     outcome = _services().image_upload(actor=actor, image=image, project=project, uploaded=data["file"],
                                        max_bytes=settings.IMSPERM_MAX_UPLOAD_BYTES)
     if not outcome.ok:
-        raise ImageChanged({"file": f"{outcome.problem} The upload failed and the image is now killed."})
-    return Done(f"The file was uploaded: {image.name} is now active.")
+        raise ImageChanged({"file": (gettext("%(problem)s The upload failed and the image is now killed.")
+                                     % {"problem": outcome.problem})})
+    return Done(gettext("The file was uploaded: %(name)s is now active.") % {"name": image.name})
 
 
 def _share(actor, image, project, data) -> Done:
     _services().image_share_add(actor=actor, image=image, project=project, members=data["projects"])
     names = ", ".join(p.name for p in data["projects"])
-    return Done(f"{image.name} is shared with {names}; they must accept it.")
+    return Done(gettext("%(name)s is shared with %(names)s; they must accept it.")
+                 % {"name": image.name, "names": names})
 
 
 def _unshare(actor, image, project, data) -> Done:
     _services().image_share_remove(actor=actor, image=image, project=project, member=data["project"])
-    return Done(f"{image.name} is no longer shared with {data['project'].name}.")
+    return Done(gettext("%(name)s is no longer shared with %(name2)s.")
+                 % {"name": image.name, "name2": data['project'].name})
 
 
 def _accept(actor, image, project, data) -> Done:
     _services().image_share_accept(actor=actor, image=image, project=project)
-    return Done(f"You accepted {image.name} in {project.name}.")
+    return Done(gettext("You accepted %(name)s in %(name2)s.") % {"name": image.name, "name2": project.name})
 
 
 def _reject(actor, image, project, data) -> Done:
     _services().image_share_reject(actor=actor, image=image, project=project)
-    return Done(f"You rejected {image.name} in {project.name}.", reverse("images:list"))
+    return Done(gettext("You rejected %(image)s in %(project)s.") % {"image": image.name, "project": project.name},
+                reverse("images:list"))
 
 
 def _export(actor, image, project, data) -> Done:
@@ -255,12 +260,14 @@ def _export(actor, image, project, data) -> Done:
 
 def _replicate(actor, image, project, data) -> Done:
     replica = _services().image_replicate(actor=actor, image=image, project=project, target=data["target"])
-    return Done(f"{image.name} was replicated to {data['target'].name}.", replica.get_absolute_url())
+    return Done(gettext("%(image)s was replicated to %(project)s.")
+                % {"image": image.name, "project": data["target"].name},
+                replica.get_absolute_url())
 
 
 def _delete(actor, image, project, data) -> Done:
     _services().image_delete(actor=actor, image=image, project=project)
-    return Done(f"Image {image.name} was deleted.", reverse("images:list"))
+    return Done(gettext("Image %(name)s was deleted.") % {"name": image.name}, reverse("images:list"))
 
 
 @dataclass(frozen=True)
@@ -302,25 +309,28 @@ class Operation:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("modify", "ims:images:update", "Modify", modify_rule, _modify, forms.ImageModifyForm,
+    Operation("modify", "ims:images:update", gettext_lazy("Modify"), modify_rule, _modify, forms.ImageModifyForm,
               applies=modify_applies),
-    Operation("tags", "ims:images:update", "Tags", tags_rule, _tags, forms.TagsForm, in_row=False,
+    Operation("tags", "ims:images:update", gettext_lazy("Tags"), tags_rule, _tags, forms.TagsForm, in_row=False,
               applies=owned_applies),
-    Operation("upload", "ims:images:upload", "Upload file", upload_rule, _upload, forms.UploadForm,
+    Operation("upload", "ims:images:upload", gettext_lazy("Upload file"), upload_rule, _upload, forms.UploadForm,
               applies=upload_applies),
-    Operation("share", "ims:images:share", "Share", share_rule, _share, forms.ShareForm, applies=share_applies),
-    Operation("unshare", "ims:images:share", "Remove member", share_rule, _unshare, forms.UnshareForm,
+    Operation("share", "ims:images:share", gettext_lazy("Share"), share_rule, _share, forms.ShareForm,
+              applies=share_applies),
+    Operation("unshare", "ims:images:share", gettext_lazy("Remove member"), share_rule, _unshare, forms.UnshareForm,
               in_row=False, per_member=True),
-    Operation("accept", "ims:images:share", "Accept", accept_rule, _accept, bulk_tab="awaiting", past="accepted",
-              applies=pending_share_applies),
-    Operation("reject", "ims:images:share", "Reject", reject_rule, _reject, bulk_tab="awaiting", past="rejected",
-              danger=True, applies=pending_share_applies),
-    Operation("export", "ims:images:export", "Export", export_rule, _export, bulk_tab="private", past="exported",
-              applies=export_applies),
-    Operation("replicate", "ims:images:copy", "Replicate", replicate_rule, _replicate, forms.ReplicateForm,
-              applies=modify_applies),
-    Operation("delete", "ims:images:delete", "Delete", delete_rule, _delete, bulk_tab="private", past="deleted",
-              danger=True, applies=owned_applies, confirm="Delete image {subject}? This cannot be undone."),
+    Operation("accept", "ims:images:share", gettext_lazy("Accept"), accept_rule, _accept, bulk_tab="awaiting",
+              past="accepted", applies=pending_share_applies),
+    Operation("reject", "ims:images:share", gettext_lazy("Reject"), reject_rule, _reject, bulk_tab="awaiting",
+              past="rejected", danger=True, applies=pending_share_applies),
+    Operation("export", "ims:images:export", gettext_lazy("Export"), export_rule, _export, bulk_tab="private",
+              past="exported", applies=export_applies),
+    Operation("replicate", "ims:images:copy", gettext_lazy("Replicate"), replicate_rule, _replicate,
+              forms.ReplicateForm, applies=modify_applies),
+    Operation("delete", "ims:images:delete", gettext_lazy("Delete"), delete_rule, _delete, bulk_tab="private",
+              past="deleted",
+              danger=True, applies=owned_applies, confirm=gettext_lazy("Delete image {subject}? This cannot be "
+                                                                       "undone.")),
 )
 OPERATIONS_BY_NAME = {operation.name: operation for operation in OPERATIONS}
 BULK_OPERATIONS = tuple(operation for operation in OPERATIONS if operation.bulk)

@@ -15,6 +15,7 @@ from django.db.models.functions import Cast, Length
 from django.db.models.lookups import Exact, IContains, In
 from django.http import Http404
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy
 
 from accounts import authz, prepared
 from accounts.models import Project
@@ -30,10 +31,10 @@ from .search_index import SQLITE_MATCH, sqlite_phrase
 PAGE_SIZES = (10, 25, 50)
 DEFAULT_PAGE_SIZE = 25
 TABS = (
-    ("private", "Private images"),
-    ("public", "Public images"),
-    ("shared", "Shared with me"),
-    ("awaiting", "Awaiting acceptance"),
+    ("private", gettext_lazy("Private images")),
+    ("public", gettext_lazy("Public images")),
+    ("shared", gettext_lazy("Shared with me")),
+    ("awaiting", gettext_lazy("Awaiting acceptance")),
 )
 # Sort keys offered by the column headers → ORDER BY fields (id breaks ties, so paging is stable).
 SORTS = {

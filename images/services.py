@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -111,7 +112,8 @@ def image_update(*, actor, image: Image, project: Project | None = None, expecte
     project = _begin(actor, "modify", image, project)
     unknown = set(changes) - set(MODIFIABLE_FIELDS)
     if unknown:
-        raise ValidationError(f"These attributes cannot be modified: {', '.join(sorted(unknown))}.")
+        raise ValidationError(gettext("These attributes cannot be modified: %(names)s.")
+                               % {"names": ', '.join(sorted(unknown))})
     _claim_revision(image, expected_revision)
     before = {field: getattr(image, field) for field in changes}
     for field, value in changes.items():
@@ -129,7 +131,9 @@ def image_tags_set(*, actor, image: Image, project: Project | None = None, tags:
     """Replace the image's tags (at most 10), refusing if someone saved it after `expected_revision`."""
     project = _begin(actor, "tags", image, project)
     if len(tags) > MAX_TAGS_PER_IMAGE:
-        raise ValidationError({"tags": f"An image can have at most {MAX_TAGS_PER_IMAGE} tags; you gave {len(tags)}."})
+        raise ValidationError({"tags": (gettext("An image can have at most %(max_tags_per_image)s tags; you gave "
+                                                "%(count)s.")
+                                        % {"max_tags_per_image": MAX_TAGS_PER_IMAGE, "count": len(tags)})})
     _claim_revision(image, expected_revision)
     before = {tag.key: tag.value for tag in image.tags.all()}
     image.tags.all().delete()
@@ -163,7 +167,8 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
     """
     project = _begin(actor, "upload", image, project)
     if uploaded.size > max_bytes:
-        raise ValidationError({"file": f"The file is {uploaded.size:,} bytes; uploads are limited to {max_bytes:,}."})
+        raise ValidationError({"file": (gettext("The file is %(size)s bytes; uploads are limited to %(max_bytes)s.")
+                                        % {"size": f"{uploaded.size:,}", "max_bytes": f"{max_bytes:,}"})})
     try:
         detected = uploads.detect_format(uploaded, uploaded.size, image.disk_format)
         uploads.check_matches(detected, image.disk_format)
@@ -223,8 +228,9 @@ def image_share_add(*, actor, image: Image, project: Project | None = None, memb
         raise ValidationError({"projects": problems})
     if len(existing) + len(members) > MAX_MEMBERS_PER_IMAGE:
         raise ValidationError({"projects": (
-            f"An image can be shared with at most {MAX_MEMBERS_PER_IMAGE} projects; it has {len(existing)} "
-            f"and you added {len(members)}."
+            gettext("An image can be shared with at most %(max_members_per_image)s projects; it has %(count)s and "
+                     "you added %(count2)s.")
+             % {"max_members_per_image": MAX_MEMBERS_PER_IMAGE, "count": len(existing), "count2": len(members)}
         )})
     created = [ImageMember.objects.create(image=image, project=member) for member in members]
     audit.record(actor=actor, action="ims:images:share", target=image, project=project,
@@ -238,7 +244,7 @@ def image_share_remove(*, actor, image: Image, project: Project | None = None, m
     project = _begin(actor, "unshare", image, project)
     removed, _ = ImageMember.objects.filter(image=image, project=member).delete()
     if not removed:
-        raise ValidationError({"project": f"The image is not shared with {member.name}."})
+        raise ValidationError({"project": gettext("The image is not shared with %(name)s.") % {"name": member.name}})
     audit.record(actor=actor, action="ims:images:share", target=image, project=project,
                  details={"before": {"member": member.name}, "after": {"member": None}})
 

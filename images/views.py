@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import authz, impact, permissions, who_can
@@ -161,14 +162,15 @@ def _rows(authorization, images, project) -> list[Row]:
 
 
 _FILTER_CHOICES = (
-    ("os_type", "OS type", tuple(Image.OsType.choices)),
-    ("platform", "Platform", tuple((p, p) for p in Image.PLATFORMS)),
-    ("architecture", "Architecture", tuple(Image.Architecture.choices)),
-    ("status", "Status", tuple(Image.Status.choices)),
-    ("disk_format", "Disk format", tuple(Image.DiskFormat.choices)),
+    ("os_type", gettext_lazy("OS type"), tuple(Image.OsType.choices)),
+    ("platform", gettext_lazy("Platform"), tuple((p, p) for p in Image.PLATFORMS)),
+    ("architecture", gettext_lazy("Architecture"), tuple(Image.Architecture.choices)),
+    ("status", gettext_lazy("Status"), tuple(Image.Status.choices)),
+    ("disk_format", gettext_lazy("Disk format"), tuple(Image.DiskFormat.choices)),
 )
-_COLUMNS = (("name", "Name"), ("status", "Status"), ("os", "OS"), ("format", "Disk format"), ("size", "Size"),
-            ("created", "Created"))
+_COLUMNS = (("name", gettext_lazy("Name")), ("status", gettext_lazy("Status")), ("os", gettext_lazy("OS")),
+            ("format", gettext_lazy("Disk format")), ("size", gettext_lazy("Size")),
+            ("created", gettext_lazy("Created")))
 
 
 @dataclass(frozen=True)
@@ -183,12 +185,14 @@ class SortColumn:
 def _filter_choices(query) -> list[tuple[str, str, str]]:
     """The toolbar's filters: (field, label, its <option>s with the chosen one selected)."""
     chosen = query.filters or {}
-    return [(name, label, _filter_options(name, chosen.get(name, ""))) for name, label, _ in _FILTER_CHOICES]
+    return [(name, label, _filter_options(name, chosen.get(name, ""), get_language()))
+            for name, label, _ in _FILTER_CHOICES]
 
 
 @functools.cache
-def _filter_options(name: str, selected: str) -> str:
-    """One filter's <option>s, written once per process for each value chosen (a handful per filter)."""
+def _filter_options(name: str, selected: str, language: str) -> str:
+    """One filter's <option>s, written once per process for each value chosen (a handful per filter) in
+    each language."""
     choices = dict((field, options) for field, _, options in _FILTER_CHOICES)[name]
     return format_html_join("", '<option value="{}"{}>{}</option>',
                             ((value, mark_safe(" selected") if value == selected else "", text)
@@ -486,7 +490,8 @@ def image_create(request):
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, f"Image {image.name} was created in {project.name}. Upload its file next.")
+                messages.success(request, (gettext("Image %(name)s was created in %(name2)s. Upload its file next.")
+                                           % {"name": image.name, "name2": project.name}))
                 return _finish(request, image.get_absolute_url())
         status = 422
     else:
@@ -587,7 +592,7 @@ def image_bulk(request, operation):
         permissions.check(request, op.action, project=project)
         raise Http404("Select at least one image first.")
     if not ids:
-        messages.warning(request, "Select at least one image first.")
+        messages.warning(request, gettext("Select at least one image first."))
         return _finish(request, back)
     images = list(selectors.with_relations(Image.objects.filter(pk__in=ids)).order_by("name", "id"))
     visible = [image for image in images if selectors.visible_from(image, project)]

@@ -9,6 +9,7 @@ from html import escape as html_escape
 from django import template
 from django.urls import get_script_prefix
 from django.utils.safestring import SafeData, mark_safe
+from django.utils.translation import get_language
 
 from accounts.process_cache import ProcessCache
 from images.links import image_url
@@ -124,6 +125,6 @@ def project_switcher(context):
     projects): with fifty projects it is a page's largest fragment, and it changes only with the stamp."""
     request, project = context["request"], context["project"]
     grants = request.authorization.grants
-    key = (grants.stamp, project.pk, grants.project_names_with_any_permission, get_script_prefix())
+    key = (grants.stamp, project.pk, grants.project_names_with_any_permission, get_script_prefix(), get_language())
     return _SWITCHERS.get_or_build(
         key, lambda: context.template.engine.get_template("images/_switcher.html").render(context))
