@@ -12,6 +12,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import refuse
@@ -28,16 +29,18 @@ def api_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
     """A new token for `actor`; returns it and its secret (kept nowhere: only the digest is stored)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError("Give the token a name, such as the service that will use it.")
+        raise ValidationError(gettext("Give the token a name, such as the service that will use it."))
     if len(name) > ApiToken._meta.get_field("name").max_length:
-        raise ValidationError("A token name is at most 64 characters.")
+        raise ValidationError(gettext("A token name is at most 64 characters."))
     with transaction.atomic():
         active = ApiToken.objects.select_for_update().filter(user=actor, revoked_at__isnull=True)
         names = {token.name.lower() for token in active}
         if name.lower() in names:
-            raise ValidationError(f"You already have a token named {name}. Choose another name.")
+            raise ValidationError(gettext("You already have a token named %(name)s. Choose another name.")
+                                   % {"name": name})
         if len(names) >= MAX_ACTIVE_TOKENS:
-            raise ValidationError(f"You have {MAX_ACTIVE_TOKENS} tokens: revoke one before creating another.")
+            raise ValidationError(gettext("You have %(max_active_tokens)s tokens: revoke one before creating "
+                                          "another.") % {"max_active_tokens": MAX_ACTIVE_TOKENS})
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken.objects.create(user=actor, name=name, digest=token_digest(secret),
                                         prefix=secret[: len(TOKEN_PREFIX) + 6])
@@ -53,7 +56,7 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:
-            raise ValidationError(f"API token {locked.name} is already revoked.")
+            raise ValidationError(gettext("API token %(name)s is already revoked.") % {"name": locked.name})
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
         audit.record(actor=actor, action="apitoken:revoke", target=locked,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.iam.directory_selectors import NEVER
@@ -20,17 +21,17 @@ from .models import ApiToken
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=64, label="Token name",
-                           help_text="Say what will use it, e.g. the deployment service.")
+    name = forms.CharField(max_length=64, label=gettext_lazy("Token name"),
+                           help_text=gettext_lazy("Say what will use it, e.g. the deployment service."))
 
 
 TOKEN_SORT = TableSort((
-    Column("name", "Name", ("name", "id")),
-    Column("token", "Token", ("prefix", "id")),
-    Column("created", "Created", ("created_at", "id")),
-    Column("used", "Last used", ("used", "id")),
-    Column("status", "Status", ("revoked", "id")),
-    Column("actions", "Actions"),
+    Column("name", gettext_lazy("Name"), ("name", "id")),
+    Column("token", gettext_lazy("Token"), ("prefix", "id")),
+    Column("created", gettext_lazy("Created"), ("created_at", "id")),
+    Column("used", gettext_lazy("Last used"), ("used", "id")),
+    Column("status", gettext_lazy("Status"), ("revoked", "id")),
+    Column("actions", gettext_lazy("Actions")),
 ), default="-created")
 TOKEN_PAGE_SIZE = 25
 
@@ -86,5 +87,6 @@ def token_revoke(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"API token {token.name} is revoked: calls with it are refused from now on.")
+        messages.success(request, (gettext("API token %(name)s is revoked: calls with it are refused from now on.")
+                                   % {"name": token.name}))
     return redirect("api-tokens:list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import UserGroup
 from accounts.policy import locate
@@ -15,7 +16,7 @@ class ProviderForm(forms.ModelForm):
     """The client secret is write-only: the field is always drawn empty; empty on an edit keeps it."""
 
     client_secret = forms.CharField(
-        label="Client secret", required=False, strip=True, max_length=512,
+        label=gettext_lazy("Client secret"), required=False, strip=True, max_length=512,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     revision = RevisionField()  # a missing or mangled revision counts as stale, as on every edit form
@@ -29,15 +30,15 @@ class ProviderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.creating = creating
         # Help texts without angle brackets: the field partial shows them as HTML.
-        self.fields["name"].help_text = "The sign-in page shows a button “Sign in with” this name."
-        self.fields["issuer"].help_text = ("Its discovery document is read from the issuer URL followed by "
-                                           "/.well-known/openid-configuration.")
+        self.fields["name"].help_text = gettext("The sign-in page shows a button “Sign in with” this name.")
+        self.fields["issuer"].help_text = (gettext("Its discovery document is read from the issuer URL followed by "
+                                                   "/.well-known/openid-configuration."))
         self.fields["issuer"].widget = forms.TextInput(attrs={"inputmode": "url", "autocomplete": "off",
                                                               "placeholder": "https://login.example.com/realms/staff"})
         self.fields["client_secret"].help_text = (
-            "Stored, never shown again. Leave empty to keep the one saved."
+            gettext("Stored, never shown again. Leave empty to keep the one saved.")
             if not creating and self.instance.client_secret
-            else "Stored, never shown again after saving. Empty for a public client (PKCE only).")
+            else gettext("Stored, never shown again after saving. Empty for a public client (PKCE only)."))
         if not creating:
             self.fields["revision"].initial = self.instance.revision
             del self.fields["is_active"]
@@ -48,7 +49,8 @@ class ProviderForm(forms.ModelForm):
 class RuleForm(forms.ModelForm):
     groups = forms.ModelMultipleChoiceField(queryset=UserGroup.objects.order_by("name"), required=True,
                                             widget=forms.SelectMultiple(attrs={"size": 6}),
-                                            help_text="The user groups a person this rule matches is put in.")
+                                            help_text=gettext_lazy("The user groups a person this rule matches is "
+                                                                   "put in."))
     # The provider's revision the form was loaded at: rules are part of the provider, so a rule saved
     # from a form drawn before any change to the provider (or its other rules) is refused, not applied.
     revision = RevisionField()
@@ -68,17 +70,18 @@ class RuleForm(forms.ModelForm):
 
 class PreviewForm(forms.Form):
     claims = forms.CharField(
-        label="Claims (JSON)", max_length=20000,
+        label=gettext_lazy("Claims (JSON)"), max_length=20000,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
-        help_text='The claims of an ID token or userinfo answer, e.g. {"sub": "1", "email": "ana@example.com", '
-                  '"groups": ["engineering"]}.')
+        help_text=gettext_lazy("The claims of an ID token or userinfo answer, e.g. {\"sub\": \"1\", \"email\": "
+                               "\"ana@example.com\", \"groups\": [\"engineering\"]}."))
 
     def clean_claims(self):
         text = self.cleaned_data["claims"]
         try:
             value = locate.loads(text)  # the console's one JSON check: NUL, lone surrogates, depth, numbers
         except locate.UnusableJSON as error:
-            raise forms.ValidationError(f"Not usable JSON: {str(error)[:200]}.") from None
+            raise forms.ValidationError(gettext("Not usable JSON: %(error)s.") % {"error": str(error)[:200]}) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("Paste a JSON object of claims, like {\"email\": \"ana@example.com\"}.")
+            raise forms.ValidationError(gettext("Paste a JSON object of claims, like {\"email\": "
+                                                "\"ana@example.com\"}."))
         return value

@@ -12,6 +12,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -71,8 +72,9 @@ def provider_create(request):
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, f"Identity provider {provider.name} created. Register the redirect URI "
-                                          "below at the provider, then test the connection.")
+                messages.success(request, (gettext("Identity provider %(name)s created. Register the redirect URI "
+                                                   "below at the provider, then test the connection.")
+                                           % {"name": provider.name}))
                 return redirect(provider)
     return render(request, "federation/form.html", {"form": form, "creating": True}, status=status)
 
@@ -158,7 +160,8 @@ def provider_edit(request, pk):
                 add_service_errors(form, error)
                 status = 409 if getattr(error, "code", "") == "conflict" else 422
             else:
-                messages.success(request, f"Identity provider {form.cleaned_data['name']} saved.")
+                messages.success(request, (gettext("Identity provider %(name)s saved.")
+                                           % {"name": form.cleaned_data['name']}))
                 return redirect(provider)
     return render(request, "federation/form.html", {"form": form, "provider": provider}, status=status)
 
@@ -187,7 +190,7 @@ def provider_delete(request, pk):
     if request.method == "POST":
         name = provider.name
         services.provider_delete(actor=request.user, provider=provider)
-        messages.success(request, f"Identity provider {name} deleted.")
+        messages.success(request, gettext("Identity provider %(name)s deleted.") % {"name": name})
         return redirect("federation:provider-list")
     people = FederatedIdentity.objects.filter(provider=provider).count()
     return render(request, "federation/confirm_delete.html", {"provider": provider, "people": people})
@@ -210,7 +213,7 @@ def rule_create(request, pk):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Rule {rule.position} added.")
+            messages.success(request, gettext("Rule %(position)s added.") % {"position": rule.position})
             return redirect(provider)
     return _detail(request, provider, rule_form=form, status=status)
 
@@ -234,7 +237,7 @@ def rule_edit(request, pk):
                 add_service_errors(form, error)
                 status = 409 if getattr(error, "code", "") == "conflict" else 422
             else:
-                messages.success(request, f"Rule {rule.position} saved.")
+                messages.success(request, gettext("Rule %(position)s saved.") % {"position": rule.position})
                 return redirect(rule.provider)
     return render(request, "federation/rule_form.html", {"form": form, "rule": rule, "provider": rule.provider},
                   status=status)
@@ -250,7 +253,7 @@ def rule_delete(request, pk):
     except Refused as refused:
         messages.error(request, refused.explanation.summary)
         return _detail(request, rule.provider, status=403)
-    messages.success(request, f"Rule {rule.position} deleted.")
+    messages.success(request, gettext("Rule %(position)s deleted.") % {"position": rule.position})
     return redirect(rule.provider)
 
 
