@@ -4,8 +4,8 @@ aria-label, alt, data-confirm). `unmarked` lists those outside {% translate %}/{
 (scripts/check-translations fails on them); `mark` wraps them, keeping the English output as it was.
 
 A heuristic, not a parser: <script>, <style>, <pre>, <textarea>, <code>, <kbd>, <samp>, comments and
-{% verbatim %} are skipped; text needs two letters in a row (not an &entity;) to count; sentences
-broken by a {% tag %} are marked piece by piece."""
+{% verbatim %} are skipped; text needs two letters in a row (not an &entity;, an action name, a path
+or the product's name) to count; sentences broken by a {% tag %} are marked piece by piece."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ RESERVED = {"count", "context", "trimmed", "asvar", "with", "as", "and", "or", "
 
 WORDS = re.compile(r"[A-Za-z]{2,}")
 ENTITY = re.compile(r"&[A-Za-z]+;|&#\d+;")
+# Not words to translate: the product's name, action names (ims:images:list), paths, class names (page-login).
+IDENTIFIER = re.compile(r"imsperm|[\w*.-]*[:/][\w:/*.{}-]*[.,]?|[a-z0-9]+(-[a-z0-9]+)+")
 TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
 
 
@@ -152,9 +154,15 @@ def has_words(run: list[Token]) -> bool:
     for token in run:
         if token.kind == "html" and token.tag in LITERAL:
             literal += -1 if token.closing else 1
-        elif token.kind == "text" and not literal and WORDS.search(ENTITY.sub("", token.text)):
+        elif token.kind == "text" and not literal and is_text(token.text):
             return True
     return False
+
+
+def is_text(text: str) -> bool:
+    """Words a person reads: not an entity, the product's name, an action name, a path or a CSS class."""
+    words = [word for word in ENTITY.sub(" ", text).split() if not IDENTIFIER.fullmatch(word)]
+    return bool(WORDS.search(" ".join(words)))
 
 
 def _trim(run: list[Token]) -> list[Token]:
@@ -197,7 +205,7 @@ def text_runs(found: list[Token]) -> list[list[Token]]:
     """Sentences: the longest stretches of text, variables and simple inline elements between tags."""
     runs: list[list[Token]] = []
     current: list[Token] = []
-    for token in found + [Token("block", "{% end %}", -1, -1)]:
+    for token in [*found, Token("block", "{% end %}", -1, -1)]:
         if token.kind in ("text", "var") or _is_inline(token):
             current.append(token)
             continue
@@ -209,7 +217,7 @@ def text_runs(found: list[Token]) -> list[list[Token]]:
     return runs
 
 
-ATTRIBUTE = re.compile(r'\s(%s)="([^"]*)"' % "|".join(VISIBLE_ATTRIBUTES))
+ATTRIBUTE = re.compile(r'\s(' + "|".join(VISIBLE_ATTRIBUTES) + r')="([^"]*)"')
 
 
 def attribute_texts(found: list[Token]) -> list[tuple[int, int, str]]:
@@ -223,7 +231,7 @@ def attribute_texts(found: list[Token]) -> list[tuple[int, int, str]]:
             if "{%" in value:
                 continue
             parts = tokens(value)
-            if any(p.kind == "text" and WORDS.search(ENTITY.sub("", p.text)) for p in parts):
+            if any(p.kind == "text" and is_text(p.text) for p in parts):
                 texts.append((token.start + match.start(2), token.start + match.end(2), value))
     return texts
 
@@ -256,9 +264,9 @@ def translated(parts: list[Token]) -> str:
     plain = all(t.kind != "var" for t in parts)
     if plain and "\n" not in text and "%" not in text and "\\" not in text:
         if '"' not in text:
-            return '{%% translate "%s" %%}' % text
+            return '{% translate "' + text + '" %}'
         if "'" not in text:
-            return "{%% translate '%s' %%}" % text
+            return "{% translate '" + text + "' %}"
     taken: set[str] = set()
     bindings: dict[str, str] = {}
     body = []
@@ -269,14 +277,14 @@ def translated(parts: list[Token]) -> str:
         expression = token.text[2:-2].strip()
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", expression) and expression not in RESERVED:
             taken.add(expression)
-            body.append("{{ %s }}" % expression)
+            body.append("{{ " + expression + " }}")
             continue
         name = bindings.get(expression) or _var_name(expression, taken)
         bindings[expression] = name
-        body.append("{{ %s }}" % name)
+        body.append("{{ " + name + " }}")
     with_clause = (" with " + " ".join(f"{name}={expression}" for expression, name in bindings.items())
                    if bindings else "")
-    return "{%% blocktranslate%s %%}%s{%% endblocktranslate %%}" % (with_clause, "".join(body))
+    return "{% blocktranslate" + with_clause + " %}" + "".join(body) + "{% endblocktranslate %}"
 
 
 def mark(source: str) -> str:
