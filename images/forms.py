@@ -29,8 +29,12 @@ class ImageCreateForm(forms.ModelForm):
                   "disk_format", "min_disk", "min_ram", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {"name": gettext_lazy("1 to 128 letters, digits, spaces, hyphens, periods or underscores.")}
-        labels = {"os_type": gettext_lazy("OS type"), "os_version": gettext_lazy("OS version"),
-                  "os_bit": gettext_lazy("OS bits")}
+        labels = {"name": gettext_lazy("Name"), "os_type": gettext_lazy("OS type"),
+                  "platform": gettext_lazy("Platform"), "os_version": gettext_lazy("OS version"),
+                  "os_bit": gettext_lazy("OS bits"),
+                  "architecture": gettext_lazy("Architecture"), "disk_format": gettext_lazy("Disk format"),
+                  "min_disk": gettext_lazy("Minimum disk (GB)"), "min_ram": gettext_lazy("Minimum memory (MB)"),
+                  "description": gettext_lazy("Description")}
 
     def __init__(self, *args, kinds, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +79,9 @@ class ImageModifyForm(OperationForm, forms.ModelForm):
         model = Image
         fields = ["name", "description", "os_version", "min_disk", "min_ram", "protected"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        labels = {"os_version": gettext_lazy("OS version")}
+        labels = {"name": gettext_lazy("Name"), "description": gettext_lazy("Description"),
+                  "os_version": gettext_lazy("OS version"), "min_disk": gettext_lazy("Minimum disk (GB)"),
+                  "min_ram": gettext_lazy("Minimum memory (MB)"), "protected": gettext_lazy("Protected")}
         help_texts = {"protected": gettext_lazy("A protected image cannot be deleted.")}
 
     def __init__(self, *args, **kwargs):

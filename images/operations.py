@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from . import forms
 from .links import image_url
@@ -40,67 +40,75 @@ def membership_of(image: Image, project) -> ImageMember | None:
 
 
 def _owned(image: Image, project, verb: str) -> str | None:
+    """`verb`: what only the owner may do, already translated (pgettext "image operation")."""
     if image.project_id != project.pk:
-        return f"Only the owning project ({image.project.name}) can {verb} this image."
+        return gettext("Only the owning project (%(project)s) can %(verb)s this image.") % {
+            "project": image.project.name, "verb": verb}
     return None
 
 
 def _private(image: Image, participle: str) -> str | None:
     if image.image_type == Image.ImageType.GOLD:
-        return f"Public images cannot be {participle}."
+        return gettext("Public images cannot be %(done)s.") % {"done": participle}
     if image.image_type == Image.ImageType.MARKET:
-        return f"Marketplace images cannot be {participle}."
+        return gettext("Marketplace images cannot be %(done)s.") % {"done": participle}
     return None
 
 
 def _active(image: Image, participle: str) -> str | None:
     if image.status != Image.Status.ACTIVE:
-        return f"Only active images can be {participle}; this one is {image.get_status_display().lower()}."
+        return gettext("Only active images can be %(done)s; this one is %(status)s.") % {
+            "done": participle, "status": image.get_status_display().lower()}
     return None
 
 
 def modify_rule(image, project):
-    return _owned(image, project, "modify") or _private(image, "modified") or _active(image, "modified")
+    modified = pgettext("image operation done", "modified")
+    return (_owned(image, project, pgettext("image operation", "modify")) or _private(image, modified)
+            or _active(image, modified))
 
 
 def tags_rule(image, project):
+    owned = _owned(image, project, pgettext("image operation", "tag"))
     if image.image_type == Image.ImageType.GOLD:
-        return _owned(image, project, "tag") or "Public images cannot be tagged."
-    return _owned(image, project, "tag")
+        return owned or gettext("Public images cannot be tagged.")
+    return owned
 
 
 def upload_rule(image, project):
+    owned = _owned(image, project, pgettext("image operation", "upload a file into"))
     if image.status != Image.Status.QUEUED:
         status = image.get_status_display().lower()
-        owned = _owned(image, project, "upload a file into")
-        return owned or f"Only queued images accept a file; this one is {status}."
-    return _owned(image, project, "upload a file into")
+        return owned or gettext("Only queued images accept a file; this one is %(status)s.") % {"status": status}
+    return owned
 
 
 def delete_rule(image, project):
     if image.image_type == Image.ImageType.GOLD:
-        return "Public images are protected and cannot be deleted."
+        return gettext("Public images are protected and cannot be deleted.")
     return (
-        _owned(image, project, "delete")
-        or _private(image, "deleted")
-        or ("Protected images cannot be deleted. Turn protection off first." if image.protected else None)
+        _owned(image, project, pgettext("image operation", "delete"))
+        or _private(image, pgettext("image operation done", "deleted"))
+        or (gettext("Protected images cannot be deleted. Turn protection off first.") if image.protected else None)
     )
 
 
 def share_rule(image, project):
     return (
-        _owned(image, project, "share")
-        or _private(image, "shared")
-        or ("Encrypted images cannot be shared." if image.encrypted else None)
+        _owned(image, project, pgettext("image operation", "share"))
+        or _private(image, pgettext("image operation done", "shared"))
+        or (gettext("Encrypted images cannot be shared.") if image.encrypted else None)
     )
 
 
-def _pending_share(image, project, verb: str) -> str | None:
+def _pending_share(image, project, verb: str, done: str) -> str | None:
     if image.project_id == project.pk:
-        return f"This image belongs to {project.name}: there is no share to {verb}."
+        return gettext("This image belongs to %(project)s: there is no share to %(verb)s.") % {
+            "project": project.name, "verb": verb}
     membership = membership_of(image, project)
     if membership is None or membership.status != ImageMember.Status.PENDING:
-        return f"Only an image shared with {project.name} and awaiting acceptance can be {verb}ed."
+        return gettext("Only an image shared with %(project)s and awaiting acceptance can be %(done)s.") % {
+            "project": project.name, "done": done}
     return None
 
 
@@ -109,25 +117,30 @@ def accept_rule(image, project):
     membership = membership_of(image, project)
     if image.project_id != project.pk and membership is not None and membership.status == ImageMember.Status.REJECTED:
         return None
-    return _pending_share(image, project, "accept")
+    return _pending_share(image, project, pgettext("image operation", "accept"),
+                          pgettext("image operation done", "accepted"))
 
 
 def reject_rule(image, project):
-    return _pending_share(image, project, "reject")
+    return _pending_share(image, project, pgettext("image operation", "reject"),
+                          pgettext("image operation done", "rejected"))
 
 
 def export_rule(image, project):
+    exported = pgettext("image operation done", "exported")
     return (
-        _owned(image, project, "export")
-        or _private(image, "exported")
-        or _active(image, "exported")
-        or ("ISO images cannot be exported." if image.disk_format == Image.DiskFormat.ISO else None)
-        or ("Full-server images cannot be exported." if image.kind == Image.Kind.WHOLE else None)
+        _owned(image, project, pgettext("image operation", "export"))
+        or _private(image, exported)
+        or _active(image, exported)
+        or (gettext("ISO images cannot be exported.") if image.disk_format == Image.DiskFormat.ISO else None)
+        or (gettext("Full-server images cannot be exported.") if image.kind == Image.Kind.WHOLE else None)
     )
 
 
 def replicate_rule(image, project):
-    return _owned(image, project, "replicate") or _private(image, "replicated") or _active(image, "replicated")
+    replicated = pgettext("image operation done", "replicated")
+    return (_owned(image, project, pgettext("image operation", "replicate")) or _private(image, replicated)
+            or _active(image, replicated))
 
 
 # Whether an operation can ever apply to an image seen from a project. A list row leaves out the
@@ -174,11 +187,11 @@ def always_applies(image, project):
 def cross_region_rule(image) -> str | None:
     """What forbids replicating to another region (SPEC 8)."""
     if image.encrypted:
-        return "Encrypted images cannot be replicated to another region."
+        return gettext("Encrypted images cannot be replicated to another region.")
     if image.disk_format == Image.DiskFormat.ISO:
-        return "ISO images cannot be replicated to another region."
+        return gettext("ISO images cannot be replicated to another region.")
     if image.kind == Image.Kind.WHOLE:
-        return "Full-server images cannot be replicated to another region."
+        return gettext("Full-server images cannot be replicated to another region.")
     return None
 
 
@@ -394,7 +407,8 @@ class CreateControl:
 
 def quota_reason(image_count: int) -> str | None:
     if image_count >= PRIVATE_IMAGE_QUOTA:
-        return f"The project has reached its quota of {PRIVATE_IMAGE_QUOTA} private images."
+        return gettext("The project has reached its quota of %(quota)s private images.") % {
+            "quota": PRIVATE_IMAGE_QUOTA}
     return None
 
 

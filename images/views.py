@@ -17,12 +17,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat, pluralize
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import authz, impact, permissions, who_can
@@ -522,10 +522,12 @@ def _bulk_summary(request, op, done, skipped, *, missing: int, project) -> None:
     """One message for the whole bulk run: "2 exported, 8 skipped", each image's outcome listed under it."""
     outcomes = done + skipped
     if missing:
-        outcomes.append((f"{missing} selected image{pluralize(missing)}", f"not found in {project.name}."))
-    counts = [f"{len(done)} {op.past or op.label.lower() + 'ed'}"] if done else []
+        outcomes.append((ngettext("%(count)s selected image", "%(count)s selected images", missing)
+                         % {"count": missing}, gettext("not found in %(project)s.") % {"project": project.name}))
+    past = pgettext("image operation done", op.past) if op.past else op.label.lower() + "ed"
+    counts = [gettext("%(count)s %(done)s") % {"count": len(done), "done": past}] if done else []
     if skipped or missing:
-        counts.append(f"{len(skipped) + missing} skipped")
+        counts.append(gettext("%(count)s skipped") % {"count": len(skipped) + missing})
     headline = ", ".join(counts) + "."
     items = format_html_join("", "<li><strong>{}</strong>: {}</li>", outcomes)
     text = format_html('<span class="bulk-headline" data-testid="bulk-summary">{}</span>'
