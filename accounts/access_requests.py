@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from . import authz
 from .models import AccessRequest, User
@@ -195,26 +197,57 @@ def _link(name: str) -> str:
     return getattr(settings, "IMSPERM_BASE_URL", "") + reverse(name)
 
 
+def languages_of(users) -> dict[int, str]:
+    """The language each person reads e-mail in (one query): the one they chose in the console, else
+    the default."""
+    from preferences.models import UserPreference
+
+    chosen = dict(UserPreference.objects.filter(user__in=[user.pk for user in users])
+                  .exclude(language="").values_list("user_id", "language"))
+    usable = {pk: language for pk, language in chosen.items() if translation.check_for_language(language)}
+    return {user.pk: usable.get(user.pk, settings.LANGUAGE_CODE) for user in users}
+
+
 def notify_approvers(access_request: AccessRequest) -> None:
-    """Tell those who could decide that a request waits (Django's e-mail; the console backend in development)."""
+    """Tell those who could decide that a request waits (Django's e-mail; the console backend in development),
+    each in their own language."""
     who = access_request.requester.get_username()
-    body = (f"{who} asks for {service.describe(access_request)}.\n\nWhy: {access_request.justification}\n\n"
-            f"Decide it in IAM → Access requests: {_link('iam:access-request-list')}\n"
-            f"It lapses if nobody decides by {service.expires_text(access_request.expires_at)}.\n")
-    _send(f"[imsperm] Access request from {who}: {access_request.what}", body,
-          [user.email for user in approvers_of(access_request)])
+    approvers = approvers_of(access_request)
+    languages = languages_of(approvers)
+    by_language: dict[str, list[str]] = {}
+    for user in approvers:
+        by_language.setdefault(languages[user.pk], []).append(user.email)
+    for language, recipients in sorted(by_language.items()):
+        with translation.override(language):
+            body = gettext("%(who)s asks for %(what)s.\n\nWhy: %(why)s\n\n"
+                           "Decide it in IAM → Access requests: %(link)s\n"
+                           "It lapses if nobody decides by %(lapses)s.\n") % {
+                "who": who, "what": service.describe(access_request), "why": access_request.justification,
+                "link": _link("iam:access-request-list"),
+                "lapses": service.expires_text(access_request.expires_at)}
+            subject = gettext("[imsperm] Access request from %(who)s: %(what)s") % {
+                "who": who, "what": access_request.what}
+            _send(subject, body, recipients)
 
 
 def notify_requester(access_request: AccessRequest) -> None:
-    """Tell the requester what became of their request."""
+    """Tell the requester what became of their request, in their language."""
+    requester = access_request.requester
+    with translation.override(languages_of([requester])[requester.pk]):
+        _send(*_requester_mail(access_request), [access_request.requester.email])
+
+
+def _requester_mail(access_request: AccessRequest) -> tuple[str, str]:
     state = access_request.get_status_display().lower()
-    lines = [f"Your request for {service.describe(access_request)} was {state}"
-             + (f" by {access_request.decided_by_name}." if access_request.decided_by_name else ".")]
+    values = {"what": service.describe(access_request), "state": state, "name": access_request.decided_by_name}
+    lines = [gettext("Your request for %(what)s was %(state)s by %(name)s.") % values
+             if access_request.decided_by_name else gettext("Your request for %(what)s was %(state)s.") % values]
     if access_request.status == Status.APPROVED:
-        lines.append(f"You hold it until {service.expires_text(access_request.grant_expires)}"
-                     f" (through the group {access_request.group.name if access_request.group else ''}).")
+        lines.append(gettext("You hold it until %(until)s (through the group %(group)s).") % {
+            "until": service.expires_text(access_request.grant_expires),
+            "group": access_request.group.name if access_request.group else ""})
     if access_request.decision_reason:
-        lines.append(f"Reason: {access_request.decision_reason}")
-    lines.append(f"Your requests: {_link('iam:access-request-mine')}")
-    _send(f"[imsperm] Access request {state}: {access_request.what}", "\n".join(lines) + "\n",
-          [access_request.requester.email])
+        lines.append(gettext("Reason: %(reason)s") % {"reason": access_request.decision_reason})
+    lines.append(gettext("Your requests: %(link)s") % {"link": _link("iam:access-request-mine")})
+    subject = gettext("[imsperm] Access request %(state)s: %(what)s") % {"state": state, "what": access_request.what}
+    return subject, "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 
 ADMIN_GROUP_NAME = "admin"
 MAX_GROUPS_PER_USER = 10
@@ -24,12 +25,12 @@ class User(AbstractUser):
     """
 
     username = models.CharField(
-        "username",
+        gettext_lazy("username"),
         max_length=64,
         unique=True,
-        help_text="Up to 64 characters: letters, digits and @/./+/-/_ only.",
+        help_text=gettext_lazy("Up to 64 characters: letters, digits and @/./+/-/_ only."),
         validators=[AbstractUser.username_validator],
-        error_messages={"unique": "A user with that username already exists."},
+        error_messages={"unique": gettext_lazy("A user with that username already exists.")},
     )
     # Moves on with every save of the user's attributes, so a form loaded before someone else's save
     # is refused instead of erasing it (issue 19); a password, MFA or membership change does not.
@@ -197,8 +198,8 @@ class Policy(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ROLE = "role", "System role"
-        POLICY = "policy", "Policy"
+        ROLE = "role", gettext_lazy("System role")
+        POLICY = "policy", gettext_lazy("Policy")
 
     name = models.CharField(max_length=128, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POLICY)
@@ -233,8 +234,8 @@ class Policy(models.Model):
     @property
     def kind_label(self) -> str:
         if self.kind == self.Kind.ROLE:
-            return "System role"
-        return "System policy" if self.is_system else "Custom policy"
+            return gettext("System role")
+        return gettext("System policy") if self.is_system else gettext("Custom policy")
 
 
 class PolicyRevision(models.Model):
@@ -328,9 +329,9 @@ class AuditEvent(models.Model):
     """Append-only record of who did (or tried) what to which target."""
 
     class Outcome(models.TextChoices):
-        ALLOWED = "allowed", "Allowed"
-        DENIED = "denied", "Denied"
-        ERROR = "error", "Error"
+        ALLOWED = "allowed", gettext_lazy("Allowed")
+        DENIED = "denied", gettext_lazy("Denied")
+        ERROR = "error", gettext_lazy("Error")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -367,11 +368,11 @@ class AccessRequest(models.Model):
     (`access-<username>`) through the grant service; accounts.services.access_requests writes these."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DENIED = "denied", "Denied"
-        EXPIRED = "expired", "Expired"
-        ANSWERED = "answered", "Answered at once"
+        PENDING = "pending", gettext_lazy("Pending")
+        APPROVED = "approved", gettext_lazy("Approved")
+        DENIED = "denied", gettext_lazy("Denied")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        ANSWERED = "answered", gettext_lazy("Answered at once")
 
     requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_requests")
     # What is asked: one catalogued action, or a role or policy (then `action` is empty).

@@ -9,6 +9,7 @@ from datetime import UTC
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.paging import CURSOR_PARAM, keyset_page
@@ -25,10 +26,11 @@ CSV_COLUMNS = ("time (UTC)", "user", "action", "target type", "target id", "targ
 
 def detail_blocks(details: dict) -> list[tuple[str, str]]:
     """An event's details as titled JSON blocks: Before, After, then anything else."""
-    blocks = [(key.capitalize(), details[key]) for key in ("before", "after") if details.get(key) is not None]
+    titles = {"before": gettext("Before"), "after": gettext("After")}
+    blocks = [(titles[key], details[key]) for key in ("before", "after") if details.get(key) is not None]
     rest = {key: value for key, value in details.items() if key not in ("before", "after")}
     if rest:
-        blocks.append(("Details", rest))
+        blocks.append((gettext("Details"), rest))
     return [(title, json.dumps(value, indent=2, sort_keys=True, default=str)) for title, value in blocks]
 
 

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -30,8 +31,10 @@ class ImportForm(forms.Form):
     document = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
                                label=gettext_lazy("Paste a configuration"), strip=False)
     file = forms.FileField(required=False, label=gettext_lazy("or upload a file"),
-                           help_text=f"A JSON file written by Export or iam_export: at most "
-                                     f"{limits.MAX_BYTES // 1024 // 1024} MiB and {limits.MAX_ENTRIES:,} entries.")
+                           help_text=format_lazy(gettext_lazy("A JSON file written by Export or iam_export: at most "
+                                                              "{mebibytes} MiB and {entries} entries."),
+                                                 mebibytes=limits.MAX_BYTES // 1024 // 1024,
+                                                 entries=f"{limits.MAX_ENTRIES:,}"))
     prune = forms.BooleanField(required=False, label=gettext_lazy("Prune: also remove what the file does not list"),
                                help_text=gettext_lazy("Users, groups, custom policies, members and grants. Regions "
                                                       "and projects are never removed."))

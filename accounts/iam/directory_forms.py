@@ -53,11 +53,11 @@ class PasswordChoiceForm(forms.Form):
 
 
 class UserCreateForm(PasswordChoiceForm):
-    username = forms.CharField(max_length=64, help_text=gettext_lazy("Up to 64 characters: letters, digits and "
-                                                                     "@/./+/-/_ only."))
-    email = forms.EmailField(required=False)
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    username = forms.CharField(max_length=64, label=gettext_lazy("Username"),
+                               help_text=gettext_lazy("Up to 64 characters: letters, digits and @/./+/-/_ only."))
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
     is_active = forms.BooleanField(label=gettext_lazy("Active (may sign in)"), required=False, initial=True)
 
     field_order = ["username", "email", "first_name", "last_name", "is_active", "password_mode",
@@ -104,18 +104,18 @@ class UserEditForm(forms.Form):
     """A user's e-mail and names, and the revision they were read at. The user name is shown, never
     taken from the post: it is an identity and does not change."""
 
-    username = forms.CharField(max_length=64, disabled=True, required=False,
+    username = forms.CharField(max_length=64, disabled=True, required=False, label=gettext_lazy("Username"),
                                help_text=gettext_lazy("A user name does not change: create a new user for a new "
                                                       "name."))
-    email = forms.EmailField(required=False)
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
     revision = RevisionField()
 
 
 class UserFilterForm(forms.Form):
     q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=SEARCH_MAX_LENGTH,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}))
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("Name or email")}))
     group = forms.ModelChoiceField(queryset=UserGroup.objects.order_by("name"), required=False,
                                    empty_label=gettext_lazy("Any group"))
     active = forms.ChoiceField(required=False, choices=[("", gettext_lazy("Active or not")),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from django.db.models import Count, DateTimeField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import AuditEvent, Grant, Membership, Policy, User, UserGroup
 from accounts.selectors import all_projects
@@ -140,15 +140,10 @@ def group_grants(group: UserGroup) -> list[Grant]:
 
 def attachable_policies() -> dict[str, list[Policy]]:
     """Every role and policy, in the three sections of the attach picker."""
-    sections = {"System roles": [], "System policies": [], "Custom policies": []}
+    roles, system, custom = [], [], []
     for policy in Policy.objects.prefetch_related("depends_on").order_by("name"):
-        if policy.kind == Policy.Kind.ROLE:
-            sections["System roles"].append(policy)
-        elif policy.is_system:
-            sections["System policies"].append(policy)
-        else:
-            sections["Custom policies"].append(policy)
-    return sections
+        (roles if policy.kind == Policy.Kind.ROLE else system if policy.is_system else custom).append(policy)
+    return {gettext("System roles"): roles, gettext("System policies"): system, gettext("Custom policies"): custom}
 
 
 def projects_by_region(request) -> list[tuple[object, list]]:

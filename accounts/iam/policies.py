@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import impact, least_privilege, responses, services, who_can
@@ -48,9 +48,9 @@ from .visual_editor import (
 )
 
 KIND_FILTERS = {
-    "role": ("System roles", Q(kind=Policy.Kind.ROLE)),
-    "system": ("System policies", Q(kind=Policy.Kind.POLICY, is_system=True)),
-    "custom": ("Custom policies", Q(is_system=False)),
+    "role": (gettext_lazy("System roles"), Q(kind=Policy.Kind.ROLE)),
+    "system": (gettext_lazy("System policies"), Q(kind=Policy.Kind.POLICY, is_system=True)),
+    "custom": (gettext_lazy("Custom policies"), Q(is_system=False)),
 }
 TIER_ORDER = ("error", "warning", "suggestion")
 BLANK_DOCUMENT = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": []}]}

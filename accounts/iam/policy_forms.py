@@ -78,7 +78,7 @@ def parse_context(text: str) -> dict[str, object]:
 class SimulatorForm(forms.Form):
     """A request to decide: whose permissions (a user, or a pasted policy), what, where, with which keys."""
 
-    SUBJECTS = (("user", "A user's permissions"), ("document", "A policy document I paste"))
+    SUBJECTS = (("user", gettext_lazy("A user's permissions")), ("document", gettext_lazy("A policy document I paste")))
 
     subject = forms.ChoiceField(choices=SUBJECTS, initial="user", widget=forms.RadioSelect)
     user = forms.ModelChoiceField(
