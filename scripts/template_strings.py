@@ -15,7 +15,12 @@ from dataclasses import dataclass
 INLINE = {"strong", "em", "b", "i", "code", "kbd", "samp", "small", "abbr", "span", "a", "br", "time", "mark", "q"}
 RAW = {"script", "style", "pre", "textarea"}
 LITERAL = {"code", "kbd", "samp"}  # identifiers (action names, ids): not text to translate on their own
-VISIBLE_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm")
+VISIBLE_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm", "data-label")
+# Literal text handed to a filter or an include inside a tag: {{ x|default:"never" }}, with what="the token".
+TAG_LITERAL = re.compile(r'(?P<lead>(?:\|(?:default|default_if_none|yesno):)|\b(?:what|noun)=)'
+                         r'(?P<quote>["\'])(?P<text>[^"\']*)(?P=quote)')
+# Identifiers such filters fall back to (a JSON path's root, the actor of an automatic event, a flag).
+NOT_TEXT = {"document", "system", "UTC", "info", "auto", "true,false", "yes,no"}
 SKIP_BLOCKS = {"comment": "endcomment", "verbatim": "endverbatim", "blocktranslate": "endblocktranslate",
                "blocktrans": "endblocktrans"}
 RESERVED = {"count", "context", "trimmed", "asvar", "with", "as", "and", "or", "not", "in", "is"}
@@ -236,11 +241,27 @@ def attribute_texts(found: list[Token]) -> list[tuple[int, int, str]]:
     return texts
 
 
+def tag_literals(found: list[Token]) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each literal given to a filter or an include in a tag, not yet _("…")."""
+    literals = []
+    for token in found:
+        text = token.text
+        if token.kind == "raw" and text.startswith("{% blocktrans"):
+            text = text[:text.find("%}") + 2]  # the opening tag's `with` values
+        elif token.kind not in ("var", "block"):
+            continue
+        for match in TAG_LITERAL.finditer(text):
+            text = match.group("text")
+            if text not in NOT_TEXT and is_text(text):
+                literals.append((token.start + match.start("quote"), token.start + match.end(), text))
+    return literals
+
+
 def unmarked(source: str) -> list[str]:
     """The visible strings of a template outside {% translate %}/{% blocktranslate %}."""
     found = tokens(source)
     strings = ["".join(t.text for t in run).strip() for run in text_runs(found)]
-    return strings + [value for _, _, value in attribute_texts(found)]
+    return strings + [value for _, _, value in attribute_texts(found)] + [text for _, _, text in tag_literals(found)]
 
 
 # Marking ---------------------------------------------------------------------------------------
@@ -297,6 +318,8 @@ def mark(source: str) -> str:
     for start, end, value in attribute_texts(found):
         if not any(run_start <= start < run_end for run_start, run_end, _ in runs):  # inside a sentence already
             edits.append((start, end, translated(tokens(value))))
+    for start, end, text in tag_literals(found):
+        edits.append((start, end, '_("' + text + '")'))
     for start, end, replacement in sorted(edits, reverse=True):
         source = source[:start] + replacement + source[end:]
     return source
