@@ -8,16 +8,21 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.template import engines
 from django.utils import translation
 
 from accounts.models import AuditEvent, User
+from accounts.services import access_requests as requests
 from preferences import services
 from preferences.models import UserPreference
+
+from ..access_requests.conftest import T0, ask_delete, frozen
 
 pytestmark = pytest.mark.usefixtures("demo")
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +169,21 @@ def test_the_template_scan_finds_unmarked_text_and_attributes_and_skips_identifi
     assert marked == ('<p>{% blocktranslate with name=user.name %}Hello <strong>{{ name }}</strong>!'
                       '{% endblocktranslate %}</p>')
     assert template_strings.unmarked(marked) == []
+
+
+def test_access_request_mail_goes_out_in_each_recipients_language(django_capture_on_commit_callbacks):
+    for person in User.objects.filter(username__in=["admin", "viewer"]):
+        person.email = f"{person.username}@example.test"
+        person.save(update_fields=["email"])
+    services.update_preferences(actor=User.objects.get(username="admin"), language="zh-hans")
+    with frozen(T0), django_capture_on_commit_callbacks(execute=True):
+        asked = ask_delete()
+    to_admin = mail.outbox[-1]
+    assert to_admin.to == ["admin@example.test"]
+    assert to_admin.subject.startswith("[imsperm] 来自 viewer 的访问申请")
+    assert "请在 IAM → 访问申请中处理" in to_admin.body
+    with frozen(T0), django_capture_on_commit_callbacks(execute=True):
+        requests.approve(actor=User.objects.get(username="admin"), access_request=asked, duration=timedelta(hours=1))
+    to_viewer = mail.outbox[-1]  # the requester chose no language: English, as before
+    assert to_viewer.to == ["viewer@example.test"] and "approved by admin" in to_viewer.body
+    assert not CHINESE.search(to_viewer.body + to_viewer.subject)
