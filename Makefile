@@ -31,9 +31,9 @@ run: demo
 # The suite runs on every core (pytest-xdist), a test file per worker at a time so that a module's
 # fixtures are built once. Two lanes: browser tests flush their database after each test, so they run
 # after the others, never beside them on one worker. Exit code 5 (no test selected, e.g. PYTEST_ARGS
-# naming one file) is not a failure of a lane.
+# naming one file) is not a failure of a lane. Each lane ends with its 15 slowest tests, so CI says where time goes.
 JOBS ?= auto
-PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist loadfile
+PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist loadfile --durations=15
 
 test: setup
 	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
