@@ -1,19 +1,20 @@
 """The impact of a change before it is made: who gains and who loses which decision where.
 
-One function per change a confirmation page offers — attach, detach, a policy's new document, a
-member added or removed, a user (de)activated, a group deleted — each answering a who_can.Impact
-(the grouped form the restore review shows: "Members of developers (21 users): gain
-ims:images:delete in cn-north-4_dev"), shown through who_can.impact_for (names only for those
-who may ask who-can). Nothing is written: each function describes the directory after the change
-(the changed group's grants, the user's groups, the user's activity) and asks the engine
-(authz's compiled tables, as who_can.Directory joins them) for every affected user's decision of
-every action the change can touch, in every project it can touch, before and after.
+One function per change a confirmation page offers — attach, detach, a policy's new document (also
+the restore review's), a member added or removed, a user (de)activated, a group deleted — each
+answering a who_can.Impact (the grouped form the restore review shows: "Members of developers (21
+users): gain ims:images:delete in cn-north-4_dev"), shown through who_can.impact_for (names only for
+those who may ask who-can). Nothing is written: each function describes the directory after the
+change (the changed group's grants, the user's groups, the user's activity) and asks the engine,
+through accounts.changed_decisions, for every affected user's decision of every action the change
+can touch, in every project, before and after.
 
 The work stays small: only the affected users (the group's members, or the one user), only the
-actions the changed grants name, only the projects they cover (every project for All resources;
-globally for IAM actions). Users whose relevant groups bring the same grants share one decision
-table; only decisions whose conditions read g:UserId or g:UserName are made per user. Decisions
-are made without an image: "(with conditions)" marks an answer some images or requests change.
+actions the changed grants name, and for each action only the users whose changed groups name it.
+Users whose groups bring the same statements for an action share its decisions; each distinct
+statement is decided once (changed_decisions says how), and only decisions whose conditions read
+g:UserId or g:UserName are made per user. Decisions are made without an image: "(with
+conditions)" marks an answer some images or requests change.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from accounts.policy import SERVICES, get_action
+from accounts.policy import SERVICES, expand_pattern, get_action
 from accounts.policy.catalogue import ACTIONS
 
 from . import authz, who_can
-from .models import Policy, Project, User, UserGroup
+from .changed_decisions import DecisionChanges
+from .models import Grant, Membership, Policy, Project, User, UserGroup
 from .services.grants import is_global_only
 
 _ALL_ACTIONS = tuple(action.name for action in ACTIONS)
@@ -36,6 +38,10 @@ ALLOWED = who_can.OUTCOME_LABELS["allow"]
 
 def _is_global(action: str) -> bool:
     return SERVICES[get_action(action).service].is_global
+
+
+def _project_names() -> list[str]:
+    return list(Project.objects.order_by("name").values_list("name", flat=True))
 
 
 @dataclass
@@ -55,102 +61,76 @@ class Change:
     actions: tuple[str, ...] | None = None  # None: the actions the changed rules name
 
 
-def _statement_texts(reduced):
-    """statement_text(action, rule, compiled, statement) for who_can's contributions: a statement as (deny,
-    its condition as JSON), read from the rule's own document; one statement kept per text (reduced)."""
-    texts: dict[tuple[int, int], tuple[bool, str | None]] = {}
-
-    def statement_text(action, rule, compiled, statement):
-        key = (id(compiled), statement.index)
-        found = texts.get(key)
-        if found is None:
-            condition = rule.document["Statement"][statement.index].get("Condition")
-            found = texts[key] = (statement.deny, json.dumps(condition, sort_keys=True) if condition else None)
-        reduced.statements.setdefault((action, found), statement)
-        return found
-
-    return statement_text
+def _as_engine_sees(rules) -> list[tuple]:
+    """Rules as changed_decisions reads them: (rule, its compiled policy, the document it was compiled from)."""
+    return [(rule, rule.compiled, rule.document) for rule in rules]
 
 
-def _scope(rules) -> set[str] | None:
-    """Where `rules` apply: None for All resources, else their projects."""
-    if any(rule.all_resources for rule in rules):
-        return None
-    return set().union(*(rule.project_names for rule in rules)) if rules else set()
+def _rules_of(directory: who_can.Directory):
+    def rules_of(group_id):
+        part = directory.parts.get(group_id)
+        return _as_engine_sees(part.rules) if part is not None else []
+
+    return rules_of
 
 
-def _changed_rules(change: Change, rules_of) -> dict[int, list]:
-    """Changed group -> the rules on either side (what can change, and where)."""
-    return {g: list(change.before.get(g, rules_of(g))) + list(change.after.get(g, rules_of(g)))
-            for g in change.before.keys() | change.after.keys()}
+def _named_actions(rules) -> tuple[str, ...]:
+    """The catalogued actions some statement of `rules` names: the only ones changing them can change."""
+    named = [rule.compiled for rule in rules]
+    return tuple(a for a in _ALL_ACTIONS if any(compiled.statements_for(a) for compiled in named))
 
 
-def _setting(directory: who_can.Directory, change: Change) -> who_can._ImpactSetting:
-    """What every class of touched members is compared against: each involved group's contributions
-    before and after (who_can's statements as (effect, condition)), and where each changed group applies."""
-    def rules_of(g):
-        part = directory.parts.get(g)
-        return list(part.rules) if part is not None else []
-
-    changed = _changed_rules(change, rules_of)
-    actions = change.actions
-    if actions is None:
-        named = [rule.compiled for rules in changed.values() for rule in rules]
-        actions = tuple(a for a in _ALL_ACTIONS if any(compiled.statements_for(a) for compiled in named))
-    project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
-    reduced = who_can._Reduced(directory.stamp, directory.now)
-    statement_text = _statement_texts(reduced)
-    involved = {g for groups in change.groups.values() for g in groups}
-    sides = [{g: who_can._contributions([(rule, rule.compiled) for rule in overrides.get(g, rules_of(g))],
-                                        actions, statement_text) for g in involved}
-             for overrides in (change.before, change.after)]
-    return who_can._ImpactSetting(
-        directory=directory, reduced=reduced, actions=list(actions), sides=sides,
-        scope_of={g: _scope(rules) for g, rules in changed.items()}, project_names=project_names,
-        order={name: place for place, name in enumerate(project_names)},
-        global_actions={action: _is_global(action) for action in actions})
-
-
-def _decided(directory: who_can.Directory, change: Change, *, is_active=None) -> dict[int, list[tuple]]:
-    """User id -> (action, project, before, after) for every decision `change` changes (who_can's reduced
-    decisions: members bringing the same statements share one decision by the engine)."""
-    setting = _setting(directory, change)
-    # A group naming none of the actions on either side brings nothing to their decisions: leaving it out
-    # lets more members share one class (the admin group stays: it decides everything).
-    bringing = {g for g in setting.sides[0] if any(side[g][0] or side[g][1] for side in setting.sides)}
-    bringing.add(directory.admin_group_id)
+def _by_class(decisions: DecisionChanges, members, groups_of, active_of) -> dict[int, tuple]:
+    """User id -> their changes, decided once per class of members (the groups naming some action, the
+    same activity): leaving out the groups naming none lets more members share one class (the admin group
+    stays: it decides everything)."""
+    naming = decisions.naming | {decisions.directory.admin_group_id}
     classes: dict[tuple, list[who_can.Member]] = defaultdict(list)
-    for member in directory.members:
-        if member.user_id in change.groups:
-            groups = tuple(g for g in change.groups[member.user_id] if g in bringing)
-            active = member.is_active if is_active is None else is_active
-            classes[(groups, active)].append(replace(member, group_ids=groups))
-    found: dict[int, list[tuple]] = {}
-    for (group_ids, active), alike in classes.items():
-        shared, own = who_can._class_changes(setting, group_ids, active, alike)
-        for member in alike:
-            found[member.user_id] = shared + own.get(member.user_id, [])
+    for member in members:
+        groups = tuple(g for g in groups_of(member) if g in naming)
+        admin = decisions.directory.admin_group_id is not None and decisions.directory.admin_group_id in groups
+        classes[(groups, (active_of(member), admin))].append(member)
+    found: dict[int, tuple] = {}
+    for (group_ids, flags), alike in classes.items():
+        found.update(decisions.changes(group_ids, flags, alike))
     return found
 
 
-def _impact(directory: who_can.Directory, heading: dict, found: dict[int, list[tuple]]) -> who_can.Impact:
-    """The changes grouped as the restore review shows them: users with the same heading and changes together."""
-    project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
-    order = {name: place for place, name in enumerate(project_names)}
-    names = {m.user_id: m.username for m in directory.members if m.user_id in heading}
+def _decided(directory: who_can.Directory, change: Change, *, is_active=None) -> dict[int, tuple]:
+    """User id -> the who_can.Change of each decision `change` changes for them."""
+    before = {g: _as_engine_sees(rules) for g, rules in change.before.items()}
+    after = {g: _as_engine_sees(rules) for g, rules in change.after.items()}
+    actions = change.actions
+    if actions is None:
+        rules_of = _rules_of(directory)
+        changed = [rule for g in before.keys() | after.keys()
+                   for rule, _compiled, _document in (before.get(g, rules_of(g)) + after.get(g, rules_of(g)))]
+        actions = _named_actions(changed)
+    involved = {g for groups in change.groups.values() for g in groups}
+    decisions = DecisionChanges(directory, actions, _project_names(), _rules_of(directory),
+                                before=before, after=after, groups=involved)
+    members = [member for member in directory.members if member.user_id in change.groups]
+    return _by_class(decisions, members, lambda member: change.groups[member.user_id],
+                     lambda member: member.is_active if is_active is None else is_active)
+
+
+def _grouped(members, heading_of, changes_of, member_count: int, project_count: int) -> who_can.Impact:
+    """Users with the same heading and the same changes together, the largest group first."""
     together: dict[tuple, list[str]] = defaultdict(list)
-    for user_id, changes in found.items():
-        by_change: dict[tuple, list] = defaultdict(list)
-        for action, project, before, after in changes:
-            by_change[(action, before, after)].append(project)
-        if by_change:
-            key = tuple(who_can.Change(action, before, after, tuple(sorted(set(projects), key=order.get)))
-                        for (action, before, after), projects in sorted(by_change.items()))
-            together[(heading[user_id], key)].append(names[user_id])
-    groups = [who_can.MemberGroup(groups, tuple(sorted(users)), changes)
-              for (groups, changes), users in together.items()]
+    for member in members:
+        changes = changes_of.get(member.user_id)
+        if changes:
+            together[(heading_of(member), changes)].append(member.username)
+    groups = [who_can.MemberGroup(heading, tuple(sorted(users)), changes)
+              for (heading, changes), users in together.items()]
     groups.sort(key=lambda group: (-len(group.usernames), group.groups, group.usernames))
-    return who_can.Impact(tuple(groups), len(names), len(project_names))
+    return who_can.Impact(tuple(groups), member_count, project_count)
+
+
+def _impact(directory: who_can.Directory, heading: dict, found: dict[int, tuple]) -> who_can.Impact:
+    """The changes grouped as the restore review shows them: users with the same heading and changes together."""
+    members = [member for member in directory.members if member.user_id in heading]
+    return _grouped(members, lambda member: heading[member.user_id], found, len(members), Project.objects.count())
 
 
 def evaluate(change: Change, directory: who_can.Directory | None = None) -> who_can.Impact:
@@ -173,8 +153,8 @@ def _own_states(directory: who_can.Directory, member: who_can.Member, group_ids)
     group_ids = tuple(g for g in group_ids if g != directory.admin_group_id)
     change = Change(heading={member.user_id: ()}, groups={member.user_id: group_ids},
                     after={g: [] for g in group_ids}, actions=_ALL_ACTIONS)
-    found = _decided(directory, change, is_active=True).get(member.user_id, [])
-    return {(action, project): before for action, project, before, _after in found}
+    found = _decided(directory, change, is_active=True).get(member.user_id, ())
+    return {(each.action, project): each.before for each in found for project in each.projects}
 
 
 def _states(directory, member, group_ids, *, is_active: bool, project_names) -> dict[tuple, str]:
@@ -189,11 +169,16 @@ def _states(directory, member, group_ids, *, is_active: bool, project_names) -> 
 
 def _whole_user(directory, member, heading, *, groups_after, active_after) -> who_can.Impact:
     """A change to one user's every decision (activity, the admin group): before and after, compared."""
-    project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
+    project_names = _project_names()
+    order = {name: place for place, name in enumerate(project_names)}
     before = _states(directory, member, member.group_ids, is_active=member.is_active, project_names=project_names)
     after = _states(directory, member, groups_after, is_active=active_after, project_names=project_names)
-    changes = [(action, project, before[(action, project)], after[(action, project)])
-               for action, project in before if before[(action, project)] != after[(action, project)]]
+    by_change: dict[tuple, list] = defaultdict(list)
+    for (action, project), state in before.items():
+        if state != after[(action, project)]:
+            by_change[(action, state, after[(action, project)])].append(project)
+    changes = tuple(who_can.Change(action, was, now, tuple(sorted(projects, key=lambda p: order.get(p, -1))))
+                    for (action, was, now), projects in sorted(by_change.items()))
     return _impact(directory, {member.user_id: heading}, {member.user_id: changes})
 
 
@@ -208,7 +193,7 @@ def _member(directory: who_can.Directory, user: User) -> who_can.Member | None:
     return next((m for m in directory.members if m.user_id == user.pk), None)
 
 
-def _rules_of(directory: who_can.Directory, group: UserGroup) -> list[authz.GrantRule]:
+def _group_rules(directory: who_can.Directory, group: UserGroup) -> list[authz.GrantRule]:
     part = directory.parts.get(group.pk)
     return list(part.rules) if part is not None else []
 
@@ -238,7 +223,7 @@ def attach_impact(group: UserGroup, policies, *, all_resources: bool, projects=(
 
     directory = who_can.Directory.current()
     policies = list(policies)
-    rules = {rule.policy_id: rule for rule in _rules_of(directory, group)}
+    rules = {rule.policy_id: rule for rule in _group_rules(directory, group)}
     project_names = [getattr(project, "name", project) for project in projects]
     for policy in policies + dependency_closure(policies):
         rules[policy.pk] = _attached_rule(group, policy, rules.get(policy.pk), project_names=project_names,
@@ -251,7 +236,7 @@ def detach_impact(group: UserGroup, policies) -> who_can.Impact:
     directory = who_can.Directory.current()
     leaving = {policy.pk for policy in policies}
     return _group_change(directory, group,
-                         after=[rule for rule in _rules_of(directory, group) if rule.policy_id not in leaving])
+                         after=[rule for rule in _group_rules(directory, group) if rule.policy_id not in leaving])
 
 
 def group_delete_impact(group: UserGroup) -> who_can.Impact:
@@ -295,8 +280,48 @@ def activity_impact(user: User, *, active: bool) -> who_can.Impact:
 
 
 def document_impact(policy: Policy, document: dict) -> who_can.Impact:
-    """`policy` saying `document`: who_can.document_change_impact, the restore review's computation."""
-    return who_can.document_change_impact(policy, document)
+    """Every decision that changes for the members of the groups holding `policy` if it said `document`
+    (the policy editor's confirmation and the restore review).
+
+    Only actions whose naming statements differ between the documents can change, only where the
+    policy's grants apply, and only through what the member's groups bring there.
+    """
+    holder_grants = list(authz.live(Grant.objects.filter(policy=policy)).values_list("pk", "group_id", "all_resources"))
+    project_names = _project_names()
+    user_ids = set(Membership.objects.filter(group__grants__policy=policy).values_list("user_id", flat=True))
+    if not user_ids:
+        return who_can.Impact((), 0, len(project_names))
+    directory = who_can.Directory(user_ids=user_ids)
+    after_compiled = authz.compile_cached(document)
+    after = {group_id: [(rule, after_compiled, document) if rule.policy_id == policy.pk
+                        else (rule, rule.compiled, rule.document) for rule in part.rules]
+             for group_id, part in directory.parts.items() if any(rule.policy_id == policy.pk for rule in part.rules)}
+    decisions = DecisionChanges(directory, _changed_actions(policy.document, document), project_names,
+                                _rules_of(directory), after=after, groups=directory.parts.keys())
+    changes_of = _by_class(decisions, directory.members, lambda member: member.group_ids,
+                           lambda member: member.is_active)
+    holders = {group_id for _, group_id, _ in holder_grants}
+    group_names = dict(UserGroup.objects.filter(pk__in=holders).values_list("pk", "name"))
+    return _grouped(directory.members, lambda member: tuple(group_names[g] for g in member.group_ids if g in holders),
+                    changes_of, len(directory.members), len(project_names))
+
+
+def _changed_actions(before: dict, after: dict) -> list[str]:
+    """The actions either document names whose naming statements differ between the two: the only
+    actions whose decisions can change."""
+    actions: set[str] = set()
+    for each in (before, after):
+        for statement in each.get("Statement", []):
+            for pattern in statement.get("Action", []):
+                actions |= expand_pattern(pattern)
+    return sorted(a for a in actions if _naming_statements(before, a) != _naming_statements(after, a))
+
+
+def _naming_statements(document: dict, action: str) -> list[str]:
+    """The statements of `document` naming `action`, as canonical text: all a decision of it reads."""
+    compiled = authz.compile_cached(document)
+    return [json.dumps(document["Statement"][statement.index], sort_keys=True)
+            for statement in compiled.statements_for(action)]
 
 
 # --- on a page ---------------------------------------------------------------------------------

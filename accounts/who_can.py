@@ -11,15 +11,13 @@ and a handful of tables, not a thousand loads.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from accounts.policy import SERVICES, CompiledPolicy, get_action
-from accounts.policy.evaluator import CompiledStatement
+from accounts.policy import SERVICES, get_action
 
 from . import authz
-from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, Project, User, UserGroup
+from .models import ADMIN_GROUP_NAME, Grant, Membership, Policy, User, UserGroup
 from .process_cache import ProcessCache
 
 _MAX_JOINED = 50_000  # joined tables kept per directory (group sets × actions × projects asked)
@@ -224,17 +222,22 @@ def policy_authorization(policy: Policy, *, holders: bool = True) -> tuple[authz
     return _as_authorization([rule]), False
 
 
-# --- what a document change does to the people holding it ---------------------------------------
+# --- what a change does to decisions, as previews show it (computed by accounts.impact) --------------
 
 
 OUTCOME_LABELS = {"allow": "Allowed", "explicit_deny": "Denied explicitly", "implicit_deny": "Not granted"}
 SHOWN_NAMES = 20  # user names listed per group of members before "and N more"
-_USER_KEYS = frozenset({"g:userid", "g:username"})
-_PROJECT_KEYS = frozenset({"g:projectname", "g:requestedregion"})
 
 
-def _state(explanation: authz.Explanation, conditional: bool) -> str:
-    return OUTCOME_LABELS[explanation.outcome] + (" (with conditions)" if conditional else "")
+def outcome_label(outcome: str, conditional: bool) -> str:
+    """An engine outcome as impact previews show it: "Allowed", "Denied explicitly" or "Not granted", and
+    "(with conditions)" when some image or request could change it."""
+    return OUTCOME_LABELS[outcome] + (" (with conditions)" if conditional else "")
+
+
+def decision_label(explanation: authz.Explanation, conditional: bool) -> str:
+    """The engine's explanation as impact previews show it (see outcome_label)."""
+    return outcome_label(explanation.outcome, conditional)
 
 
 @dataclass(frozen=True)
@@ -348,310 +351,3 @@ def impact_for(authorization, impact: Impact) -> Impact | CountedImpact:
     groups = tuple(CountedGroup(group_count, users, changes) for (group_count, changes), (users,) in counted.items())
     return CountedImpact(tuple(sorted(groups, key=lambda g: -g.user_count)), impact.member_count,
                          impact.project_count)
-
-
-def _naming_statements(document: dict, action: str) -> list[str]:
-    """The statements of `document` naming `action`, as canonical text: all a decision of it reads."""
-    compiled = authz.compile_cached(document)
-    return [json.dumps(document["Statement"][statement.index], sort_keys=True)
-            for statement in compiled.statements_for(action)]
-
-
-class _Reduced:
-    """The engine's decisions of one action for whatever distinct statements name it.
-
-    A decision reads, of the statements naming the action, only their effects and conditions:
-    order and duplicates never matter (accounts.policy.evaluator). So a member's decision of
-    `action` in a project is the engine's decision over the distinct (effect, condition) pairs
-    their grants bring there, written as one document and decided by authz like any grant.
-    Hundreds of members holding different groups of similar policies share a handful of these.
-    """
-
-    def __init__(self, stamp: str, now):
-        self.stamp, self.now = stamp, now
-        self._grants: dict[tuple, authz.CompiledGrants] = {}
-        self._answers: dict[tuple, str] = {}
-        self._reads: dict[tuple, tuple[bool, bool, str | None]] = {}
-        self.pairs: dict[tuple, tuple[str, str]] = {}  # (action, (before, after), flags) -> both states
-        self.statements: dict[tuple, CompiledStatement] = {}  # (action, (effect, condition)) -> one naming it
-
-    def grants(self, action: str, contents: frozenset, flags: tuple[bool, bool]) -> authz.CompiledGrants:
-        """Someone holding, on All resources, one statement of each of `contents` (as compiled from
-        the member's own policies: one CompiledPolicy of those statements, nothing compiled again)."""
-        key = (action, contents, flags)
-        found = self._grants.get(key)
-        if found is None:
-            rules = []
-            if contents:
-                compiled = CompiledPolicy(tuple(self.statements[(action, content)] for content in sorted(
-                    contents, key=lambda content: (content[0], content[1] or ""))))
-                rules = [authz.GrantRule(grant_id=0, group_name="", policy_id=0, policy_name="", policy_kind="",
-                                         all_resources=True, project_names=frozenset(), document={},
-                                         compiled=compiled)]
-            is_active, is_admin = flags
-            found = self._grants[key] = authz.CompiledGrants(user_id=None, username="", is_active=is_active,
-                                                             is_admin=is_admin, rules=rules, stamp=self.stamp)
-        return found
-
-    def reads(self, action: str, contents: frozenset, flags, project: str | None) -> tuple[bool, bool]:
-        """Whether the decision reads the user's keys, and the project's keys (g:ProjectName,
-        g:RequestedRegion). The statements apply everywhere, so a decision reading neither is
-        the same in every project: it is made once, in the first project asked."""
-        key = (action, contents, flags)
-        found = self._reads.get(key)
-        if found is None:
-            keys = {name.lower() for name in
-                    authz.Authorization(self.grants(action, contents, flags)).condition_keys_read(action, project)}
-            found = self._reads[key] = (bool(keys & _USER_KEYS), bool(keys & _PROJECT_KEYS), project)
-        return found[:2]
-
-    def state(self, action: str, contents: frozenset, flags, project: str | None, member: Member | None) -> str:
-        user_keyed, project_keyed = self.reads(action, contents, flags, project)
-        if not project_keyed:
-            project = self._reads[(action, contents, flags)][2]
-        if not user_keyed:
-            member = None
-        key = (action, contents, flags, project, member and member.user_id)
-        found = self._answers.get(key)
-        if found is None:
-            grants = self.grants(action, contents, flags)
-            if member is not None:
-                grants = grants.for_member(user_id=member.user_id, username=member.username, is_active=flags[0])
-            authorization = authz.Authorization(grants, now=self.now)
-            explanation = authorization.decide(action, project)
-            found = self._answers[key] = _state(explanation, bool(authorization.conditional_effects(action, project)))
-        return found
-
-
-def _contributions(rules, actions, statement_text):
-    """For each action, the (effect, condition) pairs the rules bring everywhere, and to single projects."""
-    everywhere: dict[str, set] = defaultdict(set)
-    scoped: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for rule, compiled in rules:
-        for action in actions:
-            statements = compiled.statements_for(action)
-            if not statements:
-                continue
-            contents = {statement_text(action, rule, compiled, statement) for statement in statements}
-            if rule.all_resources:
-                everywhere[action] |= contents
-            else:
-                for project_name in rule.project_names:
-                    scoped[action][project_name] |= contents
-    return everywhere, scoped
-
-
-def _merged(by_group, group_ids):
-    """What a member of `group_ids` brings: the groups' contributions, per action, put together."""
-    everywhere: dict[str, set] = defaultdict(set)
-    scoped: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for group_id in group_ids:
-        found = by_group.get(group_id)
-        if found is None:
-            continue
-        for action, contents in found[0].items():
-            everywhere[action] |= contents
-        for action, projects in found[1].items():
-            for project_name, contents in projects.items():
-                scoped[action][project_name] |= contents
-    return everywhere, scoped
-
-
-def document_change_impact(policy: Policy, document: dict) -> Impact:
-    """Every decision that changes for the members of the groups holding `policy` if it said `document`.
-
-    Complete, and cheap whatever the number of members: only actions whose naming statements
-    differ between the documents can change, only in the projects the policy's grants cover
-    (or globally for IAM actions), and only through what the member's groups bring there. Members
-    whose groups bring the same statements share one decision by the engine (see _Reduced); only
-    decisions whose conditions read g:UserId or g:UserName are made per member. Decisions are made
-    without an image: "(with conditions)" marks an answer some images or requests change.
-    """
-    from datetime import UTC, datetime
-
-    holder_grants = list(authz.live(Grant.objects.filter(policy=policy)).values_list("pk", "group_id", "all_resources"))
-    project_names = list(Project.objects.order_by("name").values_list("name", flat=True))
-    user_ids = set(Membership.objects.filter(group__grants__policy=policy).values_list("user_id", flat=True))
-    if not user_ids:
-        return Impact((), 0, len(project_names))
-    actions = _changed_actions(policy.document, document)
-    directory = Directory(user_ids=user_ids)
-    after_compiled = authz.compile_cached(document)
-    reduced = _Reduced(directory.stamp, datetime.now(UTC))
-    statement_text = _statement_texts(policy, document, after_compiled, reduced)
-    sides = [_contributions_by_group(directory, policy, after_compiled if replaced else None, actions, statement_text)
-             for replaced in (False, True)]
-    scope_of = _holder_scopes(policy, holder_grants)
-    group_names = dict(UserGroup.objects.filter(pk__in=scope_of).values_list("pk", "name"))
-    setting = _ImpactSetting(
-        directory=directory, reduced=reduced, actions=actions, sides=sides, scope_of=scope_of,
-        project_names=project_names, order={name: place for place, name in enumerate(project_names)},
-        global_actions={action: SERVICES[get_action(action).service].is_global for action in actions})
-    classes: dict[tuple, list[Member]] = defaultdict(list)
-    for member in directory.members:
-        classes[(member.group_ids, member.is_active)].append(member)
-    changes_of: dict[int, list[tuple[str, str | None, str, str]]] = {}
-    for (group_ids, is_active), members in classes.items():
-        shared, own = _class_changes(setting, group_ids, is_active, members)
-        for member in members:
-            changes_of[member.user_id] = shared + own.get(member.user_id, [])
-    return _grouped(directory.members, changes_of, scope_of, group_names, setting.order, len(project_names))
-
-
-def _changed_actions(before: dict, after: dict) -> list[str]:
-    """The actions either document names whose naming statements differ between the two: the only
-    actions whose decisions can change."""
-    from accounts.policy import expand_pattern
-
-    actions: set[str] = set()
-    for each in (before, after):
-        for statement in each.get("Statement", []):
-            for pattern in statement.get("Action", []):
-                actions |= expand_pattern(pattern)
-    return sorted(a for a in actions if _naming_statements(before, a) != _naming_statements(after, a))
-
-
-def _statement_texts(policy: Policy, document: dict, after_compiled, reduced: _Reduced):
-    """statement_text(action, rule, compiled, statement): a statement as (deny, its condition as JSON),
-    read from `document` for the policy's rules after the change; remembered once per statement, and
-    one statement naming `action` kept for each such text (reduced.statements)."""
-    texts: dict[tuple[int, int], tuple[bool, str | None]] = {}
-
-    def statement_text(action, rule, compiled, statement):
-        key = (id(compiled), statement.index)
-        found = texts.get(key)
-        if found is None:
-            source = document if compiled is after_compiled and rule.policy_id == policy.pk else rule.document
-            condition = source["Statement"][statement.index].get("Condition")
-            found = texts[key] = (statement.deny, json.dumps(condition, sort_keys=True) if condition else None)
-        reduced.statements.setdefault((action, found), statement)  # one that names `action`
-        return found
-
-    return statement_text
-
-
-def _contributions_by_group(directory: Directory, policy: Policy, after_compiled, actions, statement_text) -> dict:
-    """Group id -> what its rules bring for `actions`; with `after_compiled`, the policy's rules say the
-    new document."""
-    by_group = {}
-    for group_id, part in directory.parts.items():
-        rules = [(rule, after_compiled if after_compiled is not None and rule.policy_id == policy.pk
-                  else rule.compiled) for rule in part.rules]
-        by_group[group_id] = _contributions(rules, actions, statement_text)
-    return by_group
-
-
-def _holder_scopes(policy: Policy, holder_grants) -> dict[int, set[str] | None]:
-    """Holder group -> the projects the policy's grants cover there (None: all resources)."""
-    scope_of: dict[int, set[str] | None] = {}
-    scoped_projects = defaultdict(set)
-    for grant_id, project_name in Grant.projects.through.objects.filter(grant__policy=policy).values_list(
-            "grant_id", "project__name"):
-        scoped_projects[grant_id].add(project_name)
-    for grant_id, group_id, all_resources in holder_grants:
-        if all_resources or scope_of.get(group_id, set()) is None:
-            scope_of[group_id] = None
-        else:
-            scope_of[group_id] = scope_of.get(group_id, set()) | scoped_projects[grant_id]
-    return scope_of
-
-
-@dataclass(frozen=True)
-class _ImpactSetting:
-    """What every member class of a change impact is compared against."""
-
-    directory: Directory
-    reduced: _Reduced
-    actions: list[str]
-    sides: list[dict]  # before, after: group id -> its contributions
-    scope_of: dict[int, set[str] | None]
-    project_names: list[str]
-    order: dict[str, int]
-    global_actions: dict[str, bool]
-
-
-def _class_changes(setting: _ImpactSetting, group_ids, is_active, members) -> tuple[list, dict[int, list]]:
-    """The changes of one class of members (same groups, same activity): those all share, and each one's own."""
-    flags = (is_active, setting.directory.is_admin(members[0]))
-    holders = [g for g in group_ids if g in setting.scope_of]
-    everywhere = any(setting.scope_of[g] is None for g in holders)
-    scope = set(setting.project_names) if everywhere else set().union(*(setting.scope_of[g] for g in holders))
-    shared: list[tuple] = []
-    own: dict[int, list[tuple]] = defaultdict(list)
-    # Only the groups holding the policy bring something different after: the others are merged once.
-    others = _merged(setting.sides[0], [g for g in group_ids if g not in setting.scope_of])
-    merged = [_merged(by_group, holders) for by_group in setting.sides]
-    for action in setting.actions:
-        if setting.global_actions[action] and not everywhere:
-            continue
-        for (before, after), projects in _action_blocks(setting, action, others, merged, scope):
-            if before != after:
-                _compare(setting.reduced, action, (before, after), flags, projects, members, shared, own)
-    return shared, own
-
-
-def _action_blocks(setting: _ImpactSetting, action, others, merged, scope) -> list[tuple[tuple, list]]:
-    """((statements before, after), projects) for `action`: one block per project where a group brings
-    something of its own, one for the rest of `scope` ([None] for a global action)."""
-    base = others[0].get(action, set())
-    bases = [frozenset(base | side[0].get(action, set())) for side in merged]
-    if setting.global_actions[action]:
-        return [((bases[0], bases[1]), [None])]
-    shared_extra = others[1].get(action, {})
-    extras = [side[1].get(action, {}) for side in merged]
-    special = (shared_extra.keys() | extras[0].keys() | extras[1].keys()) & scope
-    blocks = [(tuple(bases[n] | shared_extra.get(p, set()) | extras[n].get(p, set()) for n in (0, 1)), [p])
-              for p in special]
-    rest = sorted(scope - special, key=setting.order.get)
-    if rest:
-        blocks.append(((bases[0], bases[1]), rest))
-    return blocks
-
-
-def _compare(reduced: _Reduced, action, contents, flags, projects, members, shared, own) -> None:
-    """Decide `action` before and after in `projects` for a class of `members`; append what differs."""
-    first = projects[0]
-    pair = reduced.pairs.get((action, contents, flags))
-    if pair is None:  # not decided yet for another member class
-        keyed = [reduced.reads(action, side, flags, first) for side in contents]
-        per_user = any(user_keyed for user_keyed, _ in keyed)
-        per_project = any(project_keyed for _, project_keyed in keyed)
-        if per_user or per_project:
-            _compare_each(reduced, action, contents, flags, projects, members if per_user else None,
-                          per_project, shared, own)
-            return
-        # The common case: one pair of decisions for every project and member.
-        pair = reduced.pairs[(action, contents, flags)] = tuple(
-            reduced.state(action, side, flags, first, None) for side in contents)
-    if pair[0] != pair[1]:
-        shared.extend((action, p, *pair) for p in projects)
-
-
-def _compare_each(reduced: _Reduced, action, contents, flags, projects, members, per_project, shared, own) -> None:
-    """Decide per project (`per_project`) and per member (`members`, else None), for conditions that read them."""
-    for project in (projects if per_project else projects[:1]):
-        where = [project] if per_project else projects
-        for member in (members if members is not None else [None]):
-            before, after = (reduced.state(action, side, flags, project, member) for side in contents)
-            if before != after:
-                target = shared if member is None else own[member.user_id]
-                target.extend((action, p, before, after) for p in where)
-
-
-def _grouped(members, changes_of, scope_of, group_names, order, project_count) -> Impact:
-    """Members with the same changes and the same groups holding the policy, together."""
-    together: dict[tuple, list[str]] = defaultdict(list)
-    for member in members:
-        found = changes_of.get(member.user_id)
-        if not found:
-            continue
-        by_change: dict[tuple, list] = defaultdict(list)
-        for action, project, before, after in found:
-            by_change[(action, before, after)].append(project)
-        changes = tuple(Change(action, before, after, tuple(sorted(set(projects), key=lambda p: order.get(p, -1))))
-                        for (action, before, after), projects in sorted(by_change.items()))
-        holders = tuple(group_names[g] for g in member.group_ids if g in scope_of)
-        together[(holders, changes)].append(member.username)
-    groups = [MemberGroup(holders, tuple(sorted(names)), changes) for (holders, changes), names in together.items()]
-    groups.sort(key=lambda group: (-len(group.usernames), group.groups, group.usernames))
-    return Impact(tuple(groups), len(members), project_count)

@@ -35,7 +35,7 @@ def decisions() -> dict:
             for project in [None] if SERVICES[action.service].is_global else projects:
                 explanation = authorization.decide(action.name, project)
                 conditional = bool(authorization.conditional_effects(action.name, project))
-                found[(user.username, action.name, project)] = who_can._state(explanation, conditional)
+                found[(user.username, action.name, project)] = who_can.decision_label(explanation, conditional)
     return found
 
 
