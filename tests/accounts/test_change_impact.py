@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import authz, services, who_can
+from accounts.impact import document_impact
 from accounts.models import Grant, Membership, Policy, Project, User, UserGroup
 from accounts.policy import ACTIONS, SERVICES
 
@@ -34,7 +35,7 @@ def brute_force(policy, document):
                 for compiled in (grants, after):
                     authorization = authz.Authorization(compiled, now=NOW)
                     explanation = authorization.decide(action.name, project)
-                    states.append(who_can._state(explanation,
+                    states.append(who_can.decision_label(explanation,
                                                  bool(authorization.conditional_effects(action.name, project))))
                 if states[0] != states[1]:
                     changed.add((user.username, action.name, project, *states))
@@ -59,13 +60,13 @@ DOCUMENTS = [
 @pytest.mark.parametrize("name", ["DenyImageDeletion", "IMS ReadOnlyAccess"])
 def test_grouped_changes_equal_the_per_member_brute_force_on_the_demo(demo, name, document):
     policy = Policy.objects.get(name=name)
-    impact = who_can.document_change_impact(policy, document)
+    impact = document_impact(policy, document)
     assert impact.per_member() == brute_force(policy, document)
 
 
 def test_demo_restore_groups_developers_together(demo):
     policy = Policy.objects.get(name="DenyImageDeletion")
-    impact = who_can.document_change_impact(policy, DOCUMENTS[0])
+    impact = document_impact(policy, DOCUMENTS[0])
     (group,) = impact.member_groups
     assert group.groups == ("developers",) and group.usernames == ("developer",)
     delete = next(change for change in group.changes if change.action == "ims:images:delete")
@@ -120,21 +121,21 @@ def test_grouped_changes_equal_the_brute_force_on_a_random_account(demo, seed):
     rng, policies, document = seeded_account(seed)
     for policy in rng.sample(policies, 3):
         new = document()
-        impact = who_can.document_change_impact(policy, new)
+        impact = document_impact(policy, new)
         assert impact.per_member() == brute_force(policy, new), (policy.document, new)
 
 
 def test_query_count_does_not_grow_with_members(demo):
     policy = Policy.objects.get(name="DenyImageDeletion")
     with CaptureQueriesContext(connection) as few:
-        who_can.document_change_impact(policy, DOCUMENTS[0])
+        document_impact(policy, DOCUMENTS[0])
     developers = UserGroup.objects.get(name="developers")
     User.objects.bulk_create(User(username=f"dev-{n:02d}") for n in range(40))
     Membership.objects.bulk_create(Membership(user=u, group=developers)
                                    for u in User.objects.filter(username__startswith="dev-"))
     authz.bump_stamp()
     with CaptureQueriesContext(connection) as many:
-        impact = who_can.document_change_impact(policy, DOCUMENTS[0])
+        impact = document_impact(policy, DOCUMENTS[0])
     assert len(few) == len(many) <= 13
     (group,) = impact.member_groups
     assert len(group.usernames) == 41 and group.more_names == 41 - who_can.SHOWN_NAMES
@@ -153,6 +154,6 @@ def test_same_statement_in_two_policies_naming_different_actions(demo):
     Membership.objects.create(user=User.objects.create_user("pairing", password="x"), group=group)
     authz.bump_stamp()
     new = {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:get", "ims:images:delete"]}]}
-    impact = who_can.document_change_impact(changing, new)
+    impact = document_impact(changing, new)
     assert impact.per_member() == brute_force(changing, new)
     assert {change.action for group in impact.member_groups for change in group.changes} == {"ims:images:delete"}
