@@ -4,7 +4,10 @@ The engine's one clock is `authz.clock()` (django.utils.timezone.now): these tes
 patching django.utils.timezone.now, as every caller of the engine sees it.
 """
 
+import json
+import os
 import re
+import signal
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -12,8 +15,8 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
-from django.db import transaction
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -241,3 +244,86 @@ def test_expire_grants_removes_only_ended_grants_and_audits_each(ops):
     with frozen(T0 + timedelta(hours=2)):
         call_command("expire_grants", stdout=StringIO())  # again: nothing more
     assert AuditEvent.objects.filter(action="iam:permissions:revokePermission", target_id=str(ops.pk)).count() == 1
+
+
+def runs_at(monkeypatch, *moments, failing=()):
+    """The periodic job's runs see the engine's clock at `moments`, one per run; the runs numbered in
+    `failing` (from 0) find the database down instead."""
+    from accounts.management.commands import expire_grants as command
+
+    real, calls = command.expire_grants, []
+
+    def run():
+        number = len(calls)
+        calls.append(number)
+        if number in failing:
+            raise OperationalError("connection failed: Connection refused\n\tIs the server running?")
+        with frozen(moments[number]):
+            return real()
+
+    monkeypatch.setattr(command, "expire_grants", run)
+    return calls
+
+
+def job(*arguments) -> list[dict]:
+    stdout = StringIO()
+    call_command("expire_grants", *arguments, stdout=stdout)
+    return [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+def expired_removals(group) -> list[str]:
+    return list(AuditEvent.objects.filter(action="iam:permissions:revokePermission", target_id=str(group.pk),
+                                          message="expired").order_by("pk").values_list("details__policy", flat=True))
+
+
+def test_every_runs_periodically_and_logs_one_json_line_per_run(ops, monkeypatch):
+    attach(ops, "IMS ReadOnlyAccess", T0 + timedelta(hours=1))
+    attach(ops, "Security Administrator", T0 + timedelta(hours=3))
+    runs_at(monkeypatch, T0 + timedelta(hours=2), T0 + timedelta(hours=4))
+    first, second = job("--every", "0.01", "--runs", "2")
+    assert (first["event"], first["status"], first["removed_grants"]) == (
+        "expire_grants", "ok", ["IMS ReadOnlyAccess → expiry-ops"])
+    assert (second["status"], second["removed_grants"]) == ("ok", ["Security Administrator → expiry-ops"])
+    assert expired_removals(ops) == ["IMS ReadOnlyAccess", "Security Administrator"]
+    assert not Grant.objects.filter(group=ops).exists()
+
+
+def test_a_database_outage_in_one_run_is_logged_and_the_next_run_catches_up(ops, monkeypatch):
+    attach(ops, "IMS ReadOnlyAccess", T0 + timedelta(hours=1))
+    calls = runs_at(monkeypatch, T0 + timedelta(hours=2), T0 + timedelta(hours=2), failing={0})
+    down, back = job("--every", "0.01", "--runs", "2")
+    assert calls == [0, 1]
+    assert (down["status"], down["error"]) == ("error", "OperationalError: connection failed: Connection refused")
+    assert "removed_grants" not in down
+    assert (back["status"], back["removed_grants"]) == ("ok", ["IMS ReadOnlyAccess → expiry-ops"])
+    assert expired_removals(ops) == ["IMS ReadOnlyAccess"]
+
+
+def test_sigterm_ends_the_periodic_job_after_the_run_in_progress(ops, monkeypatch):
+    from accounts.management.commands import expire_grants as command
+
+    real, before = command.expire_grants, signal.getsignal(signal.SIGTERM)
+
+    def run_then_stopped():
+        removed = real()
+        os.kill(os.getpid(), signal.SIGTERM)  # a deployment stopping the job while it runs
+        return removed
+
+    monkeypatch.setattr(command, "expire_grants", run_then_stopped)
+    lines = job("--every", "5", "--runs", "3")
+    assert [line["status"] for line in lines] == ["ok"]  # the run finished and logged; no other began
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--every", "0"], "a positive number of seconds is needed, not '0'"),
+    (["--every", "-5"], "a positive number of seconds is needed"),
+    (["--every", "soon"], "a number of seconds is needed, not 'soon'"),
+    (["--every", "nan"], "a positive number of seconds is needed"),
+    (["--every", "1", "--runs", "0"], "a whole number of runs (1 or more) is needed, not '0'"),
+    (["--runs", "2"], "--runs goes with --every."),
+])
+def test_periodic_options_refuse_bad_values_clearly(demo, arguments, message):
+    with pytest.raises(CommandError) as refused:
+        call_command("expire_grants", *arguments, stdout=StringIO())
+    assert message in str(refused.value)
