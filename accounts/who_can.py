@@ -285,10 +285,11 @@ class MemberGroup:
 
 @dataclass(frozen=True)
 class Impact:
-    """Every decision a document change changes for the members of the groups holding the policy."""
+    """Every decision a change changes for the users it touches (a document change: the members of the groups
+    holding the policy), grouped."""
 
     member_groups: tuple[MemberGroup, ...]
-    member_count: int  # users in the groups holding the policy
+    member_count: int  # users the change touches (a document change: in the groups holding the policy)
     project_count: int
     names_shown = True
 
