@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.db.models import Q
 from django.utils import timezone
@@ -30,6 +31,7 @@ from accounts.policy import (
     SERVICES,
     ActionTable,
     CompiledPolicy,
+    RowKeys,
     compile_document,
     get_action,
     lower_keys,
@@ -307,10 +309,10 @@ class Authorization:
         self.now = now or clock()
         self.request_context = request_context or {}
         self._memo: dict[tuple[str, str | None], Explanation] = {}
-        self._image_keys: dict[tuple[object, str | None], dict] = {}  # lower-cased, by (image pk, project name)
         self._bases: dict[tuple, dict] = {}  # lower-cased, by (service, region, project name)
-        self._lowered_contexts: dict[tuple, dict] = {}  # by (service, region, (image pk, project name))
-        self._by_object: dict[tuple, tuple] = {}  # by the ids of the objects asked about: see _request
+        self._rows: dict[int, tuple] = {}  # by the id of the image asked about: see _row
+        self._places: dict[tuple, tuple] = {}  # by (project name, region): see _place
+        self._by_project: dict[int, tuple] = {}  # by the id of the project object asked about: see _place
 
     @property
     def rules(self) -> tuple[GrantRule, ...]:
@@ -328,20 +330,22 @@ class Authorization:
         """Decide one request. `project` is a Project, a project name, or None (global)."""
         if context is not None:
             return self._decide(action, project, image, context)
-        project_name = getattr(project, "name", project)
         if image is None:
+            project_name = getattr(project, "name", project)
             key = (action, project_name)
             memo = self._memo.get(key)
             if memo is None:
                 memo = self._memo[key] = self._decide(action, project, None, None)
             return memo
-        # An image's decision, the most asked (every button of every row): _decide inlined.
-        if project_name is None:
-            project_name = image.project.name
-        cell = self.grants.cell(action, project_name)
-        if cell.explanation is not None:
-            return cell.explanation
-        return cell.table.decide(self._request(action, project, project_name, image))
+        # An image's decision, the most asked (every button of every row): the row found by the image
+        # object, the action's decider for the row's project by the action, and it looks the row up.
+        row = self._rows.get(id(image))
+        if row is None or row[0] is not project or row[1] is not image:
+            row = self._row(project, image)
+        decider = row[2].get(action)
+        if decider is None:
+            decider = self._decider(action, row)
+        return decider(row[3])
 
     def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
         return self.decide(action, project, image, context).allowed
@@ -367,40 +371,69 @@ class Authorization:
             return cell.explanation
         if context is not None:  # the simulator's typed-in values: never memoised
             return cell.table.decide(lower_keys(self._context(action, project, project_name, image, context)))
-        return cell.table.decide(self._request(action, project, project_name, image))
+        if image is None:
+            return cell.table.decide(self._base(action, project, project_name))
+        return self.decide(action, project, image)
 
-    def _request(self, action, project, project_name, image) -> dict[str, object]:
-        """The request's context with lower-cased keys, built once per service, project and image
-        for this request: the request's own keys once per service and project, each image's keys
-        once, the two merged once per service, project and image.
+    def _base(self, action, project, project_name, region=None) -> dict[str, object]:
+        """The request's context without an image, with lower-cased keys: built once per service,
+        region and project for this request."""
+        if project_name and region is None:
+            region = requested_region(project, project_name)
+        key = (_SERVICE_AND_IMAGE_KEYS[action][0], region, project_name)  # cell() has refused any other action
+        found = self._bases.get(key)
+        if found is None:
+            found = self._bases[key] = lower_keys(self._context(action, project, project_name, None, None))
+        return found
 
-        Asked again about the same objects (a page asks several actions of each row's image), it is
-        found by their ids; the memo holds the objects, so an id cannot be reused while it is kept.
+    def _row(self, project, image) -> tuple:
+        """What deciding an image needs, once per image for this request: (project, image, the deciders of
+        its place, its lower-cased keys, project name, region, whether those keys are plain).
+
+        Found again by the image object's id (a page asks several actions of each row's image); the
+        row holds the image, so its id cannot be reused while the row is kept.
         """
-        service, image_action = _SERVICE_AND_IMAGE_KEYS[action]  # cell() has refused any other action
-        with_image = image_action and image is not None
-        quick = (service, project_name, id(project), id(image) if with_image else None)
-        found = self._by_object.get(quick)
-        if found is not None and found[0] is project and (not with_image or found[1] is image):
-            return found[2]
+        place = None if project is None else self._by_project.get(id(project))
+        if place is None or place[0] is not project:
+            place = self._place(project, image)
+        _, project_name, region, plain_deciders, other_deciders = place
+        keys, plain = _row_keys(image, project_name)
+        row = self._rows[id(image)] = (project, image, plain_deciders if plain else other_deciders, keys,
+                                       project_name, region, plain)
+        return row
+
+    def _place(self, project, image) -> tuple:
+        """(project, its name, its region, the deciders for plain image keys, the others): once per project
+        object for this request (by its id; the place holds it), once per row when the image names it."""
+        project_name = getattr(project, "name", project)
+        if project_name is None:
+            project_name = _related(image, "project").name
         region = requested_region(project, project_name) if project_name else None
-        base_key = (service, region, project_name)
-        request = self._bases.get(base_key)
-        if request is None:
-            request = self._bases[base_key] = lower_keys(self._context(action, project, project_name, None, None))
-        if with_image:
-            image_key = (image.pk, project_name)
-            memo_key = (service, region, image_key)
-            merged = self._lowered_contexts.get(memo_key)
-            if merged is None:
-                image_keys = self._image_keys.get(image_key)
-                if image_keys is None:
-                    image_keys = self._image_keys[image_key] = lower_keys(image_context(image, project_name))
-                # build_request_context puts the image's keys after the request's: a key both spell, the image's wins
-                merged = self._lowered_contexts[memo_key] = {**request, **image_keys}
-            request = merged
-        self._by_object[quick] = (project, image, request)
-        return request
+        deciders = self._places.get((project_name, region))
+        if deciders is None:
+            deciders = self._places[(project_name, region)] = ({}, {})
+        place = (project, project_name, region, *deciders)
+        if project is not None:
+            self._by_project[id(project)] = place
+        return place
+
+    def _decider(self, action, row) -> Callable[[dict], Explanation]:
+        """The action's decider for a row's place (project, region): each of its images' keys to the
+        answer (ActionTable.for_request over this request's context), kept for the request."""
+        project, _, deciders, _, project_name, region, plain = row
+        cell = self.grants.cell(action, project_name)
+        if cell.explanation is not None:
+            decider = partial(_constant, cell.explanation)
+        else:
+            request = self._base(action, project, project_name, region)
+            if not _SERVICE_AND_IMAGE_KEYS[action][1]:
+                decider = cell.table.for_request(request, _no_image_key)
+            elif plain:
+                decider = cell.table.for_request(request, is_image_key)
+            else:  # a value that is not a text or None: the image's keys merged and decided in full
+                decider = partial(_decided_in_full, cell.table, request)
+        deciders[action] = decider
+        return decider
 
     def _context(self, action, project, project_name, image, extra) -> dict[str, object]:
         """The request's context as build_request_context writes it (keys as spelled)."""
@@ -427,6 +460,61 @@ class Authorization:
 
 # Each catalogued action's service, and whether an image supplies keys to it (IMAGE_KEY_ACTIONS).
 _SERVICE_AND_IMAGE_KEYS = {action.name: (action.service, action.name in IMAGE_KEY_ACTIONS) for action in ACTIONS}
+_IMAGE_KEYS = frozenset({"ims:imagetype", "ims:ostype", "ims:platform", "ims:architecture"})
+_TAG_PREFIX = "ims:resourcetag/"
+_PLAIN_TYPES = frozenset({str, type(None)})  # the values ActionTable.for_request remembers
+_TAG_KEYS: dict[str, str] = {}  # a tag's key to its condition key, lower-cased (a page's rows share a few)
+
+
+def is_image_key(key: str) -> bool:
+    """Whether an image may supply the lower-cased condition key `key` (see image_context)."""
+    return key in _IMAGE_KEYS or key.startswith(_TAG_PREFIX)
+
+
+def _no_image_key(key: str) -> bool:
+    """An action no image supplies keys to: nothing varies from row to row."""
+    return False
+
+
+def _constant(explanation, keys) -> Explanation:
+    return explanation
+
+
+def _decided_in_full(table, request, keys) -> Explanation:
+    return table.decide({**request, **keys})  # build_request_context: a key both spell, the image's wins
+
+
+def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
+    """`lower_keys(image_context(image, project_name))`, built directly (a page builds one per row),
+    and whether each of its values is None or exactly a text (ActionTable.for_request remembers those)."""
+    image_type = image.image_type
+    if image_type == "private" and project_name and _related(image, "project").name != project_name:
+        image_type = "shared"
+    keys = RowKeys()
+    keys["ims:imagetype"] = image_type
+    keys["ims:ostype"] = image.os_type
+    keys["ims:platform"] = image.platform
+    keys["ims:architecture"] = image.architecture
+    tags = prefetched_rows(image, "tags")
+    for tag in image.tags.all() if tags is None else tags:
+        key = _TAG_KEYS.get(tag.key)
+        if key is None:
+            key = f"ims:ResourceTag/{tag.key}".lower()
+            if type(tag.key) is str and len(_TAG_KEYS) < _CACHE_SIZE * 8:
+                _TAG_KEYS[tag.key] = key
+        if key in keys:  # two spellings of one key: lower_keys keeps the last of image_context's order
+            keys = RowKeys(lower_keys(image_context(image, project_name)))
+            break
+        keys[key] = tag.value
+    return keys, _PLAIN_TYPES.issuperset(map(type, keys.values()))
+
+
+def _related(instance, name: str):
+    """`instance.<name>` (None if it has none), read from the model's cache of loaded relations when it
+    is there: the descriptor costs as much as the rest of a page row's keys (its project, its region)."""
+    state = getattr(instance, "_state", None)
+    found = None if state is None else state.fields_cache.get(name)
+    return getattr(instance, name, None) if found is None else found
 
 
 def build_request_context(action: str, *, user_id, username, project=None, project_name=None, now=None,
@@ -461,7 +549,7 @@ def build_request_context(action: str, *, user_id, username, project=None, proje
 def requested_region(project, project_name: str) -> str:
     """g:RequestedRegion: the project's region, or the region part of its name (`<region>_<sub>`)."""
     if project is not None and not isinstance(project, str):
-        code = getattr(getattr(project, "region", None), "code", None)
+        code = getattr(_related(project, "region"), "code", None)
         if code:
             return code
     return project_name.split("_", 1)[0]

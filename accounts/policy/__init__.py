@@ -17,7 +17,7 @@ from .catalogue import (
     lookup_condition_key,
     names_global_services_only,
 )
-from .evaluator import ActionTable, CompiledPolicy, Decision, compile_document, evaluate, lower_keys
+from .evaluator import ActionTable, CompiledPolicy, Decision, RowKeys, compile_document, evaluate, lower_keys
 from .validator import (
     Finding,
     ValidationResult,
@@ -38,6 +38,7 @@ __all__ = [
     "CompiledPolicy",
     "Decision",
     "Finding",
+    "RowKeys",
     "ValidationResult",
     "compile_document",
     "evaluate",

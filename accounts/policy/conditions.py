@@ -297,6 +297,10 @@ class CompiledCondition:
     tests: tuple[tuple[str, Callable[[object], bool]], ...]
     keys: frozenset[str]
     memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # When every test is a date operator's or Null's: the instants the date operators list. For one
+    # present instant such a condition holds or not by where it falls among them (before, on, after
+    # each), so a table remembers it by that place rather than by the instant (see evaluator._KeyGroup).
+    instants: tuple[datetime, ...] | None = field(default=None, compare=False, repr=False)
 
     def __call__(self, context: Mapping[str, object]) -> bool:
         """Whether every operator and every key holds (AND) in the lower-cased `context`."""
@@ -306,6 +310,7 @@ class CompiledCondition:
 def compile_condition(block: Mapping[str, Mapping[str, object]]) -> CompiledCondition:
     """Compile a `Condition` block; raise ValueError on an unknown operator or unfit value."""
     tests = []
+    instants: list[datetime] | None = []
     for operator_name, entries in block.items():
         operator = parse_operator(operator_name)
         if operator is None:
@@ -314,4 +319,9 @@ def compile_condition(block: Mapping[str, Mapping[str, object]]) -> CompiledCond
             raise ValueError(f"{operator_name} must map condition keys to values")
         for key, listed in entries.items():
             tests.append((key.lower(), compile_key(operator, listed)))
-    return CompiledCondition(tuple(tests), frozenset(key for key, _ in tests))
+            if instants is not None and operator.family == "date":
+                instants += [parse_date(value) for value in (listed if isinstance(listed, list) else [listed])]
+            elif operator.base != "Null":
+                instants = None
+    return CompiledCondition(tuple(tests), frozenset(key for key, _ in tests),
+                             instants=None if instants is None else tuple(instants))

@@ -13,12 +13,14 @@ which conditions held and which keys were missing.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 from .catalogue import lookup_condition_key
-from .conditions import CompiledCondition, compile_condition
+from .conditions import CompiledCondition, compile_condition, parse_date
 from .glob import ActionPatterns, action_patterns
 
 ALLOW = "allow"
@@ -29,10 +31,12 @@ _MAX_CACHED_ACTIONS = 1024
 _MAX_REMEMBERED = 256  # answers a key group keeps, by the values of its keys (g:CurrentTime changes each request)
 _MAX_DECISIONS = 1024  # decisions an ActionTable keeps, by which conditions held and which keys were missing
 _UNSURE = object()  # a value whose memo key could confuse it with another that a condition tells apart
+_PLACE = object()  # marks a datetime's memo key by its place among a group's instants (_KeyGroup._place)
 _TRUE, _FALSE = (bool, True), (bool, False)  # the memo keys of True and False (never those of 1 and 0)
 _MAX_VALUES = 4096  # states an ActionTable keeps by the values of all its keys but times (see `decide`)
 # Values told apart by their value and their exact type: nothing else is remembered by the raw values.
 _PLAIN_TYPES = frozenset({type(None), str, bool, int})
+_PLAIN = frozenset({type(None), str})  # values ActionTable.for_request remembers by the values alone
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,8 @@ class ActionTable:
     """
 
     __slots__ = (
-        "_allows", "_by_values", "_conditions", "_decisions", "_denies", "_explain", "_key_pairs", "_more_keys",
-        "_one_key", "_untimed", "_untimed_keys",
+        "_allows", "_by_values", "_conditions", "_decisions", "_denies", "_explain", "_groups", "_key_pairs",
+        "_more_keys", "_one_key", "_plans", "_untimed", "_untimed_keys",
         "conditional_effects", "constant", "holds", "key_names",
     )
 
@@ -247,7 +251,9 @@ class ActionTable:
         self._denies = tuple(denies)
         self._allows = tuple(allows)
         self._key_pairs = tuple(key_pairs)
-        self._untimed, self._one_key, self._more_keys = _split(_key_groups(self._conditions, self._key_pairs))
+        self._groups = _key_groups(self._conditions, self._key_pairs)
+        self._untimed, self._one_key, self._more_keys = _split(self._groups)
+        self._plans: dict[Callable[[str], bool], _RequestPlan] = {}  # by the `varies` of for_request
         self._untimed_keys = tuple(sorted({key for group in self._untimed for key in group.keys}))
         self._by_values: dict[tuple, int] = {}
         self._decisions: dict[int, object] = {}
@@ -293,6 +299,34 @@ class ActionTable:
         for group in self._more_keys:
             state |= group.bits(request)
         found = self._decisions.get(state)
+        return self._answer(state) if found is None else found
+
+    def for_request(self, fixed: Mapping[str, object],
+                    varies: Callable[[str], bool]) -> Callable[[Mapping[str, object]], object]:
+        """A decider of the contexts `{**fixed, **varying}` for `varying`s (lower-cased keys) whose keys
+        all satisfy `varies`: what `decide` answers for that context, found by one look-up.
+
+        One request decides every row of a page: `fixed` is the request's context (its time, address,
+        MFA, project), `varying` a row's keys (an image's tags, OS, platform), best a `RowKeys`. The
+        conditions reading none of the keys that vary are decided here, once; a row's answer is then
+        remembered by their outcome and the row's values of the keys the other conditions read, in
+        memos kept with the table across requests. So a row whose values were seen before, in this
+        request or an earlier one, costs one read of those keys and one look-up.
+
+        Only values that are None or exactly a text are remembered; a caller must not pass a value
+        that equals a text without being one (a str subclass may read differently): ask `decide`.
+        """
+        if self.constant is not None:
+            constant = self.constant
+            return lambda varying: constant
+        plan = self._plans.get(varies)
+        if plan is None:
+            plan = self._plans[varies] = _RequestPlan(self._groups, varies)
+        return plan.bind(self, fixed)
+
+    def _answer(self, state: int):
+        """The Decision (or its explanation) for `state`, remembered."""
+        found = self._decisions.get(state)
         if found is None:
             found = self._explained(self._decision(state))
             if len(self._decisions) >= _MAX_DECISIONS:
@@ -336,9 +370,13 @@ class _KeyGroup:
     The memo key tells apart every pair of values a condition could tell apart (True from 1, one
     instant's two spellings); values it cannot be sure of (floats, sets, other types) are tested
     every time.
+
+    A group of one key whose conditions only compare dates (or test presence) remembers a datetime by
+    its place among the instants they list (`_PLACE`, index and whether it is one of them): every
+    request brings a new time, but the same answers until the time passes a listed instant.
     """
 
-    __slots__ = ("conditions", "instant", "key", "keys", "memo", "missing")
+    __slots__ = ("conditions", "instant", "instants", "key", "keys", "listed", "memo", "missing")
 
     def __init__(self, keys: tuple[str, ...], conditions: tuple, missing: tuple):
         self.keys = keys
@@ -347,6 +385,10 @@ class _KeyGroup:
         self.missing = missing  # (lower-cased key, its bit)
         self.memo: dict[object, int] = {}
         self.instant = (_UNSURE, None)  # the last datetime seen and its memo key (a request's time is one object)
+        self.instants: tuple[datetime, ...] | None = None  # sorted, when a datetime is remembered by its place
+        if self.key is not None and conditions and all(c.instants is not None for c, _ in conditions):
+            self.instants = tuple(sorted({instant for c, _ in conditions for instant in c.instants}))
+        self.listed = frozenset(self.instants or ())
 
     def bits(self, request: Mapping[str, object]) -> int:
         if self.key is not None:
@@ -363,7 +405,8 @@ class _KeyGroup:
             return self._test(request, signature)
         found = self.memo.get(signature)
         if found is None:
-            found = self._test(request, signature)
+            placed = type(signature) is tuple and signature[0] is _PLACE  # not a condition's own memo key
+            found = self._test(request, _UNSURE if placed else signature)
             if len(self.memo) >= _MAX_REMEMBERED:
                 self.memo.clear()
             self.memo[signature] = found
@@ -372,7 +415,8 @@ class _KeyGroup:
     def _test(self, request: Mapping[str, object], signature: object) -> int:
         """The bits for `request`, whose values of this group's keys have the memo key `signature`
         (_UNSURE: test every condition). A condition reads exactly this group's keys, so it
-        remembers its answer by the same memo key, shared with every other table it is in."""
+        remembers its answer by the same memo key, shared with every other table it is in (not a
+        datetime's place: that is a place among this group's instants)."""
         found = 0
         for condition, bit in self.conditions:
             if signature is _UNSURE:
@@ -401,13 +445,92 @@ class _KeyGroup:
             return (kind, value)
         if kind is datetime:
             last, signature = self.instant
-            if value is not last:  # immutable: the same object has the same spelling
-                signature = (kind, value.isoformat())
+            if value is not last:  # immutable: the same object has the same spelling and place
+                signature = (kind, value.isoformat()) if self.instants is None else self._place(value)
                 self.instant = (value, signature)
             return signature
         if (kind is list or kind is tuple) and all(type(item) in (str, bool, int) for item in value):
             return (kind, tuple((type(item), item) for item in value))
         return _UNSURE
+
+
+    def _place(self, value: datetime) -> tuple:
+        """A datetime's memo key in a group whose conditions only compare it with `instants`: how many
+        are before it and whether it is one of them. Two times with the same place compare alike
+        with every listed instant, so every condition of the group answers alike."""
+        instant = parse_date(value, assume_utc=True)  # as the date operators read a request's time
+        return (_PLACE, bisect_left(self.instants, instant), instant in self.listed)
+
+
+class RowKeys(dict):
+    """A row's keys for ActionTable.for_request: a key it lacks reads None (as conditions read an absent
+    key), so a decider reads all the keys it needs at once."""
+
+    __slots__ = ()
+
+    def __missing__(self, key):
+        return None
+
+
+class _RequestPlan:
+    """How a table decides rows of one request (ActionTable.for_request), for one `varies`: its key
+    groups split into those reading no key that varies (decided once per request) and the others,
+    whose keys a row's memo key holds; the memos of answers, one per outcome of the first, are shared
+    by every request."""
+
+    __slots__ = ("answers", "fixed_groups", "fixed_keys", "read", "single", "varying_groups", "varying_keys")
+
+    def __init__(self, groups: tuple[_KeyGroup, ...], varies: Callable[[str], bool]):
+        self.varying_groups = tuple(group for group in groups if any(map(varies, group.keys)))
+        self.fixed_groups = tuple(group for group in groups if group not in self.varying_groups)
+        read = sorted({key for group in self.varying_groups for key in group.keys})
+        self.varying_keys = tuple(key for key in read if varies(key))
+        self.fixed_keys = tuple(key for key in read if not varies(key))  # read beside a key that varies
+        self.read = itemgetter(*self.varying_keys) if self.varying_keys else None
+        self.single = len(self.varying_keys) == 1  # `read` answers the value itself, not a tuple
+        self.answers: dict[tuple, dict] = {}  # (fixed outcome) -> {row values -> answer}
+
+    def bind(self, table: ActionTable, fixed: Mapping[str, object]) -> Callable[[Mapping[str, object]], object]:
+        state = 0
+        for group in self.fixed_groups:
+            state |= group.bits(fixed)
+        if not self.varying_groups:
+            answer = table._answer(state)
+            return lambda varying: answer
+        beside = tuple(map(fixed.get, self.fixed_keys))
+        if any(fixed.get(key) is not None for key in self.varying_keys) or not _PLAIN.issuperset(map(type, beside)):
+            # A row without a key would read the request's value, or a value cannot be remembered: in full.
+            return lambda varying: table.decide({**fixed, **varying})
+        outcome = (state, beside)
+        answers = self.answers.get(outcome)
+        if answers is None:
+            if len(self.answers) >= _MAX_REMEMBERED:
+                self.answers.clear()
+            answers = self.answers[outcome] = {}
+        read, remembered = self.read, answers.get
+
+        def decide(varying: Mapping[str, object]):
+            try:
+                key = read(varying)
+                found = remembered(key)
+            except (KeyError, TypeError):  # a key a plain dict lacks; a list
+                key = found = None
+            return self._miss(table, fixed, varying, state, answers, key) if found is None else found
+
+        return decide
+
+    def _miss(self, table: ActionTable, fixed, varying, state: int, answers: dict, key):
+        """A row not remembered: its conditions decided (each group by its own memo), the answer kept
+        when every value read is None or a text."""
+        request = {**fixed, **varying}
+        for group in self.varying_groups:
+            state |= group.bits(request)
+        found = table._answer(state)
+        if key is not None and _PLAIN.issuperset(map(type, (key,) if self.single else key)):
+            if len(answers) >= _MAX_VALUES:
+                answers.clear()
+            answers[key] = found
+        return found
 
 
 def _split(groups: tuple[_KeyGroup, ...]) -> tuple[tuple, tuple, tuple]:

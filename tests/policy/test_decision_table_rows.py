@@ -1,0 +1,231 @@
+"""A page's rows decided through one request's decider (ActionTable.for_request), and a request's time
+remembered by its place among the instants the conditions list: the same answers as the plain evaluator.
+
+A decider fixes the request's keys (time, address, MFA, project) and remembers each row's answer by
+the outcome of the conditions on those keys and the row's values of the keys that vary (an image's
+tags, OS, platform), in memos kept with the table across requests. These tests bind the same tables
+to several requests in turn, rows of every awkward kind (absent keys, None, numbers, True, lists, a
+request key a row overrides, a text that is not exactly a str) asked again and again, so every memo
+is read back by a request that did not write it.
+"""
+
+import enum
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.policy import ActionTable, RowKeys, compile_document, evaluate, lower_keys
+from accounts.policy.conditions import CompiledCondition
+from tests.policy.test_decision_table_conditions import ACTIONS, contexts, documents
+
+IMAGE_KEYS = ["ims:ResourceTag/env", "ims:ResourceTag/team", "ims:OsType", "ims:Platform", "ims:ImageType"]
+ROW_VALUES = ["prod", "dev", "PROD", "a", "Linux", "Windows", "Ubuntu", "private", "shared", "", None, 1, True,
+              ["prod", "dev"], []]
+
+
+def varies(key: str) -> bool:
+    """The keys a row supplies (as the service's images do): everything under ims:."""
+    return key.startswith("ims:")
+
+
+rows = st.dictionaries(st.sampled_from(IMAGE_KEYS), st.sampled_from(ROW_VALUES), max_size=5).map(lower_keys)
+
+
+def asked_row(row: dict, as_row_keys: bool):
+    return RowKeys(row) if as_row_keys else dict(row)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(documents, min_size=1, max_size=4), st.lists(st.integers(0, 3), min_size=1, max_size=6),
+       st.lists(contexts(), min_size=1, max_size=4), st.lists(rows, min_size=1, max_size=8), st.booleans())
+def test_rows_of_each_request_are_decided_as_the_evaluator(texts, picks, requests, page, as_row_keys):
+    compiled = [compile_document(document) for document in texts]
+    policies = [(f"grant-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]
+    tables = {action: ActionTable(policies, action) for action in ACTIONS}
+    # Request after request, and back: each binds the same tables, whose memos the others filled.
+    for request in [*requests, *reversed(requests)]:
+        fixed = lower_keys(request)
+        for action, table in tables.items():
+            decide = table.for_request(fixed, varies)
+            for row in [*page, *reversed(page)]:
+                expected = evaluate(policies, action, {**fixed, **row})
+                assert decide(asked_row(row, as_row_keys)) == expected, (action, request, row)
+
+
+def test_a_row_seen_in_an_earlier_request_runs_no_condition_though_the_time_is_new(monkeypatch):
+    """The request's time is a new object every request; the conditions on it hold alike until it
+    passes an instant they list, so a row seen before is one look-up."""
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:get"],
+         "Condition": {"StringEquals": {"ims:OsType": ["Linux"]}, "StringNotEquals": {"ims:ResourceTag/team": ["a"]}}},
+        {"Effect": "Deny", "Action": ["ims:images:get"],
+         "Condition": {"DateLessThan": {"g:CurrentTime": "2020-01-01T00:00:00Z"}}},
+        {"Effect": "Allow", "Action": ["ims:images:get"],
+         "Condition": {"DateGreaterThan": {"g:CurrentTime": "2024-01-01T00:00:00+08:00"},
+                       "Null": {"g:CurrentTime": False}}},
+        {"Effect": "Deny", "Action": ["ims:images:get"], "Condition": {"Bool": {"g:MFAPresent": [False]}}},
+        {"Effect": "Deny", "Action": ["ims:images:get"], "Condition": {"IpAddress": {"g:SourceIp": ["10.0.0.0/8"]}}},
+    ]}
+    policies = [("grant", compile_document(document))]
+    table = ActionTable(policies, "ims:images:get")
+    page = [RowKeys({"ims:ostype": os, "ims:resourcetag/team": team}) for os in ("Linux", "Windows", None)
+            for team in ("a", "b", None)]
+    runs = []
+    original = CompiledCondition.__call__
+    monkeypatch.setattr(CompiledCondition, "__call__", lambda condition, context: runs.append(1) or original(
+        condition, context))
+
+    def a_request(seconds: int):
+        fixed = {"g:currenttime": datetime(2025, 6, 1, tzinfo=UTC) + timedelta(seconds=seconds),
+                 "g:sourceip": "192.168.1.1", "g:mfapresent": True}
+        decide = table.for_request(fixed, varies)
+        for row in page:
+            assert decide(row) == evaluate(policies, "ims:images:get", {**fixed, **row})
+
+    a_request(0)
+    assert runs
+    runs.clear()
+    for seconds in range(1, 20):
+        a_request(seconds)
+    # evaluate() above runs every condition of every row; the deciders ran none of their own.
+    assert len(runs) == 19 * len(page) * 5
+
+
+def test_values_equal_to_each_other_but_read_differently_are_never_confused():
+    """True == 1 == 1.0 in Python, but a condition reads "true", "1" and "1.0": a row holding one of
+    them is never answered from another's memo, whatever the order they come in."""
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:get"],
+         "Condition": {"StringEquals": {"ims:ResourceTag/env": ["true", "1.0"]}}},
+        {"Effect": "Deny", "Action": ["ims:images:get"], "Condition": {"StringEquals": {"ims:ResourceTag/env": ["1"]}}},
+    ]}
+    policies = [("grant", compile_document(document))]
+    values = [True, 1, 1.0, "1", "true", (1,), (True,)]
+    for order in (values, values[::-1], values[1::2] + values[::2]):
+        table = ActionTable(policies, "ims:images:get")
+        decide = table.for_request({"g:sourceip": "10.1.2.3"}, varies)
+        for value in order * 2:
+            row = RowKeys({"ims:resourcetag/env": value})
+            assert decide(row) == evaluate(policies, "ims:images:get", row), value
+
+
+class Spelled(str):
+    """A text that reads differently from the str it equals (as a `(str, Enum)` member's str() does)."""
+
+    def __str__(self):
+        return "spelled-" + super().__str__()
+
+
+class Os(str, enum.Enum):  # noqa: UP042 - not StrEnum: its str() is "Os.LINUX", not the "Linux" it equals
+    LINUX = "Linux"
+
+
+def test_a_value_equal_to_a_text_without_being_one_is_decided_in_full_by_the_service():
+    """The service routes an image whose keys hold anything but None or exact texts around the
+    deciders' memos, so an enum member equal to "Linux" is decided as what it reads as."""
+    from accounts.authz import Authorization, CompiledGrants, GrantRule
+    from tests.accounts.test_decision_table import plain_decide, project_object
+
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:get"], "Condition": {"StringEquals": {"ims:OsType": ["Linux"]}}},
+        {"Effect": "Allow", "Action": ["ims:images:get"],
+         "Condition": {"StringEquals": {"ims:ResourceTag/env": ["prod"]}}},
+    ]}
+    rule = GrantRule(1, "group", 1, "policy", "custom", True, frozenset(), document, compile_document(document))
+    grants = CompiledGrants(user_id=7, username="alice", is_active=True, is_admin=False, rules=[rule], stamp="t")
+    project = project_object("cn-north-4")
+
+    def image(pk, os_type, env):
+        tags = [SimpleNamespace(key="env", value=env)]
+        return SimpleNamespace(pk=pk, project=project, image_type="private", os_type=os_type, platform="Ubuntu",
+                               architecture="x86", tags=SimpleNamespace(all=lambda: list(tags)))
+
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    authorization = Authorization(grants, now=now)
+    asked = [image(1, "Linux", "dev"), image(2, Os.LINUX, "dev"), image(3, "Windows", "prod"),
+             image(4, "Windows", Spelled("prod")), image(5, "Windows", None), image(6, None, 1)]
+    for _ in range(2):
+        for each in asked:
+            expected = plain_decide(grants, "ims:images:get", project, each, None, request_keys={}, now=now)
+            assert authorization.decide("ims:images:get", project, each) == expected, each
+    assert authorization.decide("ims:images:get", project, asked[0]).allowed
+    assert not authorization.decide("ims:images:get", project, asked[3]).allowed  # reads "spelled-prod"
+
+
+# A request's time, remembered by its place among the listed instants.
+
+LISTED = ["2025-01-01T00:00:00Z", "2025-06-01T08:00:00+08:00", "2025-06-01T00:00:00.000001+00:00"]
+EDGES = [datetime.fromisoformat(text) for text in LISTED]
+NEAR = [timedelta(0), timedelta(microseconds=1), -timedelta(microseconds=1), timedelta(days=1), -timedelta(days=40)]
+ZONES = [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5)), ZoneInfo("Europe/Paris")]
+DATE_OPERATORS = ["DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals"]
+
+
+@st.composite
+def times(draw):
+    """A request's time: on, just before or after a listed instant, in any offset, naive, or text."""
+    moment = draw(st.sampled_from(EDGES)) + draw(st.sampled_from(NEAR))
+    form = draw(st.integers(0, 3))
+    if form == 0:
+        return moment.astimezone(draw(st.sampled_from(ZONES)))
+    if form == 1:
+        return moment.astimezone(UTC).replace(tzinfo=None)  # naive: read as UTC
+    if form == 2:
+        return moment.isoformat()
+    return draw(st.sampled_from([None, "yesterday", 5]))
+
+
+@st.composite
+def time_statements(draw):
+    block = {}
+    for _ in range(draw(st.integers(1, 2))):
+        operator = draw(st.sampled_from([*DATE_OPERATORS, "Null", "StringEquals"]))
+        if operator == "Null":
+            block[operator] = {"g:CurrentTime": draw(st.sampled_from([True, False]))}
+        elif operator == "StringEquals":
+            block[operator] = {"g:CurrentTime": [draw(st.sampled_from(LISTED))]}
+        else:
+            prefix = draw(st.sampled_from(["", "ForAnyValue:", "ForAllValues:"]))
+            suffix = draw(st.sampled_from(["", "IfExists"]))
+            block[prefix + operator + suffix] = {"g:CurrentTime": draw(st.lists(st.sampled_from(LISTED), min_size=1,
+                                                                                max_size=3))}
+    return {"Effect": draw(st.sampled_from(["Allow", "Deny"])), "Action": ["ims:images:get"], "Condition": block}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(time_statements(), min_size=1, max_size=5), st.lists(times(), min_size=1, max_size=12))
+def test_times_on_and_around_the_listed_instants_are_decided_as_the_evaluator(statements, asked):
+    # Each statement a grant of its own; a time-only group mixes date comparisons, presence tests and
+    # (not placeable: the time's spelling) a string comparison.
+    policies = [(f"grant-{n}", compile_document({"Version": "1.1", "Statement": [statement]}))
+                for n, statement in enumerate(statements)]
+    table = ActionTable(policies, "ims:images:get")
+    for value in [*asked, *reversed(asked), *asked]:
+        context = {"g:CurrentTime": value}
+        assert table.decide(lower_keys(context)) == evaluate(policies, "ims:images:get", context), value
+        decide = table.for_request(lower_keys(context), varies)
+        assert decide(RowKeys()) == evaluate(policies, "ims:images:get", context), value
+
+
+def test_a_place_among_one_tables_instants_is_not_taken_for_a_place_among_anothers():
+    """A condition shared by two tables is placed among different instants in each (here one and
+    two): its answer at one table's place must not be read back at the other's."""
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:get", "ims:images:update"],
+         "Condition": {"DateLessThan": {"g:CurrentTime": "2025-06-01T00:00:00Z"}}},
+        {"Effect": "Deny", "Action": ["ims:images:update"],
+         "Condition": {"DateLessThan": {"g:CurrentTime": "2025-01-01T00:00:00Z"}}},
+    ]}
+    policies = [("grant", compile_document(document))]
+    tables = {action: ActionTable(policies, action) for action in ("ims:images:get", "ims:images:update")}
+    # After both instants for the one, between them for the other: the same count of instants before.
+    for action, moment in [("ims:images:get", datetime(2025, 7, 1, tzinfo=UTC)),
+                           ("ims:images:update", datetime(2025, 3, 1, tzinfo=UTC)),
+                           ("ims:images:get", datetime(2024, 7, 1, tzinfo=UTC)),
+                           ("ims:images:update", datetime(2025, 7, 1, tzinfo=UTC))]:
+        context = {"g:CurrentTime": moment}
+        assert tables[action].decide(lower_keys(context)) == evaluate(policies, action, context), (action, moment)
+
