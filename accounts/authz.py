@@ -311,8 +311,7 @@ class Authorization:
         self._memo: dict[tuple[str, str | None], Explanation] = {}
         self._bases: dict[tuple, dict] = {}  # lower-cased, by (service, region, project name)
         self._rows: dict[int, tuple] = {}  # by the id of the image asked about: see _row
-        self._places: dict[tuple, tuple] = {}  # by (project name, region): see _place
-        self._by_project: dict[int, tuple] = {}  # by the id of the project object asked about: see _place
+        self._places: dict[tuple, tuple] = {}  # by (project name, region): see _row
 
     @property
     def rules(self) -> tuple[GrantRule, ...]:
@@ -391,31 +390,20 @@ class Authorization:
         its place, its lower-cased keys, project name, region, whether those keys are plain).
 
         Found again by the image object's id (a page asks several actions of each row's image); the
-        row holds the image, so its id cannot be reused while the row is kept.
+        row holds the image, so its id cannot be reused while the row is kept. A page's rows each hold
+        a project object of their own, so the place (project name, region) is read from each.
         """
-        place = None if project is None else self._by_project.get(id(project))
-        if place is None or place[0] is not project:
-            place = self._place(project, image)
-        _, project_name, region, plain_deciders, other_deciders = place
-        keys, plain = _row_keys(image, project_name)
-        row = self._rows[id(image)] = (project, image, plain_deciders if plain else other_deciders, keys,
-                                       project_name, region, plain)
-        return row
-
-    def _place(self, project, image) -> tuple:
-        """(project, its name, its region, the deciders for plain image keys, the others): once per project
-        object for this request (by its id; the place holds it), once per row when the image names it."""
         project_name = getattr(project, "name", project)
         if project_name is None:
             project_name = _related(image, "project").name
         region = requested_region(project, project_name) if project_name else None
-        deciders = self._places.get((project_name, region))
-        if deciders is None:
-            deciders = self._places[(project_name, region)] = ({}, {})
-        place = (project, project_name, region, *deciders)
-        if project is not None:
-            self._by_project[id(project)] = place
-        return place
+        place = self._places.get((project_name, region))
+        if place is None:
+            place = self._places[(project_name, region)] = ({}, {})  # deciders for plain image keys, the others
+        keys, plain = _row_keys(image, project_name)
+        row = self._rows[id(image)] = (project, image, place[0] if plain else place[1], keys, project_name, region,
+                                       plain)
+        return row
 
     def _decider(self, action, row) -> Callable[[dict], Explanation]:
         """The action's decider for a row's place (project, region): each of its images' keys to the

@@ -16,11 +16,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 
 from .catalogue import lookup_condition_key
-from .conditions import CompiledCondition, compile_condition, parse_date
+from .conditions import CompiledCondition, compile_condition
 from .glob import ActionPatterns, action_patterns
 
 ALLOW = "allow"
@@ -458,7 +458,8 @@ class _KeyGroup:
         """A datetime's memo key in a group whose conditions only compare it with `instants`: how many
         are before it and whether it is one of them. Two times with the same place compare alike
         with every listed instant, so every condition of the group answers alike."""
-        instant = parse_date(value, assume_utc=True)  # as the date operators read a request's time
+        # As the date operators read a request's time (parse_date): without an offset, in UTC.
+        instant = value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
         return (_PLACE, bisect_left(self.instants, instant), instant in self.listed)
 
 
@@ -478,13 +479,15 @@ class _RequestPlan:
     whose keys a row's memo key holds; the memos of answers, one per outcome of the first, are shared
     by every request."""
 
-    __slots__ = ("answers", "fixed_groups", "fixed_keys", "read", "single", "varying_groups", "varying_keys")
+    __slots__ = ("answers", "fixed_groups", "fixed_keys", "read", "single", "varying_groups", "varying_keys",
+                 "varying_set")
 
     def __init__(self, groups: tuple[_KeyGroup, ...], varies: Callable[[str], bool]):
         self.varying_groups = tuple(group for group in groups if any(map(varies, group.keys)))
         self.fixed_groups = tuple(group for group in groups if group not in self.varying_groups)
         read = sorted({key for group in self.varying_groups for key in group.keys})
         self.varying_keys = tuple(key for key in read if varies(key))
+        self.varying_set = frozenset(self.varying_keys)
         self.fixed_keys = tuple(key for key in read if not varies(key))  # read beside a key that varies
         self.read = itemgetter(*self.varying_keys) if self.varying_keys else None
         self.single = len(self.varying_keys) == 1  # `read` answers the value itself, not a tuple
@@ -497,11 +500,11 @@ class _RequestPlan:
         if not self.varying_groups:
             answer = table._answer(state)
             return lambda varying: answer
-        beside = tuple(map(fixed.get, self.fixed_keys))
-        if any(fixed.get(key) is not None for key in self.varying_keys) or not _PLAIN.issuperset(map(type, beside)):
+        beside = tuple(map(fixed.get, self.fixed_keys)) if self.fixed_keys else ()
+        if not self.varying_set.isdisjoint(fixed) or (beside and not _PLAIN.issuperset(map(type, beside))):
             # A row without a key would read the request's value, or a value cannot be remembered: in full.
             return lambda varying: table.decide({**fixed, **varying})
-        outcome = (state, beside)
+        outcome = (state, beside) if beside else state
         answers = self.answers.get(outcome)
         if answers is None:
             if len(self.answers) >= _MAX_REMEMBERED:
