@@ -69,6 +69,7 @@ class DecisionChanges:
         self._place = {name: place for place, name in enumerate(self.project_names)}
         self._texts: dict[tuple[int, int], tuple] = {}
         self.statements = {action: _Statements() for action in self.actions}
+        self._ones: dict[int, int] = {}
         found = self._brought_by_group(rules_of, before or {}, after or {}, groups)
         # action -> group -> (lanes, statements on All resources) before and after, for the groups naming the
         # action on either side; the groups whose decisions of it can differ
@@ -93,7 +94,8 @@ class DecisionChanges:
             same = rules_of(group_id)
             sides = (before.get(group_id, same), after.get(group_id, same))
             for action in self.actions:
-                brought = [self._brought(action, rules) for rules in sides]
+                brought = [self._brought(action, sides[0])]
+                brought.append(brought[0] if sides[1] is sides[0] else self._brought(action, sides[1]))
                 if brought[0] != (0, {}) or brought[1] != (0, {}):
                     found[action][group_id] = brought
         return found
@@ -122,7 +124,10 @@ class DecisionChanges:
         statements on All resources in every lane), so a member's is the OR of their groups'."""
         width = _lane_bits(len(self.statements[action].compiled))
         everywhere, scoped = brought
-        lanes = everywhere * sum(1 << (place * width) for place in range(len(self.project_names)))
+        ones = self._ones.get(width)
+        if ones is None:  # 1 in every lane
+            ones = self._ones[width] = sum(1 << (place * width) for place in range(len(self.project_names)))
+        lanes = everywhere * ones
         for place, mask in scoped.items():
             lanes |= mask << (place * width)
         return lanes
@@ -241,8 +246,7 @@ class DecisionChanges:
     def _as_changes(self, entries) -> tuple[Change, ...]:
         names = self.project_names
         return tuple(Change(action, before, after,
-                            tuple(None if place is None else names[place] for place in sorted(
-                                places, key=lambda place: -1 if place is None else place)))
+                            (None,) if None in places else tuple(names[place] for place in sorted(places)))
                      for (action, before, after), places in sorted(entries.items()) if places)
 
     def _action_changes(self, action, present, flags, members) -> tuple[tuple[Change, ...], dict]:
