@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -310,8 +309,8 @@ class Authorization:
         self.request_context = request_context or {}
         self._memo: dict[tuple[str, str | None], Explanation] = {}
         self._bases: dict[tuple, dict] = {}  # lower-cased, by (service, region, project name)
-        self._rows: dict[int, tuple] = {}  # by the id of the image asked about: see _row
-        self._places: dict[tuple, tuple] = {}  # by (project name, region): see _row
+        self._rows: dict[int, list] = {}  # by the id of the image asked about: see _row
+        self._places: dict[tuple, dict] = {}  # action -> its entry (see _entry), by (project name, region)
 
     @property
     def rules(self) -> tuple[GrantRule, ...]:
@@ -337,14 +336,20 @@ class Authorization:
                 memo = self._memo[key] = self._decide(action, project, None, None)
             return memo
         # An image's decision, the most asked (every button of every row): the row found by the image
-        # object, the action's decider for the row's project by the action, and it looks the row up.
+        # object, the action's answer or deciders for the row's place by the action; the image's keys
+        # are read only when a decider needs them (see _entry).
         row = self._rows.get(id(image))
         if row is None or row[0] is not project or row[1] is not image:
             row = self._row(project, image)
-        decider = row[2].get(action)
-        if decider is None:
-            decider = self._decider(action, row)
-        return decider(row[3])
+        entry = row[2].get(action)
+        if entry is None:
+            entry = self._entry(action, row)
+        if entry.__class__ is Explanation:
+            return entry
+        keys = row[3]
+        if keys is None:
+            keys = self._read_keys(row)
+        return entry[row[4]](keys)
 
     def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
         return self.decide(action, project, image, context).allowed
@@ -385,9 +390,10 @@ class Authorization:
             found = self._bases[key] = lower_keys(self._context(action, project, project_name, None, None))
         return found
 
-    def _row(self, project, image) -> tuple:
-        """What deciding an image needs, once per image for this request: (project, image, the deciders of
-        its place, its lower-cased keys, project name, region, whether those keys are plain).
+    def _row(self, project, image) -> list:
+        """What deciding an image needs, once per image for this request: [project, image, the entries of
+        its place (see _entry), its lower-cased keys (None until read), 1 if they are plain else 0,
+        project name, region].
 
         Found again by the image object's id (a page asks several actions of each row's image); the
         row holds the image, so its id cannot be reused while the row is kept. A page's rows each hold
@@ -399,29 +405,33 @@ class Authorization:
         region = requested_region(project, project_name) if project_name else None
         place = self._places.get((project_name, region))
         if place is None:
-            place = self._places[(project_name, region)] = ({}, {})  # deciders for plain image keys, the others
-        keys, plain = _row_keys(image, project_name)
-        row = self._rows[id(image)] = (project, image, place[0] if plain else place[1], keys, project_name, region,
-                                       plain)
+            place = self._places[(project_name, region)] = {}
+        row = self._rows[id(image)] = [project, image, place, None, 0, project_name, region]
         return row
 
-    def _decider(self, action, row) -> Callable[[dict], Explanation]:
-        """The action's decider for a row's place (project, region): each of its images' keys to the
-        answer (ActionTable.for_request over this request's context), kept for the request."""
-        project, _, deciders, _, project_name, region, plain = row
+    def _read_keys(self, row: list) -> RowKeys:
+        """The row's image keys, read once (ActionTable.for_request remembers rows only when every value
+        is None or exactly a text: `plain`)."""
+        keys, plain = _row_keys(row[1], row[5])
+        row[3], row[4] = keys, int(plain)
+        return keys
+
+    def _entry(self, action, row) -> Explanation | tuple:
+        """The action's answer for a row's place (project, region) when no image can change it, else
+        its deciders of an image's keys: (in full, for plain keys; ActionTable.for_request over this
+        request's context), kept for the request."""
+        project, _, place, _, _, project_name, region = row
         cell = self.grants.cell(action, project_name)
         if cell.explanation is not None:
-            decider = partial(_constant, cell.explanation)
+            entry = cell.explanation
         else:
             request = self._base(action, project, project_name, region)
             if not _SERVICE_AND_IMAGE_KEYS[action][1]:
-                decider = cell.table.for_request(request, _no_image_key)
-            elif plain:
-                decider = cell.table.for_request(request, is_image_key)
-            else:  # a value that is not a text or None: the image's keys merged and decided in full
-                decider = partial(_decided_in_full, cell.table, request)
-        deciders[action] = decider
-        return decider
+                entry = cell.table.decide(request)  # an action no image supplies keys to
+            else:
+                entry = (partial(_decided_in_full, cell.table, request), cell.table.for_request(request, is_image_key))
+        place[action] = entry
+        return entry
 
     def _context(self, action, project, project_name, image, extra) -> dict[str, object]:
         """The request's context as build_request_context writes it (keys as spelled)."""
@@ -457,15 +467,6 @@ _TAG_KEYS: dict[str, str] = {}  # a tag's key to its condition key, lower-cased 
 def is_image_key(key: str) -> bool:
     """Whether an image may supply the lower-cased condition key `key` (see image_context)."""
     return key in _IMAGE_KEYS or key.startswith(_TAG_PREFIX)
-
-
-def _no_image_key(key: str) -> bool:
-    """An action no image supplies keys to: nothing varies from row to row."""
-    return False
-
-
-def _constant(explanation, keys) -> Explanation:
-    return explanation
 
 
 def _decided_in_full(table, request, keys) -> Explanation:
