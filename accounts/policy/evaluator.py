@@ -34,6 +34,9 @@ _UNSURE = object()  # a value whose memo key could confuse it with another that 
 _PLACE = object()  # marks a datetime's memo key by its place among a group's instants (_KeyGroup._place)
 _TRUE, _FALSE = (bool, True), (bool, False)  # the memo keys of True and False (never those of 1 and 0)
 _MAX_VALUES = 4096  # states an ActionTable keeps by the values of all its keys but times (see `decide`)
+# Answers a table's request plan keeps: outcomes of the request's conditions (a few: times, addresses,
+# MFA), and rows by their values under each (a page's images bring a handful of shapes).
+_MAX_OUTCOMES, _MAX_ROWS = 32, 1024
 # Values told apart by their value and their exact type: nothing else is remembered by the raw values.
 _PLAIN_TYPES = frozenset({type(None), str, bool, int})
 _PLAIN = frozenset({type(None), str})  # values ActionTable.for_request remembers by the values alone
@@ -507,7 +510,7 @@ class _RequestPlan:
         outcome = (state, beside) if beside else state
         answers = self.answers.get(outcome)
         if answers is None:
-            if len(self.answers) >= _MAX_REMEMBERED:
+            if len(self.answers) >= _MAX_OUTCOMES:
                 self.answers.clear()
             answers = self.answers[outcome] = {}
         read, remembered = self.read, answers.get
@@ -530,7 +533,7 @@ class _RequestPlan:
             state |= group.bits(request)
         found = table._answer(state)
         if key is not None and _PLAIN.issuperset(map(type, (key,) if self.single else key)):
-            if len(answers) >= _MAX_VALUES:
+            if len(answers) >= _MAX_ROWS:
                 answers.clear()
             answers[key] = found
         return found
