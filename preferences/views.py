@@ -1,6 +1,8 @@
 """The signed-in person's own preferences: the settings page, the top bar's theme switch and the
 browser's time zone sent once after the first sign-in. Each writes through preferences.services."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -51,6 +53,17 @@ def _back(request) -> str:
     return "/"
 
 
+def _referring_page(request) -> str:
+    """The page the switch was pressed on, with its query (the Referer, as Django's set_language reads it):
+    the top bar does not echo the page's address into a form field."""
+    referer = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
+        parts = urlsplit(referer)
+        if parts.path.startswith("/"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return "/"
+
+
 @login_only
 @require_POST
 def theme_switch(request):
@@ -85,7 +98,7 @@ def language_switch(request):
     language = form.cleaned_data["language"]
     if request.user.is_authenticated:
         remember(request, services.update_preferences(actor=request.user, language=language))
-    response = redirect(_back(request))
+    response = redirect(_back(request) if "next" in request.POST else _referring_page(request))
     if language:
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
                             path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,

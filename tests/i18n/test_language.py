@@ -187,3 +187,14 @@ def test_access_request_mail_goes_out_in_each_recipients_language(django_capture
     to_viewer = mail.outbox[-1]  # the requester chose no language: English, as before
     assert to_viewer.to == ["viewer@example.test"] and "approved by admin" in to_viewer.body
     assert not CHINESE.search(to_viewer.body + to_viewer.subject)
+
+
+def test_the_switch_returns_to_the_page_it_was_pressed_on_with_its_query_and_never_off_site(as_user):
+    browser = as_user("viewer")
+    back = browser.post("/me/preferences/language/", {"language": "zh-hans"},
+                        HTTP_REFERER="http://testserver/images/?project=cn-north-4")
+    assert back.status_code == 302 and back["Location"] == "/images/?project=cn-north-4"
+    away = browser.post("/me/preferences/language/", {"language": "en"}, HTTP_REFERER="https://evil.example/x")
+    assert away["Location"] == "/"
+    page = text(browser.get("/me/confirm/?next=//evil.example/"))
+    assert "evil.example" not in page  # the switch does not echo the page's address
