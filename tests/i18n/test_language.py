@@ -198,3 +198,11 @@ def test_the_switch_returns_to_the_page_it_was_pressed_on_with_its_query_and_nev
     assert away["Location"] == "/"
     page = text(browser.get("/me/confirm/?next=//evil.example/"))
     assert "evil.example" not in page  # the switch does not echo the page's address
+
+
+def test_the_check_fails_when_the_mo_was_not_compiled_from_the_po(tmp_path):
+    copy = tmp_path / "django.po"
+    copy.write_text(PO.read_text(encoding="utf-8").replace('msgstr "跳到正文"', 'msgstr "跳至正文"'), encoding="utf-8")
+    shutil.copyfile(PO.with_suffix(".mo"), tmp_path / "django.mo")  # compiled from the committed .po
+    result = run_check("--no-sync", "--po", str(copy))
+    assert result.returncode == 1 and "not compiled: 'Skip to content'" in result.stderr
