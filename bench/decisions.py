@@ -21,6 +21,8 @@
   statements as Cedar policies with `when` conditions, policy set and entities parsed once) by it.
   Every one of the 6,000 decisions is checked against the plain evaluator and against Cedar first.
 
+`--profile PAGES` shows instead where a conditional page's time goes (cProfile).
+
 Variants are interleaved round by round, each turn a few milliseconds; each figure is a median over
 the rounds of the wall clock; `cpu_us` gives each variant's median on this process's CPU clock too
 (on a busy machine the wall clock also counts the time spent waiting for a core).
@@ -409,17 +411,49 @@ def run() -> dict:
     return figures
 
 
+def profile_conditional(pages: int) -> None:
+    """Where a conditional page's time goes (`--profile PAGES`): the conditioned crowded user's pages
+    under cProfile, split into each image's row (its project and region), reading its keys, preparing
+    each (action, project) for the request (its context, the table bound to it), and the rest (finding
+    the row and the answer), then the functions that take longest."""
+    import cProfile
+    import pstats
+
+    ensure_database()
+    table_pages = conditional_variants(plain_authorization_class())["table, conditional"][0]
+    for _ in range(40):
+        table_pages()  # warm: every page once
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [table_pages() for _ in range(pages)])
+    stats = pstats.Stats(profiler)
+    cumulative = {function[2]: row[3] for function, row in stats.stats.items() if function[0].endswith("authz.py")}
+    total = stats.total_tt
+    parts = {"each image's row: project, region (_row)": cumulative.get("_row", 0.0),
+             "each image's keys (_read_keys)": cumulative.get("_read_keys", 0.0),
+             "each (action, project): context, binding (_entry)": cumulative.get("_entry", 0.0)}
+    parts["each decision: row and answer looked up (the rest)"] = total - sum(parts.values())
+    print(f"conditional pages under cProfile ({pages} pages, {pages * CONDITIONAL_PAGES * 150} decisions):")
+    for label, seconds in parts.items():
+        print(f"  {label:52s} {seconds / total:6.1%}")
+    stats.sort_stats("tottime").print_stats(15)
+
+
 def main():
-    """Standalone (`python bench/decisions.py`) or under bench/run.py (`--out FILE`: the figures as JSON)."""
+    """Standalone (`python bench/decisions.py`) or under bench/run.py (`--out FILE`: the figures as JSON);
+    `--profile PAGES` profiles the conditional pages instead of measuring."""
     import argparse
     import json
 
     parser = argparse.ArgumentParser(description="Decision benchmarks")
     parser.add_argument("--out", default="")
+    parser.add_argument("--profile", type=int, default=0, metavar="PAGES")
     options = parser.parse_args()
     from measure import setup_in_memory_django
 
     setup_in_memory_django()
+    if options.profile:
+        profile_conditional(options.profile)
+        return
     figures = run()
     if options.out:
         Path(options.out).write_text(json.dumps(figures, indent=2))
