@@ -37,11 +37,13 @@ PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOB
 
 test: setup
 	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
+	@scripts/ensure-gettext
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(PYTEST) -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The fast lane: everything but the browser and the two-server deployment tests.
 test-fast: setup
+	@scripts/ensure-gettext
 	$(PYTEST) -m "not browser and not deployment" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Production: settings from the environment (DJANGO_SECRET_KEY required); static files hashed and
@@ -70,4 +72,5 @@ clean:
 # The Simplified Chinese translation is complete and current: no empty or fuzzy message, the .po in step
 # with the marked strings (makemessages on a copy), no template string left unmarked (CI runs this).
 check-translations: setup
+	@scripts/ensure-gettext
 	DJANGO_DEBUG=1 $(PY) scripts/check-translations
