@@ -43,9 +43,25 @@ class _Undo(Exception):
     pass
 
 
+_unchanged: dict[str, dict] = {}  # the test's decisions before any change: every change is rolled back
+
+
+@pytest.fixture(autouse=True)
+def every_change_rolled_back(db):
+    """The brute force reads the account's decisions once per test (each change is undone, so each
+    `before` is the same), and checks at the end that the account decides as it did at the start."""
+    _unchanged.clear()
+    yield
+    if "decisions" in _unchanged:
+        assert decisions() == _unchanged["decisions"]  # every change rolled back
+    _unchanged.clear()
+
+
 def brute_force(change) -> set:
     """(user, action, project, before, after) for every decision `change()` changes, the change undone."""
-    before = decisions()
+    if "decisions" not in _unchanged:
+        _unchanged["decisions"] = decisions()
+    before = _unchanged["decisions"]
     after = None
     try:
         with transaction.atomic():
@@ -54,7 +70,6 @@ def brute_force(change) -> set:
             raise _Undo
     except _Undo:
         pass
-    assert before == decisions()  # rolled back
     return {(*key, before[key], after[key]) for key in before if before[key] != after[key]}
 
 
