@@ -176,8 +176,8 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_page_for_any_persona_in_either
             sweep.visit(persona, path)
     seconds = time.monotonic() - started
     total = sum(sweep.checked.values())
-    print(f"\naxe sweep (light, and dark's colour rules): {len(pages)} pages x {len(PERSONA_NAMES)} personas (+ sign-in), "
-          f"{total} page states checked, {len(sweep.failures)} violations, {seconds:.0f} s "
+    print(f"\naxe sweep (light, and dark's colour rules): {len(pages)} pages x {len(PERSONA_NAMES)} personas "
+          f"(+ sign-in), {total} page states checked, {len(sweep.failures)} violations, {seconds:.0f} s "
           f"({sweep.axe_seconds:.0f} s in axe)")
     print(f"by rule: {dict(violations_by_rule(sweep.failures))}")
     assert sweep.failures == [], "\n".join(distinct(sweep.failures))
