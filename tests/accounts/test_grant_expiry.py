@@ -116,7 +116,7 @@ def test_a_grant_ending_between_two_requests_is_refused_on_the_second_with_no_st
                                         Project.objects.get(name="eu-west-101"))
         page = client.get("/me/permissions/").content.decode()
         assert CELL.search(page).group(1) == "true"
-        assert "until 16:00 (in 1 min)" in page
+        assert "until 16:00 GMT+00:00 (in 1 min)" in page
         assert viewer.username in {m.username for m, _ in who_can.who_can("ims:images:delete", "eu-west-101").allowed}
     with frozen(T0 + timedelta(hours=1)):  # the end itself: ended
         assert not decide_now(viewer, "ims:images:delete", "eu-west-101").allowed
@@ -143,20 +143,34 @@ def test_a_grant_is_shown_with_its_end(ending_grant, as_user):
     client = as_user("admin")
     with frozen(T0 + timedelta(hours=-2)):  # 13:00: ends at 16:00, in 3 h
         page = client.get(f"/iam/groups/{ending_grant.group_id}/permissions/").content.decode()
-        assert "until 16:00 (in 3 h)" in page
+        assert "until 16:00 GMT+00:00 (in 3 h)" in page
         page = client.get(f"/iam/policies/{ending_grant.policy_id}/").content.decode()
-        assert "until 16:00 (in 3 h)" in page
+        assert "until 16:00 GMT+00:00 (in 3 h)" in page
         page = client.get("/iam/simulator/who-can/?action=ims:images:delete&project=eu-west-101").content.decode()
-        assert "until 16:00 (in 3 h)" in page
+        assert "until 16:00 GMT+00:00 (in 3 h)" in page
 
 
 def test_until_reads_as_time_and_distance():
     assert until_text(None) == ""
-    assert until_text(T0 + timedelta(hours=3), now=T0) == "until 18:00 (in 3 h)"
-    assert until_text(T0 + timedelta(minutes=20), now=T0) == "until 15:20 (in 20 min)"
-    assert until_text(T0 + timedelta(hours=1) - timedelta(seconds=1), now=T0) == "until 15:59 (in 1 h)"
-    assert until_text(T0 + timedelta(days=5), now=T0) == "until 11 Dec 2026 15:00 (in 5 d)"
-    assert until_text(T0 - timedelta(minutes=1), now=T0) == "until 14:59 (ended)"
+    assert until_text(T0 + timedelta(hours=3), now=T0) == "until 18:00 GMT+00:00 (in 3 h)"
+    assert until_text(T0 + timedelta(minutes=20), now=T0) == "until 15:20 GMT+00:00 (in 20 min)"
+    assert until_text(T0 + timedelta(hours=1) - timedelta(seconds=1), now=T0) == "until 15:59 GMT+00:00 (in 1 h)"
+    assert until_text(T0 + timedelta(days=5), now=T0) == "until 2026-12-11 15:00 GMT+00:00 (in 5 d)"
+    assert until_text(T0 - timedelta(minutes=1), now=T0) == "until 14:59 GMT+00:00 (ended)"
+
+
+def test_until_reads_in_the_persons_zone_and_language():
+    """Shanghai's evening of T0 is 23:00: three hours on is the next day there, and labelled so."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone, translation
+
+    with timezone.override(ZoneInfo("Asia/Shanghai")):
+        assert until_text(T0 + timedelta(hours=3), now=T0) == "until 2026-12-07 02:00 GMT+08:00 (in 3 h)"
+        assert until_text(T0 + timedelta(minutes=30), now=T0) == "until 23:30 GMT+08:00 (in 30 min)"
+        with translation.override("zh-hans"):
+            assert until_text(T0 + timedelta(minutes=30), now=T0) == "有效至 23:30 GMT+08:00（30 分钟后）"
+            assert until_text(T0 - timedelta(days=1), now=T0) == "有效至 2026-12-05 23:00 GMT+08:00（已结束）"
 
 
 # --- the service: ends, attaching again, refusals, audit

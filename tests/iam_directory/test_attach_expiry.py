@@ -72,7 +72,7 @@ def test_attaching_until_a_time_and_the_permissions_tab_shows_it(as_user, ops):
         browser.post(attach_url(ops), choice(duration="until", expires="2026-12-06T18:00", step="confirm"))
         assert Grant.objects.get(group=ops).expires == datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
         tab = browser.get(f"/iam/groups/{ops.pk}/permissions/").content.decode()
-        assert "until 18:00 (in 3 h)" in tab
+        assert "until 18:00 GMT+00:00 (in 3 h)" in tab
 
 
 def test_without_a_duration_the_grant_has_no_end(as_user, ops):

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 
 # The end's time, with its date when it is not today (an hour from 23:30 is tomorrow).
-UNTIL = r"(\d{1,2} \w{3} \d{4} )?\d\d:\d\d \(in 1 h\)"
+UNTIL = r"(\d{4}-\d\d-\d\d )?\d\d:\d\d GMT[+-]\d\d:\d\d \(in 1 h\)"
 
 
 def test_attach_for_one_hour_and_see_until_on_the_grids(page, live_demo, sign_in, screenshot):
