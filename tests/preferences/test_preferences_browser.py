@@ -56,17 +56,17 @@ def test_dark_mode_follows_the_device_then_the_switch_and_axe_is_clean(page, sig
         assert axe_violations(page) == [], path
     page.goto(f"{live_demo.url}/images/?project=cn-north-4")
     screenshot("preferences-dark-auto")
-    page.get_by_test_id("theme-switch").get_by_role("button", name="Light").click()
+    with page.expect_response(lambda answer: answer.url.endswith("/me/preferences/theme/")):  # saved first
+        page.get_by_test_id("theme-switch").get_by_role("button", name="Light").click()
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
     assert page.evaluate(background) == "rgb(244, 246, 249)"
-    page.wait_for_load_state("networkidle")
     page.reload()  # remembered by the server, drawn before any script runs: no flash
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
     expect(page.get_by_test_id("theme-switch").get_by_role("button", name="Light")).to_have_attribute(
         "aria-pressed", "true")
     assert UserPreference.objects.get(user__username="ims-admin").theme == "light"
-    page.get_by_test_id("theme-switch").get_by_role("button", name="Dark").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_response(lambda answer: answer.url.endswith("/me/preferences/theme/")):
+        page.get_by_test_id("theme-switch").get_by_role("button", name="Dark").click()
     page.goto(f"{live_demo.url}/me/permissions/")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     assert axe_violations(page) == []
