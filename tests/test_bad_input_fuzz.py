@@ -41,6 +41,7 @@ from accounts.models import (
     UserGroup,
 )
 from images.models import Image, ImageMember, ImageTag
+from preferences.models import UserPreference
 
 from .images.conftest import qcow2_bytes
 
@@ -82,7 +83,7 @@ JSON_HOSTILE = {
 }
 
 WATCHED = (User, UserGroup, Membership, Policy, Grant, Grant.projects.through, Region, Project, Image, ImageTag,
-           ImageMember, AuthorizationStamp)
+           ImageMember, AuthorizationStamp, UserPreference)
 
 
 # --- the endpoints -------------------------------------------------------------------------
@@ -248,6 +249,12 @@ ENDPOINTS = [
         "date_to": "2030-01-01", "page": "1"}, method="GET"),
     Endpoint("audit-export", lambda: "/iam/audit/export.csv", lambda: {"user": "admin", "outcome": "allowed"},
              method="GET"),
+    # a person's own preferences: the settings form and the top bar's switches
+    Endpoint("preferences", lambda: "/me/preferences/", lambda: {
+        "time_zone": "Asia/Shanghai", "theme": "dark", "language": "zh-hans"}),
+    Endpoint("theme-switch", lambda: "/me/preferences/theme/", lambda: {"theme": "light", "next": "/images/"}),
+    Endpoint("language-switch", lambda: "/me/preferences/language/", lambda: {"language": "zh-hans", "next": "/"}),
+    Endpoint("time-zone-detect", lambda: "/me/preferences/time-zone/detect/", lambda: {"time_zone": "Europe/Paris"}),
     # Django admin: the policy form parses JSON too
     Endpoint("admin-policy-add", lambda: "/admin/accounts/policy/add/", lambda: {
         "name": "fuzz-admin-policy", "description": "d", "document": document()}, json_fields=("document",)),
