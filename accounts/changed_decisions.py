@@ -22,15 +22,13 @@ import json
 import sys
 from collections import defaultdict
 
-from accounts.policy import SERVICES, CompiledPolicy, get_action
+from accounts.policy import SERVICES, CompiledPolicy, get_action, strongest
 
 from . import authz
 from .who_can import Change, outcome_label
 
 _USER_KEYS = frozenset({"g:userid", "g:username"})
 _PROJECT_KEYS = frozenset({"g:projectname", "g:requestedregion"})
-_RANKS = {"implicit_deny": 0, "allow": 1, "explicit_deny": 2}  # the evaluator's order: the strongest wins
-_BY_RANK = ("implicit_deny", "allow", "explicit_deny")
 
 
 class _Statements:
@@ -154,7 +152,7 @@ class DecisionChanges:
 
     def _one(self, action: str, bit: int, flags, project: str | None, member) -> tuple[int, bool]:
         """The engine's decision of `action` for someone holding the statement `bit` alone on All resources
-        (none: no statement), as (rank, whether conditions can change it)."""
+        (none: no statement), as (outcome, whether conditions can change it)."""
         statements = self.statements[action]
         if not bit & statements.project_keyed:
             project = self.project_names[0] if project is not None and self.project_names else project
@@ -168,7 +166,7 @@ class DecisionChanges:
                 grants = grants.for_member(user_id=member.user_id, username=member.username, is_active=flags[0])
             authorization = authz.Authorization(grants, now=self.directory.now)
             explanation = authorization.decide(action, project)
-            found = self._alone[key] = (_RANKS[explanation.outcome],
+            found = self._alone[key] = (explanation.outcome,
                                         bool(authorization.conditional_effects(action, project)))
         return found
 
@@ -194,14 +192,14 @@ class DecisionChanges:
                member.user_id if member is not None and mask & statements.user_keyed else None)
         found = self._labels.get(key)
         if found is None:
-            rank, conditional = self._one(action, 0, flags, project, None)
+            alone = [self._one(action, 0, flags, project, None)]
             rest = mask
             while rest:
                 low = rest & -rest
                 rest ^= low
-                each, each_conditional = self._one(action, low, flags, project, member)
-                rank, conditional = max(rank, each), conditional or each_conditional
-            found = self._labels[key] = outcome_label(_BY_RANK[rank], conditional)
+                alone.append(self._one(action, low, flags, project, member))
+            found = self._labels[key] = outcome_label(strongest(outcome for outcome, _ in alone),
+                                                      any(conditional for _, conditional in alone))
         return found
 
     # --- a class of members -------------------------------------------------------------------

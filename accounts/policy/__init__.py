@@ -17,7 +17,16 @@ from .catalogue import (
     lookup_condition_key,
     names_global_services_only,
 )
-from .evaluator import ActionTable, CompiledPolicy, Decision, RowKeys, compile_document, evaluate, lower_keys
+from .evaluator import (
+    ActionTable,
+    CompiledPolicy,
+    Decision,
+    RowKeys,
+    compile_document,
+    evaluate,
+    lower_keys,
+    strongest,
+)
 from .validator import (
     Finding,
     ValidationResult,
@@ -47,6 +56,7 @@ __all__ = [
     "lookup_condition_key",
     "lower_keys",
     "names_global_services_only",
+    "strongest",
     "validate_document",
     "validate_text",
 ]

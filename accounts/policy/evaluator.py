@@ -26,6 +26,15 @@ from .glob import ActionPatterns, action_patterns
 ALLOW = "allow"
 EXPLICIT_DENY = "explicit_deny"
 IMPLICIT_DENY = "implicit_deny"
+# How statements' outcomes combine, stated once: an explicit deny wins, then an allow, else the implicit
+# deny; their order and repeats never matter. `evaluate` decides so (a property test holds the two
+# together), and `strongest` is how anyone combines statements decided one at a time (the impact previews).
+OUTCOMES_BY_STRENGTH = (IMPLICIT_DENY, ALLOW, EXPLICIT_DENY)
+
+
+def strongest(outcomes: Iterable[str]) -> str:
+    """The decision of a set of statements from each one's decision alone."""
+    return max(outcomes, key=OUTCOMES_BY_STRENGTH.index, default=IMPLICIT_DENY)
 
 _MAX_CACHED_ACTIONS = 1024
 _MAX_REMEMBERED = 256  # answers a key group keeps, by the values of its keys (g:CurrentTime changes each request)

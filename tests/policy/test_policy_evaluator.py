@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts.policy import ACTION_NAMES, IMS_ACTIONS, compile_document, evaluate, validate_document
+from accounts.policy import ACTION_NAMES, IMS_ACTIONS, compile_document, evaluate, strongest, validate_document
 from accounts.policy.evaluator import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY
 
 ACTIONS = [*sorted(ACTION_NAMES), "ecs:servers:list", "ecs:servers:delete", "obs:buckets:get"]
@@ -255,6 +255,17 @@ def reference_decide(documents, action, context):
 @given(many_documents, actions, contexts())
 def test_evaluate_agrees_with_the_reference_model(documents, action, context):
     assert evaluate(compiled(documents), action, context).outcome == reference_decide(documents, action, context)
+
+
+@settings(max_examples=300)
+@given(many_documents, actions, contexts())
+def test_the_strongest_of_each_statement_alone_is_the_decision_of_them_all(documents, action, context):
+    """The combining rule the impact previews rely on: deciding each statement on its own and taking the
+    strongest outcome (`strongest`) answers as deciding the documents together."""
+    alone = [evaluate([("alone", compile_document({**document, "Statement": [statement]}))], action,
+                      context).outcome
+             for document in documents for statement in document["Statement"]]
+    assert strongest(alone) == evaluate(compiled(documents), action, context).outcome
 
 
 @settings(max_examples=50)
