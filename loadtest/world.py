@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -101,108 +102,185 @@ def _windows(admin_ops):
     return detached, attached
 
 
-def verify(world_path: str, journal_path: str) -> dict:
+@dataclass
+class Run:
+    """What every check reads: the world prepared, the journal locust wrote, and views of it several
+    checks share (the flapper's requests, the administrator's flips in sending order)."""
+
+    world: dict
+    journal: list[dict]
+    flap_writes: list[dict]
+    admin_ops: list[dict]
+    acked_admin: list[dict]
+    actors: list[str]
+
+
+def read_run(world_path: str, journal_path: str) -> Run:
+    """The world and the journal, read once for all the checks."""
     world = json.loads(Path(world_path).read_text())
     journal = [json.loads(line) for line in Path(journal_path).read_text().splitlines() if line.strip()]
-    problems: dict[str, list] = defaultdict(list)
+    admin_ops = sorted((e for e in journal if e["persona"] == "admin"), key=lambda e: e["t0"])
+    return Run(world=world, journal=journal, flap_writes=[e for e in journal if e["persona"] == "flapper"],
+               admin_ops=admin_ops, acked_admin=[e for e in admin_ops if acknowledged(e)],
+               actors=[*world["readers"], *world["writers"], world["flapper"], world["admin"]["username"]])
 
-    # 1. Every acknowledged write is in the database (writers' images: their last acknowledged state).
+
+def acknowledged(entry: dict) -> bool:
+    return entry["status"] in ALLOWED_STATUSES
+
+
+def _image_lost_writes(image_id: str, acked: list[dict]) -> list[str]:
+    """One writer's image against its acknowledged writes: a step of its own because a delete, a
+    modify and an upload each leave a different trace to look for."""
+    image = Image.objects.filter(pk=image_id).first()
+    if any(e["op"] == "delete" for e in acked):
+        return [f"{image_id}: delete acknowledged, image still there"] if image is not None else []
+    if image is None:
+        return [f"{image_id}: created, never deleted, missing"]
+    lost = []
+    modifies = [e for e in acked if e["op"] == "modify"]
+    if modifies and image.description != modifies[-1]["token"]:
+        lost.append(f"{image_id}: description {image.description!r}, last acknowledged {modifies[-1]['token']!r}")
+    if any(e["op"] == "upload" for e in acked) and image.status != Image.Status.ACTIVE:
+        lost.append(f"{image_id}: upload acknowledged, status {image.status}")
+    return lost
+
+
+def writer_images_kept(run: Run):
+    """1a. Every acknowledged write of a writer is in the database: each image in its last acknowledged state."""
     by_image = defaultdict(list)
-    for entry in journal:
+    for entry in run.journal:
         if entry["persona"] == "writer" and entry.get("image"):
             by_image[entry["image"]].append(entry)
-    unacknowledged = sum(1 for e in journal if e["status"] not in ALLOWED_STATUSES and e["status"] != 403)
     for image_id, entries in by_image.items():
-        acked = [e for e in entries if e["status"] in ALLOWED_STATUSES]
-        image = Image.objects.filter(pk=image_id).first()
-        if any(e["op"] == "delete" for e in acked):
-            if image is not None:
-                problems["lost_writes"].append(f"{image_id}: delete acknowledged, image still there")
-            continue
-        if image is None:
-            problems["lost_writes"].append(f"{image_id}: created, never deleted, missing")
-            continue
-        modifies = [e for e in acked if e["op"] == "modify"]
-        if modifies and image.description != modifies[-1]["token"]:
-            problems["lost_writes"].append(f"{image_id}: description {image.description!r}, "
-                                           f"last acknowledged {modifies[-1]['token']!r}")
-        if any(e["op"] == "upload" for e in acked) and image.status != Image.Status.ACTIVE:
-            problems["lost_writes"].append(f"{image_id}: upload acknowledged, status {image.status}")
-    flap_writes = [e for e in journal if e["persona"] == "flapper"]
-    acked_flaps = [e for e in flap_writes if e["status"] in ALLOWED_STATUSES]
-    target = Image.objects.get(pk=world["flap"]["image"])
+        for problem in _image_lost_writes(image_id, [e for e in entries if acknowledged(e)]):
+            yield "lost_writes", problem
+
+
+def flap_target_kept(run: Run):
+    """1b. The flapper's image holds its last acknowledged description."""
+    acked_flaps = [e for e in run.flap_writes if acknowledged(e)]
+    target = Image.objects.get(pk=run.world["flap"]["image"])
     if acked_flaps and target.description != acked_flaps[-1]["token"]:
-        problems["lost_writes"].append(f"flap target: {target.description!r}, last acknowledged "
-                                       f"{acked_flaps[-1]['token']!r}")
-    admin_ops = sorted((e for e in journal if e["persona"] == "admin"), key=lambda e: e["t0"])
-    acked_admin = [e for e in admin_ops if e["status"] in ALLOWED_STATUSES]
-    attached_now = Grant.objects.filter(group_id=world["flap"]["group"], policy_id=world["flap"]["policy"]).exists()
-    if acked_admin and attached_now != (acked_admin[-1]["op"] == "attach"):
-        problems["lost_writes"].append(f"flap grant attached={attached_now}, last acknowledged {acked_admin[-1]['op']}")
+        yield "lost_writes", f"flap target: {target.description!r}, last acknowledged {acked_flaps[-1]['token']!r}"
 
-    # 2. Nothing that was refused happened.
-    refused_tokens = {e["token"] for e in journal if e["status"] == 403 and e.get("token")}
+
+def flap_grant_kept(run: Run):
+    """1c. The flap grant is attached exactly when the administrator's last acknowledged flip attached it."""
+    flap = run.world["flap"]
+    attached_now = Grant.objects.filter(group_id=flap["group"], policy_id=flap["policy"]).exists()
+    if run.acked_admin and attached_now != (run.acked_admin[-1]["op"] == "attach"):
+        yield "lost_writes", f"flap grant attached={attached_now}, last acknowledged {run.acked_admin[-1]['op']}"
+
+
+def refused_not_done(run: Run):
+    """2. Nothing that was refused happened: no refused description anywhere, the sentinels untouched."""
+    refused_tokens = {e["token"] for e in run.journal if e["status"] == 403 and e.get("token")}
     changed = Image.objects.filter(description__in=refused_tokens).values_list("pk", flat=True)
-    problems["refused_but_done"] += [f"{pk}: holds a refused description" for pk in changed]
-    sentinels = Image.objects.filter(pk__in=world["sentinels"])
-    if sentinels.count() != len(world["sentinels"]):
-        problems["refused_but_done"].append(f"{len(world['sentinels']) - sentinels.count()} sentinel images gone")
-    problems["refused_but_done"] += [f"{s.pk}: sentinel modified" for s in sentinels if s.description != "sentinel"]
+    for pk in changed:
+        yield "refused_but_done", f"{pk}: holds a refused description"
+    expected = run.world["sentinels"]
+    sentinels = Image.objects.filter(pk__in=expected)
+    if sentinels.count() != len(expected):
+        yield "refused_but_done", f"{len(expected) - sentinels.count()} sentinel images gone"
+    for sentinel in sentinels:
+        if sentinel.description != "sentinel":
+            yield "refused_but_done", f"{sentinel.pk}: sentinel modified"
 
-    # 3. No request allowed after its grant's revocation was acknowledged (and none refused after an attach).
-    detached, attached = _windows(admin_ops)
-    judged = Counter()
-    for entry in flap_writes:
-        inside = lambda spans, e=entry: any(start < e["t0"] and e["t1"] < end for start, end in spans)  # noqa: E731
+
+def flapper_judged(run: Run):
+    """The flapper's requests sent and answered wholly inside a span where the grant was certainly
+    detached ("after_revocation") or attached ("after_grant"); the others are not judged."""
+    detached, attached = _windows(run.admin_ops)
+    for entry in run.flap_writes:
+        def inside(spans, e=entry):
+            return any(start < e["t0"] and e["t1"] < end for start, end in spans)
         if inside(detached):
-            judged["after_revocation"] += 1
-            if entry["status"] in ALLOWED_STATUSES:
-                problems["stale_allows"].append(entry)
+            yield entry, "after_revocation"
         elif inside(attached):
-            judged["after_grant"] += 1
-            if entry["status"] not in ALLOWED_STATUSES and entry["status"] not in UNAVAILABLE:
-                problems["stale_denies"].append(entry)
+            yield entry, "after_grant"
 
-    # 4. One audit event per acknowledged write, and per refusal (repeats are counted on one event).
+
+def decisions_current(run: Run):
+    """3. No request allowed after its grant's revocation was acknowledged, none refused after an attach
+    (an answer that never came, or a 503, is no refusal)."""
+    for entry, span in flapper_judged(run):
+        if span == "after_revocation" and acknowledged(entry):
+            yield "stale_allows", entry
+        elif span == "after_grant" and not acknowledged(entry) and entry["status"] not in UNAVAILABLE:
+            yield "stale_denies", entry
+
+
+def _allowed_write_events(actors: list[str]) -> Counter:
+    """The audit log's allowed write events of the load test's accounts, by (user, action, target)."""
     allowed = Counter()
-    actors = [*world["readers"], *world["writers"], world["flapper"], world["admin"]["username"]]
     for event in AuditEvent.objects.filter(outcome=AuditEvent.Outcome.ALLOWED, actor__username__in=actors,
                                            action__in=WRITE_ACTIONS).values("actor__username", "action", "target_id"):
         allowed[(event["actor__username"], event["action"], event["target_id"])] += 1
-    expected = Counter()
-    for entry in journal:
-        if entry["status"] in ALLOWED_STATUSES and entry.get("audit_action"):
-            expected[(entry["user"], entry["audit_action"], entry["audit_target"])] += 1
-    # A write whose answer never came (status 0: a killed worker, a dropped connection) may have been
-    # done or not: it may add one event, no more (make faulttest kills workers mid-request).
+    return allowed
+
+
+def _unanswered_writes(journal: list[dict], allowed: Counter, expected: Counter) -> Counter:
+    """A write whose answer never came (status 0: a killed worker, a dropped connection) may have been
+    done or not: it may add one event, no more (make faulttest kills workers mid-request)."""
     unanswered = Counter((e["user"], e.get("audit_action"), e.get("audit_target")) for e in journal
                          if e["status"] == 0)
     for key in [k for k in allowed if not expected[k] and k[1] == "ims:serverImages:create"]:
         unanswered[key] += unanswered.pop((key[0], key[1], None), 0)  # a create's image is known from its answer
+    return unanswered
+
+
+def audit_writes_counted(run: Run):
+    """4a. One audit event per acknowledged write."""
+    allowed = _allowed_write_events(run.actors)
+    expected = Counter((e["user"], e["audit_action"], e["audit_target"]) for e in run.journal
+                       if acknowledged(e) and e.get("audit_action"))
+    unanswered = _unanswered_writes(run.journal, allowed, expected)
     for key in expected.keys() | allowed.keys():
         if not expected[key] <= allowed[key] <= expected[key] + unanswered[key]:
-            problems["audit_writes"].append(f"{key}: {allowed[key]} events for {expected[key]} acknowledged writes")
-    refusals = Counter((e["user"], e["audit_action"]) for e in journal if e["status"] == 403)
+            yield "audit_writes", f"{key}: {allowed[key]} events for {expected[key]} acknowledged writes"
+
+
+def audit_refusals_counted(run: Run):
+    """4b. One audit event per refusal (repeats are counted on one event)."""
+    refusals = Counter((e["user"], e["audit_action"]) for e in run.journal if e["status"] == 403)
     # A refusal is recorded before its page is drawn: answered 503 (a part went down meanwhile) or never
     # answered, it may be counted or not.
-    unanswered_refusals = Counter((e["user"], e["audit_action"]) for e in journal
+    unanswered_refusals = Counter((e["user"], e["audit_action"]) for e in run.journal
                                   if e["status"] in UNAVAILABLE)
-    denied_events = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.DENIED, actor__username__in=actors)
+    denied_events = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.DENIED, actor__username__in=run.actors)
     denied = {(row["actor__username"], row["action"]): row["n"]
               for row in denied_events.values("actor__username", "action").annotate(n=Sum("repeat_count"))}
     for key in refusals.keys() | denied.keys():
         if not refusals.get(key, 0) <= denied.get(key, 0) <= refusals.get(key, 0) + unanswered_refusals[key]:
-            problems["audit_refusals"].append(f"{key}: {denied.get(key, 0)} counted, {refusals.get(key, 0)} refused")
+            yield "audit_refusals", f"{key}: {denied.get(key, 0)} counted, {refusals.get(key, 0)} refused"
 
-    writes = [e for e in journal if e["status"] in ALLOWED_STATUSES]
+
+# The checks, in the order they run; each yields (the report's check name, one problem found).
+CHECKS = (writer_images_kept, flap_target_kept, flap_grant_kept, refused_not_done, decisions_current,
+          audit_writes_counted, audit_refusals_counted)
+CHECK_NAMES = ("lost_writes", "refused_but_done", "stale_allows", "stale_denies", "audit_writes", "audit_refusals")
+
+
+def journal_summary(run: Run) -> dict:
+    """How much the run tried, had acknowledged, was refused, and how much of the flapper's was judged."""
+    return {"attempts": len(run.journal), "acknowledged_writes": sum(1 for e in run.journal if acknowledged(e)),
+            "refusals": sum(1 for e in run.journal if e["status"] == 403),
+            "unacknowledged": sum(1 for e in run.journal if not acknowledged(e) and e["status"] != 403),
+            "flap_cycles": sum(1 for e in run.acked_admin if e["op"] == "detach"),
+            "flapper_requests_judged": dict(Counter(span for _, span in flapper_judged(run)))}
+
+
+def verify(world_path: str, journal_path: str) -> dict:
+    """Every check over the run; the report lists each check's count and its first ten problems."""
+    run = read_run(world_path, journal_path)
+    problems: dict[str, list] = defaultdict(list)
+    for check in CHECKS:
+        for name, problem in check(run):
+            problems[name].append(problem)
     return {
-        "journal": {"attempts": len(journal), "acknowledged_writes": len(writes),
-                    "refusals": sum(1 for e in journal if e["status"] == 403), "unacknowledged": unacknowledged,
-                    "flap_cycles": sum(1 for e in acked_admin if e["op"] == "detach"),
-                    "flapper_requests_judged": dict(judged)},
-        "checks": {name: len(problems[name]) for name in
-                   ("lost_writes", "refused_but_done", "stale_allows", "stale_denies", "audit_writes",
-                    "audit_refusals")},
+        "journal": journal_summary(run),
+        "checks": {name: len(problems[name]) for name in CHECK_NAMES},
         "problems": {name: items[:10] for name, items in problems.items() if items},
     }
 
