@@ -164,46 +164,94 @@ class Faults:
         return self.backup_result
 
 
-def _judge_phase(phase: dict, requests: list, samples: list) -> dict:
-    """Answers during the fault, recovery, /healthz; the phase's own checks."""
-    start, end = phase["fault_start"], phase["fault_end"]
-    during = [r for r in requests if start <= r[1] <= end or (r[1] < start and r[2] > start)]
-    after = sorted((r for r in requests if r[1] >= end), key=lambda r: r[2])  # recovery: whenever it came
+# The part /healthz must name as down during a fault that takes a part away.
+EXPECTED_DOWN = {"postgres_restart": "database", "redis_restart": "cache", "storage_unwritable": "storage"}
+
+
+def _requests_during(requests: list, start: float, end: float) -> list:
+    """Requests the fault met: sent during it, or sent before and still waiting for their answer when it began."""
+    return [r for r in requests if start <= r[1] <= end or (r[1] < start and r[2] > start)]
+
+
+def _recovered_at(phase: dict, after: list, samples: list) -> float | None:
+    """When the console served again after the fault: the first successful answer (whenever it was sent), or,
+    for the upload folder, whose fault never touched reads, the first /healthz whose write probe succeeds."""
+    if phase["name"] == "storage_unwritable":
+        probe = next((s for s in samples if s[0] > phase["fault_end"] and s[3].get("storage") == "ok"), None)
+        return probe[0] if probe else None
     first = next((r for r in after if r[3] in SUCCESS), None)
-    recovered_at = first[2] if first else None
-    if phase["name"] == "storage_unwritable":  # reads never failed: recovered when the folder takes a file again
-        probe = next((s for s in samples if s[0] > end and s[3].get("storage") == "ok"), None)
-        recovered_at = probe[0] if probe else None
+    return first[2] if first else None
+
+
+def _by_status(requests: list) -> dict:
+    """How many requests were answered with each status, in the status's order as text."""
+    return dict(sorted(Counter(str(r[3]) for r in requests).items()))
+
+
+def _first_upload_at(after: list) -> float | None:
+    """When the first upload after the fault was answered successfully (the upload folder's own recovery)."""
     upload = next((r for r in after if r[3] in SUCCESS and r[0] == "upload"), None)
-    phase_requests = [r for r in requests if phase["start"] <= r[1] < phase["end"]]
-    health = [s for s in samples if start <= s[0] <= end]
-    parts = Counter(f"{s[3].get('status')}: database {s[3].get('database')}, cache {s[3].get('cache')}, "
-                    f"storage {s[3].get('storage')}" for s in health)
-    expected_down = {"postgres_restart": "database", "redis_restart": "cache", "storage_unwritable": "storage"}
-    part = expected_down.get(phase["name"])
-    healthy_again = next((s[0] for s in samples if s[0] > end and s[3].get("status") == "ok"), None)
-    checks = {
+    return upload[2] if upload else None
+
+
+def _healthz_answers(health: list) -> Counter:
+    """/healthz's answers during the fault, as one line each (overall status and each part's)."""
+    return Counter(f"{s[3].get('status')}: database {s[3].get('database')}, cache {s[3].get('cache')}, "
+                   f"storage {s[3].get('storage')}" for s in health)
+
+
+def _answer_checks(phase: dict, phase_requests: list, recovered_at: float | None) -> dict:
+    """The answers of the phase: a 5xx only as a 503 with Retry-After, no traceback, a recovery, and no
+    failure once recovered (nothing needs a restart)."""
+    return {
         "server_errors_not_503": sum(1 for r in phase_requests if r[3] >= 500 and r[3] != 503),
         "503_without_retry_after": sum(1 for r in phase_requests if r[3] == 503 and not r[4]),
         "tracebacks_in_answers": sum(1 for r in phase_requests if r[5]),
         "no_success_after_fault": int(recovered_at is None),
-        # sent after the recovery and answered within the phase (not cut by the next phase's fault)
-        "failures_after_recovery": sum(1 for r in phase_requests if recovered_at and r[1] > recovered_at
-                                       and r[2] < phase["end"] and (r[3] == 0 or r[3] >= 500)),
+        "failures_after_recovery": _failures_after_recovery(phase, phase_requests, recovered_at),
     }
-    if part:
-        checks["healthz_did_not_name_the_part_down"] = int(not any(
-            str(s[3].get(part, "")).startswith("down") for s in health))
+
+
+def _failures_after_recovery(phase: dict, phase_requests: list, recovered_at: float | None) -> int:
+    """Requests sent after the recovery and answered within the phase (not cut by the next phase's fault)
+    that failed: unanswered or a 5xx."""
+    return sum(1 for r in phase_requests if recovered_at and r[1] > recovered_at
+               and r[2] < phase["end"] and (r[3] == 0 or r[3] >= 500))
+
+
+def _healthz_checks(phase: dict, health: list) -> dict:
+    """For a fault that takes a part away: /healthz named that part as down at least once during it."""
+    part = EXPECTED_DOWN.get(phase["name"])
+    if not part:
+        return {}
+    return {"healthz_did_not_name_the_part_down": int(not any(str(s[3].get(part, "")).startswith("down")
+                                                              for s in health))}
+
+
+def _seconds_after(moment: float | None, end: float) -> float | None:
+    """Seconds from the fault's end to a moment, or None when the moment never came."""
+    return round(moment - end, 2) if moment else None
+
+
+def _judge_phase(phase: dict, requests: list, samples: list) -> dict:
+    """Answers during the fault, recovery, /healthz; the phase's own checks."""
+    start, end = phase["fault_start"], phase["fault_end"]
+    during = _requests_during(requests, start, end)
+    after = sorted((r for r in requests if r[1] >= end), key=lambda r: r[2])  # recovery: whenever it came
+    recovered_at, uploaded_at = _recovered_at(phase, after, samples), _first_upload_at(after)
+    phase_requests = [r for r in requests if phase["start"] <= r[1] < phase["end"]]
+    health = [s for s in samples if start <= s[0] <= end]
+    healthy_again = next((s[0] for s in samples if s[0] > end and s[3].get("status") == "ok"), None)
     return {
         "fault_seconds": round(end - start, 1),
         "requests_during_fault": len(during),
-        "answers_during_fault": dict(sorted(Counter(str(r[3]) for r in during).items())),
-        "answers_in_phase": dict(sorted(Counter(str(r[3]) for r in phase_requests).items())),
-        "seconds_to_recover": round(recovered_at - end, 2) if recovered_at else None,
-        "healthz_during_fault": dict(parts.most_common()),
-        "healthz_ok_again_after_s": round(healthy_again - end, 2) if healthy_again else None,
-        "first_upload_after_s": round(upload[2] - end, 2) if upload else None,
-        "checks": checks,
+        "answers_during_fault": _by_status(during),
+        "answers_in_phase": _by_status(phase_requests),
+        "seconds_to_recover": _seconds_after(recovered_at, end),
+        "healthz_during_fault": dict(_healthz_answers(health).most_common()),
+        "healthz_ok_again_after_s": _seconds_after(healthy_again, end),
+        "first_upload_after_s": round(uploaded_at - end, 2) if uploaded_at is not None else None,
+        "checks": _answer_checks(phase, phase_requests, recovered_at) | _healthz_checks(phase, health),
     }
 
 
