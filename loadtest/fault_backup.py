@@ -108,19 +108,34 @@ def restore(backup_dir: Path, admin_url: str, database: str, media: Path, *, pg_
     shutil.copytree(backup_dir / "media", media)
 
 
+def _decisions_differ(at_backup: dict, restored: dict) -> int:
+    """Users whose decisions differ between the moment and the restore (a user on one side only differs)."""
+    return sum(1 for user in at_backup["decisions"].keys() | restored["decisions"].keys()
+               if at_backup["decisions"].get(user) != restored["decisions"].get(user))
+
+
+def _image_rows_differ(at_backup: dict, restored: dict) -> int:
+    """Image rows that differ, their files' digests aside (the files are compared on their own)."""
+    return sum(1 for pk in at_backup["images"].keys() | restored["images"].keys()
+               if {**(at_backup["images"].get(pk) or {}), "digest": None}
+               != {**(restored["images"].get(pk) or {}), "digest": None})
+
+
+def _active_files_missing_and_differing(at_backup: dict, active: list[dict]) -> tuple[int, int]:
+    """The restored active images' files: how many are missing, how many differ from the moment's."""
+    missing = sum(1 for row in active if row["digest"] is None)
+    differ = sum(1 for row in active if row["digest"] is not None
+                 and row["digest"] != (at_backup["images"].get(row["id"]) or {}).get("digest"))
+    return missing, differ
+
+
 def compare(at_backup: dict, restored: dict, backup_dir: Path) -> dict:
     """Differences between the state read at the backup's moment and the restored one (all zero)."""
-    decisions = sum(1 for user in at_backup["decisions"].keys() | restored["decisions"].keys()
-                    if at_backup["decisions"].get(user) != restored["decisions"].get(user))
-    images = sum(1 for pk in at_backup["images"].keys() | restored["images"].keys()
-                 if {**(at_backup["images"].get(pk) or {}), "digest": None}
-                 != {**(restored["images"].get(pk) or {}), "digest": None})
     active = [row for row in restored["images"].values() if row["status"] == "active" and row["file"]]
-    files_missing = sum(1 for row in active if row["digest"] is None)
-    files_differ = sum(1 for row in active if row["digest"] is not None
-                       and row["digest"] != (at_backup["images"].get(row["id"]) or {}).get("digest"))
+    files_missing, files_differ = _active_files_missing_and_differing(at_backup, active)
     iam_file = (backup_dir / "iam.json").read_text(encoding="utf-8")
-    return {"checks": {"decisions_differ": decisions, "image_rows_differ": images,
+    return {"checks": {"decisions_differ": _decisions_differ(at_backup, restored),
+                       "image_rows_differ": _image_rows_differ(at_backup, restored),
                        "active_image_files_missing": files_missing, "image_files_differ": files_differ,
                        "iam_export_differs_from_restored": int(iam_file != restored["iam_export"]),
                        "iam_export_differs_from_moment": int(iam_file != at_backup["iam_export"])},
