@@ -279,15 +279,21 @@ def _var_name(expression: str, taken: set[str]) -> str:
     return name
 
 
-def translated(parts: list[Token]) -> str:
-    """The {% translate %} or {% blocktranslate %} that renders exactly what `parts` rendered."""
-    text = "".join(t.text for t in parts)
-    plain = all(t.kind != "var" for t in parts)
-    if plain and "\n" not in text and "%" not in text and "\\" not in text:
-        if '"' not in text:
-            return '{% translate "' + text + '" %}'
-        if "'" not in text:
-            return "{% translate '" + text + "' %}"
+def _plain_translate(text: str) -> str | None:
+    """A {% translate "…" %} for one line of plain text, when some quote can hold it; else None (then the
+    text needs {% blocktranslate %}: a variable, a line break, a % or a backslash, or both quotes)."""
+    if "\n" in text or "%" in text or "\\" in text:
+        return None
+    if '"' not in text:
+        return '{% translate "' + text + '" %}'
+    if "'" not in text:
+        return "{% translate '" + text + "' %}"
+    return None
+
+
+def _blocktranslate_parts(parts: list[Token]) -> tuple[list[str], dict[str, str]]:
+    """The block's body, a plain variable as itself and any other expression under a name of its own, and
+    those bindings (expression → name), one per distinct expression, for the `with` clause."""
     taken: set[str] = set()
     bindings: dict[str, str] = {}
     body = []
@@ -303,6 +309,16 @@ def translated(parts: list[Token]) -> str:
         name = bindings.get(expression) or _var_name(expression, taken)
         bindings[expression] = name
         body.append("{{ " + name + " }}")
+    return body, bindings
+
+
+def translated(parts: list[Token]) -> str:
+    """The {% translate %} or {% blocktranslate %} that renders exactly what `parts` rendered."""
+    if all(t.kind != "var" for t in parts):
+        plain = _plain_translate("".join(t.text for t in parts))
+        if plain is not None:
+            return plain
+    body, bindings = _blocktranslate_parts(parts)
     with_clause = (" with " + " ".join(f"{name}={expression}" for expression, name in bindings.items())
                    if bindings else "")
     return "{% blocktranslate" + with_clause + " %}" + "".join(body) + "{% endblocktranslate %}"
