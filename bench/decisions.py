@@ -334,16 +334,20 @@ def ensure_database():
         call_command("seed_demo", stdout=StringIO())
 
 
-def run() -> dict:
-    """Measure, print a table, and return the figures."""
+def _check_same_answers(grants: dict, asked: list, plain) -> None:
+    """Same answers both ways, or the comparison means nothing (the tests prove it in general)."""
     from accounts import authz
 
-    ensure_database()
-    crowded, small = make_users()
-    asked = page_requests()  # before the conditional user's images exist: the pages stay as they were
-    plain = plain_authorization_class()
-    conditional = conditional_variants(plain)
-    grants = {label: authz.load_grants(user, "bench") for label, user in (("crowded", crowded), ("2 grants", small))}
+    for compiled in grants.values():
+        now = datetime.now(UTC)
+        table, peer = authz.Authorization(compiled, now=now), plain(compiled, now=now)
+        assert [table.decide(*request) for request in asked] == [peer.decide(*request) for request in asked]
+
+
+def _variants(grants: dict, asked: list, plain, conditional: dict) -> dict:
+    """Every way measured, as label → (a page of decisions, how many decisions it makes): the table and
+    the plain evaluator per user, pycasbin, and the conditional variants."""
+    from accounts import authz
 
     def one_page(make, compiled):
         def page():
@@ -351,12 +355,6 @@ def run() -> dict:
             for action, project, image in asked:
                 authorization.decide(action, project, image)
         return page
-
-    # Same answers both ways, or the comparison means nothing (the tests prove it in general).
-    for compiled in grants.values():
-        now = datetime.now(UTC)
-        table, peer = authz.Authorization(compiled, now=now), plain(compiled, now=now)
-        assert [table.decide(*request) for request in asked] == [peer.decide(*request) for request in asked]
 
     variants = {}
     for label, compiled in grants.items():
@@ -368,7 +366,13 @@ def run() -> dict:
                 enforcer.enforce("user501", "data9", "read")
         variants[label] = (enforce_many, CASBIN_CALLS)
     variants.update(conditional)
+    return variants
 
+
+def _timed(variants: dict) -> tuple[dict, dict]:
+    """Median µs per decision of each variant over ROUNDS interleaved rounds, after one warming round: on
+    the wall clock, and on this process's CPU clock (what another process's load adds to the wall clock,
+    waiting for a core, left out; printed beside the figures, kept as `cpu_us`)."""
     samples = {label: [] for label in variants}
     cpu_samples = {label: [] for label in variants}
     for function, _ in variants.values():
@@ -380,12 +384,13 @@ def run() -> dict:
             cpu_samples[label].append((time.process_time() - cpu_start) / calls * 1e6)
             samples[label].append((time.perf_counter() - start) / calls * 1e6)
     us = {label: statistics.median(values) for label, values in samples.items()}
-    # The same turns on this process's CPU clock: what another process's load adds to the wall clock
-    # (waiting for a core) left out; printed beside the figures, kept as `cpu_us`.
     cpu_us = {label: statistics.median(values) for label, values in cpu_samples.items()}
+    return us, cpu_us
 
-    project = asked[0][1]
-    figures = {
+
+def _figures(us: dict, cpu_us: dict, crowded, small, project) -> dict:
+    """The figures kept in bench/results.json: times, their ratios, and the authorizer's cold queries."""
+    return {
         "decision_us": round(us["table, crowded"], 2),
         "decision_us_2_grants": round(us["table, 2 grants"], 2),
         "crowded_vs_2_grants": round(us["table, crowded"] / us["table, 2 grants"], 2),
@@ -401,6 +406,21 @@ def run() -> dict:
         "authz_share": round(authz_share(crowded, project), 3),
         "cpu_us": {label: round(value, 2) for label, value in cpu_us.items()},
     }
+
+
+def run() -> dict:
+    """Measure, print a table, and return the figures."""
+    from accounts import authz
+
+    ensure_database()
+    crowded, small = make_users()
+    asked = page_requests()  # before the conditional user's images exist: the pages stay as they were
+    plain = plain_authorization_class()
+    conditional = conditional_variants(plain)
+    grants = {label: authz.load_grants(user, "bench") for label, user in (("crowded", crowded), ("2 grants", small))}
+    _check_same_answers(grants, asked, plain)
+    us, cpu_us = _timed(_variants(grants, asked, plain, conditional))
+    figures = _figures(us, cpu_us, crowded, small, project=asked[0][1])
     print(f"decisions: {len(asked)} per page ({ROWS} image rows, page and menu actions), "
           f"median of {ROUNDS} rounds, interleaved")
     for label, value in us.items():
