@@ -60,6 +60,44 @@ def first_traceback(log: str, lines: int = 40) -> str:
     return "\n".join(rows[max(start - 1, 0):start + lines])
 
 
+def _locust(world: Path, servers: list[str], journal: Path, summary: Path, seconds: int, users: int) -> None:
+    """The load itself: locust's personas against both servers, journaling every write and refusal."""
+    subprocess.run([sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless",
+                    "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+                    "--stop-timeout", "10", "--only-summary", "--loglevel", "WARNING"],
+                   cwd=deployment.ROOT, check=False,
+                   env={**os.environ, "LOADTEST_WORLD": str(world), "LOADTEST_SERVERS": ",".join(servers),
+                        "LOADTEST_JOURNAL": str(journal), "LOADTEST_SUMMARY": str(summary)})
+
+
+def _answer_checks(result: dict) -> None:
+    """Answers that are faults whatever the database holds: a 5xx, or one its request did not expect."""
+    server_errors = sum(n for status, n in result["load"]["by_status"].items() if status.startswith("5"))
+    result["checks"]["5xx"] = server_errors
+    # An answer its request did not expect (a 409 for a save, a 405 for a page) is a fault too: the
+    # run failed on main unnoticed while every modify answered 409 (issue 19).
+    result["checks"]["unexpected_answers"] = sum(result["load"]["unexpected"].values())
+
+
+def _server_log_checks(result: dict, work: Path) -> None:
+    """The servers' own logs: any traceback is a fault even if answered; the first one is printed."""
+    for n in (1, 2):
+        log = (work / f"server-{n}.log").read_text(errors="replace")
+        (REPORT / f"server-{n}.log").write_text(log)  # kept beside the report: CI's output shows why
+        result["checks"][f"tracebacks_server_{n}"] = log.count("Traceback")
+        if "Traceback" in log:
+            print(f"== the first traceback in server-{n}.log:\n{first_traceback(log)}")
+
+
+def _reported(result: dict) -> int:
+    """Keep and print the report; the exit code: 1 when any check is not zero."""
+    (REPORT / "report.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+    failed = {name: count for name, count in result["checks"].items() if count}
+    print("== checks " + ("FAILED: " + json.dumps(failed) if failed else "passed: all zero"))
+    return 1 if failed else 0
+
+
 def main() -> int:
     seconds = bounded("LOADTEST_SECONDS", 60, 120)
     users = bounded("LOADTEST_USERS", 20, 50)
@@ -81,12 +119,7 @@ def main() -> int:
         servers = [site.start_server(workers=workers, redis_url=redis_url, log_name=f"server-{n}") for n in (1, 2)]
         print(f"== two servers ({workers} workers each, Redis {'down' if redis_down else 'up'}): {', '.join(servers)}")
         started = time.time()
-        subprocess.run([sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless",
-                        "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
-                        "--stop-timeout", "10", "--only-summary", "--loglevel", "WARNING"],
-                       cwd=deployment.ROOT, check=False,
-                       env={**os.environ, "LOADTEST_WORLD": str(world), "LOADTEST_SERVERS": ",".join(servers),
-                            "LOADTEST_JOURNAL": str(journal), "LOADTEST_SUMMARY": str(summary)})
+        _locust(world, servers, journal, summary, seconds, users)
         cpu = cpu_seconds(site)
         site.stop_servers()
         verdict = subprocess.run([sys.executable, "loadtest/world.py", "verify", str(world), str(journal)],
@@ -98,22 +131,9 @@ def main() -> int:
                   "wall_seconds": round(time.time() - started, 1)}
         requests = result["load"]["requests"]
         result["cpu_ms_per_request"] = {part: round(1000 * used / requests, 1) for part, used in cpu.items()}
-        server_errors = sum(n for status, n in result["load"]["by_status"].items() if status.startswith("5"))
-        result["checks"]["5xx"] = server_errors
-        # An answer its request did not expect (a 409 for a save, a 405 for a page) is a fault too: the
-        # run failed on main unnoticed while every modify answered 409 (issue 19).
-        result["checks"]["unexpected_answers"] = sum(result["load"]["unexpected"].values())
-        for n in (1, 2):  # the servers' own logs: any traceback is a fault even if answered
-            log = (work / f"server-{n}.log").read_text(errors="replace")
-            (REPORT / f"server-{n}.log").write_text(log)  # kept beside the report: CI's output shows why
-            result["checks"][f"tracebacks_server_{n}"] = log.count("Traceback")
-            if "Traceback" in log:
-                print(f"== the first traceback in server-{n}.log:\n{first_traceback(log)}")
-        (REPORT / "report.json").write_text(json.dumps(result, indent=1))
-        print(json.dumps(result, indent=1))
-        failed = {name: count for name, count in result["checks"].items() if count}
-        print("== checks " + ("FAILED: " + json.dumps(failed) if failed else "passed: all zero"))
-        return 1 if failed else 0
+        _answer_checks(result)
+        _server_log_checks(result, work)
+        return _reported(result)
     finally:
         site.destroy()
 
