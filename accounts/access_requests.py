@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from . import authz
 from .models import AccessRequest, User
@@ -84,8 +84,9 @@ class QueueRow:
     blocked: tuple[Gain, ...]  # decisions a Deny statement would keep refusing
 
 
-_NOW_LABELS = {"allow": "Allowed (with conditions)", "explicit_deny": "Denied explicitly",
-               "implicit_deny": "Not granted"}
+# English, as data; the page and the e-mail translate them as they show them.
+_NOW_LABELS = {"allow": gettext_noop("Allowed (with conditions)"), "explicit_deny": gettext_noop("Denied explicitly"),
+               "implicit_deny": gettext_noop("Not granted")}
 
 
 Impact = tuple[tuple[Gain, ...], tuple[Gain, ...]]
@@ -157,18 +158,32 @@ def request_url(action: str = "", project=None, policy=None) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-# authz.Explanation.summary of an implicit deny:
+# authz.Explanation.summary of an implicit deny, in English or the active language:
 # "Denied in cn-north-4: no grant allows ims:images:delete (implicit deny)."
-_IMPLICIT = re.compile(r"^Denied(?: in (?P<project>\S+))?: no grant allows (?P<action>\S+) \(implicit deny\)\.$")
+_IMPLICIT_TEMPLATES = ("Denied in %(project)s: no grant allows %(action)s (implicit deny).",
+                       "Denied: no grant allows %(action)s (implicit deny).")
+
+
+def _implicit_patterns() -> list[re.Pattern]:
+    """The implicit-deny sentences as patterns, English first, then as the active language words them."""
+    templates = [*_IMPLICIT_TEMPLATES, *(gettext(template) for template in _IMPLICIT_TEMPLATES)]
+    return [_template_pattern(template) for template in dict.fromkeys(templates)]
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    pattern = re.escape(template).replace(re.escape("%(project)s"), r"(?P<project>\S+?)")
+    return re.compile("^" + pattern.replace(re.escape("%(action)s"), r"(?P<action>\S+?)") + "$")
 
 
 def refused_request(reason: str) -> dict | None:
     """From a refusal's text (the 403 page's, a disabled control's), what to ask for: {"action", "project"}
     when the engine refused for want of a grant (asking can help); None otherwise (a Deny, a state rule)."""
-    match = _IMPLICIT.match((reason or "").strip())
-    if match is None or match["action"] not in ACTION_NAMES:
-        return None
-    return {"action": match["action"], "project": match["project"] or ""}
+    reason = (reason or "").strip()
+    for pattern in _implicit_patterns():
+        match = pattern.match(reason)
+        if match is not None and match["action"] in ACTION_NAMES:
+            return {"action": match["action"], "project": match.groupdict().get("project") or ""}
+    return None
 
 
 # --- telling people ------------------------------------------------------------------------------

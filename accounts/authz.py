@@ -24,6 +24,7 @@ from functools import cached_property, partial
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, override
 
 from accounts.policy import (
     ACTIONS,
@@ -43,6 +44,7 @@ from .prepared import RowsByKey, prefetched_rows
 from .process_cache import ProcessCache
 
 DOMAIN_NAME = "imsperm"
+ALL_RESOURCES = "All resources"  # a grant's scope as data (the decision API's "scope"); pages translate it
 _CACHE_SIZE = 512
 _USER_ATTR = "_imsperm_authorization"
 
@@ -75,7 +77,7 @@ class GrantRule:
 
     @property
     def scope_label(self) -> str:
-        return "All resources" if self.all_resources else ", ".join(sorted(self.project_names))
+        return ALL_RESOURCES if self.all_resources else ", ".join(sorted(self.project_names))
 
     def reason(self, statement_index: int) -> Reason:
         return Reason(self.group_name, self.grant_id, self.policy_name, self.policy_kind, statement_index,
@@ -96,10 +98,17 @@ class Reason:
     expires: datetime | None = None
 
     def __str__(self):
+        """The reason in the active language, rendered when read (Reasons are cached across requests);
+        policy, group and project names stay as written."""
         if self.grant_id is None:
-            return f"member of the {self.group_name} group (allowed everything)"
-        text = (f"{self.effect} in {self.policy_name} Statement {self.statement_index + 1}, "
-                f"granted to group {self.group_name} on {self.scope}")
+            return gettext("member of the %(group)s group (allowed everything)") % {"group": self.group_name}
+        if self.effect == "Deny":
+            template = gettext("Deny in %(policy)s Statement %(statement)s, granted to group %(group)s on %(scope)s")
+        else:
+            template = gettext("Allow in %(policy)s Statement %(statement)s, granted to group %(group)s on %(scope)s")
+        text = template % {"policy": self.policy_name, "statement": self.statement_index + 1,
+                           "group": self.group_name,
+                           "scope": gettext("All resources") if self.scope == ALL_RESOURCES else self.scope}
         if self.expires is not None:
             from .expiry import until_text
 
@@ -107,7 +116,7 @@ class Reason:
         return text
 
 
-ADMIN_REASON = Reason(ADMIN_GROUP_NAME, None, "admin group", "group", None, "Allow", "All resources")
+ADMIN_REASON = Reason(ADMIN_GROUP_NAME, None, "admin group", "group", None, "Allow", ALL_RESOURCES)
 
 
 @dataclass(frozen=True)
@@ -145,12 +154,33 @@ class Explanation:
 
     @property
     def summary(self) -> str:
-        where = f" in {self.project}" if self.project else ""
+        """The decision in the active language, rendered when read: explanations are cached across
+        requests and languages. Action, policy, group and project names stay as written."""
+        reasons = "; ".join(str(r) for r in self.reasons)
         if self.outcome == "allow":
-            return f"Allowed{where}: " + "; ".join(str(r) for r in self.reasons)
+            if self.project:
+                return gettext("Allowed in %(project)s: %(reasons)s") % {"project": self.project, "reasons": reasons}
+            return gettext("Allowed: %(reasons)s") % {"reasons": reasons}
         if self.outcome == "explicit_deny":
-            return f"Denied{where} explicitly: " + "; ".join(str(r) for r in self.reasons)
-        return f"Denied{where}: no grant allows {self.action} (implicit deny)."
+            if self.project:
+                return gettext("Denied in %(project)s explicitly: %(reasons)s") % {
+                    "project": self.project, "reasons": reasons}
+            return gettext("Denied explicitly: %(reasons)s") % {"reasons": reasons}
+        if self.project:
+            return gettext("Denied in %(project)s: no grant allows %(action)s (implicit deny).") % {
+                "project": self.project, "action": self.action}
+        return gettext("Denied: no grant allows %(action)s (implicit deny).") % {"action": self.action}
+
+    @property
+    def english_summary(self) -> str:
+        """The summary in English, whatever the request's language: what the audit log and the API keep."""
+        return english_summary(self)
+
+
+def english_summary(explanation) -> str:
+    """An Explanation's (or one shaped like it) summary in English: stored and API text stays English."""
+    with override("en"):
+        return str(explanation.summary)
 
 
 def image_context(image, project_name: str | None) -> dict[str, object]:

@@ -24,7 +24,7 @@ def decision_json(authorization: authz.Authorization, action: str, *, project=No
         "project": project_name,
         "image": str(image.pk) if image is not None else None,
         "decision": explanation.outcome,
-        "explanation": explanation.summary,
+        "explanation": explanation.english_summary,  # JSON is API: English whatever the request's language
         "matched": [{"group": r.group_name, "grant": r.grant_id, "policy": r.policy_name,
                      "statement": None if r.statement_index is None else r.statement_index + 1,
                      "effect": r.effect, "scope": r.scope}

@@ -64,7 +64,7 @@ def record_refusal(actor, action, *, message: str | None = None, **where) -> Aud
                  **where}
         action = refused.explanation
     if not isinstance(action, str):  # an authz.Explanation, or one shaped like it (EscalationRefusal)
-        message = action.summary if message is None else message
+        message = authz.english_summary(action) if message is None else message  # the audit log keeps English
         action = action.action
     return audit.record(actor=actor, action=action, outcome=AuditEvent.Outcome.DENIED, message=message or "",
                         **where)

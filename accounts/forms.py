@@ -9,6 +9,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from accounts.policy import validate_text
 
+from .findings import located
 from .models import Grant, Policy, Project
 
 
@@ -37,18 +38,13 @@ class PolicyDocumentField(forms.CharField):
         result = validate_text(text or "")
         self.last_result = result
         if not result.ok:
-            raise ValidationError(
-                [f"{f.tier.capitalize()} at {f.path or 'document'} (line {f.line}, column {f.column}): {f.message}"
-                 for f in result.errors]
-            )
+            raise ValidationError([located(f) for f in result.errors])
         return result.document
 
 
 def format_finding(finding) -> str:
-    where = finding.path or "document"
-    if finding.line is not None:
-        where += f" (line {finding.line}, column {finding.column})"
-    return f"{finding.tier.capitalize()} at {where}: {finding.message}"
+    """A finding as one line, in the person's language (path and quoted values verbatim)."""
+    return located(finding)
 
 
 class PolicyAdminForm(forms.ModelForm):

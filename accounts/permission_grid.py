@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
+
 from accounts.policy import IMS_ACTIONS
 
 from . import authz, mfa
@@ -16,15 +18,17 @@ from . import authz, mfa
 ALLOWED, ALLOWED_EXCEPT, CONDITIONAL, DENIED, NOT_GRANTED = (
     "allow", "allow-except", "conditional", "explicit-deny", "not-granted")
 LABELS = {
-    ALLOWED: "✔ Allowed",
-    ALLOWED_EXCEPT: "✔ Allowed, denied for some images",
-    CONDITIONAL: "◐ Allowed with conditions",
-    DENIED: "✘ Denied explicitly",
-    NOT_GRANTED: "– Not granted",
-}
+    ALLOWED: gettext_noop("✔ Allowed"),
+    ALLOWED_EXCEPT: gettext_noop("✔ Allowed, denied for some images"),
+    CONDITIONAL: gettext_noop("◐ Allowed with conditions"),
+    DENIED: gettext_noop("✘ Denied explicitly"),
+    NOT_GRANTED: gettext_noop("– Not granted"),
+}  # translated when a page reads them (cells are built once for every language)
 NOTES = {
-    ALLOWED_EXCEPT: "A Deny with conditions names this action: images (or requests) that meet them are refused.",
-    CONDITIONAL: "Only an Allow with conditions names this action: images (or requests) that meet them are allowed.",
+    ALLOWED_EXCEPT: gettext_noop("A Deny with conditions names this action: images (or requests) that meet them are "
+                                 "refused."),
+    CONDITIONAL: gettext_noop("Only an Allow with conditions names this action: images (or requests) that meet them "
+                              "are allowed."),
 }
 
 
@@ -41,11 +45,12 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return LABELS[self.state]
+        return gettext(LABELS[self.state])
 
     @property
     def note(self) -> str:
-        return NOTES.get(self.state, "")
+        note = NOTES.get(self.state)
+        return gettext(note) if note else ""
 
     @property
     def until(self):

@@ -7,6 +7,7 @@ htmx fragment (partials/refusal.html retargeted to #messages) is written once.
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 
 def refusal_fragment(reason: str, status: int, request=None) -> HttpResponse:
@@ -37,5 +38,6 @@ def payload_too_large(request, reason: str):
     if request.path_info.startswith("/iam/config/"):
         from accounts.iac import limits
 
-        reason = f"{reason} A configuration file takes at most {limits.MAX_BYTES:,} bytes."
+        reason = gettext("%(reason)s A configuration file takes at most %(limit)s bytes.") % {
+            "reason": reason, "limit": f"{limits.MAX_BYTES:,}"}
     return refusal(request, "400.html", 413, reason)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from accounts.policy import SERVICES, get_action
 
 from . import authz
@@ -225,14 +227,19 @@ def policy_authorization(policy: Policy, *, holders: bool = True) -> tuple[authz
 # --- what a change does to decisions, as previews show it (computed by accounts.impact) --------------
 
 
-OUTCOME_LABELS = {"allow": "Allowed", "explicit_deny": "Denied explicitly", "implicit_deny": "Not granted"}
+# English, as data (compared, cached); pages translate them as they show them ({% translate change.before %}).
+OUTCOME_LABELS = {"allow": gettext_noop("Allowed"), "explicit_deny": gettext_noop("Denied explicitly"),
+                  "implicit_deny": gettext_noop("Not granted")}
+CONDITIONAL_LABELS = {"allow": gettext_noop("Allowed (with conditions)"),
+                      "explicit_deny": gettext_noop("Denied explicitly (with conditions)"),
+                      "implicit_deny": gettext_noop("Not granted (with conditions)")}
 SHOWN_NAMES = 20  # user names listed per group of members before "and N more"
 
 
 def outcome_label(outcome: str, conditional: bool) -> str:
     """An engine outcome as impact previews show it: "Allowed", "Denied explicitly" or "Not granted", and
     "(with conditions)" when some image or request could change it."""
-    return OUTCOME_LABELS[outcome] + (" (with conditions)" if conditional else "")
+    return (CONDITIONAL_LABELS if conditional else OUTCOME_LABELS)[outcome]
 
 
 def decision_label(explanation: authz.Explanation, conditional: bool) -> str:

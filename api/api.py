@@ -204,7 +204,7 @@ def _subject(request, payload: AuthorizeIn) -> User:
                        details={"method": request.method, "token": request.auth.prefix})
     if refused:
         raise HttpError(403, f"Asking about another user needs {' and '.join(SIMULATE_FOR_OTHERS)}. "
-                             + " ".join(explanation.summary for explanation in refused))
+                             + " ".join(explanation.english_summary for explanation in refused))
     subject = User.objects.filter(username=payload.user).first()
     if subject is None:
         raise BadRequest([{"pointer": "/user", "message": f"No user named {locate.shown(payload.user)!r}."}])

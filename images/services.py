@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
+from accounts.findings import localized
 from accounts.models import AuditEvent, Project
 
 from . import uploads
@@ -179,7 +180,7 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
         audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
                      outcome=AuditEvent.Outcome.ERROR, message=str(rejected),
                      details={"file": uploaded.name, "size": uploaded.size, "after": {"status": "killed"}})
-        return UploadOutcome(image, str(rejected))
+        return UploadOutcome(image, localized(rejected.message))  # the audit above keeps the English
     # Written under a temporary name first; moved to the image's own name as the transaction's last
     # step, so the row commits "active" only with its whole file in place. A failure before the
     # commit removes the file; one at the commit (its outcome unknown) leaves it to uploads.tidy.

@@ -20,6 +20,8 @@ from pathlib import Path
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from accounts.policy.messages import Message, gettext_noop
+
 from .models import Image
 
 SECTOR = 512
@@ -45,7 +47,12 @@ class StorageUnavailable(OSError):
 
 
 class FileRejected(ValueError):
-    """The file's content does not make a usable image; the message says why."""
+    """The file's content does not make a usable image; the message says why: in English as str() (the audit
+    log's), in the person's language as accounts.findings.localized(error.message)."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -64,40 +71,44 @@ def _read(file, offset: int, length: int) -> bytes:
 
 def _check_qcow2(head: bytes, size: int) -> None:
     if len(head) < 8:
-        raise FileRejected("The QCOW2 file is truncated: its header is incomplete.")
+        raise FileRejected(Message(gettext_noop("The QCOW2 file is truncated: its header is incomplete.")))
     version = struct.unpack(">I", head[4:8])[0]
     if version not in (2, 3):
-        raise FileRejected(f"QCOW2 version {version} is not supported (only versions 2 and 3).")
+        raise FileRejected(Message(gettext_noop("QCOW2 version %(version)s is not supported (only versions 2 and 3)."),
+                                   version=version))
     header_length = 72
     if version == 3:
         if len(head) < 104:
-            raise FileRejected("The QCOW2 file is truncated: its version 3 header needs 104 bytes.")
+            raise FileRejected(Message(gettext_noop("The QCOW2 file is truncated: its version 3 header needs 104 "
+                                                    "bytes.")))
         header_length = struct.unpack(">I", head[100:104])[0]
     if size < header_length:
-        raise FileRejected(f"The QCOW2 file is truncated: its header needs {header_length} bytes, it has {size}.")
+        raise FileRejected(Message(gettext_noop("The QCOW2 file is truncated: its header needs %(needed)s bytes, it "
+                                                "has %(size)s."), needed=header_length, size=size))
 
 
 def _check_iso(file, size: int) -> None:
     # The primary volume descriptor says how many logical blocks the volume holds.
     descriptor = _read(file, 0x8000, 2048)
     if len(descriptor) < 132:
-        raise FileRejected("The ISO file is truncated: its volume descriptor is incomplete.")
+        raise FileRejected(Message(gettext_noop("The ISO file is truncated: its volume descriptor is incomplete.")))
     blocks = struct.unpack("<I", descriptor[80:84])[0]
     block_size = struct.unpack("<H", descriptor[128:130])[0] or 2048
     expected = blocks * block_size
     if descriptor[0] == 1 and size < expected:
-        raise FileRejected(f"The ISO file is truncated: the volume holds {expected} bytes, the file {size}.")
+        raise FileRejected(Message(gettext_noop("The ISO file is truncated: the volume holds %(expected)s bytes, the "
+                                                "file %(size)s."), expected=expected, size=size))
 
 
 def _check_vhd(footer: bytes, size: int, *, footer_at_end: bool) -> None:
     if not footer_at_end:
-        raise FileRejected("The VHD file is truncated: its footer is missing from the end of the file.")
+        raise FileRejected(Message(gettext_noop("The VHD file is truncated: its footer is missing from the end of the "
+                                                "file.")))
     disk_type = struct.unpack(">I", footer[60:64])[0]
     current_size = struct.unpack(">Q", footer[48:56])[0]
     if disk_type == 2 and size - SECTOR < current_size:
-        raise FileRejected(
-            f"The VHD file is truncated: the fixed disk holds {current_size} bytes, the file {size - SECTOR}."
-        )
+        raise FileRejected(Message(gettext_noop("The VHD file is truncated: the fixed disk holds %(expected)s bytes, "
+                                                "the file %(size)s."), expected=current_size, size=size - SECTOR))
 
 
 def detect_format(file, size: int, declared: str) -> Detected:
@@ -106,7 +117,7 @@ def detect_format(file, size: int, declared: str) -> Detected:
     Raises FileRejected with a sentence a user understands when the content is not a whole image.
     """
     if size == 0:
-        raise FileRejected("The file is empty.")
+        raise FileRejected(Message(gettext_noop("The file is empty.")))
     head = _read(file, 0, 512)
     if head.startswith(QCOW2_MAGIC):
         _check_qcow2(head, size)
@@ -120,27 +131,23 @@ def detect_format(file, size: int, declared: str) -> Detected:
             _check_iso(file, size)
             return Detected("iso")
     if size >= 0x8000 and CONTAINER_OF.get(declared) == "iso":
-        raise FileRejected("The file is not an ISO image: no CD001 volume descriptor was found.")
+        raise FileRejected(Message(gettext_noop("The file is not an ISO image: no CD001 volume descriptor was found.")))
     if CONTAINER_OF.get(declared) == "raw":
         if size % SECTOR:
-            raise FileRejected(
-                f"A RAW disk is made of whole 512-byte sectors; this file has {size} bytes "
-                f"({size % SECTOR} too many or missing)."
-            )
+            raise FileRejected(Message(gettext_noop("A RAW disk is made of whole 512-byte sectors; this file has "
+                                                    "%(size)s bytes (%(extra)s too many or missing)."),
+                                       size=size, extra=size % SECTOR))
         return Detected("raw")
-    raise FileRejected(
-        "The file is not a disk image this console recognises (QCOW2, VHD/ZVHD/ZVHD2, ISO, or RAW in "
-        "512-byte sectors)."
-    )
+    raise FileRejected(Message(gettext_noop("The file is not a disk image this console recognises (QCOW2, "
+                                            "VHD/ZVHD/ZVHD2, ISO, or RAW in 512-byte sectors).")))
 
 
 def check_matches(detected: Detected, declared: str) -> None:
     """Refuse a file whose content is another format than the image declares."""
     if CONTAINER_OF[declared] != detected.container:
         declared_label = Image.DiskFormat(declared).label
-        raise FileRejected(
-            f"The file is a {detected.label} image, but this image's disk format is {declared_label}."
-        )
+        raise FileRejected(Message(gettext_noop("The file is a %(detected)s image, but this image's disk format is "
+                                                "%(declared)s."), detected=detected.label, declared=declared_label))
 
 
 PARTIAL_SUFFIX = ".part"

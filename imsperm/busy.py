@@ -18,6 +18,7 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.utils.translation import gettext, gettext_noop
 
 # SQLite: the lock's wait ran out (SQLITE_BUSY / SQLITE_LOCKED).
 SQLITE_BUSY = ("database is locked", "database table is locked", "database schema is locked")
@@ -81,13 +82,15 @@ def busy_response(request, part: str = "database"):
     """503 with Retry-After: JSON under /api/, else the console's page (a fragment for htmx)."""
     seconds = retry_after()
     if part == "storage":
-        reason = (f"The image store cannot take files right now. Nothing was changed: try again in {seconds} "
-                  "seconds.")
+        template = gettext_noop("The image store cannot take files right now. Nothing was changed: try again in "
+                                "%(seconds)s seconds.")
     else:
-        reason = f"The database is busy with other changes. Nothing was changed: try again in {seconds} seconds."
-    if request.path_info.startswith("/api/"):
-        response = JsonResponse({"detail": reason}, status=503)
+        template = gettext_noop("The database is busy with other changes. Nothing was changed: try again in "
+                                "%(seconds)s seconds.")
+    if request.path_info.startswith("/api/"):  # the API answers in English
+        response = JsonResponse({"detail": template % {"seconds": seconds}}, status=503)
     else:
+        reason = gettext(template) % {"seconds": seconds}
         from . import errors
 
         response = errors.service_unavailable(request, reason)

@@ -7,6 +7,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from accounts.responses import conflict, payload_too_large, refusal, refusal_fragment
 
@@ -14,21 +15,22 @@ __all__ = ["conflict", "payload_too_large"]  # the 409 and 413 answers live in a
 
 
 def permission_denied(request, exception=None):
-    reason = str(exception) if exception and str(exception) else "Your permissions do not allow this request."
+    reason = str(exception) if exception and str(exception) else gettext("Your permissions do not allow this request.")
     return refusal(request, "403.html", 403, reason)
 
 
 def method_not_allowed(request, allowed: list[str]):
     """405: this address does not take the request's method; the page says which ones it does."""
-    accepted = ", ".join(allowed) or "none"
-    reason = f"This address does not accept {request.method} requests. It accepts: {accepted}."
+    accepted = ", ".join(allowed) or gettext("none")
+    reason = gettext("This address does not accept %(method)s requests. It accepts: %(accepted)s.") % {
+        "method": request.method, "accepted": accepted}
     response = refusal(request, "405.html", 405, reason, allowed=allowed)
     response["Allow"] = ", ".join(allowed)
     return response
 
 
 def page_not_found(request, exception=None):
-    return refusal(request, "404.html", 404, "Not found, or outside the projects you can see.")
+    return refusal(request, "404.html", 404, gettext("Not found, or outside the projects you can see."))
 
 
 def bad_request(request, exception=None):
@@ -37,9 +39,10 @@ def bad_request(request, exception=None):
     if busy.busy_cause(exception) is not None:  # a session save that lost the database: 503, not 400
         return busy.busy_response(request)
     if isinstance(exception, RequestDataTooBig):
-        return payload_too_large(request, "The request is larger than this console accepts "
-                                          f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes of form data).")
-    return refusal(request, "400.html", 400, "The request could not be understood.")
+        limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"
+        return payload_too_large(request, gettext("The request is larger than this console accepts (%(limit)s bytes "
+                                                  "of form data).") % {"limit": limit})
+    return refusal(request, "400.html", 400, gettext("The request could not be understood."))
 
 
 def service_unavailable(request, reason: str):

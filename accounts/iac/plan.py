@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts import authz, services
+from accounts.findings import localized
 from accounts.models import ADMIN_GROUP_NAME, Membership, Policy, Project, Region, User, UserGroup
 from accounts.policy import ACTIONS, SERVICES, get_action
 from accounts.services import escalation
@@ -357,7 +358,7 @@ def _check_policies(configuration: Configuration, system: set[str], errors: list
         try:
             services.parse_policy_document(policy.document)
         except PolicyDocumentError as error:
-            errors.extend((f"$.policies[{p_index}].document" + (f".{f.path}" if f.path else ""), f.message)
+            errors.extend((f"$.policies[{p_index}].document" + (f".{f.path}" if f.path else ""), localized(f.message))
                           for f in error.findings if f.tier == "error")
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from accounts import authz, mfa, permission_grid, who_can
@@ -83,9 +84,10 @@ def _simulate_document(document: dict, actions, project, extra, *, requester) ->
             for _, index in decision.matched
         ]
         summary = {
-            "allow": "Allowed by the pasted policy.",
-            "explicit_deny": "Denied explicitly by the pasted policy.",
-            "implicit_deny": f"Denied: no statement of the pasted policy allows {action} (implicit deny).",
+            "allow": gettext("Allowed by the pasted policy."),
+            "explicit_deny": gettext("Denied explicitly by the pasted policy."),
+            "implicit_deny": gettext("Denied: no statement of the pasted policy allows %(action)s (implicit deny).")
+            % {"action": action},
         }[decision.outcome]
         keys_read = {name for statement in compiled[0][1].statements_for(action)
                      for name in statement.key_names.values()}
@@ -160,7 +162,7 @@ def effective_permissions(request):
     if username:
         subject = users.filter(username=username).first()
         if subject is None:
-            raise Http404(f"No user named {username} that you may see.")
+            raise Http404(gettext("No user named %(name)s that you may see.") % {"name": username})
     projects = all_projects(request)
     context = {
         "users": users.values_list("username", flat=True),

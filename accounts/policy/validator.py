@@ -33,6 +33,7 @@ from .conditions import (
 )
 from .glob import ActionPatterns
 from .locate import Located, LocateError, Path, parse
+from .messages import Message, gettext_noop
 
 ERROR = "error"
 WARNING = "warning"
@@ -112,15 +113,17 @@ def validate_text(text: str, *, system: bool = False) -> ValidationResult:
     """Validate policy JSON as typed in the editor; `system` also admits Version "1.0" roles
     and documents mixing global and project-level services."""
     if not isinstance(text, str):
-        return ValidationResult(None, (Finding(ERROR, "", "The policy must be JSON text"),))
+        return ValidationResult(None, (Finding(ERROR, "", Message(gettext_noop("The policy must be JSON text"))),))
     if len(text) > MAX_TEXT_LENGTH:
-        message = (f"The policy text is {len(text)} characters long, too long to read: a policy has at most "
-                   f"{MAX_COMPACT_LENGTH} characters as compact JSON")
+        message = Message(gettext_noop("The policy text is %(length)s characters long, too long to read: a policy "
+                                       "has at most %(limit)s characters as compact JSON"),
+                          length=len(text), limit=MAX_COMPACT_LENGTH)
         return ValidationResult(None, (Finding(ERROR, "", message),))
     try:
         located = parse(text)
     except LocateError as error:
-        finding = Finding(ERROR, "", f"Not valid JSON: {error.message}", error.line, error.column)
+        finding = Finding(ERROR, "", Message(gettext_noop("Not valid JSON: %(problem)s"), problem=error.message),
+                          error.line, error.column)
         return ValidationResult(None, (finding,))
     return ValidationResult(located.value, _Checker(located, system).run())
 
@@ -130,7 +133,7 @@ def validate_document(document: object, *, system: bool = False) -> ValidationRe
     try:
         text = json.dumps(document, indent=2, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError) as error:
-        message = f"The document cannot be written as JSON: {error}"
+        message = Message(gettext_noop("The document cannot be written as JSON: %(error)s"), error=str(error))
         return ValidationResult(None, (Finding(ERROR, "", message),))
     return validate_text(text, system=system)
 
@@ -148,20 +151,16 @@ def format_path(path: Path) -> str:
     return text
 
 
-def _and(words) -> str:
-    *first, last = words
-    return f"{', '.join(first)} and {last}" if first else last
-
-
 def _show(value: object) -> str:
     shown = json.dumps(value, ensure_ascii=False)
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
+def _did_you_mean(word: str, choices: list[str]) -> str | None:
+    """The choice closest to `word`, as the catalogue spells it, or None when none is close."""
     by_lower = {choice.lower(): choice for choice in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
-    return f'; did you mean "{by_lower[close[0]]}"?' if close else ""
+    return by_lower[close[0]] if close else None
 
 
 def _canonical_pattern(pattern: str) -> str:
@@ -218,14 +217,19 @@ class _Checker:
 
     def run(self) -> tuple[Finding, ...]:
         for path, (line, column) in self.located.duplicate_keys:
-            where = format_path(path[:-1]) or "the document"
-            message = f'"{path[-1]}" is written twice in {where}; only the last one would count'
+            where = format_path(path[:-1])
+            if where:
+                message = Message(gettext_noop('"%(key)s" is written twice in %(path)s; only the last one would count'),
+                                  key=path[-1], path=where)
+            else:
+                message = Message(gettext_noop('"%(key)s" is written twice in the document; only the last one would '
+                                               'count'), key=path[-1])
             self.findings.append(Finding(ERROR, format_path(path), message, line, column))
         document = self.located.value
         if isinstance(document, dict):
             self.check_document(document)
         else:
-            self.add(ERROR, (), 'A policy must be a JSON object with "Version" and "Statement"')
+            self.add(ERROR, (), Message(gettext_noop('A policy must be a JSON object with "Version" and "Statement"')))
         order = {ERROR: 0, WARNING: 1, SUGGESTION: 2}
         return tuple(
             sorted(
@@ -234,15 +238,21 @@ class _Checker:
             )
         )
 
-    def unknown_key(self, path: Path, allowed: tuple[str, ...], where: str):
+    def unknown_key(self, path: Path, allowed: tuple[str, ...], in_statement: bool):
         key = path[-1]
         same = [name for name in allowed if name.lower() == key.lower()]
-        hint = (
-            f'; keys are case-sensitive: write "{same[0]}"'
-            if same
-            else f"; {where} may only have " + _and(f'"{name}"' for name in allowed)
-        )
-        self.add(ERROR, path, f'Unknown key "{key}" in {where}{hint}', at_key=True)
+        if same:
+            template = (gettext_noop('Unknown key "%(key)s" in a statement; keys are case-sensitive: write "%(name)s"')
+                        if in_statement else
+                        gettext_noop('Unknown key "%(key)s" in the policy; keys are case-sensitive: write "%(name)s"'))
+            message = Message(template, key=key, name=same[0])
+        elif in_statement:
+            message = Message(gettext_noop('Unknown key "%(key)s" in a statement; a statement may only have "Effect", '
+                                           '"Action" and "Condition"'), key=key)
+        else:
+            message = Message(gettext_noop('Unknown key "%(key)s" in the policy; the policy may only have "Version" '
+                                           'and "Statement"'), key=key)
+        self.add(ERROR, path, message, at_key=True)
 
     def check_document(self, document: dict):
         compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -250,24 +260,26 @@ class _Checker:
             self.add(
                 ERROR,
                 (),
-                f"The policy is {len(compact)} characters long as compact JSON; the limit is {MAX_COMPACT_LENGTH}",
+                Message(gettext_noop("The policy is %(length)s characters long as compact JSON; the limit is "
+                                     "%(limit)s"), length=len(compact), limit=MAX_COMPACT_LENGTH),
             )
         for key in document:
             if key not in ("Version", "Statement"):
-                self.unknown_key((key,), ("Version", "Statement"), "the policy")
+                self.unknown_key((key,), ("Version", "Statement"), in_statement=False)
         self.check_version(document)
         if "Statement" not in document:
-            self.add(ERROR, (), 'The policy needs a "Statement" list')
+            self.add(ERROR, (), Message(gettext_noop('The policy needs a "Statement" list')))
             return
         statements = document["Statement"]
         if isinstance(statements, dict):
-            self.add(ERROR, ("Statement",), "Statement must be a list: wrap the statement in [ ]")
+            self.add(ERROR, ("Statement",),
+                     Message(gettext_noop("Statement must be a list: wrap the statement in [ ]")))
             return
         if not isinstance(statements, list):
-            self.add(ERROR, ("Statement",), "Statement must be a list of statements")
+            self.add(ERROR, ("Statement",), Message(gettext_noop("Statement must be a list of statements")))
             return
         if not statements:
-            self.add(ERROR, ("Statement",), "Statement must contain at least one statement")
+            self.add(ERROR, ("Statement",), Message(gettext_noop("Statement must contain at least one statement")))
             return
         checked = [self.check_statement(index, item) for index, item in enumerate(statements)]
         checked = [statement for statement in checked if statement is not None]
@@ -279,15 +291,16 @@ class _Checker:
     def check_version(self, document: dict):
         allowed = ("1.1", "1.0") if self.system else ("1.1",)
         if "Version" not in document:
-            self.add(ERROR, (), 'The policy needs "Version": "1.1"')
+            self.add(ERROR, (), Message(gettext_noop('The policy needs "Version": "1.1"')))
         elif document["Version"] not in allowed:
-            wanted = '"1.1" (or "1.0" for a system role)' if self.system else '"1.1"'
-            self.add(ERROR, ("Version",), f"Version must be {wanted}, not {_show(document['Version'])}")
+            template = (gettext_noop('Version must be "1.1" (or "1.0" for a system role), not %(value)s') if self.system
+                        else gettext_noop('Version must be "1.1", not %(value)s'))
+            self.add(ERROR, ("Version",), Message(template, value=_show(document["Version"])))
 
     def check_statement(self, index: int, item: object) -> _Statement | None:
         path: Path = ("Statement", index)
         if not isinstance(item, dict):
-            self.add(ERROR, path, 'Each statement must be an object with "Effect" and "Action"')
+            self.add(ERROR, path, Message(gettext_noop('Each statement must be an object with "Effect" and "Action"')))
             return None
         statement = _Statement(index)
         for key in item:
@@ -295,24 +308,25 @@ class _Checker:
                 self.add(
                     ERROR,
                     (*path, key),
-                    "Resource is not supported: IMS and IAM have no resource paths, so a "
-                    'statement covers every resource of its actions; remove "Resource"',
+                    Message(gettext_noop('Resource is not supported: IMS and IAM have no resource paths, so a '
+                                         'statement covers every resource of its actions; remove "Resource"')),
                     at_key=True,
                 )
             elif key not in _STATEMENT_KEYS:
-                self.unknown_key((*path, key), _STATEMENT_KEYS, "a statement")
+                self.unknown_key((*path, key), _STATEMENT_KEYS, in_statement=True)
         if "Effect" not in item:
-            self.add(ERROR, path, 'The statement needs "Effect": "Allow" or "Deny"')
+            self.add(ERROR, path, Message(gettext_noop('The statement needs "Effect": "Allow" or "Deny"')))
         elif item["Effect"] in ("Allow", "Deny"):
             statement.effect = item["Effect"]
         else:
             self.add(
                 ERROR,
                 (*path, "Effect"),
-                f'Effect must be "Allow" or "Deny" (exact case), not {_show(item["Effect"])}',
+                Message(gettext_noop('Effect must be "Allow" or "Deny" (exact case), not %(value)s'),
+                        value=_show(item["Effect"])),
             )
         if "Action" not in item:
-            self.add(ERROR, path, 'The statement needs an "Action" list')
+            self.add(ERROR, path, Message(gettext_noop('The statement needs an "Action" list')))
         else:
             statement.patterns = self.check_actions((*path, "Action"), item["Action"])
         if "Condition" in item:
@@ -325,14 +339,16 @@ class _Checker:
             self.add(
                 ERROR,
                 path,
-                f"Action must be a list of action patterns, not a single string: write [{_show(actions)}]",
+                Message(gettext_noop("Action must be a list of action patterns, not a single string: write "
+                                     "[%(value)s]"), value=_show(actions)),
             )
             return None
         if not isinstance(actions, list):
-            self.add(ERROR, path, 'Action must be a list of action patterns such as ["ims:images:get"]')
+            self.add(ERROR, path, Message(gettext_noop('Action must be a list of action patterns such as '
+                                                       '["ims:images:get"]')))
             return None
         if not actions:
-            self.add(ERROR, path, "Action must list at least one action pattern")
+            self.add(ERROR, path, Message(gettext_noop("Action must list at least one action pattern")))
             return None
         patterns = []
         for index, text in enumerate(actions):
@@ -344,45 +360,57 @@ class _Checker:
 
     def check_pattern(self, path: Path, text: object) -> _Pattern | None:
         if not isinstance(text, str):
-            self.add(ERROR, path, f"An action pattern must be a string, not {_show(text)}")
+            self.add(ERROR, path, Message(gettext_noop("An action pattern must be a string, not %(value)s"),
+                                          value=_show(text)))
             return None
         segments = text.split(":")
         if len(segments) != 3 or not all(segments):
             self.add(
                 ERROR,
                 path,
-                f"Action {_show(text)} must have three non-empty parts: service:resourceType:operation",
+                Message(gettext_noop("Action %(value)s must have three non-empty parts: "
+                                     "service:resourceType:operation"), value=_show(text)),
             )
             return None
         if not _PATTERN.fullmatch(text):
-            self.add(ERROR, path, f'Action {_show(text)} may contain only letters, digits and "*" in each part')
+            self.add(ERROR, path, Message(gettext_noop('Action %(value)s may contain only letters, digits and "*" in '
+                                                       'each part'), value=_show(text)))
             return None
         service_name = segments[0].lower()
         if "*" in service_name:
-            self.add(ERROR, path, f"The service of {_show(text)} must be written out, not a wildcard")
+            self.add(ERROR, path, Message(gettext_noop("The service of %(value)s must be written out, not a wildcard"),
+                                          value=_show(text)))
             return None
         service = SERVICES.get(service_name)
         if service is None:
-            known = ", ".join(sorted(SERVICES))
-            hint = _did_you_mean(service_name, list(SERVICES))
-            self.add(
-                ERROR,
-                path,
-                f'Unknown service "{segments[0]}" in {_show(text)}{hint or f"; known services: {known}"}',
-            )
+            suggestion = _did_you_mean(service_name, list(SERVICES))
+            if suggestion:
+                message = Message(gettext_noop('Unknown service "%(service)s" in %(value)s; did you mean '
+                                               '"%(suggestion)s"?'),
+                                  service=segments[0], value=_show(text), suggestion=suggestion)
+            else:
+                message = Message(gettext_noop('Unknown service "%(service)s" in %(value)s; known services: %(known)s'),
+                                  service=segments[0], value=_show(text), known=", ".join(sorted(SERVICES)))
+            self.add(ERROR, path, message)
             return None
         actions = expand_pattern(text)
         if service.has_catalogue and not actions:
             catalogue = [name for name in ACTION_NAMES if name.startswith(service.name + ":")]
-            self.add(
-                ERROR,
-                path,
-                f"Action {_show(text)} matches no {service.name.upper()} action{_did_you_mean(text, catalogue)}",
-            )
+            suggestion = _did_you_mean(text, catalogue)
+            if suggestion:
+                message = Message(gettext_noop('Action %(value)s matches no %(service)s action; did you mean '
+                                               '"%(suggestion)s"?'),
+                                  value=_show(text), service=service.name.upper(), suggestion=suggestion)
+            else:
+                message = Message(gettext_noop("Action %(value)s matches no %(service)s action"),
+                                  value=_show(text), service=service.name.upper())
+            self.add(ERROR, path, message)
             return None
         canonical = _canonical_pattern(text)
         if canonical != text:
-            self.add(SUGGESTION, path, f'Write {_show(text)} as the catalogue spells it: "{canonical}"')
+            self.add(SUGGESTION, path, Message(gettext_noop('Write %(value)s as the catalogue spells it: '
+                                                            '"%(canonical)s"'),
+                                               value=_show(text), canonical=canonical))
         return _Pattern(path, text, service.name, actions)
 
     def suggest_shorter_actions(self, patterns: list[_Pattern]):
@@ -391,7 +419,8 @@ class _Checker:
                 self.add(
                     SUGGESTION,
                     pattern.path,
-                    f"{_show(pattern.text)} is already covered by {_show(patterns[cover].text)} in this statement",
+                    Message(gettext_noop("%(value)s is already covered by %(cover)s in this statement"),
+                            value=_show(pattern.text), cover=_show(patterns[cover].text)),
                 )
         literal = {p.text.lower(): p for p in patterns if "*" not in p.text}
         named = {_CANONICAL_ACTION[name] for name in literal if name in _CANONICAL_ACTION}
@@ -401,15 +430,18 @@ class _Checker:
                 self.add(
                     SUGGESTION,
                     first.path,
-                    f'This statement lists every {prefix} action one by one; "{prefix}:*" says the same',
+                    Message(gettext_noop('This statement lists every %(prefix)s action one by one; "%(prefix)s:*" '
+                                         'says the same'), prefix=prefix),
                 )
 
     def check_condition(self, path: Path, block: object, patterns: list[_Pattern] | None):
         if not isinstance(block, dict):
-            self.add(ERROR, path, 'Condition must be an object such as {"StringEquals": {"key": ["value"]}}')
+            self.add(ERROR, path, Message(gettext_noop('Condition must be an object such as '
+                                                       '{"StringEquals": {"key": ["value"]}}')))
             return
         if not block:
-            self.add(ERROR, path, "Condition must name at least one operator; remove it if there is none")
+            self.add(ERROR, path, Message(gettext_noop("Condition must name at least one operator; remove it if there "
+                                                       "is none")))
             return
         no_image_action = bool(patterns) and not any(p.actions & IMAGE_KEY_ACTIONS for p in patterns)
         for name, entries in block.items():
@@ -421,7 +453,8 @@ class _Checker:
                 self.add(
                     ERROR,
                     (*path, name),
-                    f"{name} must map at least one condition key to its values",
+                    Message(gettext_noop("%(operator)s must map at least one condition key to its values"),
+                            operator=name),
                 )
                 continue
             for key, listed in entries.items():
@@ -437,21 +470,25 @@ class _Checker:
     ):
         declared = lookup_condition_key(key)
         if declared is None:
-            hint = _did_you_mean(key, [known.name for known in CONDITION_KEYS])
-            self.add(ERROR, path, f'Unknown condition key "{key}"{hint}', at_key=True)
+            suggestion = _did_you_mean(key, [known.name for known in CONDITION_KEYS])
+            message = (Message(gettext_noop('Unknown condition key "%(key)s"; did you mean "%(suggestion)s"?'),
+                               key=key, suggestion=suggestion) if suggestion
+                       else Message(gettext_noop('Unknown condition key "%(key)s"'), key=key))
+            self.add(ERROR, path, message, at_key=True)
             return
         if declared.type not in FAMILY_KEY_TYPES[operator.family]:
             self.add(
                 ERROR,
                 path,
-                f'{operator.name} compares {operator.family} values, but "{declared.name}" is a {declared.type} key',
+                Message(gettext_noop('%(operator)s compares %(family)s values, but "%(key)s" is a %(type)s key'),
+                        operator=operator.name, family=operator.family, key=declared.name, type=declared.type),
                 at_key=True,
             )
             return
         if isinstance(listed, list):
             values = [((*path, index), value) for index, value in enumerate(listed)]
             if not values:
-                self.add(ERROR, path, f'List at least one value for "{declared.name}"')
+                self.add(ERROR, path, Message(gettext_noop('List at least one value for "%(key)s"'), key=declared.name))
         else:
             values = [(path, listed)]
         for value_path, value in values:
@@ -462,8 +499,9 @@ class _Checker:
             self.add(
                 WARNING,
                 path,
-                f'"{declared.name}" is supplied only for actions on one image, and none of this '
-                "statement's actions is one, so the key will always be missing",
+                Message(gettext_noop('"%(key)s" is supplied only for actions on one image, and none of this '
+                                     "statement's actions is one, so the key will always be missing"),
+                        key=declared.name),
                 at_key=True,
             )
 
@@ -479,9 +517,9 @@ class _Checker:
         self.add(
             ERROR,
             offending.path,
-            f"A custom policy cannot mix global services ({', '.join(global_services)}) with "
-            f"project-level services ({', '.join(project_services)}): they are granted in "
-            "different scopes; split it into two policies",
+            Message(gettext_noop("A custom policy cannot mix global services (%(global)s) with project-level services "
+                                 "(%(project)s): they are granted in different scopes; split it into two policies"),
+                    **{"global": ", ".join(global_services), "project": ", ".join(project_services)}),
         )
 
     def check_duplicates(self, statements: list[_Statement]):
@@ -498,7 +536,8 @@ class _Checker:
                 self.add(
                     WARNING,
                     ("Statement", statement.index),
-                    f"This statement repeats Statement[{seen[signature]}]; the copy changes nothing",
+                    Message(gettext_noop("This statement repeats Statement[%(index)s]; the copy changes nothing"),
+                            index=seen[signature]),
                 )
             else:
                 seen[signature] = statement.index
@@ -517,8 +556,8 @@ class _Checker:
                 self.add(
                     WARNING,
                     ("Statement", statement.index, "Effect"),
-                    "This Deny overlaps no Allow of this policy, so it only matters together "
-                    "with another policy that allows these actions",
+                    Message(gettext_noop("This Deny overlaps no Allow of this policy, so it only matters together "
+                                         "with another policy that allows these actions")),
                 )
 
 
@@ -575,31 +614,36 @@ def _unknown_operator(name: str) -> str:
     for prefix in PREFIXES:
         base = base.removeprefix(prefix)
     if base in ("NullIfExists", "Null"):
-        return (
-            f'"{name}" is not allowed: Null itself tests whether the key exists, so it takes no prefix and no IfExists'
-        )
+        return Message(gettext_noop('"%(operator)s" is not allowed: Null itself tests whether the key exists, so it '
+                                    'takes no prefix and no IfExists'), operator=name)
     same = [op for op in _OPERATOR_NAMES if op.lower() == name.lower()]
     if same:
-        return f'Unknown condition operator "{name}"; operators are case-sensitive: did you mean "{same[0]}"?'
-    return f'Unknown condition operator "{name}"{_did_you_mean(name, _OPERATOR_NAMES)}'
+        return Message(gettext_noop('Unknown condition operator "%(operator)s"; operators are case-sensitive: did you '
+                                    'mean "%(suggestion)s"?'), operator=name, suggestion=same[0])
+    suggestion = _did_you_mean(name, _OPERATOR_NAMES)
+    if suggestion:
+        return Message(gettext_noop('Unknown condition operator "%(operator)s"; did you mean "%(suggestion)s"?'),
+                       operator=name, suggestion=suggestion)
+    return Message(gettext_noop('Unknown condition operator "%(operator)s"'), operator=name)
 
 
-def _value_problem(operator: Operator, value: object) -> str | None:
+def _value_problem(operator: Operator, value: object) -> Message | None:
     family = operator.family
-    shown = _show(value)
     if family == "string":
         ok = isinstance(value, str)
-        wanted = "strings"
+        template = gettext_noop("%(operator)s needs strings, not %(value)s")
     elif family == "number":
         ok = parse_number(value) is not None
-        wanted = "numbers"
+        template = gettext_noop("%(operator)s needs numbers, not %(value)s")
     elif family == "date":
         ok = isinstance(value, str) and parse_date(value) is not None
-        wanted = 'ISO 8601 date-times with an offset, such as "2025-01-31T00:00:00+08:00"'
+        template = gettext_noop('%(operator)s needs ISO 8601 date-times with an offset, such as '
+                                '"2025-01-31T00:00:00+08:00", not %(value)s')
     elif family == "ip":
         ok = parse_network(value) is not None
-        wanted = 'IP addresses or CIDR blocks, such as "192.168.0.0/24"'
+        template = gettext_noop('%(operator)s needs IP addresses or CIDR blocks, such as "192.168.0.0/24", '
+                                'not %(value)s')
     else:
         ok = parse_bool(value) is not None
-        wanted = "true or false"
-    return None if ok else f"{operator.name} needs {wanted}, not {shown}"
+        template = gettext_noop("%(operator)s needs true or false, not %(value)s")
+    return None if ok else Message(template, operator=operator.name, value=_show(value))

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
+from accounts.findings import localized
 from accounts.models import MAX_CUSTOM_POLICIES, Grant, Policy, PolicyRevision, UserGroup
 from accounts.policy import validate_document, validate_text
 
@@ -18,8 +19,8 @@ class PolicyDocumentError(ValidationError):
 
     def __init__(self, result):
         self.findings = result.findings
-        messages = [f"{f.path or 'document'}: {f.message}" for f in result.errors]
-        super().__init__(messages or ["The policy document is invalid."], code="invalid_policy")
+        messages = [f"{f.path or gettext('document')}: {localized(f.message)}" for f in result.errors]
+        super().__init__(messages or [gettext("The policy document is invalid.")], code="invalid_policy")
 
 
 class ConcurrentEditError(ValidationError):
