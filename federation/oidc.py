@@ -18,8 +18,11 @@ from dataclasses import dataclass
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.django_client import DjangoIntegration, DjangoOAuth2App
+from django.utils.translation import gettext, ngettext
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
+from accounts.policy.messages import Message, gettext_noop
 
 TIMEOUT_SECONDS = 5
 # Discovery documents (with their JWKS) are kept this long per process: two fewer requests to the
@@ -62,12 +65,15 @@ class ProviderClient(DjangoOAuth2App):
             _DISCOVERED[url] = (time.monotonic(), copy.deepcopy(metadata))
         issuer = metadata.get("issuer", "")
         if not _same_issuer(issuer, self.provider.issuer):
-            raise ProviderConfigurationError(
-                f"the discovery document names the issuer {issuer!r}, not {self.provider.issuer!r}")
+            raise ProviderConfigurationError(Message(
+                gettext_noop("the discovery document names the issuer %(issuer)s, not %(configured)s"),
+                issuer=_cut(repr(issuer)), configured=repr(self.provider.issuer)))
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         safe = [alg for alg in offered if alg in SAFE_ALGORITHMS]
         if not safe:
-            raise ProviderConfigurationError(f"no safe ID token signature algorithm offered ({', '.join(offered)})")
+            raise ProviderConfigurationError(Message(
+                gettext_noop("no safe ID token signature algorithm offered (%(offered)s)"),
+                offered=_cut(", ".join(map(str, offered)))))
         metadata["id_token_signing_alg_values_supported"] = safe
         return metadata
 
@@ -85,50 +91,61 @@ class ProviderClient(DjangoOAuth2App):
 PROTOCOL_ERRORS = (OAuthError, JoseError, ProviderConfigurationError, requests.RequestException, ValueError)
 
 
-def describe_error(error: Exception) -> str:
-    """What failed, in words an administrator can act on (no token or secret in it)."""
+def describe_error(error: Exception) -> Message:
+    """What failed, in words an administrator can act on (no token or secret in it): English as a str (the
+    audit log's), in the person's language through accounts.findings.localized (the refusal page's)."""
     name = type(error).__name__
     if name == "MismatchingStateError":
-        return "the state parameter does not match a sign-in started in this browser (expired, replayed or forged)"
+        return Message(gettext_noop("the state parameter does not match a sign-in started in this browser (expired, "
+                                    "replayed or forged)"))
     if isinstance(error, OAuthError):
         text = error.error or name
         if error.description:
             text += f": {error.description}"
-        return f"the provider refused: {text}"[:300]
+        return Message(gettext_noop("the provider refused: %(error)s"), error=_cut(text))
     token = _describe_token_error(name, error)
     if token:
         return token
     if isinstance(error, ProviderConfigurationError):
-        return str(error)[:300]
+        reason = error.args[0] if error.args else ""
+        return reason if isinstance(reason, Message) else Message("%(error)s", error=_cut(str(reason)))
     if isinstance(error, requests.RequestException):
-        return f"the provider could not be reached: {name}"
-    return f"{name}: {error}"[:300]
+        return Message(gettext_noop("the provider could not be reached: %(error)s"), error=name)
+    return Message(gettext_noop("%(name)s: %(error)s"), name=name, error=_cut(str(error)))
 
 
-def _describe_token_error(name: str, error: Exception) -> str | None:
+def _cut(text: str, length: int = 250) -> str:
+    """A provider's or library's own words, kept short (a refusal reason is read, and audited)."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _describe_token_error(name: str, error: Exception) -> Message | None:
     """Which check of the ID token failed, as joserfc names it (None: not an ID token's error)."""
     if name == "ExpiredTokenError":
-        return "the ID token has expired"
+        return Message(gettext_noop("the ID token has expired"))
     if name in ("InvalidClaimError", "MissingClaimError"):
         return _describe_claim_error(name, error)
     if name == "BadSignatureError":
-        return "the ID token's signature does not verify with the provider's keys (JWKS)"
+        return Message(gettext_noop("the ID token's signature does not verify with the provider's keys (JWKS)"))
     if name in ("InvalidKeyIdError", "MissingKeyError"):
-        return "the ID token is signed with a key the provider's JWKS does not hold"
+        return Message(gettext_noop("the ID token is signed with a key the provider's JWKS does not hold"))
     if name in ("UnsupportedAlgorithmError", "MissingAlgorithmError"):
-        return f"the ID token's signature algorithm is not accepted ({error})"[:300]
+        return Message(gettext_noop("the ID token's signature algorithm is not accepted (%(error)s)"),
+                       error=_cut(str(error)))
     if isinstance(error, JoseError):
-        return f"the ID token is not valid: {name} {error}"[:300]
+        return Message(gettext_noop("the ID token is not valid: %(name)s %(error)s"), name=name, error=_cut(str(error)))
     return None
 
 
-def _describe_claim_error(name: str, error: Exception) -> str:
+def _describe_claim_error(name: str, error: Exception) -> Message:
     """A claim missing or not valid; a wrong audience says the token is another client's."""
     claim = getattr(error, "claim", "") or str(error)
     if claim in ("aud", "azp"):
-        return f"the ID token was issued for another client, not this console ({claim})"
-    return f"the ID token's {claim} claim is not valid" if name == "InvalidClaimError" else \
-        f"the ID token has no {claim} claim"
+        return Message(gettext_noop("the ID token was issued for another client, not this console (%(claim)s)"),
+                       claim=claim)
+    if name == "InvalidClaimError":
+        return Message(gettext_noop("the ID token's %(claim)s claim is not valid"), claim=_cut(claim))
+    return Message(gettext_noop("the ID token has no %(claim)s claim"), claim=_cut(claim))
 
 
 @dataclass(frozen=True)
@@ -146,8 +163,8 @@ def test_connection(provider) -> list[Finding]:
     metadata, failure = _fetch_discovery(url)
     if failure is not None:
         return [failure]
-    found = [Finding(True, f"Discovery document read from {url}."), *_endpoint_findings(provider, metadata),
-             *_security_findings(provider, metadata)]
+    found = [Finding(True, gettext("Discovery document read from %(url)s.") % {"url": url}),
+             *_endpoint_findings(provider, metadata), *_security_findings(provider, metadata)]
     jwks_uri = metadata.get("jwks_uri")
     if jwks_uri:
         found.extend(_jwks_findings(jwks_uri))
@@ -159,15 +176,17 @@ def _fetch_discovery(url: str) -> tuple[dict, None] | tuple[None, Finding]:
     try:
         response = requests.get(url, timeout=TIMEOUT_SECONDS, headers={"Accept": "application/json"})
     except requests.RequestException as error:
-        return None, Finding(False, f"Could not fetch {url}: {type(error).__name__} ({error})"[:400])
+        return None, Finding(False, gettext("Could not fetch %(url)s: %(error)s") % {
+            "url": url, "error": _cut(f"{type(error).__name__} ({error})")})
     if response.status_code != 200:
-        return None, Finding(False, f"{url} answered HTTP {response.status_code}, not 200.")
+        return None, Finding(False, gettext("%(url)s answered HTTP %(status)s, not 200.") % {
+            "url": url, "status": response.status_code})
     try:
         metadata = response.json()
     except ValueError:
-        return None, Finding(False, f"{url} did not answer JSON.")
+        return None, Finding(False, gettext("%(url)s did not answer JSON.") % {"url": url})
     if not isinstance(metadata, dict):
-        return None, Finding(False, f"{url} answered JSON that is not an object.")
+        return None, Finding(False, gettext("%(url)s answered JSON that is not an object.") % {"url": url})
     return metadata, None
 
 
@@ -176,19 +195,21 @@ def _endpoint_findings(provider, metadata: dict) -> list[Finding]:
     found = []
     issuer = metadata.get("issuer")
     if not _same_issuer(str(issuer or ""), provider.issuer):
-        found.append(Finding(False, f"It names the issuer {issuer!r}, not the configured {provider.issuer!r}: "
-                                    "sign-ins would be refused."))
+        found.append(Finding(False, gettext("It names the issuer %(issuer)s, not the configured %(configured)s: "
+                                            "sign-ins would be refused.") % {
+            "issuer": _cut(repr(issuer)), "configured": repr(provider.issuer)}))
     else:
-        found.append(Finding(True, f"Issuer {issuer} matches."))
+        found.append(Finding(True, gettext("Issuer %(issuer)s matches.") % {"issuer": issuer}))
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if metadata.get(key):
             found.append(Finding(True, f"{key}: {metadata[key]}"))
         else:
-            found.append(Finding(False, f"It has no {key}."))
+            found.append(Finding(False, gettext("It has no %(key)s.") % {"key": key}))
     if metadata.get("userinfo_endpoint"):
         found.append(Finding(True, f"userinfo_endpoint: {metadata['userinfo_endpoint']}"))
     else:
-        found.append(Finding(True, "It has no userinfo_endpoint: claims come from the ID token only.", warning=True))
+        found.append(Finding(True, gettext("It has no userinfo_endpoint: claims come from the ID token only."),
+                             warning=True))
     return found
 
 
@@ -197,17 +218,22 @@ def _security_findings(provider, metadata: dict) -> list[Finding]:
     found = []
     methods = metadata.get("code_challenge_methods_supported")
     if methods is not None and "S256" not in methods:
-        found.append(Finding(False, "It does not list PKCE S256 in code_challenge_methods_supported."))
+        found.append(Finding(False, gettext("It does not list PKCE S256 in code_challenge_methods_supported.")))
     algs = metadata.get("id_token_signing_alg_values_supported") or []
     safe = [alg for alg in algs if alg in SAFE_ALGORITHMS]
     if safe:
-        found.append(Finding(True, f"ID token algorithms accepted: {', '.join(safe)}."))
+        found.append(Finding(True, gettext("ID token algorithms accepted: %(algorithms)s.") % {
+            "algorithms": ", ".join(safe)}))
+    elif algs:
+        found.append(Finding(False, gettext("No accepted ID token algorithm among %(algorithms)s.") % {
+            "algorithms": _cut(str(algs))}))
     else:
-        found.append(Finding(False, f"No accepted ID token algorithm among {algs or 'none listed'}."))
+        found.append(Finding(False, gettext("No accepted ID token algorithm: the provider lists none.")))
     supported = metadata.get("scopes_supported")
     missing = [scope for scope in provider.scope_list if scope not in supported] if supported else []
     if missing:
-        found.append(Finding(True, f"Scopes not listed by the provider: {', '.join(missing)}.", warning=True))
+        found.append(Finding(True, gettext("Scopes not listed by the provider: %(scopes)s.") % {
+            "scopes": ", ".join(missing)}, warning=True))
     return found
 
 
@@ -217,10 +243,14 @@ def _jwks_findings(jwks_uri: str) -> list[Finding]:
         jwks = requests.get(jwks_uri, timeout=TIMEOUT_SECONDS).json()
         keys = KeySet.import_key_set(jwks)
     except requests.RequestException as error:
-        return [Finding(False, f"Could not fetch the JWKS {jwks_uri}: {type(error).__name__}.")]
+        return [Finding(False, gettext("Could not fetch the JWKS %(url)s: %(error)s.") % {
+            "url": jwks_uri, "error": type(error).__name__})]
     except (ValueError, JoseError, TypeError, KeyError) as error:
-        return [Finding(False, f"The JWKS at {jwks_uri} is not a valid key set: {type(error).__name__}.")]
+        return [Finding(False, gettext("The JWKS at %(url)s is not a valid key set: %(error)s.") % {
+            "url": jwks_uri, "error": type(error).__name__})]
     described = ", ".join(f"{key.key_type} {key.kid or '(no kid)'}" for key in keys.keys)
     if keys.keys:
-        return [Finding(True, f"JWKS: {len(keys.keys)} key{'s' if len(keys.keys) != 1 else ''} ({described}).")]
-    return [Finding(False, "The JWKS holds no key: no ID token could be verified.")]
+        count = len(keys.keys)
+        return [Finding(True, ngettext("JWKS: %(count)s key (%(keys)s).", "JWKS: %(count)s keys (%(keys)s).", count)
+                        % {"count": count, "keys": described})]
+    return [Finding(False, gettext("The JWKS holds no key: no ID token could be verified."))]

@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 from accounts import audit, enforcement, services
 from accounts.enforcement import Refused, atomic_service, require
 from accounts.models import MAX_GROUPS_PER_USER, AuditEvent, Membership, User
+from accounts.policy.messages import Message, gettext_noop
 from accounts.services import escalation
 from accounts.services._common import claim_revision
 from accounts.services.users import username_was_someone_elses
@@ -258,7 +259,7 @@ def rule_move(*, actor, rule: MappingRule, up: bool) -> None:
 class SignInOutcome:
     user: User | None
     evaluation: rule_engine.Evaluation
-    refusal: str = ""
+    refusal: str = ""  # English (audited); a Message, shown translated
     created: bool = False
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -305,14 +306,15 @@ def apply_sign_in(provider: IdentityProvider, claims: dict) -> SignInOutcome:
         admitted = evaluation.matched or provider.allow_unmatched
         if identity is None:
             if not admitted:
-                outcome.refusal = f"no mapping rule of {provider.name} matches you"
+                outcome.refusal = Message(gettext_noop("no mapping rule of %(provider)s matches you"),
+                                          provider=provider.name)
                 return outcome
             identity = _first_sign_in(provider, claims, subject, actor)
             outcome.created = True
         user = identity.user
         outcome.user = user
         if not user.is_active:
-            outcome.refusal = "your user is deactivated in the console"
+            outcome.refusal = Message(gettext_noop("your user is deactivated in the console"))
             return outcome
         desired = {g.pk: g for g in (evaluation.groups if admitted else [])}
         if not _set_provider_groups(provider, identity, desired, actor, outcome):
@@ -322,7 +324,8 @@ def apply_sign_in(provider: IdentityProvider, claims: dict) -> SignInOutcome:
         identity.provider_name = provider.name
         identity.save(update_fields=["last_claims", "last_sign_in_at", "provider_name"])
         if not admitted:
-            outcome.refusal = f"no mapping rule of {provider.name} matches you"
+            outcome.refusal = Message(gettext_noop("no mapping rule of %(provider)s matches you"),
+                                      provider=provider.name)
         return outcome
 
 
@@ -349,8 +352,8 @@ def _set_provider_groups(provider: IdentityProvider, identity: FederatedIdentity
     to_add = [g for pk, g in desired.items() if pk not in member_of]
     to_remove = [g for pk, g in given.items() if pk not in desired and pk in member_of]
     if len(member_of) - len(to_remove) + len(to_add) > MAX_GROUPS_PER_USER:
-        outcome.refusal = (f"the rules would put you in more than {MAX_GROUPS_PER_USER} groups, the most a user "
-                           "can be in")
+        outcome.refusal = Message(gettext_noop("the rules would put you in more than %(count)s groups, the most a "
+                                               "user can be in"), count=MAX_GROUPS_PER_USER)
         return False
     source = {"source": f"identity provider {provider.name}", "rules": outcome.evaluation.matched_positions}
     for group in to_remove:

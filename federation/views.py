@@ -18,9 +18,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, mfa, who_can
 from accounts.enforcement import Refused
+from accounts.findings import localized
 from accounts.forms import add_service_errors
 from accounts.models import AuditEvent, UserGroup
 from accounts.permissions import permission_required_action, public_view
+from accounts.policy.messages import Message, gettext_noop
 from accounts.services import escalation
 from accounts.sudo import sudo_required
 
@@ -276,9 +278,13 @@ def rule_move(request, pk):
 def _turned_away(request, provider, reason: str, *, status: int = 403, audit_it: bool = True, claims=None,
                  user=None):
     if audit_it:
-        services.record_refusal(provider, reason, claims=claims, user=user)
-    context = {"provider": provider, "reason": reason}
+        services.record_refusal(provider, str(reason), claims=claims, user=user)  # the audit log keeps English
+    context = {"provider": provider, "reason": localized(reason)}
     return render(request, "federation/signin_refused.html", context, status=status)
+
+
+def _disabled(provider) -> Message:
+    return Message(gettext_noop("sign-in with %(provider)s is disabled"), provider=provider.name)
 
 
 def _safe_next(request, candidate: str) -> bool:
@@ -293,7 +299,7 @@ def oidc_login(request, pk):
     """"Sign in with <provider>": to the provider's authorization endpoint (PKCE S256, state, nonce)."""
     provider = get_object_or_404(IdentityProvider, pk=pk)
     if not provider.is_active:
-        return _turned_away(request, provider, f"sign-in with {provider.name} is disabled", status=403)
+        return _turned_away(request, provider, _disabled(provider), status=403)
     next_url = request.GET.get("next", "")
     if next_url and not _safe_next(request, next_url):
         services.record_refusal(provider, f"the address to go to after signing in, {next_url[:200]!r}, is not on "
@@ -314,7 +320,7 @@ def oidc_callback(request, pk):
     (with the PKCE verifier) and verifies the ID token; the rules decide the groups."""
     provider = get_object_or_404(IdentityProvider, pk=pk)
     if not provider.is_active:
-        return _turned_away(request, provider, f"sign-in with {provider.name} is disabled")
+        return _turned_away(request, provider, _disabled(provider))
     try:
         claims = _verified_claims(request, oidc.ProviderClient(provider))
     except oidc.PROTOCOL_ERRORS as error:

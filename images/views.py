@@ -536,13 +536,17 @@ def _bulk_summary(request, op, done, skipped, *, missing: int, project) -> None:
     messages.add_message(request, level, text, extra_tags="bulk")
 
 
+def _not_allowed(explanation) -> str:
+    return gettext("not allowed. %(why)s") % {"why": explanation.summary}
+
+
 def _bulk_run(request, op, images, decisions, project) -> tuple[list, list]:
     """Run `op` on each image the engine allows and its state permits: (name, message) of those done,
     (name, why) of those skipped, in the images' order."""
     done, skipped = [], []
     for image in images:
         if not decisions[image.pk].allowed:
-            skipped.append((image.name, f"not allowed. {decisions[image.pk].summary}"))
+            skipped.append((image.name, _not_allowed(decisions[image.pk])))
             continue
         reason = op.rule(image, project)
         if reason:
@@ -552,7 +556,7 @@ def _bulk_run(request, op, images, decisions, project) -> tuple[list, list]:
             message = op.perform(request.user, image, project, {}).message
         except (ValidationError, PermissionDenied) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-            skipped.append((image.name, f"failed. {text}"))
+            skipped.append((image.name, gettext("failed. %(why)s") % {"why": text}))
         else:
             done.append((image.name, message))
     return done, skipped
@@ -562,7 +566,7 @@ def _bulk_review(request, op, images, decisions, project, *, missing: int):
     """What the bulk run would do to each image, before it runs; the POST decides each one again."""
     accepted = impact.accepted_elsewhere(images, project)
     rows = [{"image": image, "accepted": accepted.get(image.pk, []),
-             "skip": (None if decisions[image.pk].allowed else f"not allowed. {decisions[image.pk].summary}")
+             "skip": (None if decisions[image.pk].allowed else _not_allowed(decisions[image.pk]))
              or op.rule(image, project)} for image in images]
     context = {"op": op, "rows": rows, "project": project, "missing": missing,
                "going": sum(1 for row in rows if not row["skip"]),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import impact, least_privilege, responses, services, who_can
 from accounts.enforcement import Refused
+from accounts.findings import localized
 from accounts.forms import add_service_errors
 from accounts.models import Grant, Policy
 from accounts.paging import CURSOR_PARAM, keyset_page
@@ -208,7 +209,7 @@ def _editor_for_document(document, *, prefer: str = "visual", show_findings: boo
         try:
             statements = statements_from_document(document)
         except NotRepresentable as reason:
-            notice = f"This policy opens in JSON because {reason}."
+            notice = gettext("This policy opens in JSON because %(reason)s.") % {"reason": reason}
             return editor_context(mode="json", text=text, notice=notice, show_findings=show_findings)
         return editor_context(mode="visual", text=text, statements=statements, show_findings=show_findings)
     return editor_context(mode="json", text=text, show_findings=show_findings)
@@ -327,10 +328,11 @@ def policy_editor(request):
             statements = statements_from_document(parse_json(text).value)
             mode = "visual"
         except LocateError as error:
-            notice = (f"The JSON is not valid yet (line {error.line}, column {error.column}: {error.message}); "
-                      "fix it, then switch to the visual editor.")
+            notice = gettext("The JSON is not valid yet (line %(line)s, column %(column)s: %(problem)s); fix it, "
+                             "then switch to the visual editor.") % {
+                "line": error.line, "column": error.column, "problem": localized(error.message)}
         except NotRepresentable as reason:
-            notice = f"This policy stays in JSON because {reason}."
+            notice = gettext("This policy stays in JSON because %(reason)s.") % {"reason": reason}
     editor = editor_context(mode=mode, text=text, statements=statements, notice=notice)
     return render(request, "iam/policies/edit.html#editor", editor)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from accounts.policy import IAM_ACTIONS, IMS_ACTIONS, Action
 from accounts.policy.catalogue import CONDITION_KEYS, RESOURCE_TAG_PREFIX
 from accounts.policy.conditions import BASE_OPERATORS, IF_EXISTS, PREFIXES, parse_bool, parse_number, parse_operator
@@ -197,22 +199,23 @@ def _value_text(where: str, value) -> str:
         return json.dumps(value)
     if isinstance(value, str):
         if VALUE_SEPARATOR in value:
-            raise NotRepresentable(f"{where} has a value with a comma ({value!r}), which the visual editor "
-                                   "uses to separate values")
+            raise NotRepresentable(gettext("%(where)s has a value with a comma (%(value)s), which the visual editor "
+                                           "uses to separate values") % {"where": where, "value": repr(value)})
         return value
-    raise NotRepresentable(f"{where} has a value that is not text, a number or true/false")
+    raise NotRepresentable(gettext("%(where)s has a value that is not text, a number or true/false") % {"where": where})
 
 
 def _statement_from_item(index: int, item) -> VisualStatement:
     """One statement of a document in the visual form, or NotRepresentable saying what would be lost."""
     where = f"Statement[{index}]"
     if not isinstance(item, dict):
-        raise NotRepresentable(f"{where} is not an object")
+        raise NotRepresentable(gettext("%(where)s is not an object") % {"where": where})
     extra = set(item) - {"Effect", "Action", "Condition"}
     if extra:
-        raise NotRepresentable(f"{where} has {', '.join(sorted(extra))}, which the visual editor has no field for")
+        raise NotRepresentable(gettext("%(where)s has %(keys)s, which the visual editor has no field for")
+                               % {"where": where, "keys": ", ".join(sorted(extra))})
     if item.get("Effect") not in EFFECTS:
-        raise NotRepresentable(f'{where}.Effect is not "Allow" or "Deny"')
+        raise NotRepresentable(gettext('%(where)s.Effect is not "Allow" or "Deny"') % {"where": where})
     service, actions = _visual_actions(where, item.get("Action"))
     return VisualStatement(item["Effect"], service, actions, _condition_rows(where, item.get("Condition", {})))
 
@@ -221,32 +224,36 @@ def _visual_actions(where: str, actions) -> tuple[str, list[str]]:
     """A statement's one service and its actions as the visual editor names them (catalogued actions, or the
     service's and its resource types' wildcards)."""
     if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        raise NotRepresentable(f"{where}.Action is not a list of actions")
+        raise NotRepresentable(gettext("%(where)s.Action is not a list of actions") % {"where": where})
     services = {a.split(":", 1)[0].lower() for a in actions}
     if len(services) > 1:
-        raise NotRepresentable(f"{where} mixes services ({', '.join(sorted(services))}); the visual editor "
-                               "shows one service per statement")
+        raise NotRepresentable(gettext("%(where)s mixes services (%(services)s); the visual editor shows one service "
+                                       "per statement") % {"where": where, "services": ", ".join(sorted(services))})
     service = services.pop() if services else "ims"
     if service not in SERVICE_ACTIONS:
-        raise NotRepresentable(f"{where} is about the {service} service; the visual editor covers ims and iam")
+        raise NotRepresentable(gettext("%(where)s is about the %(service)s service; the visual editor covers ims and "
+                                       "iam") % {"where": where, "service": service})
     allowed = _choices(service)
     unknown = [a for a in actions if a.lower() not in allowed]
     if unknown:
-        raise NotRepresentable(f"{where}.Action has {unknown[0]!r}, which is not a single catalogued action "
-                               f"or one of the wildcards {service}:*:* and {service}:<resource type>:*")
+        raise NotRepresentable(gettext("%(where)s.Action has %(action)s, which is not a single catalogued action or "
+                                       "one of the wildcards %(service)s:*:* and %(service)s:<resource type>:*")
+                               % {"where": where, "action": repr(unknown[0]), "service": service})
     return service, [allowed[a.lower()] for a in actions]
 
 
 def _condition_rows(where: str, block) -> list[ConditionRow]:
     """A statement's Condition block as rows (operator, key, its values separated by commas)."""
     if not isinstance(block, dict):
-        raise NotRepresentable(f"{where}.Condition is not an object")
+        raise NotRepresentable(gettext("%(where)s.Condition is not an object") % {"where": where})
     rows = []
     for operator, entries in block.items():
         if operator not in OPERATOR_NAMES:
-            raise NotRepresentable(f"{where}.Condition has the unknown operator {operator!r}")
+            raise NotRepresentable(gettext("%(where)s.Condition has the unknown operator %(operator)s")
+                                   % {"where": where, "operator": repr(operator)})
         if not isinstance(entries, dict) or not entries:
-            raise NotRepresentable(f"{where}.Condition.{operator} does not map keys to values")
+            raise NotRepresentable(gettext("%(where)s.Condition.%(operator)s does not map keys to values")
+                                   % {"where": where, "operator": operator})
         for key, listed in entries.items():
             values = listed if isinstance(listed, list) else [listed]
             text = ", ".join(_value_text(f"{where}.Condition.{operator}.{key}", v) for v in values)
@@ -257,13 +264,15 @@ def _condition_rows(where: str, block) -> list[ConditionRow]:
 def statements_from_document(document) -> list[VisualStatement]:
     """The visual form of a document; NotRepresentable says what would otherwise be lost."""
     if not isinstance(document, dict):
-        raise NotRepresentable("the policy is not a JSON object")
+        raise NotRepresentable(gettext("the policy is not a JSON object"))
     extra = set(document) - {"Version", "Statement"}
     if extra:
-        raise NotRepresentable(f"the policy has {', '.join(sorted(extra))}, which the visual editor has no field for")
+        raise NotRepresentable(gettext("the policy has %(keys)s, which the visual editor has no field for")
+                               % {"keys": ", ".join(sorted(extra))})
     if document.get("Version") != VERSION:
-        raise NotRepresentable(f'its Version is {json.dumps(document.get("Version"))}; the visual editor writes "1.1"')
+        raise NotRepresentable(gettext('its Version is %(version)s; the visual editor writes "1.1"')
+                               % {"version": json.dumps(document.get("Version"))})
     statements = document.get("Statement")
     if not isinstance(statements, list) or not statements:
-        raise NotRepresentable("Statement is not a non-empty list of statements")
+        raise NotRepresentable(gettext("Statement is not a non-empty list of statements"))
     return [_statement_from_item(index, item) for index, item in enumerate(statements)]

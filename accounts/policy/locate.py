@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from json.decoder import scanstring
 from json.scanner import NUMBER_RE
 
+from .messages import Message, gettext_noop
+
 Path = tuple[str | int, ...]
 Position = tuple[int, int]
 
@@ -37,10 +39,34 @@ SHOWN_KEY_LENGTH = 40
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_:/@.-]*\Z")
 
 
-def _unstorable_message(char: str, what: str = "A string") -> str:
+def _unstorable_message(char: str, what: str = "A string") -> Message:
     if char == "\x00":
-        return f"{what} contains a NUL character (\\u0000), which cannot be stored"
-    return f"{what} contains a lone surrogate (\\u{ord(char):04x}), which is not a character"
+        if what == "A key":
+            return Message(gettext_noop("A key contains a NUL character (\\u0000), which cannot be stored"))
+        return Message(gettext_noop("A string contains a NUL character (\\u0000), which cannot be stored"))
+    code = f"\\u{ord(char):04x}"
+    if what == "A key":
+        return Message(gettext_noop("A key contains a lone surrogate (%(code)s), which is not a character"), code=code)
+    return Message(gettext_noop("A string contains a lone surrogate (%(code)s), which is not a character"), code=code)
+
+
+# What the parser says (and the json module's scanner, whose English it is), marked for translation.
+_PARSER_MESSAGES = {text: Message(text) for text in (
+    gettext_noop("Extra data after the JSON value"),
+    gettext_noop("Expecting a value"),
+    gettext_noop("NaN and Infinity are not JSON numbers"),
+    gettext_noop("Number too long"),
+    gettext_noop("Number too large"),
+    gettext_noop("Nested too deeply"),
+    gettext_noop("Expecting a property name in double quotes"),
+    gettext_noop("Expecting ':' after a property name"),
+    gettext_noop("Expecting ',' or '}' after a property"),
+    gettext_noop("Expecting ',' or ']' after an item"),
+    gettext_noop("Unterminated string"),
+    gettext_noop("Invalid control character"),
+    gettext_noop("Invalid \\escape"),
+    gettext_noop("Invalid \\uXXXX escape"),
+)}
 
 
 def shown(text: str, limit: int = SHOWN_KEY_LENGTH) -> str:
@@ -110,7 +136,7 @@ class _Parser:
         return line, index - self.line_starts[line - 1] + 1
 
     def fail(self, message: str, index: int, path: Path | None = None):
-        raise LocateError(message, *self.position(index), path=path)
+        raise LocateError(_PARSER_MESSAGES.get(message, message), *self.position(index), path=path)
 
     def skip(self, index: int) -> int:
         return _WHITESPACE.match(self.text, index).end()

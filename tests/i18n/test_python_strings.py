@@ -160,3 +160,68 @@ def test_every_finding_of_a_few_documents_reads_in_chinese(text):
             assert CHINESE.search(shown), shown
             for quoted in re.findall(r'"[^"]*"', finding.message):
                 assert quoted in shown, (quoted, shown)  # keys and values quoted from the document, verbatim
+
+
+def test_the_permission_grid_and_impact_labels_read_in_chinese(as_user):
+    from django.template.loader import render_to_string
+
+    from accounts.who_can import Change
+
+    page = _page(as_user("developer").get("/me/permissions/", **ZH))
+    assert "✘ 显式拒绝" in page and "– 未授予" in page and "Not granted" not in page
+    change = Change("ims:images:delete", "Allowed (with conditions)", "Not granted", ("cn-north-4",))
+    with translation.override("zh-hans"):
+        shown = unescape(render_to_string("iam/policies/_change.html", {"change": change, "impact": None}))
+    assert "允许（有条件） → 未授予" in shown and "ims:images:delete" in shown
+    assert change.lost  # the labels stay English data: gained/lost still read them
+
+
+def test_the_editor_says_in_chinese_why_json_stays_json(as_user):
+    client = as_user("iam-admin")
+    broken = _page(client.post("/iam/policies/editor/", {"mode": "json", "document": '{"Version": ', "to": "visual"},
+                               headers=HTMX, **ZH))
+    assert "JSON 尚不有效（第 1 行" in broken and "此处应为一个值" in broken
+    wide = ('{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:get"], '
+            '"Resource": ["*"]}]}')
+    kept = _page(client.post("/iam/policies/editor/", {"mode": "json", "document": wide, "to": "visual"},
+                             headers=HTMX, **ZH))
+    assert "此策略保留为 JSON，因为Statement[0] 包含 Resource，而可视化编辑器没有对应的字段。" in kept
+
+
+def test_a_disabled_identity_provider_refuses_in_chinese_and_audits_in_english(client):
+    from federation import services as federation
+
+    provider = federation.provider_create(actor=None, name="Corp", issuer="https://idp.example", client_id="console",
+                                          client_secret="s3cret-s3cret", scopes="openid email")
+    federation.provider_set_active(actor=None, provider=provider, active=False)
+    response = client.get(f"/accounts/oidc/{provider.pk}/login/", **ZH)
+    assert response.status_code == 403
+    assert "登录被拒绝：已禁用通过 Corp 登录。" in _page(response)
+    assert AuditEvent.objects.filter(action="federation:signIn", outcome="denied",
+                                     message="Sign-in refused: sign-in with Corp is disabled.").exists()
+
+
+def test_a_provider_error_reads_in_chinese_with_the_claim_verbatim():
+    from federation import oidc
+
+    class MissingClaimError(Exception):
+        claim = "email_verified"
+
+    reason = oidc.describe_error(MissingClaimError())
+    assert reason == "the ID token has no email_verified claim"
+    with translation.override("zh-hans"):
+        assert localized(reason) == "ID 令牌缺少 email_verified 声明"
+
+
+def test_an_upload_rejection_reads_in_chinese_and_stays_english_for_the_audit():
+    import io
+
+    from images import uploads
+
+    with pytest.raises(uploads.FileRejected) as rejected:
+        uploads.detect_format(io.BytesIO(b"x" * 1000), 1000, "raw")
+    assert str(rejected.value) == ("A RAW disk is made of whole 512-byte sectors; this file has 1000 bytes "
+                                   "(488 too many or missing).")
+    with translation.override("zh-hans"):
+        assert localized(rejected.value.message) == ("RAW 磁盘由完整的 512 字节扇区组成；此文件有 1000 字节"
+                                                     "（多出或缺少 488 字节）。")
