@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := imsperm.settings
 
-.PHONY: run test test-fast setup migrate demo lint bench browser-deps clean serve loadtest faulttest check-translations
+.PHONY: run test test-fast test-database setup migrate demo lint bench browser-deps clean serve loadtest faulttest check-translations
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -30,19 +30,29 @@ run: demo
 
 # The suite runs on every core (pytest-xdist), a test file per worker at a time so that a module's
 # fixtures are built once. Two lanes: browser tests flush their database after each test, so they run
-# after the others, never beside them on one worker. Exit code 5 (no test selected, e.g. PYTEST_ARGS
-# naming one file) is not a failure of a lane. Each lane ends with its 15 slowest tests, so CI says where time goes.
+# after the others, never beside them on one worker; they build nothing per module, so they are dealt
+# out one test at a time (the sweeps come in halves that the workers share). Exit code 5 (no test
+# selected, e.g. PYTEST_ARGS naming one file) is not a failure of a lane. Each lane ends with its 15
+# slowest tests, so CI says where time goes.
 JOBS ?= auto
 PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist loadfile --durations=15
+PYTEST_BROWSER := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist load --durations=15
 
 test: setup
 	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
 	@scripts/ensure-gettext
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(PYTEST) -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PYTEST_BROWSER) -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-# The fast lane: everything but the browser and the two-server deployment tests.
+# The fast lane: everything but the browser tests, the two-server deployment tests and the sweeps (every
+# route, field or change for every persona: the crawler, the fuzzers, the brute forces; marker `sweep`).
 test-fast: setup
+	@scripts/ensure-gettext
+	$(PYTEST) -m "not browser and not deployment and not sweep" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# CI's PostgreSQL pass: the fast lane and the sweeps, i.e. everything a database can change (not the
+# browser's markup, not the deployment tests, which run on PostgreSQL and Redis in any case).
+test-database: setup
 	@scripts/ensure-gettext
 	$(PYTEST) -m "not browser and not deployment" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 

@@ -45,7 +45,7 @@ from preferences.models import UserPreference
 
 from .images.conftest import qcow2_bytes
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [pytest.mark.usefixtures("demo"), pytest.mark.sweep]
 
 HOSTILE: dict[str, str | bytes | list[str]] = {
     "nul": "a\x00b",

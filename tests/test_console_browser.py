@@ -13,7 +13,7 @@ from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import Policy, UserGroup
 from accounts.policy import ACTION_NAMES
 
-from .conftest import PASSWORD, sweep_on_sqlite_only
+from .conftest import PASSWORD, PERSONA_HALVES, sweep_on_sqlite_only
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 8000
@@ -184,14 +184,17 @@ def tour_paths(live_demo) -> list[tuple[str, str]]:
 
 
 @sweep_on_sqlite_only
-def test_every_page_for_every_persona_fits_a_phone_and_never_fails(browser, live_demo, settings):
-    """One live server, one browser context per persona and width; a page is looked at once each."""
+@pytest.mark.sweep
+@pytest.mark.parametrize("personas", PERSONA_HALVES, ids="+".join)
+def test_every_page_for_every_persona_fits_a_phone_and_never_fails(browser, live_demo, settings, personas):
+    """One live server, one browser context per persona and width; a page is looked at once each. In two
+    halves of the personas, so that the browser lane's two workers share the sweep."""
     from .conftest import SCREENSHOTS
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     paths = tour_paths(live_demo)
     too_wide = []
-    for username, *_ in PERSONAS:
+    for username in personas:
         for width_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
             context = browser.new_context(viewport=size)
             page = context.new_page()

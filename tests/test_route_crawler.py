@@ -16,7 +16,9 @@ Django admin routes are covered by admin's own has_*_permission (backed by the e
 accounts/backends.py): anonymous users are sent to admin sign-in, signed-in non-staff users get
 the console's 403 (Django admin is for operators), staff never see a 500, and personas made staff
 get 403 wherever the engine refuses the model permission a route asks for (admin may refuse more
-than the engine, never less).
+than the engine, never less). The non-staff answer depends on is_staff alone, never on grants, so one
+non-staff persona (NON_STAFF_ADMIN_WITNESS) takes the admin routes for all of them: the others' 456
+requests each would repeat its answers (tests/admin/test_admin_suite.py asks them again as viewer).
 
 Each request runs in a savepoint rolled back afterwards, so a POST that succeeds changes nothing
 for the next case. Counts are printed for the closing note (run with -s).
@@ -54,6 +56,7 @@ PERSONA_NAMES = tuple(name for name, *_ in PERSONAS)
 HOME = {name: ("cn-north-4", "cn-north-4-ubuntu-system-00") for name in PERSONA_NAMES}
 HOME["developer"] = ("cn-north-4_dev", "cn-north-4-dev-centos-system-00")
 ANONYMOUS = "anonymous"
+NON_STAFF_ADMIN_WITNESS = "newcomer"  # the signed-in non-staff persona that takes Django admin's routes
 CASES = Counter()  # (persona, kind of answer) → requests, summed over the session for the summary
 
 
@@ -283,6 +286,20 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def crawled_routes(persona: str, user) -> list[Route]:
+    """Every route, but Django admin's only for anonymous, staff and the one non-staff witness."""
+    admin_too = user is None or user.is_staff or persona == NON_STAFF_ADMIN_WITNESS
+    return [route for route in routes() if admin_too or not route.is_admin]
+
+
+def test_the_non_staff_witness_is_a_signed_in_persona_without_staff():
+    assert not User.objects.get(username=NON_STAFF_ADMIN_WITNESS).is_staff
+    viewer = User.objects.get(username="viewer")
+    admin_routes = [route for route in routes() if route.is_admin]
+    assert admin_routes and len(crawled_routes("viewer", viewer)) == len(routes()) - len(admin_routes)
+
+
+@pytest.mark.sweep
 @pytest.mark.parametrize("persona", [ANONYMOUS, *PERSONA_NAMES])
 def test_every_route_answers_as_the_engine_decides(persona):
     user = None if persona == ANONYMOUS else User.objects.get(username=persona)
@@ -290,7 +307,7 @@ def test_every_route_answers_as_the_engine_decides(persona):
     if user is not None:
         client.force_login(user)
     wrong, answers = [], Counter()
-    for route in routes():
+    for route in crawled_routes(persona, user):
         for kwargs, method in product(_values(route, persona if user else "viewer"), METHODS):
             url = url_for(route, kwargs, persona if user else "viewer")
             kind, actions = expectation(route, kwargs, persona, user)
@@ -315,7 +332,8 @@ def test_every_route_answers_as_the_engine_decides(persona):
                 client.force_login(user)
     total = sum(answers.values())
     CASES.update({(persona, answer): count for answer, count in answers.items()})
-    print(f"\nroute crawler, {persona}: {total} requests ({len(routes())} routes × {len(METHODS)} methods), "
+    crawled = len(crawled_routes(persona, user))
+    print(f"\nroute crawler, {persona}: {total} requests ({crawled} routes × {len(METHODS)} methods), "
           + ", ".join(f"{answer}: {count}" for answer, count in sorted(answers.items())))
     assert wrong == [], f"{len(wrong)} wrong answers of {total}:\n" + "\n".join(wrong[:40])
 
@@ -323,6 +341,7 @@ def test_every_route_answers_as_the_engine_decides(persona):
 STAFF_PERSONAS = ("iam-admin", "viewer", "developer", "newcomer")
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("persona", STAFF_PERSONAS)
 def test_admin_routes_obey_the_engine_for_staff(persona):
     """Made staff, a persona still gets from Django admin no more than the engine allows it.

@@ -338,6 +338,7 @@ def _admin_paths():
     return paths
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("who", ["admin", "onlooker", "viewer", None])
 def test_no_admin_page_answers_500_to_any_method_or_persona(client, onlooker_user, who):
     """Every admin page of every model, with every method, as the operator, the onlooker, a

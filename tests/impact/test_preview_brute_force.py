@@ -14,6 +14,7 @@ from accounts.models import Grant, Membership, Policy, Project, User, UserGroup
 from accounts.policy import ACTIONS, SERVICES
 from tests.accounts.test_change_impact import seeded_account
 
+pytestmark = pytest.mark.sweep
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
