@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 
+from accounts.policy.messages import Message, gettext_noop
+
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ENTRIES = 10_000
 # The changes one console import may make: its trial and its apply each hold the database's write lock
@@ -56,8 +58,9 @@ def size_refusal(text: str) -> str | None:
 def bytes_refusal(size: int) -> str | None:
     """Why a document of `size` bytes is too large to look at (None: it is not)."""
     if size > MAX_BYTES:
-        return (f"The file is {size:,} bytes; an import takes at most {MAX_BYTES:,} bytes "
-                f"({MAX_BYTES // 1024 // 1024} MiB). Split it, or apply it with manage.py iam_apply.")
+        return Message(gettext_noop("The file is %(size)s bytes; an import takes at most %(limit)s bytes "
+                                    "(%(mib)s MiB). Split it, or apply it with manage.py iam_apply."),
+                       size=f"{size:,}", limit=f"{MAX_BYTES:,}", mib=MAX_BYTES // 1024 // 1024)
     return None
 
 
@@ -88,9 +91,10 @@ def entries_refusal(text: str) -> str | None:
         return None
     count = count_entries(data)
     if count > MAX_ENTRIES:
-        return (f"The file has {count:,} entries (regions, projects, users, groups, members, policies, grants "
-                f"and their projects); an import takes at most {MAX_ENTRIES:,}. Split it, or apply it with "
-                f"manage.py iam_apply.")
+        return Message(gettext_noop("The file has %(count)s entries (regions, projects, users, groups, members, "
+                                    "policies, grants and their projects); an import takes at most %(limit)s. Split "
+                                    "it, or apply it with manage.py iam_apply."),
+                       count=f"{count:,}", limit=f"{MAX_ENTRIES:,}")
     return None
 
 
@@ -98,9 +102,10 @@ def changes_refusal(changes) -> list[tuple[str, str]]:
     """A located error when a plan has more changes than one console import makes (none: it has not)."""
     if len(changes) <= MAX_CHANGES:
         return []
-    return [("$", f"The file makes {len(changes):,} changes; one import in the console makes at most "
-                  f"{MAX_CHANGES:,} (each is tried, then applied, while other changes wait). Split it, or "
-                  f"apply it with manage.py iam_apply at a quiet time.")]
+    return [("$", Message(gettext_noop("The file makes %(count)s changes; one import in the console makes at most "
+                                       "%(limit)s (each is tried, then applied, while other changes wait). Split it, "
+                                       "or apply it with manage.py iam_apply at a quiet time."),
+                          count=f"{len(changes):,}", limit=f"{MAX_CHANGES:,}"))]
 
 
 def import_refusal(actor) -> str | None:
@@ -115,8 +120,9 @@ def import_refusal(actor) -> str | None:
     authorization = authz.authorization_for(actor)
     if authorization is not None and any(authorization.allows(action) for action in IMPORT_WRITE_ACTIONS):
         return None
-    return ("Importing changes the IAM configuration, and your permissions allow none of its changes: "
-            "you need at least one of " + ", ".join(IMPORT_WRITE_ACTIONS) + ".")
+    return Message(gettext_noop("Importing changes the IAM configuration, and your permissions allow none of its "
+                                "changes: you need at least one of %(actions)s."),
+                   actions=", ".join(IMPORT_WRITE_ACTIONS))
 
 
 def kind_refusals(changes, actor) -> list[tuple[str, str]]:

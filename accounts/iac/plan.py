@@ -23,9 +23,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts import authz, services
-from accounts.findings import localized
 from accounts.models import ADMIN_GROUP_NAME, Membership, Policy, Project, Region, User, UserGroup
 from accounts.policy import ACTIONS, SERVICES, get_action
+from accounts.policy.messages import Message, gettext_noop
 from accounts.services import escalation
 from accounts.services.policies import PolicyDocumentError
 from federation.iac import LocatedError
@@ -35,8 +35,10 @@ from .export import export_text, grant_ends, grant_scopes
 from .limits import changes_refusal, kind_refusals
 
 EFFECTS_COMPARED = 50
-SECTIONS = ("Regions and projects", "Users", "Custom policies", "User groups", "Members", "Grants",
-            "Identity providers")
+# Section titles are data (keys of limits.KIND_ACTIONS, the CLI's headings); the page translates them.
+SECTIONS = (gettext_noop("Regions and projects"), gettext_noop("Users"), gettext_noop("Custom policies"),
+            gettext_noop("User groups"), gettext_noop("Members"), gettext_noop("Grants"),
+            gettext_noop("Identity providers"))
 USER_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff")
 OUTCOME_LABELS = {"allow": "allowed", "explicit_deny": "denied explicitly", "implicit_deny": "denied"}
 # The order steps run in: removals of memberships and grants before additions (limits count what
@@ -224,13 +226,33 @@ def _touch_group(plan, state, configuration, group_name: str) -> None:
         _touch(plan, state, configuration, policy, scope)
 
 
+# Errors and warnings are English Messages (the CLI prints them, the audit log keeps them); the page
+# translates them (accounts.findings.localized). Names, paths and values stay verbatim.
+_ALREADY_LISTED = {
+    "The region": gettext_noop("The region %(name)s is already listed at %(first)s (names that differ only in "
+                               "letter case count as the same)"),
+    "The user": gettext_noop("The user %(name)s is already listed at %(first)s (names that differ only in letter "
+                             "case count as the same)"),
+    "The group": gettext_noop("The group %(name)s is already listed at %(first)s (names that differ only in letter "
+                              "case count as the same)"),
+    "The policy": gettext_noop("The policy %(name)s is already listed at %(first)s (names that differ only in "
+                               "letter case count as the same)"),
+    "The grant": gettext_noop("The grant %(name)s is already listed at %(first)s (names that differ only in letter "
+                              "case count as the same)"),
+    "The project": gettext_noop("The project %(name)s is already listed at %(first)s (names that differ only in "
+                                "letter case count as the same)"),
+    "The identity provider": gettext_noop("The identity provider %(name)s is already listed at %(first)s (names "
+                                          "that differ only in letter case count as the same)"),
+}
+
+
 def _duplicates(errors, items, key, path, what):
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         folded = key(item).lower()
         if folded in seen:
-            errors.append((f"{path}[{index}]", f"{what} {key(item)!r} is already listed at {path}[{seen[folded]}] "
-                                               f"(names that differ only in letter case count as the same)"))
+            errors.append((f"{path}[{index}]", Message(_ALREADY_LISTED[what], name=repr(key(item)),
+                                                       first=f"{path}[{seen[folded]}]")))
         else:
             seen[folded] = index
 
@@ -266,7 +288,8 @@ def _plan_identity_providers(configuration, state, plan) -> None:
             for g_index, name in enumerate(rule.groups):
                 if name not in filed_groups and name not in state.groups:
                     plan.errors.append((f"$.identity_providers[{p_index}].rules[{r_index}].groups[{g_index}]",
-                                        f"There is no user group named {name!r}."))
+                                        Message(gettext_noop("There is no user group named %(name)s."),
+                                                name=repr(name))))
     if plan.errors:
         return
     for change in iac.plan_entries(configuration.identity_providers, prune=plan.prune):
@@ -321,17 +344,20 @@ def _check_regions(configuration: Configuration, state: _State, errors: list) ->
             _check_project(region, project, f"{path}.projects[{p_index}].name", state, errors)
             projects[project.name] = region.code
         if region.code not in {p.name for p in region.projects}:
-            errors.append((f"{path}.projects", f"The region's default project {region.code} is missing."))
+            errors.append((f"{path}.projects", Message(gettext_noop("The region's default project %(project)s is "
+                                                                    "missing."), project=region.code)))
     return projects
 
 
 def _check_project(region, project, where: str, state: _State, errors: list) -> None:
     """A project's name starts with its region's code, and a stored project cannot move to another region."""
     if project.name != region.code and not project.name.startswith(f"{region.code}_"):
-        errors.append((where, f"A project of {region.code} is named {region.code} or {region.code}_<name>."))
+        errors.append((where, Message(gettext_noop("A project of %(region)s is named %(region)s or "
+                                                   "%(region)s_<name>."), region=region.code)))
     stored = state.projects.get(project.name)
     if stored is not None and stored.region.code != region.code:
-        errors.append((where, f"The project {project.name} belongs to the region {stored.region.code}."))
+        errors.append((where, Message(gettext_noop("The project %(project)s belongs to the region %(region)s."),
+                                      project=project.name, region=stored.region.code)))
 
 
 def _check_members(configuration: Configuration, errors: list) -> None:
@@ -342,9 +368,9 @@ def _check_members(configuration: Configuration, errors: list) -> None:
         for m_index, member in enumerate(group.members):
             where = f"$.groups[{g_index}].members[{m_index}]"
             if member not in usernames:
-                errors.append((where, f"No user named {member!r} in users."))
+                errors.append((where, Message(gettext_noop("No user named %(name)s in users."), name=repr(member))))
             elif member in seen:
-                errors.append((where, f"{member} is listed twice."))
+                errors.append((where, Message(gettext_noop("%(name)s is listed twice."), name=member)))
             seen.add(member)
 
 
@@ -354,11 +380,12 @@ def _check_policies(configuration: Configuration, system: set[str], errors: list
     for p_index, policy in enumerate(configuration.policies):
         clash = system_folded.get(policy.name.lower())
         if clash:
-            errors.append((f"$.policies[{p_index}].name", f"{clash} is a system-defined role or policy."))
+            errors.append((f"$.policies[{p_index}].name",
+                           Message(gettext_noop("%(name)s is a system-defined role or policy."), name=clash)))
         try:
             services.parse_policy_document(policy.document)
         except PolicyDocumentError as error:
-            errors.extend((f"$.policies[{p_index}].document" + (f".{f.path}" if f.path else ""), localized(f.message))
+            errors.extend((f"$.policies[{p_index}].document" + (f".{f.path}" if f.path else ""), f.message)
                           for f in error.findings if f.tier == "error")
 
 
@@ -366,20 +393,24 @@ def _check_grant(grant, where: str, state: _State, names: _Names, errors: list) 
     """A grant names a filed group and a known policy; its scope names filed projects, and a policy of
     IAM actions only (global) is granted on all resources."""
     if grant.group not in names.groups:
-        errors.append((f"{where}.group", f"No group named {grant.group!r} in groups."))
+        errors.append((f"{where}.group", Message(gettext_noop("No group named %(name)s in groups."),
+                                                 name=repr(grant.group))))
     if grant.policy not in names.custom and grant.policy not in names.system:
-        errors.append((f"{where}.policy", f"No custom policy named {grant.policy!r} in policies, "
-                                          f"and no system role or policy of that name."))
+        errors.append((f"{where}.policy", Message(gettext_noop("No custom policy named %(name)s in policies, and no "
+                                                           "system role or policy of that name."),
+                                                  name=repr(grant.policy))))
         return
     if grant.scope == ALL_RESOURCES:
         return
     for s_index, name in enumerate(grant.scope):
         if name not in names.projects:
-            errors.append((f"{where}.scope[{s_index}]", f"No project named {name!r} in regions."))
+            errors.append((f"{where}.scope[{s_index}]", Message(gettext_noop("No project named %(name)s in regions."),
+                                                                name=repr(name))))
     named = names.custom.get(grant.policy) or state.policies[grant.policy]
     if _global_only(named.document):
-        errors.append((f"{where}.scope", f"{grant.policy} names IAM actions only, which are global: "
-                                         f"its scope is {ALL_RESOURCES!r}."))
+        errors.append((f"{where}.scope", Message(gettext_noop("%(policy)s names IAM actions only, which are global: "
+                                                          "its scope is %(scope)s."),
+                                                 policy=grant.policy, scope=repr(ALL_RESOURCES))))
 
 
 def _check_dependency_scopes(configuration: Configuration, state: _State, errors: list) -> None:
@@ -390,10 +421,12 @@ def _check_dependency_scopes(configuration: Configuration, state: _State, errors
         for dependency in state.closure(grant.policy):
             found = explicit.get((grant.group, dependency))
             if found is not None and not _covers(found[1], grant.scope):
-                errors.append((f"$.grants[{found[0]}].scope",
-                               f"{grant.policy} needs {dependency} on its scope ({_scope_text(grant.scope)}), "
-                               f"which this grant of {dependency} to {grant.group} does not cover: "
-                               f"it would break a role dependency (see $.grants[{index}])."))
+                errors.append((f"$.grants[{found[0]}].scope", Message(
+                    gettext_noop("%(policy)s needs %(dependency)s on its scope (%(scope)s), which this grant of "
+                                 "%(dependency)s to %(group)s does not cover: it would break a role dependency (see "
+                                 "%(path)s)."),
+                    policy=grant.policy, dependency=dependency, scope=_scope_text(grant.scope), group=grant.group,
+                    path=f"$.grants[{index}]")))
 
 
 def _plan_regions(configuration, state, plan):
@@ -408,8 +441,9 @@ def _plan_regions(configuration, state, plan):
     if plan.prune:
         listed = {p.name for r in configuration.regions for p in r.projects}
         for name in sorted(set(state.projects) - listed):
-            plan.warnings.append(("$.regions", f"The project {name} is not in the file and stays: "
-                                               f"regions and projects cannot be removed."))
+            plan.warnings.append(("$.regions", Message(gettext_noop("The project %(project)s is not in the file and "
+                                                                    "stays: regions and projects cannot be removed."),
+                                                       project=name)))
 
 
 def _plan_region(region, stored, path: str, plan) -> None:
@@ -565,8 +599,9 @@ def _plan_groups(configuration, state, plan):
         for name in sorted(set(state.groups) - listed):
             group = state.groups[name]
             if group.is_admin_group:
-                plan.warnings.append(("$.groups", f"The built-in {ADMIN_GROUP_NAME} group is not in the file "
-                                                  f"and stays: it cannot be removed."))
+                plan.warnings.append(("$.groups", Message(gettext_noop("The built-in %(group)s group is not in the "
+                                                                   "file and stays: it cannot be removed."),
+                                                      group=ADMIN_GROUP_NAME)))
                 continue
             grants = sorted(p for p, _ in state.grants_by_group.get(name, ()))
             members = sorted(state.members.get(name, ()))
@@ -622,8 +657,9 @@ def _filed_grants(configuration, state, plan) -> dict[tuple[str, str], tuple]:
         scope = grant.scope if grant.scope == ALL_RESOURCES else frozenset(grant.scope)
         key = (grant.group, grant.policy)
         if key not in state.grants and grant.end is not None and grant.end <= now:
-            plan.warnings.append((f"$.grants[{index}].expires", f"{grant.policy} → {grant.group} ended at "
-                                  f"{grant.expires}: it is not attached."))
+            plan.warnings.append((f"$.grants[{index}].expires", Message(
+                gettext_noop("%(policy)s → %(group)s ended at %(expires)s: it is not attached."),
+                policy=grant.policy, group=grant.group, expires=grant.expires)))
             continue
         desired[key] = (scope, f"$.grants[{index}]", None)
     return desired

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import iac, responses
 from accounts.enforcement import record_refusal
+from accounts.findings import localized
 from accounts.iac import limits
 from accounts.permissions import permission_required_action, public_view
 
@@ -44,7 +45,7 @@ class ImportForm(forms.Form):
         upload = data.get("file")
         if upload is not None:
             if upload.size > limits.MAX_BYTES:  # the view answers 413 before: kept for any other caller
-                raise forms.ValidationError({"file": limits.bytes_refusal(upload.size)})
+                raise forms.ValidationError({"file": localized(limits.bytes_refusal(upload.size))})
             try:
                 data["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
@@ -109,9 +110,10 @@ def _refused_before_reading(request):
     if refusal is not None:  # audited like every refusal (the one recorder), then the 403
         record_refusal(request.user, "iam:config:import", message=refusal, target_type="page",
                        target_repr=request.path, details={"method": request.method})
-        raise PermissionDenied(refusal)
+        raise PermissionDenied(localized(refusal))  # audited above in English
     if int(request.META.get("CONTENT_LENGTH") or 0) > limits.MAX_REQUEST_BYTES:
-        return responses.payload_too_large(request, "The request is larger than any configuration file it may carry.")
+        return responses.payload_too_large(request, gettext("The request is larger than any configuration file it "
+                                                            "may carry."))
     upload = request.FILES.get("file")
     if upload is not None and upload.size > limits.MAX_BYTES:
         return _limit_page(request, limits.bytes_refusal(upload.size), 413)
@@ -138,7 +140,7 @@ def _confirm(request):
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         return render(request, "iam/config/page.html", {"form": ImportForm(), "errors": [
-            ("$", "The confirmation was incomplete: paste or upload the file again.")]}, status=400)
+            ("$", gettext("The confirmation was incomplete: paste or upload the file again."))]}, status=400)
     data = form.cleaned_data
     text, prune = data["document"], data["prune"]
     try:
@@ -147,7 +149,7 @@ def _confirm(request):
         return _planned(request, text, prune)
     if iac.digest(iac.dumps(configuration)) != data["document_hash"]:
         return _planned(request, text, prune, status=409,
-                        notice="The document is not the one that was planned: review this plan.")
+                        notice=gettext("The document is not the one that was planned: review this plan."))
     too_many = limits.changes_refusal(iac.build_plan(configuration, prune=prune).changes)  # no lock: linear
     if too_many:
         return _limit_page(request, too_many[0][1], 422)
@@ -156,8 +158,8 @@ def _confirm(request):
                                          expected_config_hash=data["config_hash"], source="console import")
     except iac.StaleConfiguration:
         return _planned(request, text, prune, status=409,
-                        notice="The configuration changed since you reviewed the plan (someone else made a "
-                               "change): here is the plan against what is stored now. Nothing was applied.")
+                        notice=gettext("The configuration changed since you reviewed the plan (someone else made a "
+                                       "change): here is the plan against what is stored now. Nothing was applied."))
     except iac.DocumentError as error:
         context = {"form": ImportForm(initial={"document": text, "prune": prune}), "errors": error.errors}
         return render(request, "iam/config/page.html", context, status=422)

@@ -225,3 +225,21 @@ def test_an_upload_rejection_reads_in_chinese_and_stays_english_for_the_audit():
     with translation.override("zh-hans"):
         assert localized(rejected.value.message) == ("RAW 磁盘由完整的 512 字节扇区组成；此文件有 1000 字节"
                                                      "（多出或缺少 488 字节）。")
+
+
+def test_an_iam_configuration_file_with_errors_is_explained_in_chinese(as_user):
+    import json
+
+    from accounts import iac
+
+    data = json.loads(iac.export_text())
+    viewers = next(index for index, group in enumerate(data["groups"]) if group["name"] == "viewers")
+    data["groups"][viewers]["members"].append("nobody-such")
+    response = as_user("admin").post("/iam/config/", {"document": json.dumps(data, indent=2)}, **ZH)
+    page = _page(response)
+    members = len(data["groups"][viewers]["members"]) - 1
+    assert f"$.groups[{viewers}].members[{members}]" in page
+    assert "users 中没有名为 'nobody-such' 的用户。" in page and "No user named" not in page
+    with translation.override("en"):  # the CLI and the audit log read the same error in English
+        errors = iac.build_plan(iac.parse_text(json.dumps(data)), prune=False).errors
+    assert (f"$.groups[{viewers}].members[{members}]", "No user named 'nobody-such' in users.") in errors
