@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 ADMIN_GROUP_NAME = "admin"
 MAX_GROUPS_PER_USER = 10
@@ -290,7 +290,7 @@ class Grant(models.Model):
     def scope_label(self) -> str:
         if self.all_resources:
             return "All resources"
-        return ", ".join(p.name for p in self.projects.all()) or "no projects"
+        return ", ".join(p.name for p in self.projects.all()) or gettext_noop("no projects")  # pages translate it
 
 
 class GrantLastUsed(models.Model):

@@ -243,3 +243,9 @@ def test_an_iam_configuration_file_with_errors_is_explained_in_chinese(as_user):
     with translation.override("en"):  # the CLI and the audit log read the same error in English
         errors = iac.build_plan(iac.parse_text(json.dumps(data)), prune=False).errors
     assert (f"$.groups[{viewers}].members[{members}]", "No user named 'nobody-such' in users.") in errors
+
+
+def test_a_grant_on_all_resources_reads_in_chinese_where_grants_are_listed(as_user):
+    page = _page(as_user("viewer").get("/me/permissions/", **ZH))
+    rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)", page)
+    assert "所有资源" in rows and "All resources" not in page
