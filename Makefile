@@ -44,7 +44,7 @@ test: setup
 	$(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(PYTEST_BROWSER) -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-# The fast lane: everything but the browser tests, the two-server deployment tests and the sweeps (every
+# The fast lane: everything but the browser tests, the deployment tests (real gunicorn workers) and the sweeps (every
 # route, field or change for every persona: the crawler, the fuzzers, the brute forces; marker `sweep`).
 test-fast: setup
 	@scripts/ensure-gettext

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.deployment  # real gunicorn workers: out of the fast lane
 ROOT = Path(__file__).resolve().parents[2]
 CELL = re.compile(r'data-project="eu-west-101" data-actions="ims:images:delete"\s+data-allowed="(true|false)"')
 

@@ -5,8 +5,11 @@ grant ends a few seconds after it was attached, once both workers have cached it
 import json
 import time
 
+import pytest
+
 from .test_every_process import Browser, cells_until_both_workers_answered, manage, two_workers  # noqa: F401
 
+pytestmark = pytest.mark.deployment  # real gunicorn workers: out of the fast lane
 ATTACH_FOR_A_FEW_SECONDS = (
     "import datetime, json; from django.utils import timezone; from accounts import services, authz; "
     "from accounts.models import *; "
