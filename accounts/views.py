@@ -183,8 +183,8 @@ def passkey_rename(request):
     """Name a passkey of one's own (right after adding it, or from the list)."""
     form = PasskeyNameForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That name could not be used: " + " ".join(
-            str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, gettext("That name could not be used: %(why)s") % {"why": " ".join(
+            str(e) for errors in form.errors.values() for e in errors)})
         return redirect("accounts:mfa")
     data = form.cleaned_data
     try:

@@ -179,8 +179,11 @@ def provider_set_active(request, pk):
     except Refused as refused:
         messages.error(request, refused.explanation.summary)
         return _detail(request, provider, status=403)
-    state = "enabled: its button is on the sign-in page" if active else "disabled: nobody can sign in with it"
-    messages.success(request, f"{provider.name} {state}.")
+    if active:
+        done = gettext("%(provider)s enabled: its button is on the sign-in page.")
+    else:
+        done = gettext("%(provider)s disabled: nobody can sign in with it.")
+    messages.success(request, done % {"provider": provider.name})
     return redirect(provider)
 
 

@@ -136,10 +136,14 @@ def _decision_page(request, pk: int, verb: str, form_class, decide):
     """The approve or deny page: the request, its impact, the form; POST decides through `decide(data)`."""
     access_request = get_object_or_404(AccessRequest.objects.select_related("requester", "policy", "project"), pk=pk)
     if access_request.status != AccessRequest.Status.PENDING:
-        by = f" by {access_request.decided_by_name}" if access_request.decided_by_name else ""
-        return conflict(request, f"This request is no longer pending: it was "
-                                 f"{access_request.get_status_display().lower()}{by}.",
-                        back_url=reverse("iam:access-request-list"), back_label="Access requests")
+        status = access_request.get_status_display().lower()
+        if access_request.decided_by_name:
+            reason = gettext("This request is no longer pending: it was %(status)s by %(name)s.") % {
+                "status": status, "name": access_request.decided_by_name}
+        else:
+            reason = gettext("This request is no longer pending: it was %(status)s.") % {"status": status}
+        return conflict(request, reason, back_url=reverse("iam:access-request-list"),
+                        back_label=gettext("Access requests"))
     refuse_page(request.user, f"iam:accessRequests:{verb}",
                 service.decision_refusal(request.user, access_request, deciding=verb), target=access_request)
     kwargs = {"asked": access_request.duration} if verb == "approve" else {}
@@ -163,8 +167,10 @@ def access_request_approve(request, pk: int):
     def decide(access_request, data):
         duration = service.DURATIONS.get(data["duration"])
         done = service.approve(actor=request.user, access_request=access_request, duration=duration, note=data["note"])
-        return (f"Approved: {done.requester.get_username()} holds {done.what} on {done.scope_label} until "
-                f"{service.expires_text(done.grant_expires)}, through the group {done.group.name}.")
+        return gettext("Approved: %(user)s holds %(what)s on %(scope)s until %(until)s, through the group "
+                       "%(group)s.") % {"user": done.requester.get_username(), "what": done.what,
+                                        "scope": gettext(done.scope_label),  # "All resources" or a project
+                                        "until": service.expires_text(done.grant_expires), "group": done.group.name}
 
     return _decision_page(request, pk, "approve", ApproveForm, decide)
 
@@ -173,7 +179,8 @@ def access_request_approve(request, pk: int):
 def access_request_deny(request, pk: int):
     def decide(access_request, data):
         done = service.deny(actor=request.user, access_request=access_request, reason=data["reason"])
-        return f"Denied {done.requester.get_username()}'s request for {done.what}; they are told why."
+        return gettext("Denied %(user)s's request for %(what)s; they are told why.") % {
+            "user": done.requester.get_username(), "what": done.what}
 
     return _decision_page(request, pk, "deny", DenyForm, decide)
 

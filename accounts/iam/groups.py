@@ -53,7 +53,8 @@ def group_list(request):
 def group_create(request):
     def save(data):
         group = services.group_create(actor=request.user, **data)
-        return f"Group {group.name} created. Add members and attach permissions below.", group
+        created = gettext("Group %(name)s created. Add members and attach permissions below.")
+        return created % {"name": group.name}, group
 
     return form_page(request, GroupForm(request.POST or None), save, template="iam/groups/form.html",
                      context={"creating": True})
@@ -137,8 +138,8 @@ def change_membership(request, *, group, user, add: bool) -> None:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        verb = "added to" if add else "removed from"
-        messages.success(request, f"{user.username} {verb} {group.name}.")
+        done = gettext("%(user)s added to %(group)s.") if add else gettext("%(user)s removed from %(group)s.")
+        messages.success(request, done % {"user": user.username, "group": group.name})
 
 
 @permission_required_action("iam:groups:updateGroup")
@@ -158,7 +159,7 @@ def group_edit(request, pk):
     def save(data):
         services.group_update(actor=request.user, group=group, name=data["name"], description=data["description"],
                               expected_revision=data["revision"])
-        return f"Group {group.name} saved.", group
+        return gettext("Group %(name)s saved.") % {"name": group.name}, group
 
     return form_page(request, form, save, template="iam/groups/form.html", context={"group": group},
                      stale_as="group", stale_fields=("name", "description"))
@@ -170,7 +171,7 @@ def group_delete(request, pk):
 
     def delete():
         services.group_delete(actor=request.user, group=group)
-        return f"Group {group.name} deleted."
+        return gettext("Group %(name)s deleted.") % {"name": group.name}
 
     return delete_page(request, group, delete, done="iam:group-list", template="iam/groups/confirm_delete.html",
                        context=lambda: {"group": group, "members": group_members(group), "grants": group_grants(group),
@@ -321,7 +322,8 @@ def group_detach(request, pk):
             messages.error(request, " ".join(error.messages))
             status = 409
         else:
-            messages.success(request, "Detached " + ", ".join(p.name for p in detached) + f" from {group.name}.")
+            messages.success(request, gettext("Detached %(policies)s from %(group)s.") % {
+                "policies": ", ".join(p.name for p in detached), "group": group.name})
             return redirect("iam:group-permissions", pk=group.pk)
     blockers = services.detach_blockers(group, policies)
     grants = [g for g in group_grants(group) if g.policy_id in {p.pk for p in policies}]

@@ -362,7 +362,7 @@ def policy_clone(request, pk):
     def save(data):
         copy = services.policy_clone(actor=request.user, source=source, name=data["name"],
                                      description=data["description"])
-        return f"Created {copy.name}, a copy of {source.name}.", copy
+        return gettext("Created %(name)s, a copy of %(source)s.") % {"name": copy.name, "source": source.name}, copy
 
     return form_page(request, form, save, template="iam/policies/clone.html", context={"source": source})
 
@@ -385,7 +385,7 @@ def policy_delete(request, pk):
             raise ValidationError(ngettext("%(name)s is attached to %(holders)s group: detach it first.",
                                            "%(name)s is attached to %(holders)s groups: detach it first.", holders)
                                   % {"name": policy.name, "holders": holders}) from error
-        return f"Deleted {policy.name}."
+        return gettext("Deleted %(name)s.") % {"name": policy.name}
 
     def context():
         groups = sorted({grant.group.name for grant in Grant.objects.filter(policy=policy).select_related("group")})

@@ -74,8 +74,8 @@ def project_create(request):
                                               description=data["description"])
         except ValidationError as error:
             raise _on_suffix(error) from None
-        return (f"Project {project.name} created in {region.name}. Grant it to groups from a group's Permissions "
-                "tab.", "iam:project-list")
+        return (gettext("Project %(project)s created in %(region)s. Grant it to groups from a group's Permissions "
+                        "tab.") % {"project": project.name, "region": region.name}, "iam:project-list")
 
     response = save_form(request, form, save)
     if response is not None:

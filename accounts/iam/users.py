@@ -99,11 +99,13 @@ def user_create(request):
             groups = list(data.get("groups") or [])
             for group in groups:
                 services.group_add_member(actor=request.user, group=group, user=user)
-        joined = f" in {', '.join(g.name for g in groups)}" if groups else ""
         response = redirect(user)
         if generated:
             stash_password(request, response, user, generated)
-        return f"User {user.username} created{joined}.", response
+        if groups:
+            return gettext("User %(name)s created in %(groups)s.") % {
+                "name": user.username, "groups": ", ".join(g.name for g in groups)}, response
+        return gettext("User %(name)s created.") % {"name": user.username}, response
 
     return form_page(request, form, save, template="iam/users/form.html", context={"creating": True})
 
@@ -177,7 +179,7 @@ def user_edit(request, pk):
     def save(data):
         services.user_update(actor=request.user, user=user, expected_revision=data["revision"],
                              **{field: data[field] for field in EDITABLE})
-        return f"User {user.username} saved.", user
+        return gettext("User %(name)s saved.") % {"name": user.username}, user
 
     return form_page(request, form, save, template="iam/users/form.html", context={"subject": user},
                      stale_as="subject", stale_fields=EDITABLE)
@@ -248,7 +250,7 @@ def user_delete(request, pk):
 
     def delete():
         services.user_delete(actor=request.user, user=user)
-        return f"User {user.username} deleted."
+        return gettext("User %(name)s deleted.") % {"name": user.username}
 
     return delete_page(request, user, delete, done="iam:user-list", template="iam/users/confirm_delete.html",
                        context=lambda: {"subject": user, "memberships": user_memberships(user)})

@@ -249,3 +249,12 @@ def test_a_grant_on_all_resources_reads_in_chinese_where_grants_are_listed(as_us
     page = _page(as_user("viewer").get("/me/permissions/", **ZH))
     rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)", page)
     assert "所有资源" in rows and "All resources" not in page
+
+
+def test_adding_a_member_is_confirmed_in_chinese(as_user):
+    from accounts.models import UserGroup
+
+    group = UserGroup.objects.get(name="viewers")
+    newcomer = User.objects.get(username="newcomer")
+    response = as_user("admin").post(f"/iam/groups/{group.pk}/members/add/", {"user": newcomer.pk}, follow=True, **ZH)
+    assert "已将 newcomer 加入 viewers。" in _page(response)
