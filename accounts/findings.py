@@ -16,7 +16,8 @@ def localized(message) -> str:
     template = getattr(message, "template", None)
     if template is None:
         return "" if message is None else str(message)
-    params = {name: localized(value) if hasattr(value, "template") else value
+    params = {name: ", ".join(localized(item) for item in value) if isinstance(value, tuple)
+              else localized(value) if hasattr(value, "template") else value
               for name, value in message.params.items()}
     return gettext(template) % params
 

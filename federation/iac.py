@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from accounts.enforcement import Refused
 from accounts.models import UserGroup
+from accounts.policy.messages import Message, gettext_noop
 
 from . import services
 from .models import IdentityProvider
@@ -150,13 +151,13 @@ def apply_change(change: ProviderChange, entries: list[ProviderEntry], *, actor)
             return
         entry = entries[int(at.rsplit("[", 1)[1].rstrip("]"))]
         groups = _groups(entry, at)
-        refusals = [(f"{at}.rules[{j}].groups[{k}]", f"Refused: {reason}")
-                    for j, row in enumerate(groups) for k, group in enumerate(row)
-                    if (reason := services.escalation.membership_refusal(actor, group))]
+        reasons = [(f"{at}.rules[{j}].groups[{k}]", reason)
+                   for j, row in enumerate(groups) for k, group in enumerate(row)
+                   if (reason := services.escalation.membership_refusal(actor, group))]
+        refusals = [(path, Message(gettext_noop("Refused: %(reason)s"), reason=reason)) for path, reason in reasons]
         if refusals:
-            message = refusals[0][1]
             raise LocatedError(refusals, refused=Refused(
-                services.escalation.EscalationRefusal("iam:identityProviders:update", message), actor=actor,
+                services.escalation.EscalationRefusal("iam:identityProviders:update", reasons[0][1]), actor=actor,
                 target_repr=entry.name))
         fields = {name: getattr(entry, name) for name in FIELDS}
         provider = IdentityProvider.objects.filter(name=entry.name).first()

@@ -69,20 +69,22 @@ def mapping_refusal(actor, mapped, unmapped=()) -> str | None:
         checked.add(group.pk)
         reason = escalation.membership_refusal(actor, group)
         if reason:
-            return f"{location[:1].upper()}{location[1:]} maps into {group.name}: {reason}"
+            return Message(gettext_noop("%(location)s maps into %(group)s: %(reason)s"),
+                           location=f"{location[:1].upper()}{location[1:]}", group=group.name, reason=reason)
     for location, group in unmapped:
         if group.pk in checked:
             continue
         reason = escalation.removal_refusal(actor, group)
         if reason:
-            return f"{location[:1].upper()}{location[1:]} stops mapping into {group.name}: {reason}"
+            return Message(gettext_noop("%(location)s stops mapping into %(group)s: %(reason)s"),
+                           location=f"{location[:1].upper()}{location[1:]}", group=group.name, reason=reason)
     return None
 
 
 def require_may_map(actor, attempted: str, mapped, unmapped=(), *, target=None, target_repr: str = "") -> None:
     reason = mapping_refusal(actor, mapped, unmapped)
     if reason:
-        raise Refused(escalation.EscalationRefusal(attempted, f"Refused: {reason}"), actor=actor, target=target,
+        raise Refused(escalation.EscalationRefusal(attempted, reason), actor=actor, target=target,
                       target_repr=target_repr)
 
 

@@ -199,8 +199,7 @@ def group_permissions(request, pk):
     can = capabilities(request)
     rows = [{"grant": grant, "needed_by": needed.get(grant.policy_id, []),
              "detach_refusal": escalation.handover_refusal(
-                 request.user, escalation.lifted_by_removing([grant]), doing=f"detaching {grant.policy.name}",
-                 consequence="lifts Deny statements on permissions you do not hold yourself")
+                 request.user, escalation.lifted_by_removing([grant]), doing=escalation.detaching(grant.policy.name))
              if can["revokePermission"] else None}
             for grant in grants]
     uses = least_privilege.by_grant(grant.pk for grant in grants)

@@ -23,7 +23,10 @@ class Message(str):
     params: dict
 
     def __new__(cls, template: str, **params):
-        message = super().__new__(cls, template % params)
+        # A tuple parameter is a list of texts (Messages or names), written joined by ", ".
+        english = {name: ", ".join(map(str, value)) if isinstance(value, tuple) else value
+                   for name, value in params.items()}
+        message = super().__new__(cls, template % english)
         message.template = template
         message.params = params
         return message

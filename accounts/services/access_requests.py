@@ -21,6 +21,7 @@ from accounts import audit, authz
 from accounts.enforcement import Refused, atomic_service, require
 from accounts.models import AccessRequest, Membership, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES, SERVICES, get_action
+from accounts.policy.messages import Message, gettext_noop
 
 from . import escalation
 from .grants import dependency_closure, expires_text, grant_attach, is_global_only
@@ -102,13 +103,15 @@ def decision_refusal(actor, access_request: AccessRequest, *, deciding: str = "a
     if actor is None:
         return None
     if actor.pk == access_request.requester_id:
-        return "You cannot decide your own access request: someone else who holds it must."
+        return Message(gettext_noop("You cannot decide your own access request: someone else who holds it must."))
     authorization = authz.authorization_for(actor)
     for action in (f"iam:accessRequests:{deciding}", "iam:permissions:grantPermission"):
         if authorization is None or not authorization.allows(action):
-            return f"You need {action} to {deciding} access requests."
+            template = (gettext_noop("You need %(action)s to approve access requests.") if deciding == "approve"
+                        else gettext_noop("You need %(action)s to deny access requests."))
+            return Message(template, action=action)
     return escalation.handover_refusal(actor, handover(access_request, edges),
-                                       doing=f"granting {access_request.what} on {access_request.scope_label}")
+                                       doing=escalation.granting(access_request.what, access_request.scope_label))
 
 
 def _require_may_decide(actor, access_request: AccessRequest, deciding: str) -> None:
@@ -116,7 +119,7 @@ def _require_may_decide(actor, access_request: AccessRequest, deciding: str) -> 
     require(actor, action, target=access_request, target_repr=_label(access_request))
     reason = decision_refusal(actor, access_request, deciding=deciding)
     if reason:
-        raise Refused(escalation.EscalationRefusal(action, f"Refused: {reason}"), actor=actor,
+        raise Refused(escalation.EscalationRefusal(action, reason), actor=actor,
                       target=access_request, target_repr=_label(access_request))
 
 

@@ -15,10 +15,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from accounts import authz
 from accounts.enforcement import Refused, atomic_service
+from accounts.findings import localized
 from accounts.models import ADMIN_GROUP_NAME, Grant, Membership
 from accounts.policy import SERVICES, expand_pattern, get_action
+from accounts.policy.messages import Message, gettext_noop
 
 from ._common import _is_admin_member
 
@@ -29,13 +33,18 @@ _SHOWN = 5
 
 @dataclass(frozen=True)
 class EscalationRefusal:
-    """Why a change was refused, shaped like an authz.Explanation for Refused and the audit."""
+    """Why a change was refused, shaped like an authz.Explanation for Refused and the audit: `reason` is
+    English or a Message; `summary` reads it in the active language (the audit keeps English)."""
 
     action: str
-    summary: str
+    reason: str
     project: str | None = None
     outcome: str = "explicit_deny"
     allowed: bool = False
+
+    @property
+    def summary(self) -> str:
+        return gettext("Refused: %(reason)s") % {"reason": localized(self.reason)}
 
 
 def statement_actions(statement: dict) -> frozenset[str]:
@@ -153,21 +162,100 @@ def _sort_key(pair: Handover):
     return (pair[0], pair[1] or "")
 
 
-def _describe(pairs: list[Handover]) -> str:
-    shown = [f"{action} on {project or 'All resources'}" for action, project in pairs[:_SHOWN]]
-    more = f" and {len(pairs) - _SHOWN} more" if len(pairs) > _SHOWN else ""
-    return ", ".join(shown) + more
+def _describe(pairs: list[Handover]) -> Message:
+    shown = tuple(Message(gettext_noop("%(action)s on %(scope)s"), action=action,
+                          scope=project or Message(gettext_noop("All resources")))
+                  for action, project in pairs[:_SHOWN])
+    if len(pairs) > _SHOWN:
+        return Message(gettext_noop("%(pairs)s and %(count)s more"), pairs=shown, count=len(pairs) - _SHOWN)
+    return Message("%(pairs)s", pairs=shown)
+
+
+# What a refused change was doing, as whole sentences ending in what the actor lacks (%(missing)s): the
+# no-escalation rule's refusals, translated when shown. `Doing` is (template, parameters).
+Doing = tuple[str, dict]
+
+
+def adding_members(group_name: str) -> Doing:
+    return (gettext_noop("Adding members to %(group)s would hand over permissions you do not hold yourself: "
+                         "%(missing)s."), {"group": group_name})
+
+
+def removing_members(group_name: str) -> Doing:
+    return (gettext_noop("Removing members from %(group)s lifts Deny statements on permissions you do not hold "
+                         "yourself: %(missing)s."), {"group": group_name})
+
+
+def detaching(policy_names: str, group_name: str | None = None) -> Doing:
+    if group_name is None:
+        return (gettext_noop("Detaching %(policies)s lifts Deny statements on permissions you do not hold "
+                             "yourself: %(missing)s."), {"policies": policy_names})
+    return (gettext_noop("Detaching %(policies)s from %(group)s lifts Deny statements on permissions you do not "
+                         "hold yourself: %(missing)s."), {"policies": policy_names, "group": group_name})
+
+
+def deleting_group(group_name: str) -> Doing:
+    return (gettext_noop("Deleting %(group)s lifts Deny statements on permissions you do not hold yourself: "
+                         "%(missing)s."), {"group": group_name})
+
+
+def granting(what: str, scope: str) -> Doing:
+    return (gettext_noop("Granting %(what)s on %(scope)s would hand over permissions you do not hold yourself: "
+                         "%(missing)s."),
+            {"what": what, "scope": Message(gettext_noop("All resources")) if scope == "All resources" else scope})
+
+
+def widening(policy_name: str) -> Doing:
+    return (gettext_noop("Widening %(policy)s, which is attached to groups, would hand over permissions you do not "
+                         "hold yourself: %(missing)s."), {"policy": policy_name})
+
+
+def attaching(policy_names: str, group_name: str) -> Doing:
+    return (gettext_noop("Attaching %(policies)s to %(group)s would hand over permissions you do not hold "
+                         "yourself: %(missing)s."), {"policies": policy_names, "group": group_name})
+
+
+def setting_end(policy_name: str, group_name: str) -> Doing:
+    return (gettext_noop("Setting the end of %(policy)s on %(group)s would hand over permissions you do not hold "
+                         "yourself: %(missing)s."), {"policy": policy_name, "group": group_name})
+
+
+# Acting on someone's account (what `doing=` names) acts on everything they hold.
+_ACCOUNT_SENTENCES = {
+    "managing the account of": gettext_noop("Managing the account of %(user)s acts on everything they hold, and you "
+                                            "do not hold: %(missing)s."),
+    "activating": gettext_noop("Activating %(user)s acts on everything they hold, and you do not hold: "
+                               "%(missing)s."),
+    "deactivating": gettext_noop("Deactivating %(user)s acts on everything they hold, and you do not hold: "
+                                 "%(missing)s."),
+    "setting the password of": gettext_noop("Setting the password of %(user)s acts on everything they hold, and you "
+                                            "do not hold: %(missing)s."),
+    "deleting": gettext_noop("Deleting %(user)s acts on everything they hold, and you do not hold: %(missing)s."),
+    "resetting the MFA of": gettext_noop("Resetting the MFA of %(user)s acts on everything they hold, and you do "
+                                         "not hold: %(missing)s."),
+}
+
+# Only admin members may: (what `doing=` names) → the whole sentence.
+_ADMIN_SENTENCES = {
+    "change the members of the admin group": gettext_noop("Only members of the %(group)s group can change the "
+                                                          "members of the %(group)s group."),
+    "act on the account of a member of the admin group": gettext_noop("Only members of the %(group)s group can act "
+                                                                      "on the account of a member of the %(group)s "
+                                                                      "group."),
+    "change the admin group": gettext_noop("Only members of the %(group)s group can change the %(group)s group."),
+}
 
 
 # --- why a change would be refused (None: it would not). Pages ask these to draw their controls;
 # --- services ask them through the require_* functions below, so both give the same answer.
 
-def handover_refusal(actor, pairs: Iterable[Handover], *, doing: str,
-                     consequence: str = "would hand over permissions you do not hold yourself") -> str | None:
+def handover_refusal(actor, pairs: Iterable[Handover], *, doing: Doing) -> Message | None:
+    """Why handing `pairs` over is refused (None: the actor holds them all), as `doing`'s sentence."""
     missing = missing_holdings(actor, pairs)
     if not missing:
         return None
-    return f"{doing[:1].upper()}{doing[1:]} {consequence}: {_describe(missing)}."
+    template, params = doing
+    return Message(template, **params, missing=_describe(missing))
 
 
 def _actor_is_admin(actor) -> bool:
@@ -179,7 +267,11 @@ def _actor_is_admin(actor) -> bool:
 def admin_refusal(actor, *, doing: str) -> str | None:
     if actor is None or _actor_is_admin(actor):
         return None
-    return f"Only members of the {ADMIN_GROUP_NAME} group can {doing}."
+    template = _ADMIN_SENTENCES.get(doing.replace(ADMIN_GROUP_NAME, "admin"))
+    if template is None:
+        return Message(gettext_noop("Only members of the %(group)s group can %(doing)s."), group=ADMIN_GROUP_NAME,
+                       doing=doing)
+    return Message(template, group=ADMIN_GROUP_NAME)
 
 
 def membership_refusal(actor, group, *, holdings: set[Handover] | None = None) -> str | None:
@@ -188,7 +280,7 @@ def membership_refusal(actor, group, *, holdings: set[Handover] | None = None) -
         return admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
     if holdings is None:
         holdings = group_holdings(group)
-    return handover_refusal(actor, holdings, doing=f"adding members to {group.name}")
+    return handover_refusal(actor, holdings, doing=adding_members(group.name))
 
 
 def removal_refusal(actor, group) -> str | None:
@@ -196,9 +288,7 @@ def removal_refusal(actor, group) -> str | None:
     its members, and leaving a group that holds a Deny gives back what the Deny refused."""
     if group.is_admin_group:
         return admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
-    return handover_refusal(actor, lifted_by_removing(_group_grants(group)),
-                            doing=f"removing members from {group.name}",
-                            consequence="lifts Deny statements on permissions you do not hold yourself")
+    return handover_refusal(actor, lifted_by_removing(_group_grants(group)), doing=removing_members(group.name))
 
 
 def removal_refusals(actor, memberships, grants=None) -> dict[int, str]:
@@ -215,8 +305,7 @@ def removal_refusals(actor, memberships, grants=None) -> dict[int, str]:
             reason = admin_refusal(actor, doing=f"change the members of the {ADMIN_GROUP_NAME} group")
         else:
             reason = handover_refusal(actor, lifted_by_removing(by_group.get(group.pk, [])),
-                                      doing=f"removing members from {group.name}",
-                                      consequence="lifts Deny statements on permissions you do not hold yourself")
+                                      doing=removing_members(group.name))
         if reason:
             refusals[group.pk] = reason
     return refusals
@@ -226,14 +315,12 @@ def detach_refusal(actor, group, policies) -> str | None:
     """Why the actor may not detach `policies` from `group`: a detached Deny gives back what it refused."""
     grants = _group_grants(group).filter(policy__in=policies)
     names = ", ".join(p.name for p in policies)
-    return handover_refusal(actor, lifted_by_removing(grants), doing=f"detaching {names} from {group.name}",
-                            consequence="lifts Deny statements on permissions you do not hold yourself")
+    return handover_refusal(actor, lifted_by_removing(grants), doing=detaching(names, group.name))
 
 
 def deletion_refusal(actor, group) -> str | None:
     """Why the actor may not delete `group`: its members would lose its Deny statements."""
-    return handover_refusal(actor, lifted_by_removing(_group_grants(group)), doing=f"deleting {group.name}",
-                            consequence="lifts Deny statements on permissions you do not hold yourself")
+    return handover_refusal(actor, lifted_by_removing(_group_grants(group)), doing=deleting_group(group.name))
 
 
 def groups_to_offer(actor, groups, *, admin_group_in_choices: bool):
@@ -304,18 +391,18 @@ def account_refusal(actor, user, *, doing: str = "managing the account of", memb
     if refusal:
         return refusal
     holdings = user_holdings(user) if grants is None else _grant_pairs(grants)
-    return handover_refusal(actor, holdings, doing=f"{doing} {user.get_username()}",
-                            consequence="acts on everything they hold, and you do not hold")
+    template = _ACCOUNT_SENTENCES[doing]
+    return handover_refusal(actor, holdings, doing=(template, {"user": user.get_username()}))
 
 
 def _refuse(reason: str | None, actor, attempted: str, *, target=None, target_repr: str = "") -> None:
     """Raise Refused (403, a `denied` audit event after the rollback) when there is a reason."""
     if reason:
-        raise Refused(EscalationRefusal(attempted, f"Refused: {reason}"), actor=actor, target=target,
+        raise Refused(EscalationRefusal(attempted, reason), actor=actor, target=target,
                       target_repr=target_repr)
 
 
-def require_holds(actor, attempted: str, pairs: Iterable[Handover], *, doing: str, target=None,
+def require_holds(actor, attempted: str, pairs: Iterable[Handover], *, doing: Doing, target=None,
                   target_repr: str = "") -> None:
     """Refuse unless the actor holds every pair handed over or touched."""
     _refuse(handover_refusal(actor, pairs, doing=doing), actor, attempted, target=target, target_repr=target_repr)

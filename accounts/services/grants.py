@@ -160,7 +160,7 @@ def _require_holds_handed_over(actor, group: UserGroup, policies, dependencies, 
                                          all_resources=all_resources or is_global_only(policy),
                                          project_names=[p.name for p in projects])
     escalation.require_holds(actor, "iam:permissions:grantPermission", handed_over,
-                             doing=f"attaching {', '.join(p.name for p in policies)} to {group.name}",
+                             doing=escalation.attaching(", ".join(p.name for p in policies), group.name),
                              target=group)
 
 
@@ -223,7 +223,7 @@ def grant_set_expires(*, actor, group: UserGroup, policy: Policy, expires: datet
                                     all_resources=grant.all_resources or is_global_only(policy),
                                     project_names=[p.name for p in grant.projects.all()])
     escalation.require_holds(actor, "iam:permissions:grantPermission", handed_over,
-                             doing=f"setting the end of {policy.name} on {group.name}", target=group)
+                             doing=escalation.setting_end(policy.name, group.name), target=group)
     before = {"scope": grant.scope_label, "expires": expires_text(grant.expires)}
     grant.expires = expires
     grant.save(update_fields=["expires"])

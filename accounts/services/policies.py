@@ -95,7 +95,7 @@ def _require_may_widen(actor, policy: Policy, document: dict) -> None:
         handed_over |= escalation.scoped(widened, all_resources=grant.all_resources,
                                          project_names=[p.name for p in grant.projects.all()])
     escalation.require_holds(actor, "iam:roles:updateRole", handed_over,
-                             doing=f"widening {policy.name}, which is attached to groups,", target=policy)
+                             doing=escalation.widening(policy.name), target=policy)
 
 
 @atomic_service

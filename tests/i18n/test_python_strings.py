@@ -258,3 +258,19 @@ def test_adding_a_member_is_confirmed_in_chinese(as_user):
     newcomer = User.objects.get(username="newcomer")
     response = as_user("admin").post(f"/iam/groups/{group.pk}/members/add/", {"user": newcomer.pk}, follow=True, **ZH)
     assert "已将 newcomer 加入 viewers。" in _page(response)
+
+
+def test_a_no_escalation_refusal_reads_in_chinese_and_is_audited_in_english(as_user):
+    from accounts.models import UserGroup
+
+    viewers = UserGroup.objects.get(name="viewers")  # holds image permissions iam-admin does not hold
+    newcomer = User.objects.get(username="newcomer")
+    response = as_user("iam-admin").post(f"/iam/groups/{viewers.pk}/members/add/", {"user": newcomer.pk},
+                                         follow=True, **ZH)
+    page = _page(response)
+    assert "向 viewers 添加成员会移交您自己并不拥有的权限：" in page and "所有资源 上的 ims:images:" in page
+    assert "would hand over" not in page
+    event = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.DENIED,
+                                      action="iam:groups:addUserToGroup").latest("pk")
+    assert event.message.startswith("Refused: Adding members to viewers would hand over permissions you do not hold "
+                                    "yourself: ims:images:")
