@@ -31,7 +31,7 @@ run: demo
 # The suite runs on every core (pytest-xdist), a test file per worker at a time so that a module's
 # fixtures are built once. Two lanes: browser tests flush their database after each test, so they run
 # after the others, never beside them on one worker; they build nothing per module, so they are dealt
-# out one test at a time (the sweeps come in halves that the workers share). Exit code 5 (no test
+# out one test at a time (the sweeps come one test per persona, which the workers share). Exit code 5 (no test
 # selected, e.g. PYTEST_ARGS naming one file) is not a failure of a lane. Each lane ends with its 15
 # slowest tests, so CI says where time goes.
 JOBS ?= auto

@@ -28,17 +28,6 @@ sweep_on_sqlite_only = pytest.mark.skipif(
     reason="a sweep of every page's markup, which no database changes; the SQLite pass of CI runs it")
 
 
-def _persona_halves() -> list[list[str]]:
-    """The demo personas in two halves: a browser sweep runs as two tests that the lane's workers share."""
-    from accounts.management.commands.seed_demo import PERSONAS
-
-    names = [name for name, *_ in PERSONAS]
-    return [names[: len(names) // 2], names[len(names) // 2:]]
-
-
-PERSONA_HALVES = _persona_halves()
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The demo world, loaded once for the session; each test rolls back its own changes."""
