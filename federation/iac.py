@@ -142,6 +142,19 @@ def apply_entries(entries: list[ProviderEntry], *, actor, prune: bool = False,
     return changes
 
 
+def _refuse_groups_not_held(actor, entry: ProviderEntry, groups: list, at: str) -> None:
+    """A rule may only hand out groups the actor could join people to (no escalation): every group refused
+    is located at its place in the file, the first reason kept for the import's audit."""
+    reasons = [(f"{at}.rules[{j}].groups[{k}]", reason)
+               for j, row in enumerate(groups) for k, group in enumerate(row)
+               if (reason := services.escalation.membership_refusal(actor, group))]
+    if reasons:
+        refusals = [(path, Message(gettext_noop("Refused: %(reason)s"), reason=reason)) for path, reason in reasons]
+        raise LocatedError(refusals, refused=Refused(
+            services.escalation.EscalationRefusal("iam:identityProviders:update", reasons[0][1]), actor=actor,
+            target_repr=entry.name))
+
+
 def apply_change(change: ProviderChange, entries: list[ProviderEntry], *, actor) -> None:
     """One planned change through the services; LocatedError at its place in the file."""
     at = change.path
@@ -151,14 +164,7 @@ def apply_change(change: ProviderChange, entries: list[ProviderEntry], *, actor)
             return
         entry = entries[int(at.rsplit("[", 1)[1].rstrip("]"))]
         groups = _groups(entry, at)
-        reasons = [(f"{at}.rules[{j}].groups[{k}]", reason)
-                   for j, row in enumerate(groups) for k, group in enumerate(row)
-                   if (reason := services.escalation.membership_refusal(actor, group))]
-        refusals = [(path, Message(gettext_noop("Refused: %(reason)s"), reason=reason)) for path, reason in reasons]
-        if refusals:
-            raise LocatedError(refusals, refused=Refused(
-                services.escalation.EscalationRefusal("iam:identityProviders:update", reasons[0][1]), actor=actor,
-                target_repr=entry.name))
+        _refuse_groups_not_held(actor, entry, groups, at)
         fields = {name: getattr(entry, name) for name in FIELDS}
         provider = IdentityProvider.objects.filter(name=entry.name).first()
         if provider is None:
