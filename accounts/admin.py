@@ -27,6 +27,7 @@ from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -38,8 +39,8 @@ from .forms import AdminSetPasswordForm, AdminUserAddForm, GrantAdminForm, Polic
 from .models import AuditEvent, Grant, Membership, Policy, Project, Region, User, UserGroup
 from .services import escalation
 
-admin.site.site_header = "imsperm operators"
-admin.site.site_title = "imsperm admin"
+admin.site.site_header = gettext_lazy("imsperm operators")
+admin.site.site_title = gettext_lazy("imsperm admin")
 admin.site.unregister(DjangoGroup)
 # Second factors stay with their owner (Sign-in security): django-otp's admin would show an app's
 # secret as a QR code to operators and delete devices without an audit event.
@@ -122,7 +123,7 @@ def _with_refusal(form_class, refusal: ServiceRefusal):
     return RefusedForm
 
 
-@admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+@admin.action(permissions=["delete"], description=gettext_lazy("Delete selected %(verbose_name_plural)s"))
 def delete_selected(modeladmin, request, queryset):
     """Django's confirmation page, then one service call per object; refusals are reported by name."""
     if not request.POST.get("post"):
@@ -130,12 +131,13 @@ def delete_selected(modeladmin, request, queryset):
     deleted, refused = modeladmin.delete_queryset(request, queryset)
     parts = []
     if deleted:
-        parts.append(f"Deleted {deleted} {model_ngettext(modeladmin.opts, deleted)}.")
+        parts.append(gettext("Deleted %(count)s %(items)s.") % {"count": deleted,
+                                                                  "items": model_ngettext(modeladmin.opts, deleted)})
     if refused:
         reasons = "; ".join(f"{obj}: {refusal}" for obj, refusal in refused)
-        parts.append(f"Refused {len(refused)}: {reasons}")
+        parts.append(gettext("Refused %(count)s: %(reasons)s") % {"count": len(refused), "reasons": reasons})
     level = messages.SUCCESS if not refused else messages.WARNING if deleted else messages.ERROR
-    modeladmin.message_user(request, " ".join(parts) or "Nothing was selected.", level)
+    modeladmin.message_user(request, " ".join(parts) or gettext("Nothing was selected."), level)
     return None
 
 
@@ -244,8 +246,8 @@ class ServiceAdminMixin:
             self._check_selected_ids(request)
         if action and action not in self.get_actions(request):
             self._audit_denied(request, "delete" if action == "delete_selected" else action)
-            self.message_user(request, f"You may not run “{action}” on {self.opts.verbose_name_plural}: "
-                                       f"nothing was changed.", messages.ERROR)
+            self.message_user(request, gettext("You may not run “%(action)s” on %(objects)s: nothing was changed.")
+                              % {"action": action, "objects": self.opts.verbose_name_plural}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         return self._guarded(request, "view", None, super().changelist_view, request, extra_context)
 
@@ -292,7 +294,8 @@ class ServiceAdminMixin:
                                  request, object_id, extra_context)
         except ServiceRefusal as refusal:
             record_admin_refusal(request, refusal)
-            self.message_user(request, f"{refusal.target} was not deleted: {refusal}", messages.ERROR)
+            self.message_user(request, gettext("%(object)s was not deleted: %(reason)s")
+                              % {"object": refusal.target, "reason": refusal}, messages.ERROR)
             return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
                                                 args=[object_id], current_app=self.admin_site.name))
 
@@ -316,7 +319,7 @@ def _saved_rows(formset):
 class MembershipInline(ServiceInlineMixin, admin.TabularInline):
     model = Membership
     autocomplete_fields = ["user"]
-    verbose_name = "member"
+    verbose_name = gettext_lazy("member")
 
 
 @admin.register(User)
@@ -334,9 +337,9 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "iam_groups"]
     fieldsets = (
         (None, {"fields": ("username", "password", "loaded_revision")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
-        ("Status", {"fields": ("is_active", "is_staff", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (gettext_lazy("Status"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (gettext_lazy("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),)
     readonly_fields = ["is_superuser", "last_login", "date_joined"]
@@ -386,12 +389,13 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
                                   password=form.cleaned_data["password1"])
         except ServiceRefusal as refusal:
             record_admin_refusal(request, refusal)
-            self.message_user(request, f"The password was not changed: {refusal}", messages.ERROR)
+            self.message_user(request, gettext("The password was not changed: %(reason)s") % {"reason": refusal},
+                              messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         self.log_change(request, user, [{"changed": {"fields": ["password"]}}])
         if user.pk == request.user.pk:
             update_session_auth_hash(request, user)
-        self.message_user(request, "Password changed successfully.", messages.SUCCESS)
+        self.message_user(request, gettext("Password changed successfully."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk],
                                             current_app=self.admin_site.name))
 

@@ -12,13 +12,17 @@ from django.utils.translation import gettext, ngettext
 
 def localized(message) -> str:
     """`message` in the active language: a Message's template translated, its parameters verbatim
-    (a parameter that is itself a Message translated too); any other text unchanged."""
+    (a parameter that is itself a Message translated too; a counted one in the language's plural form);
+    any other text unchanged."""
     template = getattr(message, "template", None)
     if template is None:
         return "" if message is None else str(message)
     params = {name: ", ".join(localized(item) for item in value) if isinstance(value, tuple)
               else localized(value) if hasattr(value, "template") else value
               for name, value in message.params.items()}
+    plural = getattr(message, "plural", None)
+    if plural is not None:
+        return ngettext(template, plural, message.count) % params
     return gettext(template) % params
 
 

@@ -17,6 +17,7 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -58,10 +59,10 @@ def verify_code(user, code: str):
     return django_otp.verify_token(user, device.persistent_id, code)
 
 
-WRONG_CODE = ("That code is not valid. Enter the current code from your authenticator app, "
-              "or one of your recovery codes.")
-USED_CODE = ("That code was already used: each code from the authenticator app works once. "
-             "Wait for the next code (a new one every {step} seconds), then enter it.")
+WRONG_CODE = gettext_noop("That code is not valid. Enter the current code from your authenticator app, "
+                          "or one of your recovery codes.")
+USED_CODE = gettext_noop("That code was already used: each code from the authenticator app works once. "
+                         "Wait for the next code (a new one every %(step)s seconds), then enter it.")
 
 
 def code_was_used(user, code: str) -> bool:
@@ -86,8 +87,8 @@ def refused_code_message(user, code: str, wrong: str = WRONG_CODE) -> str:
     already used (the app still shows it), else `wrong`. The one wording at every door that takes a code."""
     if code_was_used(user, code):
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        return USED_CODE.format(step=device.step if device else 30)
-    return wrong
+        return gettext(USED_CODE) % {"step": device.step if device else 30}
+    return gettext(wrong)  # in the person's language (a text already translated is returned as it is)
 
 
 def seconds_until_allowed(user, code: str) -> int:

@@ -20,7 +20,7 @@ from django.contrib.auth.views import LoginView
 from django.dispatch import receiver
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -42,7 +42,9 @@ def lockout_minutes() -> int:
 
 def lockout_message() -> str:
     minutes = lockout_minutes()
-    return f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return ngettext("Too many failed sign-in attempts. Try again in %(minutes)s minute.",
+                    "Too many failed sign-in attempts. Try again in %(minutes)s minutes.", minutes) % {
+        "minutes": minutes}
 
 
 def lockout_response(request, original_response=None, credentials=None):

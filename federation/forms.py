@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext, gettext_lazy
 
+from accounts.findings import localized
 from accounts.models import UserGroup
 from accounts.policy import locate
 from images.forms import RevisionField
@@ -80,7 +81,8 @@ class PreviewForm(forms.Form):
         try:
             value = locate.loads(text)  # the console's one JSON check: NUL, lone surrogates, depth, numbers
         except locate.UnusableJSON as error:
-            raise forms.ValidationError(gettext("Not usable JSON: %(error)s.") % {"error": str(error)[:200]}) from None
+            said = "; ".join(f"{locate.json_path(path)}: {localized(problem)}" for path, problem in error.problems)
+            raise forms.ValidationError(gettext("Not usable JSON: %(error)s.") % {"error": said[:200]}) from None
         if not isinstance(value, dict):
             raise forms.ValidationError(gettext("Paste a JSON object of claims, like {\"email\": "
                                                 "\"ana@example.com\"}."))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from accounts.policy.messages import Message, gettext_noop
+
 from .models import MappingRule
 
 
@@ -16,7 +18,7 @@ from .models import MappingRule
 class RuleOutcome:
     rule: MappingRule
     matched: bool
-    reason: str
+    reason: str  # English; a Message the preview shows in the person's language (`|localized`)
     evaluated: bool = True
 
 
@@ -47,33 +49,42 @@ def one_of_values(value: str) -> list[str]:
 
 
 def match(rule: MappingRule, claims: dict) -> tuple[bool, str]:
-    """Whether `rule` matches `claims`, and why (shown by the preview)."""
+    """Whether `rule` matches `claims`, and why (shown by the preview): an English Message, the claim and
+    the values quoted verbatim."""
     if rule.claim not in claims:
-        return False, f"the claim {rule.claim} is absent"
+        return False, Message(gettext_noop("the claim %(claim)s is absent"), claim=rule.claim)
     value = claims[rule.claim]
     op = rule.operator
     if op == MappingRule.Operator.CONTAINS:
         if not isinstance(value, list):
-            return False, f"{rule.claim} is not a list"
+            return False, Message(gettext_noop("%(claim)s is not a list"), claim=rule.claim)
         found = rule.value in [_text(item) for item in value]
-        return found, f"{rule.claim} {'contains' if found else 'does not contain'} {rule.value}"
+        template = gettext_noop("%(claim)s contains %(value)s") if found else gettext_noop(
+            "%(claim)s does not contain %(value)s")
+        return found, Message(template, claim=rule.claim, value=rule.value)
     if op == MappingRule.Operator.EMAIL_DOMAIN:
         text = _text(value)
         if text is None or "@" not in text:
-            return False, f"{rule.claim} is not an e-mail address"
+            return False, Message(gettext_noop("%(claim)s is not an e-mail address"), claim=rule.claim)
         if rule.claim == "email" and claims.get("email_verified") is False:
-            return False, "the provider says the e-mail address is not verified"
+            return False, Message(gettext_noop("the provider says the e-mail address is not verified"))
         domain = text.rsplit("@", 1)[1].lower()
         wanted = rule.value.strip().lstrip("@").lower()
-        return domain == wanted, f"the e-mail domain is {domain}"
+        return domain == wanted, Message(gettext_noop("the e-mail domain is %(domain)s"), domain=domain)
     text = _text(value)
     if text is None:
-        return False, f"{rule.claim} is a {type(value).__name__}, not a single value"
+        return False, Message(gettext_noop("%(claim)s is a %(type)s, not a single value"), claim=rule.claim,
+                              type=type(value).__name__)
     if op == MappingRule.Operator.ONE_OF:
         found = text in one_of_values(rule.value)
-        return found, f"{rule.claim} is {text}, {'one' if found else 'none'} of the values"
+        template = gettext_noop("%(claim)s is %(value)s, one of the values") if found else gettext_noop(
+            "%(claim)s is %(value)s, none of the values")
+        return found, Message(template, claim=rule.claim, value=text)
     found = text == rule.value
-    return found, f"{rule.claim} is {text}"
+    return found, Message(gettext_noop("%(claim)s is %(value)s"), claim=rule.claim, value=text)
+
+
+_NOT_EVALUATED = Message(gettext_noop("not evaluated: an earlier rule stopped"))
 
 
 def evaluate(rules, claims: dict) -> Evaluation:
@@ -83,7 +94,7 @@ def evaluate(rules, claims: dict) -> Evaluation:
     stopped = False
     for rule in rules:
         if stopped:
-            evaluation.outcomes.append(RuleOutcome(rule, False, "not evaluated: an earlier rule stopped", False))
+            evaluation.outcomes.append(RuleOutcome(rule, False, _NOT_EVALUATED, False))
             continue
         matched, reason = match(rule, claims)
         evaluation.outcomes.append(RuleOutcome(rule, matched, reason))

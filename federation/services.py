@@ -70,15 +70,24 @@ def mapping_refusal(actor, mapped, unmapped=()) -> str | None:
         reason = escalation.membership_refusal(actor, group)
         if reason:
             return Message(gettext_noop("%(location)s maps into %(group)s: %(reason)s"),
-                           location=f"{location[:1].upper()}{location[1:]}", group=group.name, reason=reason)
+                           location=_location_said(location), group=group.name, reason=reason)
     for location, group in unmapped:
         if group.pk in checked:
             continue
         reason = escalation.removal_refusal(actor, group)
         if reason:
             return Message(gettext_noop("%(location)s stops mapping into %(group)s: %(reason)s"),
-                           location=f"{location[:1].upper()}{location[1:]}", group=group.name, reason=reason)
+                           location=_location_said(location), group=group.name, reason=reason)
     return None
+
+
+def _location_said(location: str):
+    """A mapped group's location starting a sentence: "Rule 2" (translated, its number verbatim), or a
+    file's JSON path as it is."""
+    match = re.fullmatch(r"rule (\d+)", location)
+    if match:
+        return Message(gettext_noop("Rule %(position)s"), position=match.group(1))
+    return f"{location[:1].upper()}{location[1:]}"
 
 
 def require_may_map(actor, attempted: str, mapped, unmapped=(), *, target=None, target_repr: str = "") -> None:

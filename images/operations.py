@@ -267,8 +267,8 @@ def _reject(actor, image, project, data) -> Done:
 def _export(actor, image, project, data) -> Done:
     export = _services().image_export(actor=actor, image=image, project=project)
     link = format_html('<a href="{}" data-testid="export-download">{}</a>', export.get_absolute_url(), export.name)
-    return Done(format_html("{} was exported as {} ({}, SHA-256 <code>{}</code>).", image.name, link,
-                            filesizeformat(export.size), export.sha256))
+    return Done(format_html(gettext("{image} was exported as {file} ({size}, SHA-256 <code>{sha256}</code>)."),
+                            image=image.name, file=link, size=filesizeformat(export.size), sha256=export.sha256))
 
 
 def _replicate(actor, image, project, data) -> Done:

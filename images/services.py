@@ -222,9 +222,9 @@ def image_share_add(*, actor, image: Image, project: Project | None = None, memb
     problems = []
     for member in members:
         if member.pk == image.project_id:
-            problems.append(f"{member.name} owns the image: it cannot be a member.")
+            problems.append(gettext("%(project)s owns the image: it cannot be a member.") % {"project": member.name})
         elif member.pk in existing:
-            problems.append(f"The image is already shared with {member.name}.")
+            problems.append(gettext("The image is already shared with %(project)s.") % {"project": member.name})
     if problems:
         raise ValidationError({"projects": problems})
     if len(existing) + len(members) > MAX_MEMBERS_PER_IMAGE:

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from accounts.policy import locate
+from accounts.policy.messages import Message, gettext_noop
 from federation.iac import ProviderEntry, canonical_entries
 
 FORMAT = "imsperm-iam/1"
@@ -154,7 +155,8 @@ def parse_text(text: str) -> Configuration:
     try:
         data = locate.loads(text)
     except locate.UnusableJSON as error:
-        raise DocumentError([(locate.json_path(path), f"not usable JSON: {message}")
+        raise DocumentError([(locate.json_path(path), Message(gettext_noop("not usable JSON: %(problem)s"),
+                                                              problem=message))
                              for path, message in error.problems]) from None
     return _validated(data)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from accounts.policy.messages import Message, gettext_noop
+from accounts.policy.messages import Message, gettext_noop, ngettext
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ENTRIES = 10_000
@@ -155,11 +155,29 @@ def _first_of_each_kind(changes) -> dict[tuple[str, str], tuple[object, int]]:
     return first
 
 
+# A plan's section inside a sentence ("create in user groups"), and the kind of change, for translation.
+_SECTION_WORDS = {
+    "Regions and projects": gettext_noop("regions and projects"), "Users": gettext_noop("users"),
+    "Custom policies": gettext_noop("custom policies"), "User groups": gettext_noop("user groups"),
+    "Members": gettext_noop("members"), "Grants": gettext_noop("grants"),
+    "Identity providers": gettext_noop("identity providers"),
+}
+_KIND_WORDS = {"create": gettext_noop("create"), "change": gettext_noop("change"), "remove": gettext_noop("remove")}
+
+
 def _kind_refusal(change, count: int, missing: list[str]) -> str:
     """The refusal of a kind of change, said at its first change and counting the others."""
-    more = f" (and {count - 1:,} more change{'s' if count > 2 else ''} of this kind)" if count > 1 else ""
-    return (f"Refused: {change.kind} in {change.section.lower()} ({change.subject}) needs {', '.join(missing)}, "
-            f"which your permissions do not allow{more}.")
+    section = change.section.lower()
+    params = {"kind": Message(_KIND_WORDS[change.kind]) if change.kind in _KIND_WORDS else change.kind,
+              "section": Message(_SECTION_WORDS[change.section]) if change.section in _SECTION_WORDS else section,
+              "subject": change.subject, "actions": ", ".join(missing)}
+    if count == 1:
+        return Message(gettext_noop("Refused: %(kind)s in %(section)s (%(subject)s) needs %(actions)s, which your "
+                                    "permissions do not allow."), **params)
+    return ngettext("Refused: %(kind)s in %(section)s (%(subject)s) needs %(actions)s, which your permissions do "
+                    "not allow (and %(more)s more change of this kind).",
+                    "Refused: %(kind)s in %(section)s (%(subject)s) needs %(actions)s, which your permissions do "
+                    "not allow (and %(more)s more changes of this kind).", count - 1, more=f"{count - 1:,}", **params)
 
 
 def json_schema() -> dict:

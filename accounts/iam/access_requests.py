@@ -16,6 +16,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts import access_requests as selectors
+from accounts.expiry import until_text
+from accounts.findings import localized
 from accounts.forms import add_service_errors
 from accounts.models import AccessRequest, Policy
 from accounts.permissions import login_only, permission_required_action
@@ -90,7 +92,7 @@ def access_request_new(request):
             add_service_errors(form, error)
         else:
             if asked.status == AccessRequest.Status.ANSWERED:
-                messages.info(request, asked.decision_reason)
+                messages.info(request, localized(asked.decision_reason))  # stored and audited in English
             else:
                 messages.success(request, (gettext("Asked for %(describe)s. Those who can grant it are told; you "
                                                    "will be told of their decision.")
@@ -167,10 +169,11 @@ def access_request_approve(request, pk: int):
     def decide(access_request, data):
         duration = service.DURATIONS.get(data["duration"])
         done = service.approve(actor=request.user, access_request=access_request, duration=duration, note=data["note"])
-        return gettext("Approved: %(user)s holds %(what)s on %(scope)s until %(until)s, through the group "
+        # The end as grants read everywhere on pages: the person's zone and language, how far off.
+        return gettext("Approved: %(user)s holds %(what)s on %(scope)s %(until)s, through the group "
                        "%(group)s.") % {"user": done.requester.get_username(), "what": done.what,
                                         "scope": gettext(done.scope_label),  # "All resources" or a project
-                                        "until": service.expires_text(done.grant_expires), "group": done.group.name}
+                                        "until": until_text(done.grant_expires), "group": done.group.name}
 
     return _decision_page(request, pk, "approve", ApproveForm, decide)
 

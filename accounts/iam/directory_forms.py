@@ -88,7 +88,7 @@ class UserCreateForm(PasswordChoiceForm):
         data = super().clean()
         checked = [name for name in self.USER_FIELDS if name not in self.errors]
         if "username" in checked and username_was_someone_elses(data.get("username", "")):
-            self.add_error("username", USERNAME_WAS_SOMEONES.format(name=data["username"]))
+            self.add_error("username", gettext(USERNAME_WAS_SOMEONES) % {"name": data["username"]})
             checked.remove("username")
         candidate = User(**{name: data.get(name) or "" for name in self.USER_FIELDS})
         others = [field.name for field in User._meta.fields if field.name not in checked]

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import impact, least_privilege, responses, services, who_can
@@ -68,9 +68,16 @@ def _allowed(request, action: str) -> bool:
 class SystemPolicy(Exception):
     """A system-defined policy was asked to change: a state rule (409), not a permission (403)."""
 
+    # One whole sentence for each refused change, the policy's name verbatim.
+    SENTENCES = {
+        "edited": gettext_noop("%(name)s is system-defined: it cannot be edited. Clone it to make a custom policy "
+                               "you can change."),
+        "deleted": gettext_noop("%(name)s is system-defined: it cannot be deleted. Clone it to make a custom "
+                                "policy you can change."),
+    }
+
     def __init__(self, policy: Policy, action_word: str):
-        super().__init__(f"{policy.name} is system-defined: it cannot be {action_word}. Clone it to make a "
-                         "custom policy you can change.")
+        super().__init__(gettext(self.SENTENCES[action_word]) % {"name": policy.name})
         self.policy = policy
 
 
@@ -90,7 +97,7 @@ def _refuse_system_policy(view):
             return view(request, *args, **kwargs)
         except SystemPolicy as refusal:
             return responses.conflict(request, str(refusal), back_url=refusal.policy.get_absolute_url(),
-                                   back_label=f"Back to {refusal.policy.name}")
+                                   back_label=gettext("Back to %(name)s") % {"name": refusal.policy.name})
 
     return wrapper
 

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from accounts import permission_grid, who_can
@@ -138,7 +139,16 @@ def grant_grid(request):
 
 
 NAMES_REFUSAL = ("Seeing what a group holds, and who holds what, needs what who-can needs: "
-                 + " and ".join(WHO_CAN_ACTIONS) + ".")
+                 + " and ".join(WHO_CAN_ACTIONS) + ".")  # the audit log's English
+
+
+def _names_refusal_shown() -> str:
+    """NAMES_REFUSAL in the person's language (the action names verbatim)."""
+    actions = WHO_CAN_ACTIONS[0]
+    for action in WHO_CAN_ACTIONS[1:]:
+        actions = gettext("%(first)s and %(second)s") % {"first": actions, "second": action}
+    return gettext("Seeing what a group holds, and who holds what, needs what who-can needs: %(actions)s.") % {
+        "actions": actions}
 
 
 def _refuse_names(request, subject) -> None:
@@ -146,4 +156,4 @@ def _refuse_names(request, subject) -> None:
     missing = next((a for a in WHO_CAN_ACTIONS if not request.authorization.allows(a)), WHO_CAN_ACTIONS[0])
     record_refusal(request.user, missing, message=NAMES_REFUSAL, target=subject,
                    details={"method": request.method, "path": request.path})
-    raise PermissionDenied(NAMES_REFUSAL)
+    raise PermissionDenied(_names_refusal_shown())

@@ -66,7 +66,33 @@ _PARSER_MESSAGES = {text: Message(text) for text in (
     gettext_noop("Invalid control character"),
     gettext_noop("Invalid \\escape"),
     gettext_noop("Invalid \\uXXXX escape"),
+    # The json module's own words, as `loads` passes them on (its C scanner names no character).
+    gettext_noop("Expecting value"),
+    gettext_noop("Expecting property name enclosed in double quotes"),
+    gettext_noop("Expecting ':' delimiter"),
+    gettext_noop("Expecting ',' delimiter"),
+    gettext_noop("Extra data"),
+    gettext_noop("Unterminated string starting at"),
+    gettext_noop("Invalid control character at"),
 )}
+# The pure-Python scanner (json.decoder.py_scanstring, used where the C one is missing) names the
+# offending character: the sentence is translated, the character (as Python's repr writes it) stays.
+_PARSER_MESSAGES_WITH_CHARACTER = (
+    (re.compile(r"Invalid control character (.+)\Z", re.DOTALL),
+     gettext_noop("Invalid control character %(character)s")),
+    (re.compile(r"Invalid \\escape: (.+)\Z", re.DOTALL), gettext_noop("Invalid \\escape: %(character)s")),
+)
+
+
+def _parser_message(message: str) -> str:
+    """What the parser or the json scanner said, as a Message when its sentence is marked for translation."""
+    if message in _PARSER_MESSAGES:
+        return _PARSER_MESSAGES[message]
+    for pattern, template in _PARSER_MESSAGES_WITH_CHARACTER:
+        match = pattern.match(message) if isinstance(message, str) else None
+        if match:
+            return Message(template, character=match.group(1))
+    return message
 
 
 def shown(text: str, limit: int = SHOWN_KEY_LENGTH) -> str:
@@ -136,7 +162,7 @@ class _Parser:
         return line, index - self.line_starts[line - 1] + 1
 
     def fail(self, message: str, index: int, path: Path | None = None):
-        raise LocateError(_PARSER_MESSAGES.get(message, message), *self.position(index), path=path)
+        raise LocateError(_parser_message(message), *self.position(index), path=path)
 
     def skip(self, index: int) -> int:
         return _WHITESPACE.match(self.text, index).end()
@@ -267,7 +293,7 @@ def unstorable(value, *, max_depth: int = MAX_DEPTH, limit: int = 10, strings: b
         path, item, depth = stack.pop()
         if isinstance(item, dict | list):
             if depth >= max_depth:
-                problems.append((path, "Nested too deeply"))
+                problems.append((path, _PARSER_MESSAGES["Nested too deeply"]))
             else:
                 stack.extend(_below(path, item, depth + 1, strings))
             continue
@@ -301,9 +327,9 @@ def _scalar_problem(item, strings: bool) -> str | None:
     if isinstance(item, float):
         if math.isfinite(item):
             return None
-        return "Number too large" if not math.isnan(item) else "NaN and Infinity are not JSON numbers"
+        return _PARSER_MESSAGES["Number too large" if not math.isnan(item) else "NaN and Infinity are not JSON numbers"]
     if isinstance(item, int):
-        return "Number too long" if item.bit_length() > MAX_INT_BITS else None
+        return _PARSER_MESSAGES["Number too long"] if item.bit_length() > MAX_INT_BITS else None
     if isinstance(item, _Problem):
         return item.message
     return None
@@ -372,6 +398,12 @@ def _finite(text: str) -> float:
     return number
 
 
+def _at(problem: str, line: int, column: int) -> Message:
+    """A problem of the text and where it is: 'Expecting value (line 1, column 9)'."""
+    return Message(gettext_noop("%(problem)s (line %(line)s, column %(column)s)"), problem=problem, line=line,
+                   column=column)
+
+
 def loads(text: str | bytes) -> object:
     """JSON text as `json.loads` reads it (at its speed), refused as `parse` refuses: UnusableJSON with
     the path of each problem, and the line and column when the text itself is malformed."""
@@ -379,18 +411,18 @@ def loads(text: str | bytes) -> object:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as error:
-            raise UnusableJSON([((), f"The text is not UTF-8 (byte {error.start + 1})")]) from None
+            raise UnusableJSON([((), Message(gettext_noop("The text is not UTF-8 (byte %(byte)s)"),
+                                             byte=error.start + 1))]) from None
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except json.JSONDecodeError as error:
-        raise UnusableJSON([((), f"{error.msg} (line {error.lineno}, column {error.colno})")]) from None
+        raise UnusableJSON([((), _at(_parser_message(error.msg), error.lineno, error.colno))]) from None
     except (ValueError, RecursionError):  # a number or the nesting: the locating parser says where
         try:
             parse(text)
         except LocateError as error:
-            raise UnusableJSON([(error.path or (), f"{error.message} (line {error.line}, column {error.column})")]) \
-                from None
-        raise UnusableJSON([((), "The text is not usable JSON")]) from None
+            raise UnusableJSON([(error.path or (), _at(error.message, error.line, error.column))]) from None
+        raise UnusableJSON([((), Message(gettext_noop("The text is not usable JSON")))]) from None
     # Parsed text can hold NUL or a lone surrogate only from an escape (JSON forbids a raw NUL in a string)
     # or from the text itself: without either, only the nesting and the numbers are left to check.
     suspect = _UNSTORABLE.search(text) or _UNSTORABLE_ESCAPE.search(text)

@@ -4,7 +4,9 @@ The policy language imports nothing from Django, so it cannot translate. A `Mess
 text (it is a `str`: tests, logs and JSON see exactly what they saw before) and carries the template
 it was made from and its parameters; the Django layer renders it in the person's language with
 `gettext(message.template) % message.params` (accounts.findings.localized). Templates are marked with
-`gettext_noop`, the name Django's makemessages (xgettext) looks for, so they land in the .po.
+`gettext_noop`, the name Django's makemessages (xgettext) looks for, so they land in the .po; a message
+with a count is made by `ngettext` here (the name xgettext reads as a singular and a plural), and the
+person's language picks its own plural form.
 Parameters — JSON paths, keys, values quoted from the document, action names — stay verbatim.
 """
 
@@ -21,6 +23,8 @@ class Message(str):
 
     template: str
     params: dict
+    plural: str | None = None  # set by `ngettext`: the English plural, and the count that chose between them
+    count: int | None = None
 
     def __new__(cls, template: str, **params):
         # A tuple parameter is a list of texts (Messages or names), written joined by ", ".
@@ -32,8 +36,22 @@ class Message(str):
         return message
 
     def __reduce__(self):  # pickle and copy rebuild from the template, not from the English text
+        if self.plural is not None:
+            return _rebuild_plural, (self.template, self.plural, self.count, self.params)
         return _rebuild, (self.template, self.params)
+
+
+def ngettext(singular: str, plural: str, count: int, **params) -> Message:
+    """An English Message in the singular when `count` is 1, else the plural (gettext's rule for English),
+    keeping both so the person's language picks its own form later (accounts.findings.localized)."""
+    message = Message(singular if count == 1 else plural, **params)
+    message.template, message.plural, message.count = singular, plural, count
+    return message
 
 
 def _rebuild(template: str, params: dict) -> Message:
     return Message(template, **params)
+
+
+def _rebuild_plural(singular: str, plural: str, count: int, params: dict) -> Message:
+    return ngettext(singular, plural, count, **params)

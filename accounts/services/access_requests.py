@@ -147,15 +147,22 @@ def _check_duration(duration: timedelta | None, *, field: str = "duration", at_m
 def _answer_now(requester, access_request: AccessRequest) -> str | None:
     """Why asking is pointless (the requester holds it all already, or a Deny would still refuse it), or None."""
     missing = escalation.missing_holdings(requester, handover(access_request))
+    # English Messages: the request and the audit keep the English, the page says it in the person's language.
     if not missing:
-        return f"You already hold {access_request.what} on {access_request.scope_label}: nothing to ask for."
+        scope = access_request.scope_label
+        return Message(gettext_noop("You already hold %(what)s on %(scope)s: nothing to ask for."),
+                       what=access_request.what, scope=Message(scope) if scope == _ALL_RESOURCES else scope)
     authorization = authz.authorization_for(requester)
     denied = [pair for pair in missing if authorization.decide(pair[0], pair[1]).outcome == "explicit_deny"]
     if len(denied) == len(missing):
-        shown = ", ".join(f"{action} on {project or 'All resources'}" for action, project in denied[:5])
-        return (f"A Deny statement refuses you {shown}: a grant cannot lift a Deny. "
-                "Ask an administrator about the policy that denies it.")
+        shown = tuple(Message(gettext_noop("%(action)s on %(project)s"), action=action,
+                              project=project or Message(_ALL_RESOURCES)) for action, project in denied[:5])
+        return Message(gettext_noop("A Deny statement refuses you %(denied)s: a grant cannot lift a Deny. Ask an "
+                                    "administrator about the policy that denies it."), denied=shown)
     return None
+
+
+_ALL_RESOURCES = gettext_noop("All resources")
 
 
 @atomic_service

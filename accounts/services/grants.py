@@ -53,13 +53,19 @@ class AttachResult:
 
     @property
     def message(self) -> str:
+        """What was attached, for the person who attached it (in their language; policy and project names verbatim)."""
         names = ", ".join(p.name for p in self.requested)
-        scope = "All resources" if self.all_resources else ", ".join(p.name for p in self.projects)
-        until = f" until {expires_text(self.expires)}" if self.expires else ""
-        text = f"Attached {names} on {scope}{until}."
+        scope = gettext("All resources") if self.all_resources else ", ".join(p.name for p in self.projects)
+        if self.expires:
+            text = gettext("Attached %(policies)s on %(scope)s until %(until)s.") % {
+                "policies": names, "scope": scope, "until": expires_text(self.expires)}
+        else:
+            text = gettext("Attached %(policies)s on %(scope)s.") % {"policies": names, "scope": scope}
         if self.dependencies:
-            deps = " and ".join(p.name for p in self.dependencies)
-            text += f" Dependencies attached with the same scope: {deps}."
+            deps = self.dependencies[0].name
+            for policy in self.dependencies[1:]:
+                deps = gettext("%(first)s and %(second)s") % {"first": deps, "second": policy.name}
+            text += " " + gettext("Dependencies attached with the same scope: %(policies)s.") % {"policies": deps}
         return text
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
@@ -21,7 +21,7 @@ from accounts.enforcement import atomic_service, record_refusal, require
 
 from . import escalation
 
-WRONG_CODE = "That code is not valid. Enter the current six-digit code from your authenticator app."
+WRONG_CODE = gettext_noop("That code is not valid. Enter the current six-digit code from your authenticator app.")
 
 
 def mfa_enrolment_start(*, actor) -> TOTPDevice:
@@ -42,7 +42,7 @@ def mfa_enrolment_confirm(*, actor, code: str) -> tuple[TOTPDevice, list[str]]:
                                       "confirmed."))
     code = mfa.normalise_code(code)
     if not (code.isdigit() and device.verify_token(code)):
-        raise ValidationError(WRONG_CODE)
+        raise ValidationError(gettext(WRONG_CODE))
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])

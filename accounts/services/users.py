@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -14,10 +14,10 @@ from accounts.models import AuditEvent, User
 from . import escalation
 from ._common import _active_admins, _is_admin_member, claim_revision
 
-USERNAME_FIXED = ("A user name cannot change: it is who the audit log, sign-in and the decision API mean. "
-                  "Create a new user for a new name.")
-USERNAME_WAS_SOMEONES = ("{name} belonged to a deleted user whom the audit log still names: choose another name, "
-                         "so that the log keeps meaning one person.")
+USERNAME_FIXED = gettext_noop("A user name cannot change: it is who the audit log, sign-in and the decision API "
+                              "mean. Create a new user for a new name.")
+USERNAME_WAS_SOMEONES = gettext_noop("%(name)s belonged to a deleted user whom the audit log still names: choose "
+                                     "another name, so that the log keeps meaning one person.")
 
 
 def username_was_someone_elses(username: str) -> bool:
@@ -52,7 +52,8 @@ def user_create(*, actor, username: str, password: str | None = None, email: str
     # The system itself (actor None: seed_demo, `iam_apply` without --actor restoring a backup) brings
     # back the person the name was; people creating users through a door never reuse it.
     if actor is not None and username_was_someone_elses(username):
-        raise ValidationError({"username": USERNAME_WAS_SOMEONES.format(name=username)}, code="name_was_someones")
+        raise ValidationError({"username": gettext(USERNAME_WAS_SOMEONES) % {"name": username}},
+                              code="name_was_someones")
     generated = None
     if not password and not without_password:
         password = generated = generate_password()
@@ -85,7 +86,7 @@ def user_update(*, actor, user: User, expected_revision: int | None = None, **ch
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
     locked = User.objects.select_for_update().get(pk=user.pk)
     if changes.pop("username", locked.username) != locked.username:
-        raise ValidationError({"username": USERNAME_FIXED}, code="username_fixed")
+        raise ValidationError({"username": gettext(USERNAME_FIXED)}, code="username_fixed")
     claim_revision(locked, expected_revision)
     before = {k: getattr(locked, k) for k in changes}
     deactivating = changes.get("is_active") is False and locked.is_active
