@@ -74,6 +74,10 @@ class SystemPolicy(Exception):
                                "you can change."),
         "deleted": gettext_noop("%(name)s is system-defined: it cannot be deleted. Clone it to make a custom "
                                 "policy you can change."),
+        "restored": gettext_noop("%(name)s is system-defined: it cannot be restored. Clone it to make a custom "
+                                 "policy you can change."),
+        "edited, so it has no history": gettext_noop("%(name)s is system-defined: it cannot be edited, so it has no "
+                                                     "history. Clone it to make a custom policy you can change."),
     }
 
     def __init__(self, policy: Policy, action_word: str):

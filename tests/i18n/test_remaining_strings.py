@@ -195,6 +195,10 @@ def test_a_system_policy_refused_and_a_lockout_read_in_chinese(as_user, settings
     page = _page(as_user("admin").get(f"/iam/policies/{system.pk}/edit/", **ZH))
     assert f"{system.name} 是系统定义的策略：不能编辑。克隆它以创建一个您可以更改的自定义策略。" in page
     assert f"返回 {system.name}" in page
+    history = _page(as_user("admin").get(f"/iam/policies/{system.pk}/history/", **ZH))
+    assert f"{system.name} 是系统定义的策略：不能编辑，因此没有历史记录。" in history
+    english = _page(as_user("admin").get(f"/iam/policies/{system.pk}/history/", **EN))
+    assert f"{system.name} is system-defined: it cannot be edited, so it has no history. Clone it" in english
     from accounts.signin import lockout_message
 
     settings.AXES_COOLOFF_TIME = timedelta(minutes=1)
