@@ -143,7 +143,7 @@ class Region(models.Model):
     code = models.CharField(
         max_length=32,
         unique=True,
-        validators=[RegexValidator(r"^[a-z]+(-[a-z0-9]+)+$", "Use a region id like cn-north-4.")],
+        validators=[RegexValidator(r"^[a-z]+(-[a-z0-9]+)+$", gettext_lazy("Use a region id like cn-north-4."))],
     )
     name = models.CharField(max_length=64)
     revision = models.PositiveIntegerField(default=1, editable=False)
@@ -164,7 +164,7 @@ class Project(models.Model):
         validators=[
             RegexValidator(
                 r"^[a-z]+(-[a-z0-9]+)+(_[A-Za-z0-9-]+)?$",
-                "Use the region id, optionally followed by _ and a subproject name (cn-north-4_dev).",
+                gettext_lazy("Use the region id, optionally followed by _ and a subproject name (cn-north-4_dev)."),
             )
         ],
     )

@@ -6,10 +6,13 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 SCOPE_VALIDATOR = RegexValidator(r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$",
-                                 "Scopes are words separated by single spaces, e.g. “openid email profile”.")
-CLAIM_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_.:/-]+$", "A claim name: letters, digits and _ . : / - only.")
+                                 gettext_lazy("Scopes are words separated by single spaces, e.g. “openid email "
+                                              "profile”."))
+CLAIM_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_.:/-]+$",
+                                 gettext_lazy("A claim name: letters, digits and _ . : / - only."))
 
 
 class IdentityProvider(models.Model):

@@ -41,7 +41,7 @@ def _browser_indexes():
 
 image_name_validator = RegexValidator(
     r"^(?! )[A-Za-z0-9 ._-]{1,128}(?<! )$",
-    "Use 1–128 letters, digits, spaces, hyphens, periods or underscores, with no space at either end.",
+    gettext_lazy("Use 1–128 letters, digits, spaces, hyphens, periods or underscores, with no space at either end."),
 )
 
 
@@ -132,7 +132,8 @@ class Image(models.Model):
 class ImageTag(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tags")
     key = models.CharField(
-        max_length=36, validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "Tag keys use letters, digits, _ . -")]
+        max_length=36,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", gettext_lazy("Tag keys use letters, digits, _ . -"))],
     )
     value = models.CharField(max_length=43, blank=True)
 

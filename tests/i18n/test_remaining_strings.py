@@ -227,3 +227,21 @@ def test_the_json_refusals_of_other_places_read_in_chinese():
     (_, message), = error.value.problems
     assert message == "The text is not UTF-8 (byte 9)"
     assert _in("zh-hans", message) == "该文本不是 UTF-8 编码（第 9 个字节）"
+
+
+def test_the_models_own_checks_read_in_chinese_and_in_the_same_english():
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Region
+    from federation.models import CLAIM_VALIDATOR
+
+    for language, expected in (("zh-hans", "请使用类似 cn-north-4 的区域 ID。"),
+                               ("en", "Use a region id like cn-north-4.")):
+        with translation.override(language):  # read while the language is active, as a page does
+            with pytest.raises(ValidationError) as refused:
+                Region(code="North", name="North").full_clean()
+            assert refused.value.message_dict["code"] == [expected]
+    with translation.override("zh-hans"):
+        with pytest.raises(ValidationError) as claim:
+            CLAIM_VALIDATOR("a claim")
+        assert claim.value.messages == ["声明名称：仅限字母、数字和 _ . : / -。"]
