@@ -2,6 +2,7 @@
 least-privilege document that would still cover what was used, to open in the policy editor."""
 
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from accounts import least_privilege, who_can
@@ -20,7 +21,8 @@ def parse_days(raw: str | None) -> tuple[int, str]:
         return DEFAULT_DAYS, ""
     text = raw.strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
-        return DEFAULT_DAYS, f"Days must be a whole number from 1 to {MAX_DAYS}; showing {DEFAULT_DAYS}."
+        return DEFAULT_DAYS, gettext("Days must be a whole number from 1 to %(max)s; showing %(default)s.") % {
+            "max": MAX_DAYS, "default": DEFAULT_DAYS}
     return int(text), ""
 
 

@@ -245,3 +245,10 @@ def test_the_models_own_checks_read_in_chinese_and_in_the_same_english():
         with pytest.raises(ValidationError) as claim:
             CLAIM_VALIDATOR("a claim")
         assert claim.value.messages == ["声明名称：仅限字母、数字和 _ . : / -。"]
+
+
+def test_a_bad_window_of_the_unused_permissions_report_reads_in_chinese(as_user):
+    chinese = as_user("iam-admin").get("/iam/unused/?days=abc", **ZH)
+    assert chinese.status_code == 400 and "天数必须是 1 到 3650 之间的整数；现显示 90 天。" in _page(chinese)
+    english = as_user("iam-admin").get("/iam/unused/?days=abc", **EN)
+    assert "Days must be a whole number from 1 to 3650; showing 90." in _page(english)
