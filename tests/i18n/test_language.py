@@ -206,3 +206,18 @@ def test_the_check_fails_when_the_mo_was_not_compiled_from_the_po(tmp_path):
     shutil.copyfile(PO.with_suffix(".mo"), tmp_path / "django.mo")  # compiled from the committed .po
     result = run_check("--no-sync", "--po", str(copy))
     assert result.returncode == 1 and "not compiled: 'Skip to content'" in result.stderr
+
+
+def test_the_pager_reads_as_one_sentence_in_each_language():
+    """"Page 2 of 3" is one message: split in two, Chinese read "第 2 页 ，共 3 页" (a space before the comma)."""
+    from types import SimpleNamespace
+
+    page = SimpleNamespace(number=2, pages=3, first_index=26, last_index=50, count_label="60",
+                           previous_cursor=None, next_cursor=None)
+    template = engines["django"].from_string('{% include "partials/pager.html" with always=True %}')
+    with translation.override("zh-hans"):
+        chinese = template.render({"page": page})
+    with translation.override("en"):
+        english = template.render({"page": page})
+    assert "第 2 页，共 3 页" in chinese
+    assert "Page 2 of 3 · 26–50 of 60" in english
