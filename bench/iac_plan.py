@@ -1,4 +1,4 @@
-"""The import's plan at growing sizes: time, SQL queries and lines of accounts/iac/plan.py run, for N and 2N.
+"""The import's plan at growing sizes: time, SQL queries and lines of the planning modules run, for N and 2N.
 
 A file of the demo configuration plus N entries (N/2 new groups of one member each, N/2 grants),
 planned as the administrator (build_plan, then trial_plan, which also runs the steps). Prints one
@@ -6,7 +6,8 @@ row per size and the ratio of each figure to the previous size's: a linear plan 
 
     python bench/iac_plan.py [--sizes 3000,6000,12000] [--trace]
 
---trace also counts the lines of accounts/iac/plan.py executed by build_plan (slow: a tracer).
+--trace also counts the lines of the planning modules (accounts/iac/plan.py, planning.py, ...) that build_plan
+executes (slow: a tracer).
 Runs on its own temporary SQLite database.
 """
 
@@ -42,12 +43,14 @@ def large_document(data: dict, entries: int) -> dict:
 
 
 def count_lines(function, *args, **kwargs):
-    """Run `function`; the number of lines of accounts/iac/plan.py it executed."""
-    target = str(HERE.parent / "accounts" / "iac" / "plan.py")
+    """Run `function`; the number of lines of the planning modules (accounts/iac/plan.py and what it was split
+    into) it executed."""
+    targets = {str(HERE.parent / "accounts" / "iac" / f"{name}.py")
+               for name in ("plan", "scopes", "state", "checks", "planning", "grant_planning")}
     counted = [0]
 
     def tracer(frame, event, arg):
-        if frame.f_code.co_filename != target:
+        if frame.f_code.co_filename not in targets:
             return None
 
         def local(frame, event, arg):

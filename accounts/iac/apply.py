@@ -13,7 +13,9 @@ from accounts.models import User
 
 from .document import Configuration, DocumentError, digest, dumps
 from .limits import kind_refusals
-from .plan import Plan, StepFailed, build_plan, run_steps
+from .plan import Plan
+from .planning import build_plan
+from .steps import StepFailed, run_steps
 
 IMPORT_EVENT = "iam:config:import"
 
@@ -81,11 +83,11 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
                              })
             return result
     except StepFailed as failure:
-        _record_refused_import(failure, actor, import_id, source)
+        record_refused_import(failure, actor, import_id, source)
         raise DocumentError([(failure.path, failure.message)]) from failure
 
 
-def _record_refused_import(failure: StepFailed, actor, import_id: str, source: str) -> None:
+def record_refused_import(failure: StepFailed, actor, import_id: str, source: str) -> None:
     """A refused permission, audited once as the import's (after the rollback discarded the step's own)."""
     if isinstance(failure.error, Refused):
         record_refusal(actor, failure.error.explanation.action,

@@ -27,7 +27,7 @@ def main(scenario: str) -> None:
 
     from accounts import iac
     from accounts.iac import apply as apply_module
-    from accounts.iac import plan as plan_module
+    from accounts.iac import trial as trial_module
     from accounts.models import Project, Region
     from images.models import Image
 
@@ -67,7 +67,7 @@ def main(scenario: str) -> None:
     if scenario == "apply":
         apply_module.build_plan = while_computing(apply_module.build_plan)
     else:
-        plan_module.compare = while_computing(plan_module.compare)
+        trial_module.compare = while_computing(trial_module.compare)
     try:
         if scenario == "apply":
             iac.apply_configuration(configuration, actor=None)
