@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,12 +20,13 @@ from .permissions import login_only
 from .selectors import all_projects
 from .services import mfa as mfa_services
 
-# The seed's common-operations table (SPEC section 4), then every other IMS action.
+# The seed's common-operations table (SPEC section 4), then every other IMS action. Labels are English
+# here and translated when the page is drawn; action names stay verbatim.
 COMMON_OPERATIONS = (
-    ("Creating images", ("ims:serverImages:create",)),
-    ("Deleting images", ("ims:images:delete",)),
-    ("Querying images", ("ims:images:list", "ims:images:get")),
-    ("Updating image information", ("ims:images:update",)),
+    (gettext_noop("Creating images"), ("ims:serverImages:create",)),
+    (gettext_noop("Deleting images"), ("ims:images:delete",)),
+    (gettext_noop("Querying images"), ("ims:images:list", "ims:images:get")),
+    (gettext_noop("Updating image information"), ("ims:images:update",)),
 )
 
 
@@ -39,17 +40,22 @@ def home(request):
     return redirect("accounts:my-permissions")
 
 
-# IAM resource types as people name them, in the catalogue's order.
-IAM_SECTIONS = {"users": "Users", "groups": "User groups", "roles": "Policies", "permissions": "Grants",
-                "projects": "Projects", "audit": "Audit log"}
+# IAM resource types as people name them, in the catalogue's order (English; translated when drawn).
+IAM_SECTIONS = {"users": gettext_noop("Users"), "groups": gettext_noop("User groups"),
+                "roles": gettext_noop("Policies"), "permissions": gettext_noop("Grants"),
+                "projects": gettext_noop("Projects"), "audit": gettext_noop("Audit log"),
+                "identityProviders": gettext_noop("Identity providers"),
+                "accessRequests": gettext_noop("Access requests")}
 
 
 def _iam_rows(authorization):
-    """IAM is a global service: one cell per action, decided without a project."""
+    """IAM is a global service: one cell per action, decided without a project (words in the person's
+    language; a resource type with no section name is shown as the catalogue spells it)."""
     rows = []
     for action in IAM_ACTIONS:
-        section = IAM_SECTIONS.get(action.name.split(":")[1], action.name.split(":")[1])
-        rows.append({"section": section, "label": action.label, "actions": (action.name,),
+        section = IAM_SECTIONS.get(action.resource_type)
+        rows.append({"section": gettext(section) if section else action.resource_type,
+                     "label": gettext(action.label), "actions": (action.name,),
                      "cell": permission_grid.cell(authorization, (action.name,), None)})
     return rows
 
@@ -59,7 +65,7 @@ def _operation_rows(authorization, projects):
     operations = list(COMMON_OPERATIONS) + [
         (action.label, (action.name,)) for action in IMS_ACTIONS if action.name not in common
     ]
-    return [{"label": label, "actions": actions,
+    return [{"label": gettext(label), "actions": actions,
              "cells": [permission_grid.cell(authorization, actions, project) for project in projects]}
             for label, actions in operations]
 

@@ -48,7 +48,7 @@ class AskForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.policies = {str(p.pk): p for p in policies}
         self.fields["what"].choices = [("", gettext("Choose…")),
-                                       (gettext("Actions"), [(f"action:{a.name}", f"{a.name} — {a.label}")
+                                       (gettext("Actions"), [(f"action:{a.name}", f"{a.name} — {gettext(a.label)}")
                                                              for a in ACTIONS]),
                                        (gettext("Roles and policies"), [(f"policy:{p.pk}", f"{p.name} ({p.kind_label})")
                                                                for p in policies])]

@@ -35,9 +35,11 @@ class CloneForm(forms.Form):
 
 
 def _action_choices():
+    """Every catalogued action as "name — label", the label in the person's language (a callable: the
+    form asks again for each page, so each person reads their own)."""
     return [
-        ("IMS", [(a.name, f"{a.name} — {a.label}") for a in IMS_ACTIONS]),
-        ("IAM", [(a.name, f"{a.name} — {a.label}") for a in IAM_ACTIONS]),
+        ("IMS", [(a.name, f"{a.name} — {gettext(a.label)}") for a in IMS_ACTIONS]),
+        ("IAM", [(a.name, f"{a.name} — {gettext(a.label)}") for a in IAM_ACTIONS]),
     ]
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from accounts.policy import IAM_ACTIONS, IMS_ACTIONS, Action
 from accounts.policy.catalogue import CONDITION_KEYS, RESOURCE_TAG_PREFIX
@@ -21,13 +22,16 @@ from accounts.policy.conditions import BASE_OPERATORS, IF_EXISTS, PREFIXES, pars
 VERSION = "1.1"
 EFFECTS = ("Allow", "Deny")
 SERVICE_ACTIONS: dict[str, tuple[Action, ...]] = {"ims": IMS_ACTIONS, "iam": IAM_ACTIONS}
-SERVICE_LABELS = {"ims": "IMS (Image Management Service)", "iam": "IAM (Identity and Access Management)"}
+# The service picker's words, in the person's language when drawn; the codes are the document's.
+SERVICE_LABELS = {"ims": gettext_lazy("IMS (Image Management Service)"),
+                  "iam": gettext_lazy("IAM (Identity and Access Management)")}
 CONDITION_KEY_NAMES = (*(key.name for key in CONDITION_KEYS), RESOURCE_TAG_PREFIX)
 VALUE_SEPARATOR = ","
 MAX_STATEMENTS = 50
 MAX_CONDITIONS = 30
 
-# The operator picker lists plain operators first, then their IfExists and set-prefixed forms.
+# The operator picker lists plain operators first, then their IfExists and set-prefixed forms (the group
+# names in the person's language; operator names verbatim).
 OPERATOR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
     (
         label,
@@ -38,9 +42,10 @@ OPERATOR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
         ),
     )
     for label, prefix, suffix in (
-        ("Operators", "", ""),
-        ("If the key exists", "", IF_EXISTS),
-        *((f"{prefix} (multi-valued keys)", prefix, "") for prefix in PREFIXES),
+        (pgettext_lazy("condition operators", "Operators"), "", ""),
+        (gettext_lazy("If the key exists"), "", IF_EXISTS),
+        *((format_lazy(gettext_lazy("{prefix} (multi-valued keys)"), prefix=prefix), prefix, "")
+          for prefix in PREFIXES),
     )
 )
 OPERATOR_NAMES = frozenset(name for _, names in OPERATOR_GROUPS for name in names)

@@ -2,10 +2,15 @@
 
 This is the one place in the codebase where action names are spelled out: pages, views,
 forms, admin screens and tests take them from here, so a renamed action cannot drift.
+Names stay verbatim everywhere (they are the API); the human words (an action's label and description)
+are English here, marked with `gettext_noop` so makemessages collects them, and a
+page translates them when it renders them (`gettext(action.label)`, `{% translate action.label %}`).
 """
 
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from .messages import gettext_noop
 
 
 @dataclass(frozen=True)
@@ -56,91 +61,133 @@ class ConditionKey:
 
 
 IMS_ACTIONS: tuple[Action, ...] = (
-    Action("ims:images:list", "List images", "List images, list OS versions, query tags"),
-    Action("ims:images:get", "View images", "Image details, share members"),
-    Action("ims:images:create", "Register images", "Create image metadata (native API)"),
+    Action("ims:images:list", gettext_noop("List images"), gettext_noop("List images, list OS versions, query tags")),
+    Action("ims:images:get", gettext_noop("View images"), gettext_noop("Image details, share members")),
+    Action("ims:images:create", gettext_noop("Register images"), gettext_noop("Create image metadata (native API)")),
     Action(
         "ims:serverImages:create",
-        "Create system-disk images",
-        "Create a private system-disk image (from a server, a file, an ISO)",
+        gettext_noop("Create system-disk images"),
+        gettext_noop("Create a private system-disk image (from a server, a file, an ISO)"),
     ),
-    Action("ims:dataImages:create", "Create data-disk images", "Create a data-disk image"),
-    Action("ims:wholeImages:create", "Create full-server images", "Create a full-server image"),
-    Action("ims:images:update", "Modify images", "Modify attributes; add and remove tags"),
-    Action("ims:images:delete", "Delete images", "Delete images"),
+    Action("ims:dataImages:create", gettext_noop("Create data-disk images"), gettext_noop("Create a data-disk image")),
+    Action(
+        "ims:wholeImages:create", gettext_noop("Create full-server images"), gettext_noop("Create a full-server image")
+    ),
+    Action("ims:images:update", gettext_noop("Modify images"), gettext_noop("Modify attributes; add and remove tags")),
+    Action("ims:images:delete", gettext_noop("Delete images"), gettext_noop("Delete images")),
     Action(
         "ims:images:upload",
-        "Upload images",
-        "Upload or register an image file into an image record",
+        gettext_noop("Upload images"),
+        gettext_noop("Upload or register an image file into an image record"),
     ),
-    Action("ims:images:export", "Export images", "Export an image file to storage"),
-    Action("ims:images:copy", "Replicate images", "Replicate in-region or across regions"),
+    Action("ims:images:export", gettext_noop("Export images"), gettext_noop("Export an image file to storage")),
+    Action("ims:images:copy", gettext_noop("Replicate images"), gettext_noop("Replicate in-region or across regions")),
     Action(
         "ims:images:share",
-        "Share images",
-        "Add/remove share members; accept/reject an image shared with you",
+        gettext_noop("Share images"),
+        gettext_noop("Add/remove share members; accept/reject an image shared with you"),
     ),
-    Action("ims:quotas:get", "View image quota", "Read the project's image quota"),
+    Action("ims:quotas:get", gettext_noop("View image quota"), gettext_noop("Read the project's image quota")),
 )
 
 IAM_ACTIONS: tuple[Action, ...] = (
-    Action("iam:users:listUsers", "List users", "List IAM users"),
-    Action("iam:users:getUser", "View users", "View a user's details and groups"),
-    Action("iam:users:createUser", "Create users", "Create a user"),
-    Action("iam:users:updateUser", "Modify users", "Modify a user, activate or deactivate it"),
-    Action("iam:users:deleteUser", "Delete users", "Delete a user"),
-    Action("iam:groups:listGroups", "List user groups", "List user groups"),
-    Action("iam:groups:getGroup", "View user groups", "View a group, its members and grants"),
-    Action("iam:groups:createGroup", "Create user groups", "Create a user group"),
-    Action("iam:groups:updateGroup", "Modify user groups", "Rename or describe a user group"),
-    Action("iam:groups:deleteGroup", "Delete user groups", "Delete a user group"),
-    Action("iam:groups:addUserToGroup", "Add group members", "Add a user to a group"),
-    Action("iam:groups:removeUserFromGroup", "Remove group members", "Remove a user from a group"),
-    Action("iam:roles:listRoles", "List policies", "List system roles and policies, custom policies"),
-    Action("iam:roles:getRole", "View policies", "View a role or policy and its document"),
-    Action("iam:roles:createRole", "Create custom policies", "Create a custom policy"),
-    Action("iam:roles:updateRole", "Modify custom policies", "Modify a custom policy"),
-    Action("iam:roles:deleteRole", "Delete custom policies", "Delete a custom policy"),
-    Action("iam:permissions:listPermissions", "List grants", "List the grants of a user group"),
+    Action("iam:users:listUsers", gettext_noop("List users"), gettext_noop("List IAM users")),
+    Action("iam:users:getUser", gettext_noop("View users"), gettext_noop("View a user's details and groups")),
+    Action("iam:users:createUser", gettext_noop("Create users"), gettext_noop("Create a user")),
+    Action(
+        "iam:users:updateUser", gettext_noop("Modify users"), gettext_noop("Modify a user, activate or deactivate it")
+    ),
+    Action("iam:users:deleteUser", gettext_noop("Delete users"), gettext_noop("Delete a user")),
+    Action("iam:groups:listGroups", gettext_noop("List user groups"), gettext_noop("List user groups")),
+    Action(
+        "iam:groups:getGroup", gettext_noop("View user groups"), gettext_noop("View a group, its members and grants")
+    ),
+    Action("iam:groups:createGroup", gettext_noop("Create user groups"), gettext_noop("Create a user group")),
+    Action(
+        "iam:groups:updateGroup", gettext_noop("Modify user groups"), gettext_noop("Rename or describe a user group")
+    ),
+    Action("iam:groups:deleteGroup", gettext_noop("Delete user groups"), gettext_noop("Delete a user group")),
+    Action("iam:groups:addUserToGroup", gettext_noop("Add group members"), gettext_noop("Add a user to a group")),
+    Action(
+        "iam:groups:removeUserFromGroup",
+        gettext_noop("Remove group members"),
+        gettext_noop("Remove a user from a group"),
+    ),
+    Action(
+        "iam:roles:listRoles",
+        gettext_noop("List policies"),
+        gettext_noop("List system roles and policies, custom policies"),
+    ),
+    Action("iam:roles:getRole", gettext_noop("View policies"), gettext_noop("View a role or policy and its document")),
+    Action("iam:roles:createRole", gettext_noop("Create custom policies"), gettext_noop("Create a custom policy")),
+    Action("iam:roles:updateRole", gettext_noop("Modify custom policies"), gettext_noop("Modify a custom policy")),
+    Action("iam:roles:deleteRole", gettext_noop("Delete custom policies"), gettext_noop("Delete a custom policy")),
+    Action(
+        "iam:permissions:listPermissions", gettext_noop("List grants"), gettext_noop("List the grants of a user group")
+    ),
     Action(
         "iam:permissions:grantPermission",
-        "Grant permissions",
-        "Attach a role or policy to a user group in a scope",
+        gettext_noop("Grant permissions"),
+        gettext_noop("Attach a role or policy to a user group in a scope"),
     ),
     Action(
         "iam:permissions:revokePermission",
-        "Revoke permissions",
-        "Detach a role or policy from a user group",
+        gettext_noop("Revoke permissions"),
+        gettext_noop("Detach a role or policy from a user group"),
     ),
-    Action("iam:projects:listProjects", "List projects", "List regions and projects"),
-    Action("iam:projects:createProject", "Create projects", "Create a subproject in a region"),
-    Action("iam:projects:updateProject", "Modify projects", "Rename or describe a project"),
-    Action("iam:audit:listEvents", "View audit log", "List audit events"),
-    Action("iam:identityProviders:list", "List identity providers", "List the OpenID Connect identity providers"),
+    Action("iam:projects:listProjects", gettext_noop("List projects"), gettext_noop("List regions and projects")),
+    Action(
+        "iam:projects:createProject", gettext_noop("Create projects"), gettext_noop("Create a subproject in a region")
+    ),
+    Action("iam:projects:updateProject", gettext_noop("Modify projects"), gettext_noop("Rename or describe a project")),
+    Action("iam:audit:listEvents", gettext_noop("View audit log"), gettext_noop("List audit events")),
+    Action(
+        "iam:identityProviders:list",
+        gettext_noop("List identity providers"),
+        gettext_noop("List the OpenID Connect identity providers"),
+    ),
     Action(
         "iam:identityProviders:get",
-        "View identity providers",
-        "View an identity provider, its mapping rules; test its connection, preview its rules",
+        gettext_noop("View identity providers"),
+        gettext_noop("View an identity provider, its mapping rules; test its connection, preview its rules"),
     ),
-    Action("iam:identityProviders:create", "Create identity providers", "Create an identity provider"),
+    Action(
+        "iam:identityProviders:create",
+        gettext_noop("Create identity providers"),
+        gettext_noop("Create an identity provider"),
+    ),
     Action(
         "iam:identityProviders:update",
-        "Modify identity providers",
-        "Modify, enable or disable an identity provider; change its mapping rules",
+        gettext_noop("Modify identity providers"),
+        gettext_noop("Modify, enable or disable an identity provider; change its mapping rules"),
     ),
-    Action("iam:identityProviders:delete", "Delete identity providers", "Delete an identity provider"),
+    Action(
+        "iam:identityProviders:delete",
+        gettext_noop("Delete identity providers"),
+        gettext_noop("Delete an identity provider"),
+    ),
     Action(
         "iam:accessRequests:create",
-        "Request access",
-        "Ask for an action or a policy, in a scope, for a time, with a justification",
+        gettext_noop("Request access"),
+        gettext_noop("Ask for an action or a policy, in a scope, for a time, with a justification"),
     ),
-    Action("iam:accessRequests:list", "View access requests", "See the queue of access requests one could decide"),
+    Action(
+        "iam:accessRequests:list",
+        gettext_noop("View access requests"),
+        gettext_noop("See the queue of access requests one could decide"),
+    ),
     Action(
         "iam:accessRequests:approve",
-        "Approve access requests",
-        "Approve an access request: an expiring grant of what it asks (only what one could grant oneself)",
+        gettext_noop("Approve access requests"),
+        gettext_noop(
+            "Approve an access request: an expiring grant of what it asks (only what one could grant oneself)"
+        ),
     ),
-    Action("iam:accessRequests:deny", "Deny access requests", "Deny an access request, with a reason"),
+    Action(
+        "iam:accessRequests:deny",
+        gettext_noop("Deny access requests"),
+        gettext_noop("Deny an access request, with a reason"),
+    ),
 )
 
 ACTIONS: tuple[Action, ...] = IMS_ACTIONS + IAM_ACTIONS

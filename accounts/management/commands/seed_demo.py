@@ -5,6 +5,7 @@ import uuid
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from accounts import services
 from accounts.models import Grant, Membership, Policy, Project, Region, User, UserGroup
@@ -41,18 +42,24 @@ PERSONAS = [
     ("newcomer", None, [], ""),
 ]
 
-# Who each demo login is and what it can do: printed by seed_demo (so by `make run`) and shown on
-# the sign-in page while IMSPERM_DEMO_LOGINS is on (the default with DJANGO_DEBUG=1).
+# Who each demo login is and what it can do: printed in English by seed_demo (so by `make run`) and shown
+# on the sign-in page while IMSPERM_DEMO_LOGINS is on (the default with DJANGO_DEBUG=1), translated there
+# (gettext_noop marks the words for makemessages; logins, groups and policy names stay verbatim).
 DEMO_LOGINS = (
-    ("admin", "account administrator (built-in admin group)", "everything, IAM included; Django admin"),
-    ("iam-admin", "IAM administrator (Security Administrator)", "users, groups, policies, grants, projects; no images"),
-    ("ims-admin", "image administrator (IMS FullAccess, all projects)", "every image operation in every project"),
-    ("viewer", "read-only (IMS ReadOnlyAccess, all projects)", "browse and open images everywhere; ask for more"),
-    ("developer", "developer (IMS FullAccess + DenyImageDeletion in cn-north-4_dev)",
-     "everything but Delete, in cn-north-4_dev only"),
-    ("north-ops", "server operator (Server Administrator in cn-north-4)",
-     "every image operation in cn-north-4 only (the role brings IMS and Tenant Administrator along)"),
-    ("newcomer", "new user in no group", "nothing yet, not even ask for access (My permissions says so)"),
+    ("admin", gettext_noop("account administrator (built-in admin group)"),
+     gettext_noop("everything, IAM included; Django admin")),
+    ("iam-admin", gettext_noop("IAM administrator (Security Administrator)"),
+     gettext_noop("users, groups, policies, grants, projects; no images")),
+    ("ims-admin", gettext_noop("image administrator (IMS FullAccess, all projects)"),
+     gettext_noop("every image operation in every project")),
+    ("viewer", gettext_noop("read-only (IMS ReadOnlyAccess, all projects)"),
+     gettext_noop("browse and open images everywhere; ask for more")),
+    ("developer", gettext_noop("developer (IMS FullAccess + DenyImageDeletion in cn-north-4_dev)"),
+     gettext_noop("everything but Delete, in cn-north-4_dev only")),
+    ("north-ops", gettext_noop("server operator (Server Administrator in cn-north-4)"),
+     gettext_noop("every image operation in cn-north-4 only (the role brings IMS and Tenant Administrator along)")),
+    ("newcomer", gettext_noop("new user in no group"),
+     gettext_noop("nothing yet, not even ask for access (My permissions says so)")),
 )
 
 PLATFORMS = [
