@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, override
 from django.views.decorators.http import require_GET
 
 from accounts import permission_grid, who_can
@@ -138,12 +138,9 @@ def grant_grid(request):
     return render(request, "iam/whocan/grid.html", context)
 
 
-NAMES_REFUSAL = ("Seeing what a group holds, and who holds what, needs what who-can needs: "
-                 + " and ".join(WHO_CAN_ACTIONS) + ".")  # the audit log's English
-
-
-def _names_refusal_shown() -> str:
-    """NAMES_REFUSAL in the person's language (the action names verbatim)."""
+def _names_refusal() -> str:
+    """Why names are refused, in the active language (the action names verbatim); the audit log records it
+    in English (rendered under override("en"))."""
     actions = WHO_CAN_ACTIONS[0]
     for action in WHO_CAN_ACTIONS[1:]:
         actions = gettext("%(first)s and %(second)s") % {"first": actions, "second": action}
@@ -154,6 +151,8 @@ def _names_refusal_shown() -> str:
 def _refuse_names(request, subject) -> None:
     """403, audited: a page that would say who holds what, for a reader who may not see it."""
     missing = next((a for a in WHO_CAN_ACTIONS if not request.authorization.allows(a)), WHO_CAN_ACTIONS[0])
-    record_refusal(request.user, missing, message=NAMES_REFUSAL, target=subject,
+    with override("en"):
+        english = _names_refusal()
+    record_refusal(request.user, missing, message=english, target=subject,
                    details={"method": request.method, "path": request.path})
-    raise PermissionDenied(_names_refusal_shown())
+    raise PermissionDenied(_names_refusal())
