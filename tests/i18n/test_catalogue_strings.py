@@ -26,14 +26,6 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(autouse=True)
-def _language_restored():
-    """A Chinese request leaves its language active in the thread: later tests must not read Chinese."""
-    language = translation.get_language()
-    yield
-    translation.activate(language) if language else translation.deactivate()
-
-
 def _page(response) -> str:
     assert response.status_code == 200, response.status_code
     return unescape(response.content.decode())

@@ -26,14 +26,6 @@ BROKEN = ('{\n  "Version": "1.1",\n  "Statement": [\n    {\n      "Effect": "All
           '      "Action": ["ims:images:lst"]\n    }\n  ]\n}')
 
 
-@pytest.fixture(autouse=True)
-def _language_restored():
-    """A Chinese request leaves its language active in the thread: later tests must not read Chinese."""
-    language = translation.get_language()
-    yield
-    translation.activate(language) if language else translation.deactivate()
-
-
 def _page(response) -> str:
     return unescape(response.content.decode())
 

@@ -32,14 +32,6 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
-@pytest.fixture(autouse=True)
-def _language_restored():
-    """A Chinese request leaves its language active in the thread: later tests must not read Chinese."""
-    language = translation.get_language()
-    yield
-    translation.activate(language) if language else translation.deactivate()
-
-
 def _page(response) -> str:
     return unescape(response.content.decode())
 
