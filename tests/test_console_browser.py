@@ -13,6 +13,7 @@ from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import Policy, UserGroup
 from accounts.policy import ACTION_NAMES
 
+from .browsing import back, forward
 from .conftest import PASSWORD, sweep_on_sqlite_only
 
 pytestmark = pytest.mark.browser
@@ -39,15 +40,15 @@ def test_back_and_forward_restore_the_filters_the_url_names(sign_in, live_demo):
     page.wait_for_url("**status=saving**")
     expect(page.get_by_test_id("no-images")).to_be_visible()
 
-    page.go_back()
+    back(page)
     page.wait_for_url("**q=ubuntu**")
     expect(page.locator("#filter-q")).to_have_value("ubuntu")
     expect(page.locator("#filter-status")).to_have_value("")
     expect(rows).to_have_count(1)
-    page.go_back()
+    back(page)
     expect(page.locator("#filter-q")).to_have_value("")
     expect(rows).to_have_count(everything)
-    page.go_forward()
+    forward(page)
     page.wait_for_url("**q=ubuntu**")
     expect(page.locator("#filter-q")).to_have_value("ubuntu")
     expect(rows).to_have_count(1)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from accounts.management.commands.seed_demo import PERSONAS
+from tests.browsing import back
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 10000
@@ -27,14 +27,20 @@ TABLES = {
 
 
 def shown(page, box, marker) -> list[str]:
-    """The rows' identities, once the page has settled (Back reloads the page from its address)."""
-    for _ in range(5):
-        try:
-            return page.locator(f"{box} tbody tr[{marker}]").evaluate_all(
-                f"rows => rows.map(row => row.getAttribute('{marker}'))")
-        except PlaywrightError:
-            page.wait_for_load_state("load")
-    raise AssertionError("the page never settled")
+    """The rows' identities in the results box."""
+    return page.locator(f"{box} tbody tr[{marker}]").evaluate_all(
+        f"rows => rows.map(row => row.getAttribute('{marker}'))")
+
+
+def mark_stale(page, box) -> None:
+    """Marks the results box the page shows now, so `expect_swapped` can tell when htmx replaced it."""
+    page.eval_on_selector(box, "box => { box.dataset.stale = '1'; }")
+
+
+def expect_swapped(page, box) -> None:
+    """Waits until htmx has swapped a new results box in for the marked one (the address is pushed
+    before the swap lands, so a read right after the address changed could see the old rows)."""
+    expect(page.locator(f"{box}:not([data-stale])")).to_have_count(1)
 
 
 def make_tokens():
@@ -56,35 +62,39 @@ def test_each_iam_table_sorts_both_ways_filters_and_back_undoes_each_step(table,
     first = shown(page, box, marker)
     header = page.locator(f"{box} th:has(a[data-sort='{column}'])")
 
+    mark_stale(page, box)
     page.click(f"{box} a[data-sort='{column}']")
     page.wait_for_url(re.compile(rf"sort={column}(&|$)"))
+    expect_swapped(page, box)
     expect(header).to_have_attribute("aria-sort", "ascending")
     ascending = shown(page, box, marker)
+    mark_stale(page, box)
     page.click(f"{box} a[data-sort='{column}']")
     page.wait_for_url(re.compile(rf"sort=-{column}(&|$)"))
+    expect_swapped(page, box)
     expect(header).to_have_attribute("aria-sort", "descending")
     descending = shown(page, box, marker)
     assert sorted(ascending) == sorted(descending) == sorted(first)
     screenshot(f"lists-{table}-sorted-descending")
 
+    mark_stale(page, box)
     page.fill(search, text)
     if table == "audit":
         page.press(search, "Enter")
     page.wait_for_url(re.compile(r"(q|user)=" + re.escape(text)))
+    expect_swapped(page, box)
     assert f"sort=-{column}" in page.url and "=&" not in page.url and not page.url.endswith("=")
     narrowed = shown(page, box, marker)
     assert set(narrowed) <= set(first)
     expect(header).to_have_attribute("aria-sort", "descending")  # the sort stays with the filter
     screenshot(f"lists-{table}-filtered")
 
-    page.go_back()
+    back(page)
     page.wait_for_url(re.compile(rf"sort=-{column}$"))
-    page.wait_for_load_state("networkidle")
     expect(page.locator(search)).to_have_value("")
     assert shown(page, box, marker) == descending
-    page.go_back()
+    back(page)
     page.wait_for_url(re.compile(rf"sort={column}$"))
-    page.wait_for_load_state("networkidle")
     assert shown(page, box, marker) == ascending
     expect(page.locator(f"{box} th:has(a[data-sort='{column}'])")).to_have_attribute("aria-sort", "ascending")
 
@@ -125,7 +135,7 @@ def test_apply_after_a_change_does_not_push_the_same_address_twice(sign_in, live
     page.click("#image-filters button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.evaluate("history.length") == entries
-    page.go_back()
+    back(page)
     page.wait_for_url(re.compile(r"/images/\?project=cn-north-4$"))
 
 
