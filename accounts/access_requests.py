@@ -7,7 +7,6 @@ Writes are in accounts.services.access_requests; this module only reads and tell
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -158,32 +157,14 @@ def request_url(action: str = "", project=None, policy=None) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-# authz.Explanation.summary of an implicit deny, in English or the active language:
-# "Denied in cn-north-4: no grant allows ims:images:delete (implicit deny)."
-_IMPLICIT_TEMPLATES = ("Denied in %(project)s: no grant allows %(action)s (implicit deny).",
-                       "Denied: no grant allows %(action)s (implicit deny).")
-
-
-def _implicit_patterns() -> list[re.Pattern]:
-    """The implicit-deny sentences as patterns, English first, then as the active language words them."""
-    templates = [*_IMPLICIT_TEMPLATES, *(gettext(template) for template in _IMPLICIT_TEMPLATES)]
-    return [_template_pattern(template) for template in dict.fromkeys(templates)]
-
-
-def _template_pattern(template: str) -> re.Pattern:
-    pattern = re.escape(template).replace(re.escape("%(project)s"), r"(?P<project>\S+?)")
-    return re.compile("^" + pattern.replace(re.escape("%(action)s"), r"(?P<action>\S+?)") + "$")
-
-
-def refused_request(reason: str) -> dict | None:
-    """From a refusal's text (the 403 page's, a disabled control's), what to ask for: {"action", "project"}
-    when the engine refused for want of a grant (asking can help); None otherwise (a Deny, a state rule)."""
-    reason = (reason or "").strip()
-    for pattern in _implicit_patterns():
-        match = pattern.match(reason)
-        if match is not None and match["action"] in ACTION_NAMES:
-            return {"action": match["action"], "project": match.groupdict().get("project") or ""}
-    return None
+def asked_for(decision) -> dict | None:
+    """What a refusal says to ask for, from the engine's decision (an authz.Explanation, or one shaped like
+    it, carried by the PermissionDenied that refused): {"action", "project"} when no grant allowed a catalogued
+    action (an implicit deny: a grant would change it); None otherwise (a Deny, a no-escalation refusal, a
+    refusal with no decision), where the plain form is offered."""
+    if getattr(decision, "outcome", None) != "implicit_deny" or decision.action not in ACTION_NAMES:
+        return None
+    return {"action": decision.action, "project": decision.project or ""}
 
 
 # --- telling people ------------------------------------------------------------------------------

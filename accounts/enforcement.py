@@ -20,12 +20,21 @@ from . import audit, authz, last_used
 from .models import AuditEvent
 
 
-class Refused(PermissionDenied):
-    """The policy engine said no; carries what the audit event needs."""
+class Denied(PermissionDenied):
+    """The policy engine said no: a 403 carrying its decision (`explanation`: action, project, outcome), so
+    whoever answers it (imsperm.errors.permission_denied: the 403 page's "Request access" link) reads the
+    decision, never the sentence. The message is the decision's summary unless `message` says otherwise."""
+
+    def __init__(self, explanation, message: str | None = None):
+        super().__init__(explanation.summary if message is None else message)
+        self.explanation = explanation
+
+
+class Refused(Denied):
+    """The policy engine said no inside a service; carries what the audit event needs."""
 
     def __init__(self, explanation, *, actor, target=None, target_repr: str = "", project=None):
-        super().__init__(explanation.summary)
-        self.explanation = explanation
+        super().__init__(explanation)
         self.actor = actor
         self.target = target
         self.target_repr = target_repr
@@ -74,9 +83,10 @@ def refuse(actor, action, *, message: str | None = None, **where) -> NoReturn:
     """Record the refusal (record_refusal), then raise PermissionDenied with its message (by default
     the engine's explanation)."""
     record_refusal(actor, action, message=message, **where)
-    if message is None:
-        message = (action.explanation if isinstance(action, Refused) else action).summary
-    raise PermissionDenied(message)
+    decision = action.explanation if isinstance(action, Refused) else action
+    if isinstance(decision, str):
+        raise PermissionDenied(message)
+    raise Denied(decision, message)
 
 
 def atomic_service(function):

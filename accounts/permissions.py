@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured
 
 from . import authz, last_used
-from .enforcement import record_refusal
+from .enforcement import Denied, record_refusal
 
 DECLARATION_ATTR = "required_permission"
 
@@ -131,8 +131,8 @@ def check(request, action: str, *, project=None, image=None, refuse: bool = True
 
 
 def deny(explanation: authz.Explanation):
-    """Refuse with the engine's explanation (after `check` has audited it)."""
-    raise PermissionDenied(explanation.summary)
+    """Refuse with the engine's explanation (after `check` has audited it); the 403 carries the decision."""
+    raise Denied(explanation)
 
 
 def _ensure_declared(request, action: str) -> None:

@@ -15,8 +15,12 @@ __all__ = ["conflict", "payload_too_large"]  # the 409 and 413 answers live in a
 
 
 def permission_denied(request, exception=None):
+    """403: the refusal's sentence, and the "Request access" link pre-filled from the engine's decision the
+    exception carries (accounts.enforcement.Denied), when a grant would change it."""
+    from accounts.access_requests import asked_for
+
     reason = str(exception) if exception and str(exception) else gettext("Your permissions do not allow this request.")
-    return refusal(request, "403.html", 403, reason)
+    return refusal(request, "403.html", 403, reason, asked=asked_for(getattr(exception, "explanation", None)))
 
 
 def method_not_allowed(request, allowed: list[str]):

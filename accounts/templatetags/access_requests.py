@@ -1,7 +1,7 @@
 """Access request links and the top bar's badge (issue 21).
 
-`{% request_access_url reason as url %}`: the pre-filled "Request access" form for a refusal's text (plain
-when the text names no missing grant); `{% request_access_for action project as url %}`; both are "" when
+`{% request_access_url asked as url %}`: the pre-filled "Request access" form for a refusal's decision (plain
+when no grant would change it); `{% request_access_for action project as url %}`; both are "" when
 the viewer may not ask (the engine decides: iam:accessRequests:create), so the link is not drawn.
 `{% access_request_badge %}`.
 """
@@ -19,12 +19,12 @@ def _viewer(context):
 
 
 @register.simple_tag(takes_context=True)
-def request_access_url(context, reason="") -> str:
-    """The form to ask for what a refusal says is missing (pre-filled when the engine refused for want of a
-    grant; the plain form otherwise), or "" when the viewer may not ask."""
+def request_access_url(context, asked=None) -> str:
+    """The form to ask for what a refusal is missing (`asked`: accounts.access_requests.asked_for of the
+    engine's decision, pre-filled when it refused for want of a grant; the plain form otherwise), or "" when
+    the viewer may not ask."""
     if not access_requests.may_ask(_viewer(context)):
         return ""
-    asked = access_requests.refused_request(str(reason or ""))
     return access_requests.request_url(**asked) if asked else access_requests.request_url()
 
 

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from django.utils import translation
 
-from accounts import access_requests, authz
+from accounts import authz
 from accounts.findings import localized
 from accounts.models import AuditEvent, Project, User
 from accounts.policy import validate_text
@@ -81,12 +81,13 @@ def test_the_403_page_in_chinese_names_the_action_still_offers_the_request_and_t
     assert event.message == "Denied: no grant allows iam:users:listUsers (implicit deny)."
 
 
-def test_a_chinese_implicit_deny_names_what_to_ask_for():
-    with translation.override("zh-hans"):
-        summary = authz.Explanation("ims:images:delete", "cn-north-4_dev", "implicit_deny").summary
-        assert CHINESE.search(summary)
-        assert access_requests.refused_request(summary) == {"action": "ims:images:delete",
-                                                            "project": "cn-north-4_dev"}
+def test_a_chinese_refusal_of_an_image_offers_the_request_pre_filled(as_user):
+    from accounts.management.commands.seed_demo import demo_id
+
+    image = demo_id("cn-north-4-ubuntu-system-00")
+    page = _page(as_user("viewer").post(f"/images/{image}/delete/?project=cn-north-4", **ZH))
+    assert "被拒绝" in page and "ims:images:delete" in page
+    assert 'href="/iam/access-requests/new/?action=ims%3Aimages%3Adelete&project=cn-north-4"' in page
 
 
 def test_the_decision_api_json_stays_english_in_a_chinese_request():
