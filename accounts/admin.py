@@ -175,7 +175,7 @@ class ServiceAdminMixin:
             request._admin_denial_audited = True
             record_refusal(request.user, action, message=f"Django admin refused to {verb} this object.",
                            target_type=self.opts.model_name, target_id=str(object_id or "")[:64],
-                           target_repr=f"Django admin: {self.opts.verbose_name}")
+                           target_repr=f"Django admin: {self.opts.verbose_name_raw}")  # English
 
     def _guarded(self, request, verb, object_id, view, *args):
         try:

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Identity and access"
+    verbose_name = gettext_lazy("Identity and access")
 
     def ready(self):
         from . import (

@@ -34,9 +34,11 @@ class User(AbstractUser):
     )
     # Moves on with every save of the user's attributes, so a form loaded before someone else's save
     # is refused instead of erasing it (issue 19); a password, MFA or membership change does not.
-    revision = models.PositiveIntegerField(default=1, editable=False)
+    revision = models.PositiveIntegerField(gettext_lazy("revision"), default=1, editable=False)
 
     class Meta:
+        verbose_name = gettext_lazy("user")
+        verbose_name_plural = gettext_lazy("users")
         ordering = ["username"]
         constraints = [
             models.UniqueConstraint(
@@ -98,17 +100,19 @@ class User(AbstractUser):
 class UserGroup(models.Model):
     """An IAM user group: the only thing permissions are granted to."""
 
-    name = models.CharField(max_length=128, unique=True)
-    description = models.CharField(max_length=255, blank=True)
-    is_builtin = models.BooleanField(default=False, editable=False)
+    name = models.CharField(gettext_lazy("name"), max_length=128, unique=True)
+    description = models.CharField(gettext_lazy("description"), max_length=255, blank=True)
+    is_builtin = models.BooleanField(gettext_lazy("is builtin"), default=False, editable=False)
     # Moves on with every save of the name or description (a stale edit form is refused).
-    revision = models.PositiveIntegerField(default=1, editable=False)
-    members = models.ManyToManyField(User, through="Membership", related_name="iam_groups", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    revision = models.PositiveIntegerField(gettext_lazy("revision"), default=1, editable=False)
+    members = models.ManyToManyField(User, verbose_name=gettext_lazy("members"), through="Membership",
+                                     related_name="iam_groups", blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("user group")
+        verbose_name_plural = gettext_lazy("user groups")
         ordering = ["name"]
-        verbose_name = "user group"
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), name="unique_group_name_any_case",
@@ -128,11 +132,15 @@ class UserGroup(models.Model):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    group = models.ForeignKey(UserGroup, on_delete=models.CASCADE, related_name="memberships")
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(User, verbose_name=gettext_lazy("user"), on_delete=models.CASCADE,
+                             related_name="memberships")
+    group = models.ForeignKey(UserGroup, verbose_name=gettext_lazy("group"), on_delete=models.CASCADE,
+                              related_name="memberships")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("membership")
+        verbose_name_plural = gettext_lazy("memberships")
         constraints = [models.UniqueConstraint(fields=["user", "group"], name="unique_membership")]
 
     def __str__(self):
@@ -141,14 +149,17 @@ class Membership(models.Model):
 
 class Region(models.Model):
     code = models.CharField(
+        gettext_lazy("code"),
         max_length=32,
         unique=True,
         validators=[RegexValidator(r"^[a-z]+(-[a-z0-9]+)+$", gettext_lazy("Use a region id like cn-north-4."))],
     )
-    name = models.CharField(max_length=64)
-    revision = models.PositiveIntegerField(default=1, editable=False)
+    name = models.CharField(gettext_lazy("name"), max_length=64)
+    revision = models.PositiveIntegerField(gettext_lazy("revision"), default=1, editable=False)
 
     class Meta:
+        verbose_name = gettext_lazy("region")
+        verbose_name_plural = gettext_lazy("regions")
         ordering = ["code"]
 
     def __str__(self):
@@ -159,6 +170,7 @@ class Project(models.Model):
     """A region project: the region's default project has the region's code as its name."""
 
     name = models.CharField(
+        gettext_lazy("name"),
         max_length=64,
         unique=True,
         validators=[
@@ -168,11 +180,14 @@ class Project(models.Model):
             )
         ],
     )
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="projects")
-    description = models.CharField(max_length=255, blank=True)
-    revision = models.PositiveIntegerField(default=1, editable=False)
+    region = models.ForeignKey(Region, verbose_name=gettext_lazy("region"), on_delete=models.PROTECT,
+                               related_name="projects")
+    description = models.CharField(gettext_lazy("description"), max_length=255, blank=True)
+    revision = models.PositiveIntegerField(gettext_lazy("revision"), default=1, editable=False)
 
     class Meta:
+        verbose_name = gettext_lazy("project")
+        verbose_name_plural = gettext_lazy("projects")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -201,19 +216,21 @@ class Policy(models.Model):
         ROLE = "role", gettext_lazy("System role")
         POLICY = "policy", gettext_lazy("Policy")
 
-    name = models.CharField(max_length=128, unique=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POLICY)
-    is_system = models.BooleanField(default=False)
-    description = models.CharField(max_length=512, blank=True)
-    document = models.JSONField()
-    depends_on = models.ManyToManyField("self", symmetrical=False, related_name="dependents", blank=True)
-    revision = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(gettext_lazy("name"), max_length=128, unique=True)
+    kind = models.CharField(gettext_lazy("kind"), max_length=8, choices=Kind.choices, default=Kind.POLICY)
+    is_system = models.BooleanField(gettext_lazy("is system"), default=False)
+    description = models.CharField(gettext_lazy("description"), max_length=512, blank=True)
+    document = models.JSONField(gettext_lazy("document"))
+    depends_on = models.ManyToManyField("self", verbose_name=gettext_lazy("depends on"), symmetrical=False,
+                                        related_name="dependents", blank=True)
+    revision = models.PositiveIntegerField(gettext_lazy("revision"), default=1)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("policy")
+        verbose_name_plural = gettext_lazy("policies")
         ordering = ["-is_system", "kind", "name"]
-        verbose_name_plural = "policies"
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), name="unique_policy_name_any_case",
@@ -246,17 +263,21 @@ class PolicyRevision(models.Model):
     one it brought back.
     """
 
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="revisions")
-    number = models.PositiveIntegerField()
-    name = models.CharField(max_length=128)
-    description = models.CharField(max_length=512, blank=True)
-    document = models.JSONField()
-    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    author_name = models.CharField(max_length=64, blank=True)
-    restored_from = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    policy = models.ForeignKey(Policy, verbose_name=gettext_lazy("policy"), on_delete=models.CASCADE,
+                               related_name="revisions")
+    number = models.PositiveIntegerField(gettext_lazy("number"))
+    name = models.CharField(gettext_lazy("name"), max_length=128)
+    description = models.CharField(gettext_lazy("description"), max_length=512, blank=True)
+    document = models.JSONField(gettext_lazy("document"))
+    author = models.ForeignKey(User, verbose_name=gettext_lazy("author"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(gettext_lazy("author name"), max_length=64, blank=True)
+    restored_from = models.PositiveIntegerField(gettext_lazy("restored from"), null=True, blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("policy revision")
+        verbose_name_plural = gettext_lazy("policy revisions")
         ordering = ["policy", "-number"]
         constraints = [models.UniqueConstraint(fields=["policy", "number"], name="one_revision_number_per_policy")]
 
@@ -270,16 +291,20 @@ class PolicyRevision(models.Model):
 class Grant(models.Model):
     """One group × one role or policy × one scope (All resources, or chosen projects)."""
 
-    group = models.ForeignKey(UserGroup, on_delete=models.CASCADE, related_name="grants")
-    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="grants")
-    all_resources = models.BooleanField(default=False)
-    projects = models.ManyToManyField(Project, related_name="grants", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    group = models.ForeignKey(UserGroup, verbose_name=gettext_lazy("group"), on_delete=models.CASCADE,
+                              related_name="grants")
+    policy = models.ForeignKey(Policy, verbose_name=gettext_lazy("policy"), on_delete=models.PROTECT,
+                               related_name="grants")
+    all_resources = models.BooleanField(gettext_lazy("all resources"), default=False)
+    projects = models.ManyToManyField(Project, verbose_name=gettext_lazy("projects"), related_name="grants", blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
     # When the grant ends (issue 21): from then on the engine treats it as absent, at the very next
     # decision in every process; `manage.py expire_grants` only removes it afterwards. None: no end.
-    expires = models.DateTimeField(null=True, blank=True, db_index=True)
+    expires = models.DateTimeField(gettext_lazy("expires"), null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = gettext_lazy("grant")
+        verbose_name_plural = gettext_lazy("grants")
         ordering = ["group__name", "policy__name"]
         constraints = [models.UniqueConstraint(fields=["group", "policy"], name="one_grant_per_group_and_policy")]
 
@@ -300,11 +325,14 @@ class GrantLastUsed(models.Model):
     does not bump the authorization stamp.
     """
 
-    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="last_used")
-    action = models.CharField(max_length=64)
-    last_used_at = models.DateTimeField()
+    grant = models.ForeignKey(Grant, verbose_name=gettext_lazy("grant"), on_delete=models.CASCADE,
+                              related_name="last_used")
+    action = models.CharField(gettext_lazy("action"), max_length=64)
+    last_used_at = models.DateTimeField(gettext_lazy("last used at"))
 
     class Meta:
+        verbose_name = gettext_lazy("grant last used")
+        verbose_name_plural = gettext_lazy("grant last useds")
         constraints = [models.UniqueConstraint(fields=["grant", "action"], name="one_last_used_per_grant_and_action")]
 
     def __str__(self):
@@ -319,7 +347,11 @@ class AuthorizationStamp(models.Model):
     random token, not a counter: a rolled-back or restored database never repeats an old stamp.
     """
 
-    value = models.CharField(max_length=32, default="initial")
+    value = models.CharField(gettext_lazy("value"), max_length=32, default="initial")
+
+    class Meta:
+        verbose_name = gettext_lazy("authorization stamp")
+        verbose_name_plural = gettext_lazy("authorization stamps")
 
     def __str__(self):
         return f"authorization stamp {self.value}"
@@ -333,22 +365,27 @@ class AuditEvent(models.Model):
         DENIED = "denied", gettext_lazy("Denied")
         ERROR = "error", gettext_lazy("Error")
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor_name = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=32, blank=True)
-    target_id = models.CharField(max_length=64, blank=True, db_index=True)
-    target_repr = models.CharField(max_length=300, blank=True)  # holds "policy → group" for two 128-char names
-    project = models.CharField(max_length=64, blank=True)
-    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED, db_index=True)
-    message = models.CharField(max_length=512, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, verbose_name=gettext_lazy("actor"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(gettext_lazy("actor name"), max_length=64, blank=True)
+    action = models.CharField(gettext_lazy("action"), max_length=64, db_index=True)
+    target_type = models.CharField(gettext_lazy("target type"), max_length=32, blank=True)
+    target_id = models.CharField(gettext_lazy("target id"), max_length=64, blank=True, db_index=True)
+    # holds "policy → group" for two 128-char names
+    target_repr = models.CharField(gettext_lazy("target repr"), max_length=300, blank=True)
+    project = models.CharField(gettext_lazy("project"), max_length=64, blank=True)
+    outcome = models.CharField(gettext_lazy("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED,
+                               db_index=True)
+    message = models.CharField(gettext_lazy("message"), max_length=512, blank=True)
+    details = models.JSONField(gettext_lazy("details"), default=dict, blank=True)
     # A refusal repeated within a minute is counted here rather than written again (accounts.audit).
-    repeat_count = models.PositiveIntegerField(default=1)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    repeat_count = models.PositiveIntegerField(gettext_lazy("repeat count"), default=1)
+    last_seen_at = models.DateTimeField(gettext_lazy("last seen at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("audit event")
+        verbose_name_plural = gettext_lazy("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id", "-created_at"]),
@@ -374,29 +411,37 @@ class AccessRequest(models.Model):
         EXPIRED = "expired", gettext_lazy("Expired")
         ANSWERED = "answered", gettext_lazy("Answered at once")
 
-    requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_requests")
+    requester = models.ForeignKey(User, verbose_name=gettext_lazy("requester"), on_delete=models.CASCADE,
+                                  related_name="access_requests")
     # What is asked: one catalogued action, or a role or policy (then `action` is empty).
-    action = models.CharField(max_length=64, blank=True)
-    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(gettext_lazy("action"), max_length=64, blank=True)
+    policy = models.ForeignKey(Policy, verbose_name=gettext_lazy("policy"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="+")
     # Where: one project, or all resources (an IAM action or policy is always all resources).
-    all_resources = models.BooleanField(default=False)
-    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    duration = models.DurationField()
-    justification = models.TextField(max_length=1000)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
-    created_at = models.DateTimeField()
+    all_resources = models.BooleanField(gettext_lazy("all resources"), default=False)
+    project = models.ForeignKey(Project, verbose_name=gettext_lazy("project"), null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="+")
+    duration = models.DurationField(gettext_lazy("duration"))
+    justification = models.TextField(gettext_lazy("justification"), max_length=1000)
+    status = models.CharField(gettext_lazy("status"), max_length=8, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"))
     # An undecided request lapses then (IMSPERM_ACCESS_REQUEST_TTL_HOURS after it was made).
-    expires_at = models.DateTimeField()
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    decided_by_name = models.CharField(max_length=64, blank=True)
-    decision_reason = models.CharField(max_length=1000, blank=True)
+    expires_at = models.DateTimeField(gettext_lazy("expires at"))
+    decided_at = models.DateTimeField(gettext_lazy("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(User, verbose_name=gettext_lazy("decided by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_by_name = models.CharField(gettext_lazy("decided by name"), max_length=64, blank=True)
+    decision_reason = models.CharField(gettext_lazy("decision reason"), max_length=1000, blank=True)
     # What an approval gave: the duration (the asked one, or shorter), the grant's end, the group holding it.
-    granted_duration = models.DurationField(null=True, blank=True)
-    grant_expires = models.DateTimeField(null=True, blank=True)
-    group = models.ForeignKey(UserGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_duration = models.DurationField(gettext_lazy("granted duration"), null=True, blank=True)
+    grant_expires = models.DateTimeField(gettext_lazy("grant expires"), null=True, blank=True)
+    group = models.ForeignKey(UserGroup, verbose_name=gettext_lazy("group"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = gettext_lazy("access request")
+        verbose_name_plural = gettext_lazy("access requests")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="access_request_queue")]
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 
 class ImagesConfig(AppConfig):
     name = "images"
-    verbose_name = "Images"
+    verbose_name = gettext_lazy("Images")
 
     def ready(self):
         from accounts.iam import simulator

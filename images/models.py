@@ -86,35 +86,45 @@ class Image(models.Model):
 
     PLATFORMS = ["Ubuntu", "CentOS", "Debian", "EulerOS", "openEuler", "Windows", "Other"]
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=128, validators=[image_name_validator])
-    description = models.CharField(max_length=1024, blank=True)
-    image_type = models.CharField(max_length=8, choices=ImageType.choices, default=ImageType.PRIVATE)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SYSTEM)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    os_type = models.CharField(max_length=8, choices=OsType.choices, default=OsType.LINUX)
-    platform = models.CharField(max_length=32, choices=[(p, p) for p in PLATFORMS], default="Ubuntu")
-    os_version = models.CharField(max_length=64, blank=True)
-    os_bit = models.PositiveSmallIntegerField(choices=[(32, "32-bit"), (64, "64-bit")], default=64)
-    architecture = models.CharField(max_length=4, choices=Architecture.choices, default=Architecture.X86)
-    disk_format = models.CharField(max_length=8, choices=DiskFormat.choices, default=DiskFormat.QCOW2)
+    id = models.UUIDField(gettext_lazy("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(gettext_lazy("name"), max_length=128, validators=[image_name_validator])
+    description = models.CharField(gettext_lazy("description"), max_length=1024, blank=True)
+    image_type = models.CharField(gettext_lazy("image type"), max_length=8, choices=ImageType.choices,
+                                  default=ImageType.PRIVATE)
+    kind = models.CharField(gettext_lazy("kind"), max_length=8, choices=Kind.choices, default=Kind.SYSTEM)
+    status = models.CharField(gettext_lazy("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    os_type = models.CharField(gettext_lazy("os type"), max_length=8, choices=OsType.choices, default=OsType.LINUX)
+    platform = models.CharField(gettext_lazy("platform"), max_length=32, choices=[(p, p) for p in PLATFORMS],
+                                default="Ubuntu")
+    os_version = models.CharField(gettext_lazy("os version"), max_length=64, blank=True)
+    os_bit = models.PositiveSmallIntegerField(gettext_lazy("os bit"), choices=[(32, "32-bit"), (64, "64-bit")],
+                                              default=64)
+    architecture = models.CharField(gettext_lazy("architecture"), max_length=4, choices=Architecture.choices,
+                                    default=Architecture.X86)
+    disk_format = models.CharField(gettext_lazy("disk format"), max_length=8, choices=DiskFormat.choices,
+                                   default=DiskFormat.QCOW2)
     min_disk = models.PositiveIntegerField(
-        "minimum disk (GB)", default=40, validators=[MinValueValidator(1), MaxValueValidator(1024)]
+        gettext_lazy("minimum disk (GB)"), default=40, validators=[MinValueValidator(1), MaxValueValidator(1024)]
     )
     min_ram = models.PositiveIntegerField(
-        "minimum memory (MB)", default=1024, validators=[MinValueValidator(0), MaxValueValidator(1024 * 1024)]
+        gettext_lazy("minimum memory (MB)"), default=1024,
+        validators=[MinValueValidator(0), MaxValueValidator(1024 * 1024)],
     )
-    size = models.PositiveBigIntegerField("size (bytes)", default=0)
-    protected = models.BooleanField(default=False)
-    encryption_key_id = models.CharField("KMS key id", max_length=64, blank=True)
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="images")
-    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies")
-    file = models.FileField(upload_to="images/", blank=True)
-    revision = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    size = models.PositiveBigIntegerField(gettext_lazy("size (bytes)"), default=0)
+    protected = models.BooleanField(gettext_lazy("protected"), default=False)
+    encryption_key_id = models.CharField(gettext_lazy("KMS key id"), max_length=64, blank=True)
+    project = models.ForeignKey(Project, verbose_name=gettext_lazy("project"), on_delete=models.PROTECT,
+                                related_name="images")
+    source = models.ForeignKey("self", verbose_name=gettext_lazy("source"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="copies")
+    file = models.FileField(gettext_lazy("file"), upload_to="images/", blank=True)
+    revision = models.PositiveIntegerField(gettext_lazy("revision"), default=1, editable=False)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("image")
+        verbose_name_plural = gettext_lazy("images")
         ordering = ["name", "id"]
         indexes = _browser_indexes()
 
@@ -130,14 +140,17 @@ class Image(models.Model):
 
 
 class ImageTag(models.Model):
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tags")
+    image = models.ForeignKey(Image, verbose_name=gettext_lazy("image"), on_delete=models.CASCADE, related_name="tags")
     key = models.CharField(
+        gettext_lazy("key"),
         max_length=36,
         validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", gettext_lazy("Tag keys use letters, digits, _ . -"))],
     )
-    value = models.CharField(max_length=43, blank=True)
+    value = models.CharField(gettext_lazy("value"), max_length=43, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("image tag")
+        verbose_name_plural = gettext_lazy("image tags")
         ordering = ["key"]
         constraints = [models.UniqueConstraint(fields=["image", "key"], name="unique_tag_key_per_image")]
 
@@ -153,13 +166,17 @@ class ImageMember(models.Model):
         ACCEPTED = "accepted", gettext_lazy("Accepted")
         REJECTED = "rejected", gettext_lazy("Rejected")
 
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="members")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shared_images")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    image = models.ForeignKey(Image, verbose_name=gettext_lazy("image"), on_delete=models.CASCADE,
+                              related_name="members")
+    project = models.ForeignKey(Project, verbose_name=gettext_lazy("project"), on_delete=models.CASCADE,
+                                related_name="shared_images")
+    status = models.CharField(gettext_lazy("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("image member")
+        verbose_name_plural = gettext_lazy("image members")
         ordering = ["project__name"]
         constraints = [models.UniqueConstraint(fields=["image", "project"], name="unique_member_per_image")]
         indexes = [models.Index(fields=["project", "status", "image"], name="member_project_status")]
@@ -173,18 +190,24 @@ class ImageExport(models.Model):
     without a file), its size and SHA-256, who made it and when. The project's people the engine allows
     ims:images:export on the image download it from the image page."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="exports")
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="image_exports")
-    file = models.FileField(upload_to="exports/", max_length=255)
-    name = models.CharField("file name", max_length=255)  # the name a download is saved under
-    size = models.PositiveBigIntegerField("size (bytes)")
-    sha256 = models.CharField("SHA-256", max_length=64)
-    is_manifest = models.BooleanField(default=False, help_text="The image had no file: its attributes as JSON.")
-    actor_name = models.CharField("exported by", max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(gettext_lazy("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, verbose_name=gettext_lazy("image"), on_delete=models.CASCADE,
+                              related_name="exports")
+    project = models.ForeignKey(Project, verbose_name=gettext_lazy("project"), on_delete=models.PROTECT,
+                                related_name="image_exports")
+    file = models.FileField(gettext_lazy("file"), upload_to="exports/", max_length=255)
+    name = models.CharField(gettext_lazy("file name"), max_length=255)  # the name a download is saved under
+    size = models.PositiveBigIntegerField(gettext_lazy("size (bytes)"))
+    sha256 = models.CharField(gettext_lazy("SHA-256"), max_length=64)
+    is_manifest = models.BooleanField(gettext_lazy("is manifest"), default=False,
+                                      help_text=gettext_lazy("The image had no file: its attributes as "
+                                                                                             "JSON."))
+    actor_name = models.CharField(gettext_lazy("exported by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("image export")
+        verbose_name_plural = gettext_lazy("image exports")
         ordering = ["-created_at", "id"]
         indexes = [models.Index(fields=["image", "project", "-created_at"], name="export_image_project_time")]
 

@@ -45,16 +45,23 @@ class UserPreference(models.Model):
         LIGHT = "light", _("Light")
         DARK = "dark", _("Dark")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                                related_name="preference")
     # "" until chosen or detected from the browser at the first sign-in; pages show UTC meanwhile.
-    time_zone = models.CharField(max_length=TIME_ZONE_MAX_LENGTH, blank=True, validators=[validate_time_zone])
-    theme = models.CharField(max_length=5, choices=Theme.choices, default=Theme.AUTO)
+    time_zone = models.CharField(_("time zone"), max_length=TIME_ZONE_MAX_LENGTH, blank=True,
+                                 validators=[validate_time_zone])
+    theme = models.CharField(_("theme"), max_length=5, choices=Theme.choices, default=Theme.AUTO)
     # The project whose image list the person opened last: the console opens it next time.
-    last_project = models.ForeignKey("accounts.Project", null=True, blank=True, on_delete=models.SET_NULL,
+    last_project = models.ForeignKey("accounts.Project", verbose_name=_("last project"), null=True, blank=True,
+                                     on_delete=models.SET_NULL,
                                      related_name="+")
     # A language code (for the console's translations); "" follows the browser's Accept-Language.
-    language = models.CharField(max_length=16, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
 
     def __str__(self):
         return f"preferences of {self.user}"

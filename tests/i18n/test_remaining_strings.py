@@ -47,7 +47,7 @@ def test_the_admin_refuses_an_unknown_action_in_chinese_and_in_the_same_english(
     operator = as_user("admin")
     posted = {"action": "frobnicate", "_selected_action": [str(user("viewer").pk)]}
     chinese = _page(operator.post("/admin/accounts/user/", posted, follow=True, **ZH))
-    assert "您不能对 users 运行“frobnicate”：未做任何更改。" in chinese
+    assert "您不能对用户运行“frobnicate”：未做任何更改。" in chinese
     english = _page(operator.post("/admin/accounts/user/", posted, follow=True, **EN))
     assert "You may not run “frobnicate” on users: nothing was changed." in english
 
@@ -80,7 +80,7 @@ def test_a_bulk_delete_reports_in_chinese_and_in_the_same_english():
     assert _bulk_delete(UserGroup.objects.none(), "en") == ["Nothing was selected."]
     services.group_create(actor=None, name="doomed-1", description="")
     services.group_create(actor=None, name="doomed-2", description="")
-    assert _bulk_delete(UserGroup.objects.filter(name="doomed-1"), "zh-hans") == ["已删除 1 个 user group。"]
+    assert _bulk_delete(UserGroup.objects.filter(name="doomed-1"), "zh-hans") == ["已删除 1 个用户组。"]
     assert _bulk_delete(UserGroup.objects.filter(name="doomed-2"), "en") == ["Deleted 1 user group."]
 
 
