@@ -20,7 +20,7 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property, partial
+from functools import cached_property
 
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +31,7 @@ from accounts.policy import (
     SERVICES,
     ActionTable,
     CompiledPolicy,
+    RowDecider,
     RowKeys,
     compile_document,
     get_action,
@@ -379,7 +380,11 @@ class Authorization:
         keys = row[3]
         if keys is None:
             keys = self._read_keys(row)
-        return entry[row[4]](keys)
+        if row[4]:  # every value None or a text: the decider's memo read here, without a call
+            key = entry.read(keys)
+            found = entry.answers.get(key)
+            return entry.miss(keys, key) if found is None else found
+        return entry.in_full(keys)
 
     def allows(self, action: str, project=None, image=None, context: dict | None = None) -> bool:
         return self.decide(action, project, image, context).allowed
@@ -446,10 +451,10 @@ class Authorization:
         row[3], row[4] = keys, int(plain)
         return keys
 
-    def _entry(self, action, row) -> Explanation | tuple:
-        """The action's answer for a row's place (project, region) when no image can change it, else
-        its deciders of an image's keys: (in full, for plain keys; ActionTable.for_request over this
-        request's context), kept for the request."""
+    def _entry(self, action, row) -> Explanation | RowDecider:
+        """The action's answer for a row's place (project, region) when no image can change it (in this
+        request: the conditions reading an image's keys may be none), else its decider of an image's keys
+        (ActionTable.rows_for_request over this request's context), kept for the request."""
         project, _, place, _, _, project_name, region = row
         cell = self.grants.cell(action, project_name)
         if cell.explanation is not None:
@@ -459,7 +464,7 @@ class Authorization:
             if not _SERVICE_AND_IMAGE_KEYS[action][1]:
                 entry = cell.table.decide(request)  # an action no image supplies keys to
             else:
-                entry = (partial(_decided_in_full, cell.table, request), cell.table.for_request(request, is_image_key))
+                entry = cell.table.rows_for_request(request, is_image_key)
         place[action] = entry
         return entry
 
@@ -499,10 +504,6 @@ def is_image_key(key: str) -> bool:
     return key in _IMAGE_KEYS or key.startswith(_TAG_PREFIX)
 
 
-def _decided_in_full(table, request, keys) -> Explanation:
-    return table.decide({**request, **keys})  # build_request_context: a key both spell, the image's wins
-
-
 def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
     """`lower_keys(image_context(image, project_name))`, built directly (a page builds one per row),
     and whether each of its values is None or exactly a text (ActionTable.for_request remembers those)."""
@@ -514,17 +515,21 @@ def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
     keys["ims:ostype"] = image.os_type
     keys["ims:platform"] = image.platform
     keys["ims:architecture"] = image.architecture
-    tags = prefetched_rows(image, "tags")
-    for tag in image.tags.all() if tags is None else tags:
-        key = _TAG_KEYS.get(tag.key)
+    cache = getattr(image, "_prefetched_objects_cache", None)  # prefetched_rows, inlined: once per row
+    prefetched = cache.get("tags") if cache else None
+    tags = image.tags.all() if prefetched is None else prefetched._result_cache
+    spelled = _TAG_KEYS.get
+    for tag in tags:
+        key = spelled(tag.key)
         if key is None:
             key = f"ims:ResourceTag/{tag.key}".lower()
             if type(tag.key) is str and len(_TAG_KEYS) < _CACHE_SIZE * 8:
                 _TAG_KEYS[tag.key] = key
-        if key in keys:  # two spellings of one key: lower_keys keeps the last of image_context's order
-            keys = RowKeys(lower_keys(image_context(image, project_name)))
-            break
         keys[key] = tag.value
+    if len(keys) != len(_IMAGE_KEYS) + len(tags):
+        # Two tags spelling one key (no tag key is one of the four above): lower_keys keeps the last
+        # of image_context's order, which is not always the last tag's.
+        keys = RowKeys(lower_keys(image_context(image, project_name)))
     return keys, _PLAIN_TYPES.issuperset(map(type, keys.values()))
 
 

@@ -328,9 +328,17 @@ class ActionTable:
         Only values that are None or exactly a text are remembered; a caller must not pass a value
         that equals a text without being one (a str subclass may read differently): ask `decide`.
         """
+        found = self.rows_for_request(fixed, varies)
+        if found.__class__ is RowDecider:
+            return found
+        return lambda varying: found
+
+    def rows_for_request(self, fixed: Mapping[str, object], varies: Callable[[str], bool]):
+        """`for_request`, answered ahead when no row can change it: the answer itself (what `decide`
+        answers for `{**fixed, **varying}` whatever `varying`'s keys that vary), else a `RowDecider`,
+        which a caller deciding many rows may read without a call per row."""
         if self.constant is not None:
-            constant = self.constant
-            return lambda varying: constant
+            return self.constant
         plan = self._plans.get(varies)
         if plan is None:
             plan = self._plans[varies] = _RequestPlan(self._groups, varies)
@@ -505,38 +513,30 @@ class _RequestPlan:
         self.single = len(self.varying_keys) == 1  # `read` answers the value itself, not a tuple
         self.answers: dict[tuple, dict] = {}  # (fixed outcome) -> {row values -> answer}
 
-    def bind(self, table: ActionTable, fixed: Mapping[str, object]) -> Callable[[Mapping[str, object]], object]:
+    def bind(self, table: ActionTable, fixed: Mapping[str, object]):
+        """The answer for every row when no condition reads a key that varies, else a RowDecider."""
         state = 0
         for group in self.fixed_groups:
             state |= group.bits(fixed)
         if not self.varying_groups:
-            answer = table._answer(state)
-            return lambda varying: answer
+            return table._answer(state)
         beside = tuple(map(fixed.get, self.fixed_keys)) if self.fixed_keys else ()
         if not self.varying_set.isdisjoint(fixed) or (beside and not _PLAIN.issuperset(map(type, beside))):
             # A row without a key would read the request's value, or a value cannot be remembered: in full.
-            return lambda varying: table.decide({**fixed, **varying})
+            return RowDecider(self, table, fixed, state, _NEVER_REMEMBERED)
         outcome = (state, beside) if beside else state
         answers = self.answers.get(outcome)
         if answers is None:
             if len(self.answers) >= _MAX_OUTCOMES:
                 self.answers.clear()
             answers = self.answers[outcome] = {}
-        read, remembered = self.read, answers.get
-
-        def decide(varying: Mapping[str, object]):
-            try:
-                key = read(varying)
-                found = remembered(key)
-            except (KeyError, TypeError):  # a key a plain dict lacks; a list
-                key = found = None
-            return self._miss(table, fixed, varying, state, answers, key) if found is None else found
-
-        return decide
+        return RowDecider(self, table, fixed, state, answers)
 
     def _miss(self, table: ActionTable, fixed, varying, state: int, answers: dict, key):
         """A row not remembered: its conditions decided (each group by its own memo), the answer kept
         when every value read is None or a text."""
+        if answers is _NEVER_REMEMBERED:
+            return table.decide({**fixed, **varying})
         request = {**fixed, **varying}
         for group in self.varying_groups:
             state |= group.bits(request)
@@ -546,6 +546,40 @@ class _RequestPlan:
                 answers.clear()
             answers[key] = found
         return found
+
+
+_NEVER_REMEMBERED: dict = {}  # the answers of a RowDecider that decides every row in full (never written)
+
+
+class RowDecider:
+    """One request's decider of rows (ActionTable.for_request): called with a row's keys, its answer.
+
+    A caller deciding many rows may look the answer up itself, without a call: `answers.get(read(row))`
+    is the answer of a row remembered before (None if not), for a `RowKeys` row whose values are each
+    None or exactly a text; then `miss(row, key)` decides a row not remembered (`key`: what `read`
+    answered), and `in_full(row)` any other row.
+    """
+
+    __slots__ = ("_fixed", "_plan", "_state", "_table", "answers", "read")
+
+    def __init__(self, plan: _RequestPlan, table: ActionTable, fixed: Mapping[str, object], state: int,
+                 answers: dict):
+        self._plan, self._table, self._fixed, self._state = plan, table, fixed, state
+        self.read, self.answers = plan.read, answers
+
+    def __call__(self, varying: Mapping[str, object]):
+        try:
+            key = self.read(varying)
+            found = self.answers.get(key)
+        except (KeyError, TypeError):  # a key a plain dict lacks; a list
+            key = found = None
+        return self.miss(varying, key) if found is None else found
+
+    def miss(self, varying: Mapping[str, object], key):
+        return self._plan._miss(self._table, self._fixed, varying, self._state, self.answers, key)
+
+    def in_full(self, varying: Mapping[str, object]):
+        return self._table.decide({**self._fixed, **varying})
 
 
 def _split(groups: tuple[_KeyGroup, ...]) -> tuple[tuple, tuple, tuple]:

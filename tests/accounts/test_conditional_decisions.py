@@ -148,3 +148,34 @@ def test_times_a_day_apart_are_each_decided_by_the_same_table():
     for now, allowed in [(edge - timedelta(days=1), True), (edge, False), (edge - timedelta(seconds=1), True),
                          (edge + timedelta(days=1), False)]:
         assert Authorization(grants_, now=now).decide("ims:images:get", "cn-north-4", image).allowed is allowed
+
+
+class Unread:
+    """An image whose keys must not be read: each one fails the test when it is."""
+
+    def __init__(self, project):
+        self.project = project
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the image's {name} was read")
+
+
+def test_an_image_is_decided_without_reading_its_keys_when_no_condition_of_the_request_reads_one():
+    # Conditions on the request alone (MFA, address): every image of the page has the request's answer,
+    # found without reading an image's type, OS, platform, architecture or tags.
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:get", "ims:images:delete"],
+         "Condition": {"Bool": {"g:MFAPresent": [True]}}},
+        {"Effect": "Deny", "Action": ["ims:images:delete"], "Condition": {"IpAddress": {"g:SourceIp": ["10.0.0.0/8"]}}},
+    ]}
+    rule = GrantRule(1, "group", 1, "policy", "custom", True, frozenset(), document, compile_document(document))
+    grants_ = CompiledGrants(user_id=7, username="alice", is_active=True, is_admin=False, rules=[rule], stamp="t")
+    project = project_object("cn-north-4")
+    readable = SimpleNamespace(pk=1, project=project, image_type="private", os_type="Linux", platform="Ubuntu",
+                               architecture="x86", tags=SimpleNamespace(all=list))
+    for request_keys in REQUEST_KEYS[:3]:
+        authorization = Authorization(grants_, now=TIMES[0], request_context=request_keys)
+        for image in [Unread(project), Unread(project)]:
+            for action in ("ims:images:get", "ims:images:delete"):
+                assert authorization.decide(action, project, image) == plain_decide(
+                    grants_, action, project, readable, None, request_keys=request_keys, now=TIMES[0])

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.policy import ActionTable, RowKeys, compile_document, evaluate, lower_keys
+from accounts.policy import ActionTable, RowDecider, RowKeys, compile_document, evaluate, lower_keys
 from accounts.policy.conditions import CompiledCondition
 from tests.policy.test_decision_table_conditions import ACTIONS, contexts, documents
 
@@ -51,6 +51,54 @@ def test_rows_of_each_request_are_decided_as_the_evaluator(texts, picks, request
             for row in [*page, *reversed(page)]:
                 expected = evaluate(policies, action, {**fixed, **row})
                 assert decide(asked_row(row, as_row_keys)) == expected, (action, request, row)
+
+
+def read_as_the_service_reads(found, row: dict):
+    """A row's answer from what `rows_for_request` gave, read as accounts.authz reads it: the answer
+    itself; else the decider's memo looked up without a call for a RowKeys of None and exact texts
+    (then `miss`), `in_full` for any other row."""
+    if not isinstance(found, RowDecider):
+        return found
+    keys = RowKeys(row)
+    if all(value is None or type(value) is str for value in keys.values()):
+        key = found.read(keys)
+        answer = found.answers.get(key)
+        return found.miss(keys, key) if answer is None else answer
+    return found.in_full(keys)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(documents, min_size=1, max_size=4), st.lists(st.integers(0, 3), min_size=1, max_size=6),
+       st.lists(contexts(), min_size=1, max_size=4), st.lists(rows, min_size=1, max_size=8))
+def test_rows_read_through_the_deciders_memo_are_decided_as_the_evaluator(texts, picks, requests, page):
+    # The service's own reading of a request's deciders (an answer no row can change; the memo looked
+    # up in place; the row decided in full), request after request and back, over the same tables.
+    compiled = [compile_document(document) for document in texts]
+    policies = [(f"grant-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]
+    tables = {action: ActionTable(policies, action) for action in ACTIONS}
+    for request in [*requests, *reversed(requests)]:
+        fixed = lower_keys(request)
+        for action, table in tables.items():
+            found = table.rows_for_request(fixed, varies)
+            for row in [*page, *reversed(page)]:
+                expected = evaluate(policies, action, {**fixed, **row})
+                assert read_as_the_service_reads(found, row) == expected, (action, request, row)
+
+
+def test_an_answer_no_row_can_change_is_given_ahead():
+    """Conditions on the request alone (time, address, MFA): the request's answer is given once, with no
+    decider to call per row, whatever the rows hold."""
+    document = {"Version": "1.1", "Statement": [
+        {"Effect": "Allow", "Action": ["ims:images:get"], "Condition": {"Bool": {"g:MFAPresent": [True]}}},
+        {"Effect": "Deny", "Action": ["ims:images:get"], "Condition": {"IpAddress": {"g:SourceIp": ["10.0.0.0/8"]}}},
+    ]}
+    policies = [("grant", compile_document(document))]
+    table = ActionTable(policies, "ims:images:get")
+    for request in [{"g:mfapresent": True}, {"g:mfapresent": True, "g:sourceip": "10.1.2.3"}, {}]:
+        found = table.rows_for_request(request, varies)
+        assert not isinstance(found, RowDecider)
+        for row in [{}, {"ims:ostype": "Linux"}, {"ims:resourcetag/env": ["prod", 1]}]:
+            assert found == evaluate(policies, "ims:images:get", {**request, **row}), (request, row)
 
 
 def test_a_row_seen_in_an_earlier_request_runs_no_condition_though_the_time_is_new(monkeypatch):
