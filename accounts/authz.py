@@ -379,7 +379,8 @@ class Authorization:
             return entry
         keys = row[3]
         if keys is None:
-            keys = self._read_keys(row)
+            keys, plain = _row_keys(image, row[5])
+            row[3], row[4] = keys, plain
         if row[4]:  # every value None or a text: the decider's memo read here, without a call
             key = entry.read(keys)
             found = entry.answers.get(key)
@@ -427,8 +428,8 @@ class Authorization:
 
     def _row(self, project, image) -> list:
         """What deciding an image needs, once per image for this request: [project, image, the entries of
-        its place (see _entry), its lower-cased keys (None until read), 1 if they are plain else 0,
-        project name, region].
+        its place (see _entry), its lower-cased keys (None until read), whether they are plain (see
+        _row_keys), project name, region].
 
         Found again by the image object's id (a page asks several actions of each row's image); the
         row holds the image, so its id cannot be reused while the row is kept. A page's rows each hold
@@ -437,19 +438,17 @@ class Authorization:
         project_name = getattr(project, "name", project)
         if project_name is None:
             project_name = _related(image, "project").name
-        region = requested_region(project, project_name) if project_name else None
+        region = None
+        if project_name:  # requested_region, with the region read from the loaded relations when it is there
+            state = getattr(project, "_state", None)
+            region = getattr(state.fields_cache.get("region") if state is not None else None, "code", None)
+            if not region:
+                region = requested_region(project, project_name)
         place = self._places.get((project_name, region))
         if place is None:
             place = self._places[(project_name, region)] = {}
-        row = self._rows[id(image)] = [project, image, place, None, 0, project_name, region]
+        row = self._rows[id(image)] = [project, image, place, None, False, project_name, region]
         return row
-
-    def _read_keys(self, row: list) -> RowKeys:
-        """The row's image keys, read once (ActionTable.for_request remembers rows only when every value
-        is None or exactly a text: `plain`)."""
-        keys, plain = _row_keys(row[1], row[5])
-        row[3], row[4] = keys, int(plain)
-        return keys
 
     def _entry(self, action, row) -> Explanation | RowDecider:
         """The action's answer for a row's place (project, region) when no image can change it (in this
@@ -507,14 +506,19 @@ def is_image_key(key: str) -> bool:
 def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
     """`lower_keys(image_context(image, project_name))`, built directly (a page builds one per row),
     and whether each of its values is None or exactly a text (ActionTable.for_request remembers those)."""
-    image_type = image.image_type
-    if image_type == "private" and project_name and _related(image, "project").name != project_name:
-        image_type = "shared"
+    image_type, os_type, platform, architecture = image.image_type, image.os_type, image.platform, image.architecture
+    if image_type == "private" and project_name:
+        state = getattr(image, "_state", None)  # _related(image, "project"), inlined: once per row
+        own = state.fields_cache.get("project") if state is not None else None
+        if (getattr(image, "project", None) if own is None else own).name != project_name:
+            image_type = "shared"
     keys = RowKeys()
     keys["ims:imagetype"] = image_type
-    keys["ims:ostype"] = image.os_type
-    keys["ims:platform"] = image.platform
-    keys["ims:architecture"] = image.architecture
+    keys["ims:ostype"] = os_type
+    keys["ims:platform"] = platform
+    keys["ims:architecture"] = architecture
+    # Exact texts, the common case, told as the keys are read; anything else by the set of their types.
+    plain = type(image_type) is type(os_type) is type(platform) is type(architecture) is str
     cache = getattr(image, "_prefetched_objects_cache", None)  # prefetched_rows, inlined: once per row
     prefetched = cache.get("tags") if cache else None
     tags = image.tags.all() if prefetched is None else prefetched._result_cache
@@ -525,12 +529,14 @@ def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
             key = f"ims:ResourceTag/{tag.key}".lower()
             if type(tag.key) is str and len(_TAG_KEYS) < _CACHE_SIZE * 8:
                 _TAG_KEYS[tag.key] = key
-        keys[key] = tag.value
+        value = keys[key] = tag.value
+        if type(value) is not str:
+            plain = False
     if len(keys) != len(_IMAGE_KEYS) + len(tags):
         # Two tags spelling one key (no tag key is one of the four above): lower_keys keeps the last
         # of image_context's order, which is not always the last tag's.
-        keys = RowKeys(lower_keys(image_context(image, project_name)))
-    return keys, _PLAIN_TYPES.issuperset(map(type, keys.values()))
+        keys, plain = RowKeys(lower_keys(image_context(image, project_name))), False
+    return keys, plain or _PLAIN_TYPES.issuperset(map(type, keys.values()))
 
 
 def _related(instance, name: str):

@@ -449,7 +449,7 @@ def profile_conditional(pages: int) -> None:
     cumulative = {function[2]: row[3] for function, row in stats.stats.items() if function[0].endswith("authz.py")}
     total = stats.total_tt
     parts = {"each image's row: project, region (_row)": cumulative.get("_row", 0.0),
-             "each image's keys (_read_keys)": cumulative.get("_read_keys", 0.0),
+             "each image's keys (_row_keys)": cumulative.get("_row_keys", 0.0),
              "each (action, project): context, binding (_entry)": cumulative.get("_entry", 0.0)}
     parts["each decision: row and answer looked up (the rest)"] = total - sum(parts.values())
     print(f"conditional pages under cProfile ({pages} pages, {pages * CONDITIONAL_PAGES * 150} decisions):")

@@ -62,6 +62,9 @@ def images(draw, pk):
     )
     if draw(st.booleans()):  # a page's rows: tags already in memory, as after prefetch_related
         image._prefetched_objects_cache = {"tags": SimpleNamespace(_result_cache=list(tags))}
+    if draw(st.booleans()):  # its project and the project's region loaded with it, as after select_related
+        image._state = SimpleNamespace(fields_cache={"project": image.project})
+        image.project._state = SimpleNamespace(fields_cache={"region": image.project.region})
     return image
 
 
