@@ -382,7 +382,12 @@ class Authorization:
             keys, plain = _row_keys(image, row[5])
             row[3], row[4] = keys, plain
         if row[4]:  # every value None or a text: the decider's memo read here, without a call
-            key = entry.read(keys)
+            read = entry.read
+            if read is row[7]:  # the values another action's decider read (deciders share readers)
+                key = row[8]
+            else:
+                key = row[8] = read(keys)
+                row[7] = read
             found = entry.answers.get(key)
             return entry.miss(keys, key) if found is None else found
         return entry.in_full(keys)
@@ -429,7 +434,7 @@ class Authorization:
     def _row(self, project, image) -> list:
         """What deciding an image needs, once per image for this request: [project, image, the entries of
         its place (see _entry), its lower-cased keys (None until read), whether they are plain (see
-        _row_keys), project name, region].
+        _row_keys), project name, region, the last reader of its keys and what it read].
 
         Found again by the image object's id (a page asks several actions of each row's image); the
         row holds the image, so its id cannot be reused while the row is kept. A page's rows each hold
@@ -447,14 +452,14 @@ class Authorization:
         place = self._places.get((project_name, region))
         if place is None:
             place = self._places[(project_name, region)] = {}
-        row = self._rows[id(image)] = [project, image, place, None, False, project_name, region]
+        row = self._rows[id(image)] = [project, image, place, None, False, project_name, region, None, None]
         return row
 
     def _entry(self, action, row) -> Explanation | RowDecider:
         """The action's answer for a row's place (project, region) when no image can change it (in this
         request: the conditions reading an image's keys may be none), else its decider of an image's keys
         (ActionTable.rows_for_request over this request's context), kept for the request."""
-        project, _, place, _, _, project_name, region = row
+        project, place, project_name, region = row[0], row[2], row[5], row[6]
         cell = self.grants.cell(action, project_name)
         if cell.explanation is not None:
             entry = cell.explanation

@@ -509,7 +509,7 @@ class _RequestPlan:
         self.varying_keys = tuple(key for key in read if varies(key))
         self.varying_set = frozenset(self.varying_keys)
         self.fixed_keys = tuple(key for key in read if not varies(key))  # read beside a key that varies
-        self.read = itemgetter(*self.varying_keys) if self.varying_keys else None
+        self.read = _reader(self.varying_keys) if self.varying_keys else None
         self.single = len(self.varying_keys) == 1  # `read` answers the value itself, not a tuple
         self.answers: dict[tuple, dict] = {}  # (fixed outcome) -> {row values -> answer}
 
@@ -548,6 +548,20 @@ class _RequestPlan:
         return found
 
 
+_READERS: dict[tuple[str, ...], itemgetter] = {}  # one reader per tuple of keys: see RowDecider.read
+
+
+def _reader(keys: tuple[str, ...]) -> itemgetter:
+    """The reader of `keys`, the same object for every plan reading the same keys: a caller deciding
+    several actions of one row may read its values once for all the deciders sharing their reader."""
+    found = _READERS.get(keys)
+    if found is None:
+        found = itemgetter(*keys)
+        if len(_READERS) < _MAX_CACHED_ACTIONS:
+            _READERS[keys] = found
+    return found
+
+
 _NEVER_REMEMBERED: dict = {}  # the answers of a RowDecider that decides every row in full (never written)
 
 
@@ -557,7 +571,8 @@ class RowDecider:
     A caller deciding many rows may look the answer up itself, without a call: `answers.get(read(row))`
     is the answer of a row remembered before (None if not), for a `RowKeys` row whose values are each
     None or exactly a text; then `miss(row, key)` decides a row not remembered (`key`: what `read`
-    answered), and `in_full(row)` any other row.
+    answered), and `in_full(row)` any other row. Deciders reading the same keys share their `read`
+    (one object), so a row's values read for one serve the others.
     """
 
     __slots__ = ("_fixed", "_plan", "_state", "_table", "answers", "read")
