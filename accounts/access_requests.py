@@ -243,7 +243,7 @@ def _requester_mail(access_request: AccessRequest) -> tuple[str, str]:
             "until": service.expires_text(access_request.grant_expires),
             "group": access_request.group.name if access_request.group else ""})
     if access_request.decision_reason:
-        lines.append(gettext("Reason: %(reason)s") % {"reason": access_request.decision_reason})
+        lines.append(gettext("Reason: %(reason)s") % {"reason": access_request.shown_reason})
     lines.append(gettext("Your requests: %(link)s") % {"link": _link("iam:access-request-mine")})
     subject = gettext("[imsperm] Access request %(state)s: %(what)s") % {"state": state, "what": access_request.what}
     return subject, "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import AuditEvent
+from .wording import to_json
 
 refusals_log = logging.getLogger("imsperm.refusals")
 
@@ -76,6 +77,7 @@ def record(
         **fields,
         actor_name=_fit("actor_name", actor_name),
         message=_fit("message", message),
+        wording=to_json(message),
         details={**(_tags.get() or {}), **(details or {})},
     )
 

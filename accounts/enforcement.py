@@ -16,7 +16,7 @@ from typing import NoReturn
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from . import audit, authz, last_used
+from . import audit, authz, last_used, wording
 from .models import AuditEvent
 
 
@@ -73,7 +73,8 @@ def record_refusal(actor, action, *, message: str | None = None, **where) -> Aud
                  **where}
         action = refused.explanation
     if not isinstance(action, str):  # an authz.Explanation, or one shaped like it (EscalationRefusal)
-        message = authz.english_summary(action) if message is None else message  # the audit log keeps English
+        # The audit log keeps English, with the sentence's wording for pages to translate (accounts.wording).
+        message = wording.decision_message(action) if message is None else message
         action = action.action
     return audit.record(actor=actor, action=action, outcome=AuditEvent.Outcome.DENIED, message=message or "",
                         **where)

@@ -377,7 +377,9 @@ class AuditEvent(models.Model):
     project = models.CharField(gettext_lazy("project"), max_length=64, blank=True)
     outcome = models.CharField(gettext_lazy("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED,
                                db_index=True)
-    message = models.CharField(gettext_lazy("message"), max_length=512, blank=True)
+    message = models.CharField(gettext_lazy("message"), max_length=512, blank=True)  # English, as exported
+    # The message's template and parameters (accounts.wording), so pages show it in the reader's language.
+    wording = models.JSONField(gettext_lazy("wording"), null=True, blank=True, editable=False)
     details = models.JSONField(gettext_lazy("details"), default=dict, blank=True)
     # A refusal repeated within a minute is counted here rather than written again (accounts.audit).
     repeat_count = models.PositiveIntegerField(gettext_lazy("repeat count"), default=1)
@@ -397,6 +399,13 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"
+
+    @property
+    def shown_message(self) -> str:
+        """The message in the reader's language (the stored English when it has no wording)."""
+        from .wording import shown
+
+        return shown(self.message, self.wording)
 
 
 class AccessRequest(models.Model):
@@ -433,6 +442,8 @@ class AccessRequest(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     decided_by_name = models.CharField(gettext_lazy("decided by name"), max_length=64, blank=True)
     decision_reason = models.CharField(gettext_lazy("decision reason"), max_length=1000, blank=True)
+    # A reason the console wrote (not a person): its template and parameters (accounts.wording).
+    decision_wording = models.JSONField(gettext_lazy("decision wording"), null=True, blank=True, editable=False)
     # What an approval gave: the duration (the asked one, or shorter), the grant's end, the group holding it.
     granted_duration = models.DurationField(gettext_lazy("granted duration"), null=True, blank=True)
     grant_expires = models.DateTimeField(gettext_lazy("grant expires"), null=True, blank=True)
@@ -451,6 +462,13 @@ class AccessRequest(models.Model):
     @property
     def what(self) -> str:
         return self.action or (self.policy.name if self.policy_id else "")
+
+    @property
+    def shown_reason(self) -> str:
+        """The decision's reason in the reader's language when the console wrote it; a person's words as written."""
+        from .wording import shown
+
+        return shown(self.decision_reason, self.decision_wording)
 
     @property
     def scope_label(self) -> str:

@@ -41,6 +41,7 @@ from . import audit, mfa, sudo
 from .enforcement import record_refusal
 from .permissions import login_only, public_view
 from .policy.locate import UnusableJSON, loads
+from .policy.messages import Message, gettext_noop
 
 MAX_PASSKEYS = 10
 NAME_MAX_LENGTH = 64  # django-otp's Device.name holds 64
@@ -89,7 +90,7 @@ class PasskeyHelper(WebAuthnHelper):
         with transaction.atomic():
             device = super().register_complete(user, state, data)
             audit.record(actor=user, action="mfa:passkeyAdd", target=user,
-                         message=f"Added the passkey “{device.name}”.",
+                         message=Message(gettext_noop("Added the passkey “%(name)s”."), name=device.name),
                          details={"passkey_id": device.pk, "aaguid": device.aaguid})
         return device
 
@@ -214,8 +215,9 @@ class RegistrationChecks:
         user = self.request.user
         if isinstance(exc, SudoNeeded):
             record_refusal(user, "sudo:confirm", target=user,
-                           message="Adding a passkey was refused: the last proof that it was them is older than "
-                                   f"{sudo.window_text()}.", details={"path": self.request.path})
+                           message=Message(gettext_noop("Adding a passkey was refused: the last proof that it was "
+                                                        "them is older than %(window)s."), window=sudo.window_text()),
+                           details={"path": self.request.path})
         elif isinstance(exc, webauthn_errors.UnprocessableEntity):
             record_refusal(user, "mfa:passkeyAdd", target=user,
                            message=f"Adding a passkey was refused: {exc.detail}", details={"reason": exc.code})
@@ -256,8 +258,9 @@ class PasskeyAuthentication(JsonCeremony):
             return
         clone = isinstance(exc, PossibleClone)
         record_refusal(user, self.refusal_action, target=user,
-                       message=("A passkey was refused and disabled: its sign count went backwards (possibly a "
-                                "cloned authenticator)." if clone else f"A passkey was refused: {exc.detail}"),
+                       message=(Message(gettext_noop("A passkey was refused and disabled: its sign count went "
+                                                     "backwards (possibly a cloned authenticator)."))
+                                if clone else f"A passkey was refused: {exc.detail}"),
                        details={"reason": exc.code, "factor": "passkey"})
 
 
@@ -307,8 +310,9 @@ class ConfirmComplete(SignedIn, PasskeyAuthentication, CompleteCredentialAuthent
         mfa.mark_verified(self.request, device)
         sudo.mark_confirmed(self.request)
         audit.record(actor=self.request.user, action="sudo:confirm", target=self.request.user,
-                     message=f"Confirmed it was them with the passkey “{device.name}”: sensitive changes "
-                             f"allowed for {sudo.window_text()}.",
+                     message=Message(gettext_noop("Confirmed it was them with the passkey “%(name)s”: sensitive "
+                                                  "changes allowed for %(window)s."), name=device.name,
+                                     window=sudo.window_text()),
                      details={"next": self.get_redirect_url()[:200], "factor": "passkey"})
 
     def get_success_url(self):

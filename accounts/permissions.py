@@ -123,8 +123,8 @@ def check(request, action: str, *, project=None, image=None, refuse: bool = True
         target = {"target": image}
     else:
         target = {"target_type": "page", "target_repr": request.path}
-    record_refusal(request.user, action, message=explanation.english_summary,
-                   project=project or getattr(image, "project", None), details=details, **target)
+    record_refusal(request.user, explanation, project=project or getattr(image, "project", None), details=details,
+                   **target)
     if refuse:
         deny(explanation)
     return explanation

@@ -29,6 +29,7 @@ from . import mfa, passkeys, sudo
 from .client_address import client_address as address_of
 from .enforcement import record_refusal
 from .forms import CodeForm
+from .policy.messages import Message, gettext_noop
 
 
 def client_address(request) -> str:
@@ -157,7 +158,8 @@ def sign_in_code(request):
                                 if wait else mfa.refused_code_message(user, code)))
         if not wait:  # a throttled try checks nothing, so it is not recorded (no audit flood)
             record_refusal(user, "signin:codeRefused", target=user,
-                           message="The password was right; the second-factor code was refused.")
+                           message=Message(gettext_noop("The password was right; the second-factor code was "
+                                                        "refused.")))
     elif request.method == "POST":
         status = 400
     return render(request, "registration/login_code.html", {"form": form, **_passkey_offer(request, user)},

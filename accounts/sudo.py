@@ -37,8 +37,11 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import audit, mfa
 from .enforcement import record_refusal
+from .findings import localized
 from .forms import CodeForm
 from .permissions import login_only
+from .policy import messages as policy_messages
+from .policy.messages import Message, gettext_noop
 
 SESSION_KEY = "imsperm_sudo_at"
 MARK = "sudo_required"  # set on every guarded view (tests/security/test_sudo_mode.py reads it)
@@ -52,8 +55,10 @@ def window_seconds() -> int:
 
 
 def window_text() -> str:
+    """How long sudo mode lasts, in English ("5 minutes": the audit log's), worded for a page to translate
+    (accounts.findings.localized)."""
     minutes = max(1, window_seconds() // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return policy_messages.ngettext("%(minutes)s minute", "%(minutes)s minutes", minutes, minutes=minutes)
 
 
 def is_fresh(request) -> bool:
@@ -141,7 +146,8 @@ def ask_for_proof(request, back: str | Callable = ""):
     else:
         target = request.path
     messages.info(request, gettext("Nothing was changed. Confirm it’s you, then do it again (you will not be asked "
-                                   "again for %(window_text)s).") % {"window_text": window_text()}, fail_silently=True)
+                                   "again for %(window_text)s).") % {"window_text": localized(window_text())},
+                  fail_silently=True)
     url = confirm_url(_safe(request, target) or "/")
     if getattr(request, "htmx", False) or request.headers.get("HX-Request") == "true":
         return HttpResponseClientRedirect(url)
@@ -159,7 +165,7 @@ def _page(request, form, *, next_url: str, status: int = 200, lockout_message: s
     from . import passkeys  # it builds on this module
 
     uses_code = isinstance(form, CodeForm)
-    context = {"form": form, "next": next_url, "uses_code": uses_code, "window": window_text(),
+    context = {"form": form, "next": next_url, "uses_code": uses_code, "window": localized(window_text()),
                "lockout_message": lockout_message, "sign_in_again": _signs_in_elsewhere(request.user, uses_code),
                "login_again": f"{reverse('login')}?{_next_query(next_url)}"}
     if uses_code and passkeys.has_passkeys(request.user):
@@ -180,14 +186,15 @@ def _prove(request, user, form, uses_code: bool):
     """Check the posted proof: (what proved it, or None; how, in words for the audit)."""
     if uses_code:
         proved = mfa.verify_code(user, form.cleaned_data["code"])
-        return proved, "a recovery code" if isinstance(proved, StaticDevice) else "a code from the authenticator app"
+        return proved, (Message(gettext_noop("a recovery code")) if isinstance(proved, StaticDevice)
+                        else Message(gettext_noop("a code from the authenticator app")))
     setattr(request, CONFIRMING_ATTR, True)
     # Through the authentication backends: django-axes counts a failure (name and address, as
     # at sign-in) and refuses while locked out (accounts.signin.lockout_response answers).
     proved = authenticate(request, username=user.get_username(), password=form.cleaned_data["password"])
     if proved is not None and proved.pk != user.pk:
         proved = None
-    return proved, "the password"
+    return proved, Message(gettext_noop("the password"))
 
 
 def _refused(request, user, form, uses_code: bool, next_url: str):
@@ -198,8 +205,9 @@ def _refused(request, user, form, uses_code: bool, next_url: str):
     form.add_error(field, mfa.refused_code_message(user, form.cleaned_data["code"]) if uses_code
                    else gettext("That is not your password."))
     record_refusal(user, "sudo:confirm", target=user,
-                   message=f"Confirming it was them was refused: {'the code' if uses_code else 'the password'} "
-                           "was not right.")
+                   message=Message(gettext_noop("Confirming it was them was refused: the code was not right.")
+                                   if uses_code else
+                                   gettext_noop("Confirming it was them was refused: the password was not right.")))
     return _page(request, form, next_url=next_url, status=400)
 
 
@@ -231,6 +239,7 @@ def confirm(request):
         mfa.mark_verified(request, proved)
     mark_confirmed(request)
     audit.record(actor=user, action="sudo:confirm", target=user,
-                 message=f"Confirmed it was them with {proof}: sensitive changes allowed for {window_text()}.",
+                 message=Message(gettext_noop("Confirmed it was them with %(proof)s: sensitive changes allowed for "
+                                              "%(window)s."), proof=proof, window=window_text()),
                  details={"next": next_url[:200]})
     return redirect(next_url or "/")

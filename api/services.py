@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from accounts import audit
 from accounts.enforcement import refuse
+from accounts.policy.messages import Message, gettext_noop
 
 from .models import TOKEN_PREFIX, ApiToken, token_digest
 
@@ -45,14 +46,16 @@ def api_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
         token = ApiToken.objects.create(user=actor, name=name, digest=token_digest(secret),
                                         prefix=secret[: len(TOKEN_PREFIX) + 6])
         audit.record(actor=actor, action="apitoken:create", target=token,
-                     message=f"Created API token {name} ({token.prefix}…).")
+                     message=Message(gettext_noop("Created API token %(name)s (%(prefix)s…)."), name=name,
+                                     prefix=token.prefix))
     return token, secret
 
 
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     """Revoke one of `actor`'s tokens: the next call with it is refused."""
     if actor is None or token.user_id != actor.pk:
-        refuse(actor, "apitoken:revoke", message="You can revoke only your own API tokens.", target=token)
+        refuse(actor, "apitoken:revoke", message=Message(gettext_noop("You can revoke only your own API tokens.")),
+               target=token)
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:
@@ -60,7 +63,8 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
         audit.record(actor=actor, action="apitoken:revoke", target=locked,
-                     message=f"Revoked API token {locked.name} ({locked.prefix}…).")
+                     message=Message(gettext_noop("Revoked API token %(name)s (%(prefix)s…)."), name=locked.name,
+                                     prefix=locked.prefix))
         _forget_old_revoked(actor)
     return locked
 

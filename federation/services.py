@@ -155,7 +155,8 @@ def provider_set_active(*, actor, provider: IdentityProvider, active: bool) -> I
     IdentityProvider.objects.filter(pk=provider.pk).update(is_active=active, revision=F("revision") + 1)
     provider.refresh_from_db()
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
-                 message=f"{'Enabled' if active else 'Disabled'} sign-in with {provider.name}.",
+                 message=Message(gettext_noop("Enabled sign-in with %(name)s.") if active
+                                 else gettext_noop("Disabled sign-in with %(name)s."), name=provider.name),
                  details={"after": {"is_active": active}})
     return provider
 
@@ -190,8 +191,9 @@ def rule_create(*, actor, provider: IdentityProvider, claim: str, operator: str,
     rule.groups.set(groups)
     claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
-                 message=f"Added rule {position}: {rule.describe()} → "
-                         f"{', '.join(sorted(g.name for g in groups)) or 'no group'}.",
+                 message=Message(gettext_noop("Added rule %(position)s: %(rule)s → %(groups)s."), position=position,
+                                 rule=rule.describe(),
+                                 groups=", ".join(sorted(g.name for g in groups)) or Message(gettext_noop("no group"))),
                  details={"after": {"rule": _rule_state(rule, groups)}})
     return rule
 
@@ -219,7 +221,8 @@ def rule_update(*, actor, rule: MappingRule, claim: str, operator: str, value: s
     rule.save()
     rule.groups.set(groups)
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
-                 message=f"Changed rule {rule.position}: {rule.describe()}.",
+                 message=Message(gettext_noop("Changed rule %(position)s: %(rule)s."), position=rule.position,
+                                 rule=rule.describe()),
                  details={"before": {"rule": before}, "after": {"rule": _rule_state(rule, groups)}})
     return rule
 
@@ -240,7 +243,8 @@ def rule_delete(*, actor, rule: MappingRule) -> None:
         MappingRule.objects.filter(pk=later.pk).update(position=later.position - 1)
     claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
-                 message=f"Deleted rule {position}.", details={"before": {"rule": before}})
+                 message=Message(gettext_noop("Deleted rule %(position)s."), position=position),
+                 details={"before": {"rule": before}})
 
 
 @atomic_service
@@ -259,7 +263,7 @@ def rule_move(*, actor, rule: MappingRule, up: bool) -> None:
     MappingRule.objects.filter(pk=rule.pk).update(position=b)
     claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
-                 message=f"Moved rule {a} to position {b}.",
+                 message=Message(gettext_noop("Moved rule %(from)s to position %(to)s."), **{"from": a, "to": b}),
                  details={"before": {"position": a}, "after": {"position": b}})
 
 
@@ -347,7 +351,8 @@ def _first_sign_in(provider: IdentityProvider, claims: dict, subject: str, actor
     identity = FederatedIdentity.objects.create(provider=provider, provider_name=provider.name,
                                                 subject=subject, user=user)
     audit.record(actor=actor, action="iam:users:createUser", target=user,
-                 message=f"Created on the first sign-in with {provider.name} (no password).",
+                 message=Message(gettext_noop("Created on the first sign-in with %(name)s (no password)."),
+                                 name=provider.name),
                  details={"source": f"identity provider {provider.name}", "subject": subject[:200]})
     return identity
 
@@ -370,13 +375,15 @@ def _set_provider_groups(provider: IdentityProvider, identity: FederatedIdentity
     for group in to_remove:
         Membership.objects.filter(user=user, group=group).delete()
         audit.record(actor=actor, action="iam:groups:removeUserFromGroup", target=group,
-                     message=f"{provider.name} no longer maps {user.username} into {group.name}.",
+                     message=Message(gettext_noop("%(provider)s no longer maps %(user)s into %(group)s."),
+                                     provider=provider.name, user=user.username, group=group.name),
                      details={"before": {"member": user.username}, **source})
         outcome.removed.append(group.name)
     for group in to_add:
         Membership.objects.create(user=user, group=group)
         audit.record(actor=actor, action="iam:groups:addUserToGroup", target=group,
-                     message=f"{provider.name} maps {user.username} into {group.name}.",
+                     message=Message(gettext_noop("%(provider)s maps %(user)s into %(group)s."), provider=provider.name,
+                                     user=user.username, group=group.name),
                      details={"after": {"member": user.username}, **source})
         outcome.added.append(group.name)
     kept_given = [pk for pk in given if pk in desired]
@@ -396,7 +403,7 @@ def record_refusal(provider, reason: str, *, claims: dict | None = None, user=No
     if claims and claims.get("sub"):
         details["subject"] = str(claims["sub"])[:200]
     return enforcement.record_refusal(provider_actor(provider) if provider is not None else None, SIGN_IN_ACTION,
-                                      message=f"Sign-in refused: {reason}."[:512],
+                                      message=Message(gettext_noop("Sign-in refused: %(reason)s."), reason=reason),
                                       target=provider if provider is not None else None,
                                       target_type="identityprovider" if provider is None else "",
                                       details={**details, **({"user": user.username} if user is not None else {})})
@@ -429,6 +436,7 @@ def rules_replace(*, actor, provider: IdentityProvider, rules: list[dict], where
         created.groups.set(rule["groups"])
     claim_revision(provider, None)  # its rules changed: forms drawn before turn stale
     audit.record(actor=actor, action="iam:identityProviders:update", target=provider,
-                 message=f"Replaced the mapping rules ({len(before)} → {len(wanted)}).",
+                 message=Message(gettext_noop("Replaced the mapping rules (%(before)s → %(after)s)."),
+                                 before=len(before), after=len(wanted)),
                  details={"before": {"rules": before}, "after": {"rules": wanted}})
     return True

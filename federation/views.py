@@ -281,7 +281,7 @@ def rule_move(request, pk):
 def _turned_away(request, provider, reason: str, *, status: int = 403, audit_it: bool = True, claims=None,
                  user=None):
     if audit_it:
-        services.record_refusal(provider, str(reason), claims=claims, user=user)  # the audit log keeps English
+        services.record_refusal(provider, reason, claims=claims, user=user)  # the audit log keeps English
     context = {"provider": provider, "reason": localized(reason)}
     return render(request, "federation/signin_refused.html", context, status=status)
 

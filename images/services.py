@@ -21,6 +21,7 @@ from accounts import audit
 from accounts.enforcement import atomic_service, require
 from accounts.findings import localized
 from accounts.models import AuditEvent, Project
+from accounts.policy.messages import Message, gettext_noop
 
 from . import uploads
 from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image, ImageExport, ImageMember, ImageTag
@@ -178,7 +179,7 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
         image.save(update_fields=["status", "updated_at"])
         _next_revision(image)
         audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
-                     outcome=AuditEvent.Outcome.ERROR, message=str(rejected),
+                     outcome=AuditEvent.Outcome.ERROR, message=rejected.message,
                      details={"file": uploaded.name, "size": uploaded.size, "after": {"status": "killed"}})
         return UploadOutcome(image, localized(rejected.message))  # the audit above keeps the English
     # Written under a temporary name first; moved to the image's own name as the transaction's last
@@ -308,7 +309,7 @@ def export_for_download(*, actor, image: Image, project: Project, export_pk) -> 
     if export is None:
         raise Http404("This image has no such export in this project.")
     audit.record(actor=actor, action="ims:images:export", target=image, project=project,
-                 message=f"Downloaded the export {export.name}.",
+                 message=Message(gettext_noop("Downloaded the export %(name)s."), name=export.name),
                  details={"download": str(export.pk), "name": export.name, "size": export.size,
                           "sha256": export.sha256})
     return export

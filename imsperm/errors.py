@@ -18,8 +18,11 @@ def permission_denied(request, exception=None):
     """403: the refusal's sentence, and the "Request access" link pre-filled from the engine's decision the
     exception carries (accounts.enforcement.Denied), when a grant would change it."""
     from accounts.access_requests import asked_for
+    from accounts.findings import localized
 
-    reason = str(exception) if exception and str(exception) else gettext("Your permissions do not allow this request.")
+    said = exception.args[0] if exception is not None and exception.args else ""
+    # A refusal worded as a Message (stored and audited in English) reads in the person's language.
+    reason = localized(said) or gettext("Your permissions do not allow this request.")
     return refusal(request, "403.html", 403, reason, asked=asked_for(getattr(exception, "explanation", None)))
 
 

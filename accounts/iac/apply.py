@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts import audit
 from accounts.enforcement import Refused, record_refusal
 from accounts.models import User
+from accounts.policy.messages import Message, gettext_noop
 
 from .document import Configuration, DocumentError, digest, dumps
 from .limits import kind_refusals
@@ -91,7 +92,8 @@ def record_refused_import(failure: StepFailed, actor, import_id: str, source: st
     """A refused permission, audited once as the import's (after the rollback discarded the step's own)."""
     if isinstance(failure.error, Refused):
         record_refusal(actor, failure.error.explanation.action,
-                       message=f"Import refused at {failure.path}: {failure.message}",
+                       message=Message(gettext_noop("Import refused at %(path)s: %(message)s"), path=failure.path,
+                                       message=failure.message),
                        target_type="configuration", target_id=import_id, target_repr=source or "IAM configuration",
                        details={"import_id": import_id, "path": failure.path})
 
@@ -105,5 +107,6 @@ def _refuse(plan: Plan, actor) -> None:
 
 def _summary(plan: Plan) -> str:
     counts = plan.counts()
-    return (f"Imported the IAM configuration: {counts['create']} created, {counts['change']} changed, "
-            f"{counts['remove']} removed.")
+    return Message(gettext_noop("Imported the IAM configuration: %(create)s created, %(change)s changed, "
+                                "%(remove)s removed."), create=counts["create"], change=counts["change"],
+                   remove=counts["remove"])

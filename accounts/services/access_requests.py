@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext
 
-from accounts import audit, authz
+from accounts import audit, authz, wording
 from accounts.enforcement import Refused, atomic_service, require
 from accounts.models import AccessRequest, Membership, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES, SERVICES, get_action
@@ -194,6 +194,7 @@ def ask(*, actor, action: str | None = None, policy: Policy | None = None, proje
     answer = _answer_now(actor, access_request)
     if answer:
         access_request.status, access_request.decided_at, access_request.decision_reason = Status.ANSWERED, now, answer
+        access_request.decision_wording = wording.to_json(answer)
     access_request.save()
     audit.record(actor=actor, action="iam:accessRequests:create", target=access_request,
                  target_repr=_label(access_request), message=answer or "",
@@ -321,10 +322,11 @@ def expire_requests(*, now: datetime | None = None) -> list[str]:
                     .select_related("requester", "policy", "project").order_by("pk"))
         for access_request in rows:
             access_request.status, access_request.decided_at = Status.EXPIRED, now
-            access_request.decision_reason = "Nobody decided it in time."
-            access_request.save(update_fields=["status", "decided_at", "decision_reason"])
+            access_request.decision_reason = reason = Message(gettext_noop("Nobody decided it in time."))
+            access_request.decision_wording = wording.to_json(reason)
+            access_request.save(update_fields=["status", "decided_at", "decision_reason", "decision_wording"])
             audit.record(actor=None, action="iam:accessRequests:deny", target=access_request,
-                         target_repr=_label(access_request), message="expired",
+                         target_repr=_label(access_request), message=Message(gettext_noop("expired")),
                          details={"what": access_request.what, "scope": access_request.scope_label})
             _tell_requester(access_request)
             lapsed.append(_label(access_request))

@@ -13,6 +13,7 @@ from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
 from accounts.models import MAX_GRANTS_PER_GROUP, Grant, Policy, Project, UserGroup
 from accounts.policy import expand_pattern, names_global_services_only
+from accounts.policy.messages import Message, gettext_noop
 
 from . import escalation
 
@@ -181,7 +182,8 @@ def _attach_one(actor, group: UserGroup, policy: Policy, grant: Grant | None, *,
              ", ".join(sorted(grant.projects.values_list("name", flat=True))),
              "expires": expires_text(grant.expires)}
     audit.record(actor=actor, action="iam:permissions:grantPermission", target=group,
-                 target_repr=f"{policy.name} → {group.name}", message="dependency" if dependency else "",
+                 target_repr=f"{policy.name} → {group.name}",
+                 message=Message(gettext_noop("dependency")) if dependency else "",
                  details={"policy": policy.name, "before": before, "after": after})
 
 
@@ -234,7 +236,7 @@ def grant_set_expires(*, actor, group: UserGroup, policy: Policy, expires: datet
     grant.expires = expires
     grant.save(update_fields=["expires"])
     audit.record(actor=actor, action="iam:permissions:grantPermission", target=group,
-                 target_repr=f"{policy.name} → {group.name}", message="end changed",
+                 target_repr=f"{policy.name} → {group.name}", message=Message(gettext_noop("end changed")),
                  details={"policy": policy.name, "before": before,
                           "after": {"scope": grant.scope_label, "expires": expires_text(expires)}})
     return True
@@ -293,7 +295,7 @@ def expire_grants(*, now: datetime | None = None) -> list[str]:
         for grant in ended:
             label = f"{grant.policy.name} → {grant.group.name}"
             audit.record(actor=None, action="iam:permissions:revokePermission", target=grant.group,
-                         target_repr=label, message="expired",
+                         target_repr=label, message=Message(gettext_noop("expired")),
                          details={"policy": grant.policy.name, "before": {
                              "scope": grant.scope_label, "expires": expires_text(grant.expires)}})
             grant.delete()

@@ -18,6 +18,8 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import audit, mfa
 from accounts.enforcement import atomic_service, record_refusal, require
+from accounts.policy import messages
+from accounts.policy.messages import Message
 
 from . import escalation
 
@@ -51,7 +53,8 @@ def mfa_enrolment_confirm(*, actor, code: str) -> tuple[TOTPDevice, list[str]]:
         codes = [StaticToken.random_token() for _ in range(mfa.RECOVERY_CODE_COUNT)]
         StaticToken.objects.bulk_create(StaticToken(device=recovery, token=c) for c in codes)
         audit.record(actor=actor, action="mfa:enable", target=actor,
-                     message=f"Turned MFA on (authenticator app, {len(codes)} recovery codes).")
+                     message=Message(gettext_noop("Turned MFA on (authenticator app, %(count)s recovery codes)."),
+                                     count=len(codes)))
     return device, codes
 
 
@@ -63,15 +66,17 @@ def mfa_remove(*, actor, code: str) -> None:
     device = mfa.verify_code(actor, code)
     if device is None:
         record_refusal(actor, "mfa:disable", target=actor,
-                       message="Turning MFA off was refused: the code was not valid.")
+                       message=Message(gettext_noop("Turning MFA off was refused: the code was not valid.")))
         raise ValidationError(mfa.refused_code_message(actor, code))
     with transaction.atomic():
         TOTPDevice.objects.filter(user=actor).delete()
         StaticDevice.objects.filter(user=actor).delete()
         passkeys = WebAuthnCredential.objects.filter(user=actor).delete()[1].get(WebAuthnCredential._meta.label, 0)
         audit.record(actor=actor, action="mfa:disable", target=actor,
-                     message="Turned MFA off." + (f" Removed {passkeys} passkey{'s' if passkeys != 1 else ''}."
-                                                   if passkeys else ""))
+                     message=messages.ngettext("Turned MFA off. Removed %(passkeys)s passkey.",
+                                               "Turned MFA off. Removed %(passkeys)s passkeys.", passkeys,
+                                               passkeys=passkeys)
+                     if passkeys else Message(gettext_noop("Turned MFA off.")))
 
 
 def passkey_rename(*, actor, passkey_id, name: str) -> WebAuthnCredential:
@@ -85,7 +90,8 @@ def passkey_rename(*, actor, passkey_id, name: str) -> WebAuthnCredential:
         passkey.name = name
         passkey.save(update_fields=["name"])
         audit.record(actor=actor, action="mfa:passkeyRename", target=actor,
-                     message=f"Renamed the passkey “{old}” to “{name}”.", details={"passkey_id": passkey.pk})
+                     message=Message(gettext_noop("Renamed the passkey “%(old)s” to “%(name)s”."), old=old, name=name),
+                     details={"passkey_id": passkey.pk})
     return passkey
 
 
@@ -96,7 +102,8 @@ def passkey_remove(*, actor, passkey_id) -> str:
         name = passkey.name
         passkey.delete()
         audit.record(actor=actor, action="mfa:passkeyRemove", target=actor,
-                     message=f"Removed the passkey “{name}”.", details={"passkey_id": passkey_id})
+                     message=Message(gettext_noop("Removed the passkey “%(name)s”."), name=name),
+                     details={"passkey_id": passkey_id})
     return name
 
 
@@ -125,6 +132,9 @@ def mfa_reset(*, actor, user) -> None:
     StaticDevice.objects.filter(user=user).delete()
     removed = passkeys.delete()[1].get(WebAuthnCredential._meta.label, 0)
     audit.record(actor=actor, action="iam:users:updateUser", target=user,
-                 message="MFA reset: the authenticator app"
-                         + (f", recovery codes and {removed} passkey{'s' if removed != 1 else ''}" if removed
-                            else " and recovery codes") + " were removed.")
+                 message=messages.ngettext("MFA reset: the authenticator app, recovery codes and %(passkeys)s passkey "
+                                           "were removed.",
+                                           "MFA reset: the authenticator app, recovery codes and %(passkeys)s passkeys "
+                                           "were removed.", removed, passkeys=removed)
+                 if removed else Message(gettext_noop("MFA reset: the authenticator app and recovery codes were "
+                                                      "removed.")))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext, gettext_noop
 from accounts import audit
 from accounts.enforcement import atomic_service, require
 from accounts.models import AuditEvent, User
+from accounts.policy.messages import Message
 
 from . import escalation
 from ._common import _active_admins, _is_admin_member, claim_revision
@@ -114,7 +115,8 @@ def user_set_password(*, actor, user: User, password: str | None = None) -> str 
         password = generated = generate_password()
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit.record(actor=actor, action="iam:users:updateUser", target=user, message="password changed")
+    audit.record(actor=actor, action="iam:users:updateUser", target=user,
+                 message=Message(gettext_noop("password changed")))
     return generated
 
 
