@@ -37,6 +37,7 @@ from .backends import action_for_permission
 from .enforcement import Refused, record_refusal
 from .forms import AdminSetPasswordForm, AdminUserAddForm, GrantAdminForm, PolicyAdminForm, format_finding
 from .models import AuditEvent, Grant, Membership, Policy, Project, Region, User, UserGroup
+from .policy.messages import Message, gettext_noop
 from .services import escalation
 
 admin.site.site_header = gettext_lazy("imsperm operators")
@@ -64,6 +65,21 @@ def with_loaded_revision(form_class):
         "loaded_revision": forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1),
         "__init__": __init__,
     })
+
+
+# Django admin's own refusals, each a whole sentence for the audit log (read in the reader's language there).
+_ADMIN_REFUSALS = {
+    "add": gettext_noop("Django admin refused to add this object."),
+    "change": gettext_noop("Django admin refused to change this object."),
+    "delete": gettext_noop("Django admin refused to delete this object."),
+    "view": gettext_noop("Django admin refused to view this object."),
+}
+
+
+def _admin_refusal(verb: str) -> str:
+    """The audit message of the admin's refusal to `verb` (an admin action's name otherwise, in English)."""
+    template = _ADMIN_REFUSALS.get(verb)
+    return Message(template) if template else f"Django admin refused to {verb} this object."
 
 
 def refusal_text(error) -> str:
@@ -173,7 +189,7 @@ class ServiceAdminMixin:
         action = self.catalogue_action(verb)
         if action is not None and not getattr(request, "_admin_denial_audited", False):
             request._admin_denial_audited = True
-            record_refusal(request.user, action, message=f"Django admin refused to {verb} this object.",
+            record_refusal(request.user, action, message=_admin_refusal(verb),
                            target_type=self.opts.model_name, target_id=str(object_id or "")[:64],
                            target_repr=f"Django admin: {self.opts.verbose_name_raw}")  # English
 

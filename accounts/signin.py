@@ -73,8 +73,9 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
         "signin:lockout",
         target_type="user",
         target_repr=attempted,
-        message=f"Sign-in locked for {lockout_minutes()} min after {settings.AXES_FAILURE_LIMIT} failures "
-                f"as {attempted!r} from {ip_address}.",
+        message=Message(gettext_noop("Sign-in locked for %(minutes)s min after %(failures)s failures as %(name)s from "
+                                     "%(address)s."), minutes=lockout_minutes(), failures=settings.AXES_FAILURE_LIMIT,
+                        name=repr(attempted), address=str(ip_address)),
         details={"username": attempted, "source_ip": ip_address, "failures": settings.AXES_FAILURE_LIMIT},
     )
 

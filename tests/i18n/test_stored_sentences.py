@@ -209,3 +209,17 @@ def test_an_error_outcome_reads_in_chinese_in_the_audit_log(as_user):
     assert '<span class="badge warn">错误</span>' in page
     page = as_user("admin").get("/iam/audit/", {"action": "ims:images:upload"}, **EN).content.decode()
     assert '<span class="badge warn">error</span>' in page
+
+
+def test_django_admins_own_refusal_reads_in_chinese_in_the_audit_log():
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/accounts/usergroup/")
+    request.user = user("viewer")
+    django_admin.site._registry[UserGroup]._audit_denied(request, "delete")
+    event = AuditEvent.objects.filter(outcome="denied").latest("pk")
+    assert event.message == "Django admin refused to delete this object."
+    assert event.target_repr == "Django admin: user group"
+    with translation.override("zh-hans"):
+        assert event.shown_message == "Django 管理后台拒绝了删除此对象。"
