@@ -14,7 +14,15 @@ MAX_GRANTS_PER_GROUP = 200
 MAX_CUSTOM_POLICIES = 200
 MAX_SUBPROJECTS_PER_REGION = 10
 # Names are unique whatever their letter case: "Admin" beside "admin" would be a trap, not a second name.
-NAME_TAKEN = "This {thing} is taken: names that differ only in letter case ({example}) count as the same."
+# Each refusal is one whole sentence (its example names verbatim), read in the person's language.
+USERNAME_TAKEN = gettext_lazy("This username is taken: names that differ only in letter case (Admin and admin) "
+                              "count as the same.")
+GROUP_NAME_TAKEN = gettext_lazy("This group name is taken: names that differ only in letter case (ADMIN and admin) "
+                                "count as the same.")
+PROJECT_NAME_TAKEN = gettext_lazy("This project name is taken: names that differ only in letter case (cn-north-4_Dev "
+                                  "and cn-north-4_dev) count as the same.")
+POLICY_NAME_TAKEN = gettext_lazy("This policy name is taken: names that differ only in letter case (Web Admins and "
+                                 "web admins) count as the same.")
 
 
 class User(AbstractUser):
@@ -43,7 +51,7 @@ class User(AbstractUser):
         constraints = [
             models.UniqueConstraint(
                 Lower("username"), name="unique_username_any_case",
-                violation_error_message=NAME_TAKEN.format(thing="username", example="Admin and admin"),
+                violation_error_message=USERNAME_TAKEN,
             ),
         ]
 
@@ -116,7 +124,7 @@ class UserGroup(models.Model):
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), name="unique_group_name_any_case",
-                violation_error_message=NAME_TAKEN.format(thing="group name", example="ADMIN and admin"),
+                violation_error_message=GROUP_NAME_TAKEN,
             ),
         ]
 
@@ -192,8 +200,7 @@ class Project(models.Model):
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), name="unique_project_name_any_case",
-                violation_error_message=NAME_TAKEN.format(
-                    thing="project name", example="cn-north-4_Dev and cn-north-4_dev"),
+                violation_error_message=PROJECT_NAME_TAKEN,
             ),
         ]
 
@@ -234,7 +241,7 @@ class Policy(models.Model):
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), name="unique_policy_name_any_case",
-                violation_error_message=NAME_TAKEN.format(thing="policy name", example="Web Admins and web admins"),
+                violation_error_message=POLICY_NAME_TAKEN,
             ),
         ]
 

@@ -74,3 +74,16 @@ def test_a_rules_operator_reads_in_chinese_on_the_page_and_stays_english_in_the_
 def test_the_migrations_hold_every_label():
     """The labels are part of the migration state: a model change without its migration fails here."""
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_a_name_taken_in_another_letter_case_is_refused_in_chinese_and_in_the_same_english(as_user):
+    from tests.admin.conftest import form_data
+
+    admin = as_user("admin")
+    add = "/admin/accounts/usergroup/add/"
+    data = form_data(admin.get(add, **ZH), "usergroup", name="ADMIN", description="")
+    chinese = _page(admin.post(add, data, **ZH))
+    assert "此用户组名称已被使用：仅字母大小写不同的名称（ADMIN 和 admin）视为相同。" in chinese
+    english = _page(admin.post(add, data, **EN))
+    assert ("This group name is taken: names that differ only in letter case (ADMIN and admin) count as the same."
+            in english)
