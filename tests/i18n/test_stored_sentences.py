@@ -223,3 +223,20 @@ def test_django_admins_own_refusal_reads_in_chinese_in_the_audit_log():
     assert event.target_repr == "Django admin: user group"
     with translation.override("zh-hans"):
         assert event.shown_message == "Django 管理后台拒绝了删除此对象。"
+
+
+# --- a template sentence the template scanner missed (inside an {% if %} in an attribute)
+
+def test_accept_again_says_why_it_is_disabled_in_chinese(as_user):
+    from accounts.management.commands.seed_demo import demo_id
+    from images.models import ImageMember
+
+    rejected = demo_id("cn-north-4-dev-debian-data-01")
+    ImageMember.objects.filter(image_id=rejected, project__name="cn-north-4").update(status="rejected")
+    browser = as_user("viewer")
+    english = browser.get("/images/?project=cn-north-4&tab=shared", **EN).content.decode()
+    title = re.search(r'aria-disabled="true" title="([^"]*)" data-action="ims:images:share"', english)[1]
+    chinese = browser.get("/images/?project=cn-north-4&tab=shared", **ZH).content.decode()
+    shown = re.search(r'aria-disabled="true" title="([^"]*)" data-action="ims:images:share"', chinese)[1]
+    assert re.search(r"[\u4e00-\u9fff]", shown) and "ims:images:share" in shown
+    assert title == "You need ims:images:share in cn-north-4 to accept it."
