@@ -11,6 +11,9 @@ from django.core.management import call_command
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from .browsing import PASSWORD
+from .browsing import sign_in as sign_in_through_form
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Property tests judge answers, never speed: no per-example deadline and no "too slow" health check,
 # which a busy machine would turn into failures (speed is measured by bench/, not asserted here).
@@ -20,7 +23,6 @@ settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CHROMIUM = os.environ.get("IMSPERM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-PASSWORD = "imsperm-demo"
 # The sweeps over every page × persona check markup, which the database does not change: CI runs them in
 # its SQLite pass only, so the PostgreSQL pass does not take them twice.
 sweep_on_sqlite_only = pytest.mark.skipif(
@@ -106,11 +108,7 @@ def sign_in(page, live_demo):
     """Sign in through the real form: sign_in("viewer") leaves `page` on the first page after sign-in."""
 
     def go(username, password=PASSWORD):
-        page.goto(f"{live_demo.url}/accounts/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        sign_in_through_form(page, live_demo.url, username, password)
         return page
 
     return go

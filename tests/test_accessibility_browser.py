@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import Policy, User, UserGroup
 
+from .browsing import settled, sign_in
 from .conftest import sweep_on_sqlite_only
 
 pytestmark = pytest.mark.browser
@@ -52,11 +53,7 @@ def add_axe(page) -> None:
 
 def sign_in_as(page, base: str, username: str) -> None:
     page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "imsperm-demo")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
+    sign_in(page, base, username)
 
 
 def sweep_pages() -> list[str]:
@@ -117,8 +114,7 @@ class Sweep:
 
     def visit(self, persona: str, path: str) -> None:
         self.page.goto(self.base + path, wait_until="load")
-        if self.page.locator("[hx-trigger^=load]").count():
-            self.page.wait_for_load_state("networkidle")  # a part that loads itself after the page
+        settled(self.page)  # and the parts that load themselves after the page
         self.check(persona, path)
         self.open_row_menu(persona, path)
         self.follow_next_page(persona, path)

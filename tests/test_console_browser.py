@@ -14,7 +14,8 @@ from accounts.models import Policy, UserGroup
 from accounts.policy import ACTION_NAMES
 
 from .browsing import back, forward
-from .conftest import PASSWORD, sweep_on_sqlite_only
+from .browsing import sign_in as sign_in_through_form
+from .conftest import sweep_on_sqlite_only
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 8000
@@ -199,15 +200,13 @@ def test_every_page_for_every_persona_fits_a_phone_and_never_fails(browser, live
         context = browser.new_context(viewport=size)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT)
-        page.goto(f"{live_demo.url}/accounts/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("domcontentloaded")
+        sign_in_through_form(page, live_demo.url, username)
         for name, path in paths:
             response = page.goto(f"{live_demo.url}{path}")
             assert response.status in (200, 403, 404), (username, path, response.status)
-            page.screenshot(path=str(SCREENSHOTS / f"tour-{username}-{width_name}-{name}.png"), full_page=True)
+            # the whole page at a phone's width, where overflow shows; the window's worth at a desktop's
+            shot = SCREENSHOTS / f"tour-{username}-{width_name}-{name}.png"
+            page.screenshot(path=str(shot), full_page=width_name == "phone")
             if width_name == "phone" and overflow(page) > 0:
                 too_wide.append((username, name, overflow(page)))
         context.close()

@@ -8,14 +8,16 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from accounts.models import AccessRequest
+from tests.browsing import settled
 
 pytestmark = pytest.mark.browser
 IMAGE = "cn-north-4-ubuntu-system-00"
 
 
 def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
+    settled(page)
 
 
 def test_viewer_asks_admin_approves_viewer_deletes(page, live_demo, sign_in, screenshot):

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browsing import sign_in as sign_in_through_form
 from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -18,11 +19,7 @@ def sign_in_context(browser, url, username, password):
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    sign_in_through_form(page, url, username, password)
     return page
 
 
