@@ -70,7 +70,7 @@ class Image(models.Model):
     class OsType(models.TextChoices):
         LINUX = "Linux", "Linux"
         WINDOWS = "Windows", "Windows"
-        OTHER = "Other", "Other"
+        OTHER = "Other", gettext_lazy("Other")
 
     class Architecture(models.TextChoices):
         X86 = "x86", "x86"
@@ -97,8 +97,8 @@ class Image(models.Model):
     platform = models.CharField(gettext_lazy("platform"), max_length=32, choices=[(p, p) for p in PLATFORMS],
                                 default="Ubuntu")
     os_version = models.CharField(gettext_lazy("os version"), max_length=64, blank=True)
-    os_bit = models.PositiveSmallIntegerField(gettext_lazy("os bit"), choices=[(32, "32-bit"), (64, "64-bit")],
-                                              default=64)
+    os_bit = models.PositiveSmallIntegerField(gettext_lazy("os bit"), default=64,
+                                              choices=[(32, gettext_lazy("32-bit")), (64, gettext_lazy("64-bit"))])
     architecture = models.CharField(gettext_lazy("architecture"), max_length=4, choices=Architecture.choices,
                                     default=Architecture.X86)
     disk_format = models.CharField(gettext_lazy("disk format"), max_length=8, choices=DiskFormat.choices,

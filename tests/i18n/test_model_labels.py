@@ -87,3 +87,20 @@ def test_a_name_taken_in_another_letter_case_is_refused_in_chinese_and_in_the_sa
     english = _page(admin.post(add, data, **EN))
     assert ("This group name is taken: names that differ only in letter case (ADMIN and admin) count as the same."
             in english)
+
+
+def test_an_images_os_type_and_bits_read_in_chinese_and_in_the_same_english(as_user):
+    from django.utils import translation
+
+    from images.models import Image
+
+    browser = as_user("viewer")
+    chinese = browser.get("/images/?project=cn-north-4", **ZH).content.decode()
+    assert '<option value="Other">其他</option>' in chinese
+    english = browser.get("/images/?project=cn-north-4", **EN).content.decode()
+    assert '<option value="Other">Other</option>' in english
+    bits = dict(Image._meta.get_field("os_bit").choices)
+    with translation.override("zh-hans"):
+        assert str(bits[64]) == "64 位"
+    with translation.override("en"):
+        assert str(bits[64]) == "64-bit"
