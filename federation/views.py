@@ -305,8 +305,9 @@ def oidc_login(request, pk):
         return _turned_away(request, provider, _disabled(provider), status=403)
     next_url = request.GET.get("next", "")
     if next_url and not _safe_next(request, next_url):
-        services.record_refusal(provider, f"the address to go to after signing in, {next_url[:200]!r}, is not on "
-                                          "this site (open redirect); going to the home page instead")
+        services.record_refusal(provider, Message(gettext_noop("the address to go to after signing in, %(address)s, "
+                                                               "is not on this site (open redirect); going to the "
+                                                               "home page instead"), address=repr(next_url[:200])))
         next_url = ""
     request.session[NEXT_SESSION_KEY] = next_url
     try:
@@ -380,22 +381,32 @@ def _verified_claims(request, client) -> dict:
 
 def _signed_in_message(provider, outcome, claims, mfa_at) -> str:
     """The audit message of a sign-in: created or not, the rules that matched, the groups added and removed,
-    whether the provider's MFA was taken as the console's."""
-    return (f"Signed in with {provider.name}"
-            + (" (user created just in time)" if outcome.created else "")
-            + (f"; rules {', '.join(map(str, outcome.evaluation.matched_positions))} matched"
-               if outcome.evaluation.matched else "")
-            + (f"; added to {', '.join(outcome.added)}" if outcome.added else "")
-            + (f"; removed from {', '.join(outcome.removed)}" if outcome.removed else "")
-            + _mfa_words(provider, claims, mfa_at) + ".")
+    whether the provider's MFA was taken as the console's. English, worded clause by clause for the audit log
+    to show in the reader's language (accounts.wording)."""
+    clauses = [Message(gettext_noop("Signed in with %(name)s (user created just in time)") if outcome.created
+                       else gettext_noop("Signed in with %(name)s"), name=provider.name)]
+    if outcome.evaluation.matched:
+        clauses.append(Message(gettext_noop("rules %(positions)s matched"),
+                               positions=", ".join(map(str, outcome.evaluation.matched_positions))))
+    if outcome.added:
+        clauses.append(Message(gettext_noop("added to %(groups)s"), groups=", ".join(outcome.added)))
+    if outcome.removed:
+        clauses.append(Message(gettext_noop("removed from %(groups)s"), groups=", ".join(outcome.removed)))
+    mfa_words = _mfa_words(provider, claims, mfa_at)
+    if mfa_words:
+        clauses.append(mfa_words)
+    joined = clauses[-1]
+    for clause in reversed(clauses[:-1]):
+        joined = Message(gettext_noop("%(first)s; %(then)s"), first=clause, then=joined)
+    return Message(gettext_noop("%(clauses)s."), clauses=joined)
 
 
-def _mfa_words(provider, claims, mfa_at) -> str:
+def _mfa_words(provider, claims, mfa_at) -> Message | None:
     if mfa_at is not None:
-        return "; its MFA (amr) trusted as the console's"
+        return Message(gettext_noop("its MFA (amr) trusted as the console's"))
     if trust.provider_did_mfa(claims):
-        return "; its MFA (amr) not trusted by this provider's settings"
-    return ""
+        return Message(gettext_noop("its MFA (amr) not trusted by this provider's settings"))
+    return None
 
 
 def active_providers():

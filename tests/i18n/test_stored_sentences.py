@@ -240,3 +240,24 @@ def test_accept_again_says_why_it_is_disabled_in_chinese(as_user):
     shown = re.search(r'aria-disabled="true" title="([^"]*)" data-action="ims:images:share"', chinese)[1]
     assert re.search(r"[\u4e00-\u9fff]", shown) and "ims:images:share" in shown
     assert title == "You need ims:images:share in cn-north-4 to accept it."
+
+
+def test_a_federated_sign_in_reads_in_chinese_clause_by_clause_in_the_audit_log():
+    from types import SimpleNamespace
+
+    from accounts import audit
+    from federation.views import _signed_in_message
+
+    outcome = SimpleNamespace(created=True, evaluation=SimpleNamespace(matched=True, matched_positions=[1, 3]),
+                              added=["ops", "dev"], removed=["old"])
+    message = _signed_in_message(SimpleNamespace(name="Corp"), outcome, {}, 1.0)
+    assert message == ("Signed in with Corp (user created just in time); rules 1, 3 matched; added to ops, dev; "
+                       "removed from old; its MFA (amr) trusted as the console's.")
+    event = audit.record(actor=None, action="signin:federated", message=message)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    with translation.override("zh-hans"):
+        assert stored.shown_message == ("已通过 Corp 登录（用户已即时创建）；匹配了规则 1, 3；已加入 ops, dev；"
+                                        "已移出 old；其 MFA（amr）被视为控制台的 MFA。")
+    quiet = SimpleNamespace(created=False, evaluation=SimpleNamespace(matched=False, matched_positions=[]),
+                            added=[], removed=[])
+    assert _signed_in_message(SimpleNamespace(name="Corp"), quiet, {}, None) == "Signed in with Corp."
