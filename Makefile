@@ -46,9 +46,10 @@ test: setup
 
 # The fast lane: everything but the browser tests, the deployment tests (real gunicorn workers) and the sweeps (every
 # route, field or change for every persona: the crawler, the fuzzers, the brute forces; marker `sweep`).
+# Its property tests draw a quarter of their examples (tests/properties.py); make test and CI draw them all.
 test-fast: setup
 	@scripts/ensure-gettext
-	$(PYTEST) -m "not browser and not deployment and not sweep" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	IMSPERM_FAST_LANE=1 $(PYTEST) -m "not browser and not deployment and not sweep" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # CI's PostgreSQL pass: the fast lane and the sweeps, i.e. everything a database can change (not the
 # browser's markup, not the deployment tests, which run on PostgreSQL and Redis in any case).

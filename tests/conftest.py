@@ -13,11 +13,13 @@ from hypothesis import settings as hypothesis_settings
 
 from .browsing import PASSWORD
 from .browsing import sign_in as sign_in_through_form
+from .properties import examples
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Property tests judge answers, never speed: no per-example deadline and no "too slow" health check,
 # which a busy machine would turn into failures (speed is measured by bench/, not asserted here).
-hypothesis_settings.register_profile("imsperm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("imsperm", deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                                      max_examples=examples(100))  # a quarter in the fast lane: tests/properties.py
 hypothesis_settings.load_profile("imsperm")
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -33,6 +33,7 @@ from accounts.models import User, UserGroup
 from accounts.policy import locate
 from api import services
 from api.models import ApiToken, token_digest
+from tests.properties import examples
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -201,7 +202,7 @@ def test_every_hostile_fragment_deep_in_every_json_endpoint_is_a_located_refusal
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-@hypothesis_settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(max_examples=examples(12), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_hostile_fragments_anywhere_are_located_refusals(endpoint, data):
     place = data.draw(st.sampled_from(places(endpoint.document)), label="place")

@@ -24,6 +24,7 @@ from accounts.authz import (
 from accounts.policy import ACTION_NAMES, SERVICES, ActionTable, compile_document, evaluate, get_action, lower_keys
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 from tests.policy.test_policy_evaluator import CONTEXT_VALUES, contexts, documents
+from tests.properties import examples
 
 CATALOGUE_ACTIONS = sorted(ACTION_NAMES)
 PROJECT_NAMES = ["cn-north-4", "eu-west-101", "eu-west-101_dev"]
@@ -148,7 +149,7 @@ requests = st.tuples(
 
 # The table alone, against evaluate().
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(documents(), max_size=4), st.lists(st.integers(0, 3), max_size=8),
        st.sampled_from([*CATALOGUE_ACTIONS, "ecs:servers:list"]), st.lists(contexts(), min_size=1, max_size=4))
 def test_the_table_decides_as_the_evaluator_for_every_context(texts, picks, action, request_contexts):
@@ -325,7 +326,7 @@ def test_a_conditional_deny_means_the_permission_is_not_held_outright():
 
 # Who can (accounts.who_can) joins each group's table instead of scanning a member's policies again.
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(documents(), min_size=1, max_size=4), st.lists(st.lists(st.integers(0, 3), max_size=4), max_size=4),
        st.sampled_from(CATALOGUE_ACTIONS), st.lists(contexts(), min_size=1, max_size=3))
 def test_joined_tables_decide_as_one_table_over_all_their_policies(texts, groups, action, request_contexts):
@@ -342,7 +343,7 @@ def test_joined_tables_decide_as_one_table_over_all_their_policies(texts, groups
             whole, action, context)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(compiled_grants(is_active=True, is_admin=False), min_size=1, max_size=2), requests)
 def test_joined_grants_explain_as_the_members_own_grants(parts, request_):
     action, project, _, extra = request_

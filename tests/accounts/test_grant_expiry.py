@@ -26,6 +26,7 @@ from accounts.expiry import until_text
 from accounts.models import AuditEvent, Grant, Membership, Policy, Project, User, UserGroup
 from tests.accounts.test_decision_table import plain_decide
 from tests.policy.test_policy_evaluator import contexts, documents
+from tests.properties import examples
 
 T0 = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
 PROJECT_NAMES = ["cn-north-4", "cn-north-4_dev", "eu-west-101"]  # demo projects
@@ -58,7 +59,7 @@ asked = st.tuples(st.sampled_from(["ims:images:list", "ims:images:delete", "ims:
                   st.one_of(st.none(), st.sampled_from(PROJECT_NAMES)), st.one_of(st.none(), contexts()))
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(texts=st.lists(documents(), min_size=1, max_size=4), plans=grant_plans,
        moments=st.lists(st.integers(-120, 120), min_size=1, max_size=6).map(sorted),
        requests=st.lists(asked, min_size=1, max_size=6))

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from accounts.policy import ActionTable, compile_document, evaluate, lower_keys
 from accounts.policy.conditions import CompiledCondition
 from tests.policy.test_policy_evaluator import OPERATORS
+from tests.properties import examples
 from tests.work import python_steps
 
 ACTIONS = ["ims:images:get", "ims:images:update", "ims:images:delete"]
@@ -91,7 +92,7 @@ def contexts(draw):
     return context
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(documents, min_size=1, max_size=4), st.lists(st.integers(0, 3), min_size=1, max_size=6),
        st.lists(contexts(), min_size=1, max_size=8))
 def test_every_table_decides_as_the_evaluator_however_often_it_is_asked(texts, picks, asked):
@@ -105,7 +106,7 @@ def test_every_table_decides_as_the_evaluator_however_often_it_is_asked(texts, p
             assert table.decide(lower_keys(context)) == evaluate(policies, action, context), (action, context)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(documents, min_size=1, max_size=3), st.lists(contexts(), min_size=1, max_size=5))
 def test_joined_tables_share_conditions_and_still_decide_as_the_evaluator(texts, asked):
     compiled = [compile_document(document) for document in texts]

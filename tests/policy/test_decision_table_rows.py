@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from accounts.policy import ActionTable, RowDecider, RowKeys, compile_document, evaluate, lower_keys
 from accounts.policy.conditions import CompiledCondition
 from tests.policy.test_decision_table_conditions import ACTIONS, contexts, documents
+from tests.properties import examples
 
 IMAGE_KEYS = ["ims:ResourceTag/env", "ims:ResourceTag/team", "ims:OsType", "ims:Platform", "ims:ImageType"]
 ROW_VALUES = ["prod", "dev", "PROD", "a", "Linux", "Windows", "Ubuntu", "private", "shared", "", None, 1, True,
@@ -36,7 +37,7 @@ def asked_row(row: dict, as_row_keys: bool):
     return RowKeys(row) if as_row_keys else dict(row)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(documents, min_size=1, max_size=4), st.lists(st.integers(0, 3), min_size=1, max_size=6),
        st.lists(contexts(), min_size=1, max_size=4), st.lists(rows, min_size=1, max_size=8), st.booleans())
 def test_rows_of_each_request_are_decided_as_the_evaluator(texts, picks, requests, page, as_row_keys):
@@ -67,7 +68,7 @@ def read_as_the_service_reads(found, row: dict):
     return found.in_full(keys)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(documents, min_size=1, max_size=4), st.lists(st.integers(0, 3), min_size=1, max_size=6),
        st.lists(contexts(), min_size=1, max_size=4), st.lists(rows, min_size=1, max_size=8))
 def test_rows_read_through_the_deciders_memo_are_decided_as_the_evaluator(texts, picks, requests, page):
@@ -205,7 +206,7 @@ def time_statements(draw):
     return {"Effect": draw(st.sampled_from(["Allow", "Deny"])), "Action": ["ims:images:get"], "Condition": block}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(time_statements(), min_size=1, max_size=5), st.lists(times(), min_size=1, max_size=12))
 def test_times_on_and_around_the_listed_instants_are_decided_as_the_evaluator(statements, asked):
     # Each statement a grant of its own; a time-only group mixes date comparisons, presence tests and

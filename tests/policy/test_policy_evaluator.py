@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from accounts.policy import ACTION_NAMES, IMS_ACTIONS, compile_document, evaluate, strongest, validate_document
 from accounts.policy.evaluator import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY
+from tests.properties import examples
 
 ACTIONS = [*sorted(ACTION_NAMES), "ecs:servers:list", "ecs:servers:delete", "obs:buckets:get"]
 PATTERNS = [
@@ -251,13 +252,13 @@ def reference_decide(documents, action, context):
     return EXPLICIT_DENY if denied else ALLOW if allowed else IMPLICIT_DENY
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(many_documents, actions, contexts())
 def test_evaluate_agrees_with_the_reference_model(documents, action, context):
     assert evaluate(compiled(documents), action, context).outcome == reference_decide(documents, action, context)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(many_documents, actions, contexts())
 def test_the_strongest_of_each_statement_alone_is_the_decision_of_them_all(documents, action, context):
     """The combining rule the impact previews rely on: deciding each statement on its own and taking the
@@ -268,7 +269,7 @@ def test_the_strongest_of_each_statement_alone_is_the_decision_of_them_all(docum
     assert strongest(alone) == evaluate(compiled(documents), action, context).outcome
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(documents())
 def test_generated_documents_are_valid_policies(document):
     assert validate_document(document, system=True).ok

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from accounts.policy import ACTION_NAMES, compile_document, evaluate, expand_pattern, validate_document
 from accounts.policy.glob import ActionPatterns, glob
+from tests.properties import examples
 
 # Small alphabets, weighted towards "a" and "*", so that chunks overlap and stars compete.
 SUBJECTS = st.lists(st.sampled_from("aaab:\n"), max_size=10).map("".join)
@@ -48,7 +49,7 @@ def old_action_match(patterns: list[str], action: str) -> bool:
     return re.fullmatch("|".join(f"(?:{a})" for a in alternatives), action.lower()) is not None
 
 
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 @given(PATTERNS, SUBJECTS)
 @example("*aa*aa*", "aaa")
 @example("*a?*?a", "aaa")
@@ -57,7 +58,7 @@ def test_the_glob_agrees_with_the_recursive_definition_and_the_old_regex(pattern
     assert glob(pattern).matches(subject) == reference_match(pattern, subject) == old_string_match(pattern, subject)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(PATTERNS, SUBJECTS)
 def test_without_single_character_wildcards_a_question_mark_is_itself(pattern, subject):
     assert glob(pattern, single=False).matches(subject) == reference_match(pattern, subject, single=False)
@@ -70,7 +71,7 @@ def test_repeating_a_star_changes_nothing(pattern, subject, where, extra):
     assert glob(repeated).matches(subject) == glob(starred).matches(subject)
 
 
-@settings(max_examples=800)
+@settings(max_examples=examples(800))
 @given(st.lists(st.tuples(SEGMENT, SEGMENT, SEGMENT), min_size=1, max_size=3),
        st.text(alphabet="aAbB:", max_size=9))
 def test_action_patterns_agree_with_the_old_per_segment_regex(segments, action):
@@ -100,7 +101,7 @@ CATALOGUE_PIECES = [*sorted({piece for name in ACTION_NAMES for part in name.spl
 CATALOGUE_SEGMENT = st.lists(st.sampled_from(CATALOGUE_PIECES), min_size=1, max_size=3).map("".join)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.tuples(CATALOGUE_SEGMENT, CATALOGUE_SEGMENT, CATALOGUE_SEGMENT).map(":".join))
 def test_expanding_a_pattern_finds_the_actions_the_old_regex_found(pattern):
     expected = {name for name in ACTION_NAMES if old_action_match([pattern], name)}
@@ -158,7 +159,7 @@ def _covered_pairwise(actions: list[str]) -> dict[int, str]:
     return covered
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.lists(st.sampled_from(VALIDATOR_PATTERNS), min_size=1, max_size=8))
 def test_covered_patterns_are_the_ones_the_pairwise_definition_finds(actions):
     result = validate_document(_document([("Allow", actions)]))
@@ -170,7 +171,7 @@ def test_covered_patterns_are_the_ones_the_pairwise_definition_finds(actions):
     assert found == _covered_pairwise(actions)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.lists(st.tuples(st.sampled_from(["Allow", "Deny"]),
                           st.lists(st.sampled_from(VALIDATOR_PATTERNS), min_size=1, max_size=3)),
                 min_size=1, max_size=5))

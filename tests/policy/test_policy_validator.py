@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from accounts.policy import expand_pattern, validate_document, validate_text
 from accounts.policy.catalogue import IMS_ACTIONS
+from tests.properties import examples
 
 
 def policy(*statements, version="1.1"):
@@ -455,14 +456,14 @@ policy_like = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_validate_text_never_raises_on_arbitrary_text(text):
     result = validate_text(text)
     assert all(f.tier in ("error", "warning", "suggestion") for f in result.findings)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(json_values | policy_like)
 def test_validate_document_never_raises_on_json_like_values(value):
     result = validate_document(value)
@@ -472,7 +473,7 @@ def test_validate_document_never_raises_on_json_like_values(value):
     validate_document(value, system=True)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(policy_like)
 def test_validating_the_text_of_a_document_gives_the_same_findings(value):
     text = json.dumps(value, indent=2)
