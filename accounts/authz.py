@@ -270,7 +270,16 @@ class CompiledGrants:
                                 is_admin=self.is_admin, rules=self.rules, stamp=self.stamp)
         if is_active == self.is_active:
             member._covering, member._cells = self._covering, self._cells
+        if "keys_read" in self.__dict__:  # the same rules: read the same keys
+            member.keys_read = self.keys_read
         return member
+
+    @cached_property
+    def keys_read(self) -> frozenset[str]:
+        """The condition keys (lower-cased) that some statement of these grants reads: a value no
+        statement reads cannot change a decision, so a page need not look it up (Authorization._row)."""
+        return frozenset(key for rule in self.rules for statement in rule.compiled.statements
+                         if statement.condition is not None for key in statement.condition.keys)
 
     @cached_property
     def project_names_with_any_permission(self) -> frozenset[str] | None:
@@ -342,6 +351,7 @@ class Authorization:
         self._bases: dict[tuple, dict] = {}  # lower-cased, by (service, region, project name)
         self._rows: dict[int, list] = {}  # by the id of the image asked about: see _row
         self._places: dict[tuple, dict] = {}  # action -> its entry (see _entry), by (project name, region)
+        self._keys_read: frozenset[str] | None = None  # grants.keys_read, once an image is asked about
 
     @property
     def rules(self) -> tuple[GrantRule, ...]:
@@ -379,7 +389,7 @@ class Authorization:
             return entry
         keys = row[3]
         if keys is None:
-            keys, plain = _row_keys(image, row[5])
+            keys, plain = _row_keys(image, row[5], "ims:imagetype" in self._keys_read)
             row[3], row[4] = keys, plain
         if row[4]:  # every value None or a text: the decider's memo read here, without a call
             read = entry.read
@@ -443,8 +453,11 @@ class Authorization:
         project_name = getattr(project, "name", project)
         if project_name is None:
             project_name = _related(image, "project").name
-        region = None
-        if project_name:  # requested_region, with the region read from the loaded relations when it is there
+        keys_read = self._keys_read
+        if keys_read is None:
+            keys_read = self._keys_read = self.grants.keys_read
+        region = None  # when no statement reads it, read once per place instead (_base)
+        if project_name and "g:requestedregion" in keys_read:  # requested_region, from the loaded relations
             state = getattr(project, "_state", None)
             region = getattr(state.fields_cache.get("region") if state is not None else None, "code", None)
             if not region:
@@ -508,15 +521,14 @@ def is_image_key(key: str) -> bool:
     return key in _IMAGE_KEYS or key.startswith(_TAG_PREFIX)
 
 
-def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
+def _row_keys(image, project_name: str | None, type_read: bool = True) -> tuple[RowKeys, bool]:
     """`lower_keys(image_context(image, project_name))`, built directly (a page builds one per row),
-    and whether each of its values is None or exactly a text (ActionTable.for_request remembers those)."""
+    and whether each of its values is None or exactly a text (ActionTable.for_request remembers those).
+    Unless `type_read`, ims:imagetype holds the image's own type, not "shared" from another project
+    (nothing reads it: the image's project is not looked up)."""
     image_type, os_type, platform, architecture = image.image_type, image.os_type, image.platform, image.architecture
-    if image_type == "private" and project_name:
-        state = getattr(image, "_state", None)  # _related(image, "project"), inlined: once per row
-        own = state.fields_cache.get("project") if state is not None else None
-        if (getattr(image, "project", None) if own is None else own).name != project_name:
-            image_type = "shared"
+    if image_type == "private" and project_name and type_read:
+        image_type = _private_seen_from(image, image_type, project_name)
     keys = RowKeys()
     keys["ims:imagetype"] = image_type
     keys["ims:ostype"] = os_type
@@ -542,6 +554,12 @@ def _row_keys(image, project_name: str | None) -> tuple[RowKeys, bool]:
         # of image_context's order, which is not always the last tag's.
         keys, plain = RowKeys(lower_keys(image_context(image, project_name))), False
     return keys, plain or _PLAIN_TYPES.issuperset(map(type, keys.values()))
+
+
+def _private_seen_from(image, image_type, project_name: str):
+    """A private image's ims:ImageType (`image_type`) seen from `project_name`: "shared" in any project
+    but its own."""
+    return image_type if _related(image, "project").name == project_name else "shared"
 
 
 def _related(instance, name: str):
