@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.sqlite_files import migrated_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def race(tmp_path, scenario: str, transaction_mode: str = "") -> dict:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}", "DJANGO_DEBUG": "1"}
+    env = {**os.environ, "DATABASE_URL": migrated_database(tmp_path / "race.sqlite3"), "DJANGO_DEBUG": "1"}
     completed = subprocess.run(
         [sys.executable, "-m", "tests.sqlite_race", scenario, *([transaction_mode] if transaction_mode else [])],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sqlite_files import migrated_database
+
 pytestmark = pytest.mark.deployment  # real gunicorn workers: out of the fast lane
 ROOT = Path(__file__).resolve().parents[2]
 CELL = re.compile(r'data-project="eu-west-101" data-actions="ims:images:delete"\s+data-allowed="(true|false)"')
@@ -53,9 +55,8 @@ class Browser:
 
 @pytest.fixture
 def two_workers(tmp_path):
-    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": migrated_database(tmp_path / "db.sqlite3"),
            "IMSPERM_MEDIA_ROOT": str(tmp_path / "media")}
-    manage(env, "migrate", "--noinput")
     manage(env, "seed_demo")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "imsperm.wsgi", "--workers", "2",

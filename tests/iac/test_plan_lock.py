@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.sqlite_files import migrated_database
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def race(tmp_path, scenario: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}", "DJANGO_DEBUG": "1"}
+    env = {**os.environ, "DATABASE_URL": migrated_database(tmp_path / "race.sqlite3"), "DJANGO_DEBUG": "1"}
     completed = subprocess.run([sys.executable, "-m", "tests.iac.plan_race", scenario], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=300, check=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
