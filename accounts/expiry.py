@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, override
 
 from preferences.moments import offset_label
 
@@ -23,6 +23,27 @@ def until_text(moment: datetime | None, now: datetime | None = None) -> str:
     when = local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%Y-%m-%d %H:%M")
     return gettext("until %(when)s %(zone)s (%(distance)s)") % {
         "when": when, "zone": offset_label(local), "distance": distance(moment - now)}
+
+
+class Until(str):
+    """A grant's end as `until_text` wrote it in English at `now` (the text stored in the audit log), that
+    reads again in the reader's language and time zone (`localized`), still measured from `now`: how far off
+    the end was when it was written. accounts.wording stores it as the two moments."""
+
+    moment: datetime
+    now: datetime
+
+    def __new__(cls, moment: datetime, now: datetime):
+        with override("en"):
+            text = super().__new__(cls, until_text(moment, now))
+        text.moment, text.now = moment, now
+        return text
+
+    def __reduce__(self):
+        return Until, (self.moment, self.now)
+
+    def localized(self) -> str:
+        return until_text(self.moment, self.now)
 
 
 def distance(delta) -> str:

@@ -12,13 +12,16 @@ from django.utils.translation import gettext, ngettext
 
 def localized(message) -> str:
     """`message` in the active language: a Message's template translated, its parameters verbatim
-    (a parameter that is itself a Message translated too; a counted one in the language's plural form);
-    any other text unchanged."""
+    (a parameter that is itself a Message translated too; a counted one in the language's plural form; one
+    with a `localized()` of its own rendered by it); any other text unchanged."""
+    own = getattr(message, "localized", None)
+    if callable(own):  # a text that renders itself (accounts.expiry.Until: a moment in the reader's zone)
+        return own()
     template = getattr(message, "template", None)
     if template is None:
         return "" if message is None else str(message)
     params = {name: ", ".join(localized(item) for item in value) if isinstance(value, tuple)
-              else localized(value) if hasattr(value, "template") else value
+              else localized(value) if hasattr(value, "template") or hasattr(value, "localized") else value
               for name, value in message.params.items()}
     plural = getattr(message, "plural", None)
     if plural is not None:

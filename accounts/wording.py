@@ -9,6 +9,9 @@ justification, a deny reason, an approval note) and rows written before have no 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from django.utils.translation import override
 
 from .findings import localized
@@ -32,6 +35,8 @@ def _param(value):
         return {"list": [_param(item) for item in value]}
     if hasattr(value, "template"):
         return {"message": to_json(value)}
+    if hasattr(value, "moment"):  # accounts.expiry.Until: a grant's end, as the two moments
+        return {"until": {"moment": value.moment.isoformat(), "now": value.now.isoformat()}}
     if value is None or isinstance(value, int | float):
         return value
     return str(value)
@@ -53,6 +58,10 @@ def _value(raw):
             return tuple(_value(item) for item in raw["list"])
         if "message" in raw:
             return from_json(raw["message"])
+        if "until" in raw:
+            from .expiry import Until
+
+            return Until(datetime.fromisoformat(raw["until"]["moment"]), datetime.fromisoformat(raw["until"]["now"]))
     return raw
 
 
@@ -82,6 +91,9 @@ def decision_message(decision) -> str:
     authz.Explanation's deny (its reasons each a sentence of their own), or a no-escalation refusal (one with
     a `reason`, escalation.EscalationRefusal). The English is exactly authz.english_summary's; a decision
     whose wording cannot say the same is stored as plain English."""
+    from .authz import clock
+
+    now = clock()
     with override("en"):
         english = str(decision.summary)
     if hasattr(decision, "reason") and not hasattr(decision, "matched"):
@@ -91,7 +103,7 @@ def decision_message(decision) -> str:
         if template is None:
             return english
         message = Message(template, project=decision.project, action=decision.action,
-                          reasons=_joined([_reason(reason) for reason in decision.reasons]))
+                          reasons=_joined([_reason(reason, now) for reason in decision.reasons]))
     return message if message == english else english
 
 
@@ -101,10 +113,14 @@ def _joined(reasons: list) -> Message:
                    **{f"r{i}": reason for i, reason in enumerate(reasons)})
 
 
-def _reason(reason):
-    if reason.expires is not None:  # its end is worded for the moment it was decided: kept as written
-        with override("en"):
-            return str(reason)
+def _reason(reason, now):
+    """One reason as authz.Reason says it; a grant's end after it as the summary writes it (one space, not
+    translated), the end read later in the reader's zone and language, measured from `now`."""
+    if reason.expires is not None:
+        from .expiry import Until
+
+        return Message("%(reason)s %(until)s", reason=_reason(replace(reason, expires=None), now),
+                       until=Until(reason.expires, now))
     if reason.grant_id is None:
         return Message(gettext_noop("member of the %(group)s group (allowed everything)"), group=reason.group_name)
     template = (gettext_noop("Deny in %(policy)s Statement %(statement)s, granted to group %(group)s on %(scope)s")

@@ -261,3 +261,30 @@ def test_a_federated_sign_in_reads_in_chinese_clause_by_clause_in_the_audit_log(
     quiet = SimpleNamespace(created=False, evaluation=SimpleNamespace(matched=False, matched_positions=[]),
                             added=[], removed=[])
     assert _signed_in_message(SimpleNamespace(name="Corp"), quiet, {}, None) == "Signed in with Corp."
+
+
+# --- an explicit deny whose grant ends: its end read in the reader's zone and language
+
+def test_an_explicit_deny_with_an_end_reads_in_chinese_in_the_readers_zone(as_user, image_named):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from accounts.models import Grant, Policy
+
+    developers = UserGroup.objects.get(grants__policy__name="DenyImageDeletion")
+    end = authz.clock().replace(microsecond=0) + timedelta(days=3)
+    services.grant_set_expires(actor=None, group=developers, policy=Policy.objects.get(name="DenyImageDeletion"),
+                               expires=end)
+    assert Grant.objects.get(group=developers, policy__name="DenyImageDeletion").expires == end
+    image = image_named("cn-north-4-dev-centos-system-00")
+    as_user("developer").post(f"/images/{image.pk}/delete/?project=cn-north-4_dev", **EN)
+    event = AuditEvent.objects.filter(action="ims:images:delete", outcome="denied").latest("pk")
+    decision = authz.decide(user("developer"), "ims:images:delete", project=project("cn-north-4_dev"), image=image)
+    assert event.message == _in("en", lambda: decision.summary) and " until " in event.message
+    chinese = _audit(as_user, "ims:images:delete", ZH)
+    assert "有效至" in chinese and "until" not in chinese and "DenyImageDeletion" in chinese
+    assert event.message in _audit(as_user, "ims:images:delete", EN)
+    with timezone.override(ZoneInfo("Asia/Shanghai")), translation.override("zh-hans"):
+        shown = event.shown_message
+        assert f"有效至 {timezone.localtime(end):%Y-%m-%d %H:%M} GMT+08:00（3 天后）" in shown
