@@ -37,13 +37,18 @@ def asked_row(row: dict, as_row_keys: bool):
     return RowKeys(row) if as_row_keys else dict(row)
 
 
+def granted(texts, picks):
+    """The drawn documents granted (a pick may grant one document twice) and each action's table of them."""
+    compiled = [compile_document(document) for document in texts]
+    policies = [(f"grant-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]
+    return policies, {action: ActionTable(policies, action) for action in ACTIONS}
+
+
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(documents, min_size=1, max_size=4), st.lists(st.integers(0, 3), min_size=1, max_size=6),
        st.lists(contexts(), min_size=1, max_size=4), st.lists(rows, min_size=1, max_size=8), st.booleans())
 def test_rows_of_each_request_are_decided_as_the_evaluator(texts, picks, requests, page, as_row_keys):
-    compiled = [compile_document(document) for document in texts]
-    policies = [(f"grant-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]
-    tables = {action: ActionTable(policies, action) for action in ACTIONS}
+    policies, tables = granted(texts, picks)
     # Request after request, and back: each binds the same tables, whose memos the others filled.
     for request in [*requests, *reversed(requests)]:
         fixed = lower_keys(request)
@@ -74,9 +79,7 @@ def read_as_the_service_reads(found, row: dict):
 def test_rows_read_through_the_deciders_memo_are_decided_as_the_evaluator(texts, picks, requests, page):
     # The service's own reading of a request's deciders (an answer no row can change; the memo looked
     # up in place; the row decided in full), request after request and back, over the same tables.
-    compiled = [compile_document(document) for document in texts]
-    policies = [(f"grant-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]
-    tables = {action: ActionTable(policies, action) for action in ACTIONS}
+    policies, tables = granted(texts, picks)
     for request in [*requests, *reversed(requests)]:
         fixed = lower_keys(request)
         for action, table in tables.items():
