@@ -16,6 +16,7 @@ import os
 import random
 import re
 import struct
+import sys
 import time
 import uuid
 from collections import Counter
@@ -23,6 +24,10 @@ from pathlib import Path
 
 from locust import HttpUser, between, events, task
 from locust.exception import StopUser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from loadtest import figures
 
 WORLD = json.loads(Path(os.environ["LOADTEST_WORLD"]).read_text())
 SERVERS = os.environ["LOADTEST_SERVERS"].split(",")
@@ -76,21 +81,7 @@ def _measured(name, response_time, response=None, **_):
 @events.quitting.add_listener
 def _write_results(**_):
     duration = time.time() - _clock.get("start", time.time())
-
-    def percentiles(times):
-        times = sorted(times)
-        return {f"p{p}_ms": round(times[min(len(times) - 1, p * len(times) // 100)], 1) if times else None
-                for p in (50, 95, 99)}
-
-    summary = {
-        "requests": len(MEASURED), "seconds": round(duration, 1),
-        "rps": round(len(MEASURED) / duration, 1) if duration else None,
-        **percentiles([ms for _name, ms, _status in MEASURED]),
-        # Signing in hashes the password (PBKDF2, on purpose slow): the pages and writes without it.
-        "without_sign_in": percentiles([ms for name, ms, _status in MEASURED if name != "sign in"]),
-        "by_status": dict(sorted(Counter(str(status) for _name, _ms, status in MEASURED).items())),
-        "unexpected": dict(sorted(UNEXPECTED.items())),
-    }
+    summary = figures.summary(MEASURED, UNEXPECTED, duration)
     Path(os.environ["LOADTEST_SUMMARY"]).write_text(json.dumps(summary))
     Path(os.environ["LOADTEST_JOURNAL"]).write_text("".join(json.dumps(entry) + "\n" for entry in JOURNAL))
     if REQUESTS is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtest import deployment
+from loadtest import deployment, figures
 
 REPORT = deployment.ROOT / "loadtest-report"
 
@@ -93,6 +93,8 @@ def _reported(result: dict) -> int:
     """Keep and print the report; the exit code: 1 when any check is not zero."""
     (REPORT / "report.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
+    if "targets" in result:
+        print(figures.targets_table(result["targets"]))
     failed = {name: count for name, count in result["checks"].items() if count}
     print("== checks " + ("FAILED: " + json.dumps(failed) if failed else "passed: all zero"))
     return 1 if failed else 0
@@ -118,19 +120,21 @@ def main() -> int:
                        env={**site.env(), "LOADTEST_USERS": str(users)}, check=True)
         servers = [site.start_server(workers=workers, redis_url=redis_url, log_name=f"server-{n}") for n in (1, 2)]
         print(f"== two servers ({workers} workers each, Redis {'down' if redis_down else 'up'}): {', '.join(servers)}")
-        started = time.time()
+        started, at_start = time.time(), cpu_seconds(site)  # the servers' start-up is not the load's
         _locust(world, servers, journal, summary, seconds, users)
-        cpu = cpu_seconds(site)
+        cpu = {part: round(used - at_start[part], 1) for part, used in cpu_seconds(site).items()}
         site.stop_servers()
         verdict = subprocess.run([sys.executable, "loadtest/world.py", "verify", str(world), str(journal)],
                                  cwd=deployment.ROOT, env=site.env(), check=True, capture_output=True, text=True)
         result = {"servers": 2, "workers_per_server": workers, "redis": "down" if redis_down else "up",
                   "cores": os.cpu_count(), "users": users,
                   "load": json.loads(summary.read_text()), **json.loads(verdict.stdout.strip().splitlines()[-1]),
-                  "cpu_seconds": cpu, "load_average_1min": round(os.getloadavg()[0], 1),
+                  "cpu_seconds": cpu, "cpu_seconds_before_load": at_start,
+                  "load_average_1min": round(os.getloadavg()[0], 1),
                   "wall_seconds": round(time.time() - started, 1)}
         requests = result["load"]["requests"]
         result["cpu_ms_per_request"] = {part: round(1000 * used / requests, 1) for part, used in cpu.items()}
+        result["targets"] = figures.targets(result["load"], result["cpu_ms_per_request"]["app_servers"])
         _answer_checks(result)
         _server_log_checks(result, work)
         return _reported(result)
