@@ -9,10 +9,12 @@ justification, a deny reason, an approval note) and rows written before have no 
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
-from django.utils.translation import override
+from django.utils.translation import get_language, override, trans_real
 
 from .findings import localized
 from .policy.messages import Message, gettext_noop, ngettext
@@ -129,3 +131,106 @@ def _reason(reason, now):
     scope = Message(_ALL_RESOURCES) if reason.scope == _ALL_RESOURCES else reason.scope
     return Message(template, policy=reason.policy_name, statement=reason.statement_index + 1,
                    group=reason.group_name, scope=scope)
+
+
+# --- refusals a service raised in the operator's language (Django admin), stored in English -----------
+
+class _Recording:
+    """The active translation, remembering each sentence it translated: (template, plural, count, text)."""
+
+    def __init__(self, inner):
+        self.inner, self.used = inner, []
+
+    def gettext(self, template):
+        text = self.inner.gettext(template)
+        self.used.append((template, None, None, text))
+        return text
+
+    def ngettext(self, singular, plural, count):
+        text = self.inner.ngettext(singular, plural, count)
+        self.used.append((singular, plural, count, text))
+        return text
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@contextmanager
+def recording():
+    """Inside, eager gettext/ngettext calls of this thread are remembered (`.used`) as they are made, in the
+    active language, so a sentence a service made can be worded afterwards (`worded`). A `translation.override`
+    inside ends the remembering (it restores the plain translation): what is made after it is not worded."""
+    previous = getattr(trans_real._active, "value", None)
+    recorder = _Recording(previous if previous is not None else trans_real.translation(get_language()))
+    trans_real._active.value = recorder
+    try:
+        yield recorder
+    finally:
+        if previous is None:
+            del trans_real._active.value
+        else:
+            trans_real._active.value = previous
+
+
+_FIELD = re.compile(r"%\((\w+)\)([sdif])|%%")
+
+
+def _pattern(translated: str):
+    """A regular expression reading a translated template's parameters back out of a sentence made from it."""
+    parts, seen, kinds, end = [], set(), {}, 0
+    for field in _FIELD.finditer(translated):
+        parts.append(re.escape(translated[end:field.start()]))
+        end = field.end()
+        name, kind = field.group(1), field.group(2)
+        if name is None:
+            parts.append("%")
+        elif name in seen:
+            parts.append(f"(?P={name})")
+        else:
+            seen.add(name)
+            kinds[name] = kind
+            parts.append(f"(?P<{name}>.+?)")
+    parts.append(re.escape(translated[end:]))
+    return re.compile("".join(parts), re.DOTALL), kinds
+
+
+def _worded_one(text: str, used) -> Message | None:
+    """The Message whose translation made `text`: the latest remembered template it matches, its parameters
+    read back (a parameter that is itself a remembered sentence worded too)."""
+    for template, plural, count, translated in reversed(used):
+        pattern, kinds = _pattern(translated)
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        params = {name: int(value) if kinds[name] in "di" and value.lstrip("-").isdigit()
+                  else _nested(value, used) for name, value in match.groupdict().items()}
+        try:
+            return Message(template, **params) if plural is None else ngettext(template, plural, count, **params)
+        except (KeyError, TypeError, ValueError):  # read back wrongly: try an older one
+            continue
+    return None
+
+
+def _nested(value: str, used):
+    """A parameter as it was made: a remembered sentence without parameters of its own (a duration's
+    unit, 'All resources') worded, anything else (a name) verbatim."""
+    for template, plural, _count, translated in reversed(used):
+        if plural is None and translated == value and "%(" not in translated:
+            return Message(template)
+    return value
+
+
+def worded(error, used) -> str:
+    """A refusal (a ValidationError or any exception) made in the operator's language, in English: each of
+    its sentences worded from what `recording` remembered, joined by a space as the admin shows them; a
+    sentence that cannot be read back in English as Django's lazy text reads then, or as it is."""
+    from django.core.exceptions import ValidationError
+
+    raw = error.messages if isinstance(error, ValidationError) else [str(error)]
+    with override("en"):
+        english = error.messages if isinstance(error, ValidationError) else [str(error)]
+    sentences = [_worded_one(str(text), used) or english_text for text, english_text in zip(raw, english, strict=True)]
+    if len(sentences) == 1:
+        return sentences[0]
+    return Message(" ".join(f"%(s{i})s" for i in range(len(sentences))),
+                   **{f"s{i}": sentence for i, sentence in enumerate(sentences)})

@@ -288,3 +288,25 @@ def test_an_explicit_deny_with_an_end_reads_in_chinese_in_the_readers_zone(as_us
     with timezone.override(ZoneInfo("Asia/Shanghai")), translation.override("zh-hans"):
         shown = event.shown_message
         assert f"有效至 {timezone.localtime(end):%Y-%m-%d %H:%M} GMT+08:00（3 天后）" in shown
+
+
+# --- Django admin: a service's refusal of an operator working in Chinese is stored in English
+
+def test_an_admin_refusal_of_a_chinese_operator_is_stored_in_english_with_its_wording(as_user):
+    from django.urls import reverse
+
+    from accounts.models import Project
+    from tests.admin.conftest import form_data
+
+    operator = as_user("admin")
+    subproject = Project.objects.get(name="cn-north-4_dev")
+    path = reverse("admin:accounts_project_change", args=[subproject.pk])
+    data = form_data(operator.get(path, **ZH), "project", name="eu-west-101_dev")
+    refused = _page_any(operator.post(path, data, **ZH))
+    with translation.override("zh-hans"):
+        chinese = translation.gettext("A subproject of %(code)s is named %(code)s_<name>.") % {"code": "cn-north-4"}
+    assert chinese != "A subproject of cn-north-4 is named cn-north-4_<name>." and chinese in refused
+    event = AuditEvent.objects.filter(action="iam:projects:updateProject", outcome="denied").latest("pk")
+    assert event.message == "A subproject of cn-north-4 is named cn-north-4_<name>."
+    with translation.override("zh-hans"):
+        assert event.shown_message == chinese
