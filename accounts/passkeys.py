@@ -24,6 +24,7 @@ from django.http import JsonResponse
 from django.http.request import split_domain_port
 from django.middleware import csrf
 from django.urls import reverse
+from django.utils.translation import override
 from django_otp_webauthn import exceptions as webauthn_errors
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
@@ -39,6 +40,7 @@ from webauthn.helpers.structs import ResidentKeyRequirement
 
 from . import audit, mfa, sudo
 from .enforcement import record_refusal
+from .findings import localized
 from .permissions import login_only, public_view
 from .policy.locate import UnusableJSON, loads
 from .policy.messages import Message, gettext_noop
@@ -122,35 +124,46 @@ def default_name(user) -> str:
 
 # --- refusals ------------------------------------------------------------------------------------
 
+def quoted(exc) -> str:
+    """A refusal's reason for the audit log: the console's own sentence (a Message, read in the reader's
+    language), or the library's text in English, quoted verbatim."""
+    if hasattr(exc.detail, "template"):
+        return exc.detail
+    with override("en"):
+        return str(exc.detail)
+
+
 class Refused(webauthn_errors.OTPWebAuthnApiError):
     status_code = 400
     default_code = "refused"
 
 
 class MfaOff(Refused):
-    default_detail = ("Turn MFA on with an authenticator app first: passkeys are added beside it, and its "
-                      "recovery codes stay your way back in.")
+    default_detail = Message(gettext_noop("Turn MFA on with an authenticator app first: passkeys are added beside "
+                                          "it, and its recovery codes stay your way back in."))
     default_code = "mfa_off"
 
 
 class TooMany(Refused):
-    default_detail = f"You have {MAX_PASSKEYS} passkeys, the most there may be. Remove one first."
+    default_detail = Message(gettext_noop("You have %(count)s passkeys, the most there may be. Remove one first."),
+                             count=MAX_PASSKEYS)
     default_code = "too_many_passkeys"
 
 
 class NoPendingSignIn(Refused):
-    default_detail = "Sign in with your user name and password first."
+    default_detail = Message(gettext_noop("Sign in with your user name and password first."))
     default_code = "no_pending_sign_in"
 
 
 class NoPasskeys(Refused):
-    default_detail = "You have no passkeys. Enter a code instead."
+    default_detail = Message(gettext_noop("You have no passkeys. Enter a code instead."))
     default_code = "no_passkeys"
 
 
 class PossibleClone(Refused):
-    default_detail = ("This passkey was refused and disabled: its use counter went backwards, so it may have been "
-                      "copied. Enter a code instead; then remove the passkey and add it again.")
+    default_detail = Message(gettext_noop("This passkey was refused and disabled: its use counter went backwards, "
+                                          "so it may have been copied. Enter a code instead; then remove the passkey "
+                                          "and add it again."))
     default_code = "possible_clone"
 
 
@@ -174,13 +187,15 @@ class JsonCeremony:
         if not self.takes_body:
             return {}
         if request.content_type.split(";", 1)[0] != "application/json":
-            raise webauthn_errors.MalformedRequest(detail="Send the credential as application/json.")
+            raise webauthn_errors.MalformedRequest(detail=Message(gettext_noop("Send the credential as "
+                                                                                "application/json.")))
         try:
             data = loads(request.body)
         except UnusableJSON as error:
-            raise webauthn_errors.MalformedRequest(detail=f"The body is not usable JSON: {error}") from None
+            unusable = Message(gettext_noop("The body is not usable JSON: %(error)s"), error=str(error))
+            raise webauthn_errors.MalformedRequest(detail=unusable) from None
         if not isinstance(data, dict):
-            raise webauthn_errors.MalformedRequest(detail="The body must be a JSON object.")
+            raise webauthn_errors.MalformedRequest(detail=Message(gettext_noop("The body must be a JSON object.")))
         return data
 
     def handle_exception(self, exc):
@@ -188,7 +203,7 @@ class JsonCeremony:
             raise exc
         status = exc.status_code if isinstance(exc, FORBIDDEN) else 400
         self.refused(exc)
-        return JsonResponse({"detail": str(exc), "code": exc.code}, status=status)
+        return JsonResponse({"detail": localized(exc.detail), "code": exc.code}, status=status)
 
     def refused(self, exc) -> None:
         """Audit a refused ceremony (the views that complete one say how)."""
@@ -201,7 +216,8 @@ class RegistrationChecks:
 
     def initial(self, request, *args, **kwargs):
         if request.user.is_authenticated and not sudo.is_fresh(request):
-            raise SudoNeeded(detail="Confirm it’s you first: reload this page, confirm, then add the passkey.")
+            raise SudoNeeded(detail=Message(gettext_noop("Confirm it’s you first: reload this page, confirm, then add "
+                                                         "the passkey.")))
         super().initial(request, *args, **kwargs)
 
     def check_can_register(self):
@@ -220,7 +236,9 @@ class RegistrationChecks:
                            details={"path": self.request.path})
         elif isinstance(exc, webauthn_errors.UnprocessableEntity):
             record_refusal(user, "mfa:passkeyAdd", target=user,
-                           message=f"Adding a passkey was refused: {exc.detail}", details={"reason": exc.code})
+                           message=Message(gettext_noop("Adding a passkey was refused: %(reason)s"),
+                                           reason=quoted(exc)),
+                           details={"reason": exc.code})
 
 
 class RegisterBegin(RegistrationChecks, JsonCeremony, BeginCredentialRegistrationView):
@@ -260,7 +278,8 @@ class PasskeyAuthentication(JsonCeremony):
         record_refusal(user, self.refusal_action, target=user,
                        message=(Message(gettext_noop("A passkey was refused and disabled: its sign count went "
                                                      "backwards (possibly a cloned authenticator)."))
-                                if clone else f"A passkey was refused: {exc.detail}"),
+                                if clone else Message(gettext_noop("A passkey was refused: %(reason)s"),
+                                                      reason=quoted(exc))),
                        details={"reason": exc.code, "factor": "passkey"})
 
 

@@ -418,3 +418,23 @@ def test_every_passkey_change_route_is_behind_sudo_mode():
 
     for url in ("/me/mfa/passkeys/add/", REGISTER_BEGIN, REGISTER_COMPLETE, "/me/mfa/passkeys/1/remove/"):
         assert getattr(resolve(url).func, "sudo_required", False), url
+
+
+# --- issue 24: refusals read in Simplified Chinese, the library's own text quoted verbatim ---------------
+
+def test_passkey_refusals_read_in_chinese_with_the_librarys_text_verbatim():
+    from django.utils import translation
+
+    client = signed_in_with_mfa("viewer")
+    options = post_json(client, REGISTER_BEGIN).json()
+    post_json(client, REGISTER_COMPLETE, SoftAuthenticator().create(options, origin="https://evil.example"))
+    event = AuditEvent.objects.get(action="mfa:passkeyAdd", outcome="denied")
+    assert event.message == "Adding a passkey was refused: Invalid registration response provided."
+    with translation.override("zh-hans"):
+        shown = event.shown_message
+    assert shown.endswith("Invalid registration response provided.") and "Adding a passkey" not in shown
+    newcomer = Client(HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    newcomer.force_login(User.objects.get(username="ims-admin"))
+    refused = post_json(newcomer, REGISTER_BEGIN).json()
+    assert refused["code"] == "mfa_off" and "authenticator app" not in refused["detail"]
+    assert "MFA" in refused["detail"]
