@@ -590,6 +590,18 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_name", "action", "target_repr", "message"]
     date_hierarchy = "created_at"
 
+    def get_fields(self, request, obj=None):
+        """The message in the reader's language in its place (the row keeps the English)."""
+        return list(dict.fromkeys("shown_message" if name == "message" else name
+                                  for name in super().get_fields(request, obj)))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "shown_message"]
+
+    @admin.display(description=gettext_lazy("message"))
+    def shown_message(self, obj) -> str:
+        return obj.shown_message
+
 
 class NoDeleteServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Regions and projects hold images and grant scopes: no service deletes them, so no delete."""

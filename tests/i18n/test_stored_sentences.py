@@ -310,3 +310,18 @@ def test_an_admin_refusal_of_a_chinese_operator_is_stored_in_english_with_its_wo
     assert event.message == "A subproject of cn-north-4 is named cn-north-4_<name>."
     with translation.override("zh-hans"):
         assert event.shown_message == chinese
+
+
+# --- Django admin's page of one audit event
+
+def test_django_admins_page_of_an_audit_event_shows_its_message_in_the_readers_language(as_user):
+    from django.urls import reverse
+
+    as_user("viewer").get("/iam/users/")
+    event = AuditEvent.objects.filter(action="iam:users:listUsers", outcome="denied").latest("pk")
+    path = reverse("admin:accounts_auditevent_change", args=[event.pk])
+    chinese = _page(as_user("admin").get(path, **ZH))
+    assert chinese.count("被拒绝：没有任何授权允许 iam:users:listUsers（隐式拒绝）。") == 1
+    assert "no grant allows" not in chinese
+    english = _page(as_user("admin").get(path, **EN))
+    assert "Denied: no grant allows iam:users:listUsers (implicit deny)." in english
