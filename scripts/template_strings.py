@@ -222,22 +222,24 @@ def text_runs(found: list[Token]) -> list[list[Token]]:
     return runs
 
 
-ATTRIBUTE = re.compile(r'\s(' + "|".join(VISIBLE_ATTRIBUTES) + r')="([^"]*)"')
+# A value may hold {% tags %} and {{ variables }} with quotes of their own: {% translate "…" %}.
+ATTRIBUTE = re.compile(r'\s(' + "|".join(VISIBLE_ATTRIBUTES) + r')="((?:\{%.*?%\}|\{\{.*?\}\}|[^"])*)"')
 
 
 def attribute_texts(found: list[Token]) -> list[tuple[int, int, str]]:
-    """(start, end, value) of each visible attribute with words and no {% tag %} in it."""
+    """(start, end, text) of each visible attribute with words: the whole value, or, when {% tags %} are in it
+    (an {% if %} choosing between texts), each stretch of text between them."""
     texts = []
     for token in found:
         if token.kind != "html":
             continue
         for match in ATTRIBUTE.finditer(token.text):
-            value = match.group(2)
+            value, start = match.group(2), token.start + match.start(2)
             if "{%" in value:
-                continue
-            parts = tokens(value)
-            if any(p.kind == "text" and is_text(p.text) for p in parts):
-                texts.append((token.start + match.start(2), token.start + match.end(2), value))
+                texts += [(start + run[0].start, start + run[-1].end, "".join(t.text for t in run))
+                          for run in text_runs(tokens(value))]
+            elif any(p.kind == "text" and is_text(p.text) for p in tokens(value)):
+                texts.append((start, token.start + match.end(2), value))
     return texts
 
 

@@ -171,6 +171,23 @@ def test_the_template_scan_finds_unmarked_text_and_attributes_and_skips_identifi
     assert template_strings.unmarked(marked) == []
 
 
+def test_the_template_scan_finds_text_inside_an_if_in_an_attribute():
+    """An {% if %} choosing an attribute's text hid its unmarked sentence from the scan (issue 24)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import template_strings
+
+    source = ('<button title="{% if accept %}{{ accept.reason }}{% else %}You need ims:images:share in '
+              '{{ project.name }} to accept it.{% endif %}" aria-label="{% if on %}{% translate "On" %}{% else %}'
+              'Off{% endif %}">{{ label }}</button>')
+    assert template_strings.unmarked(source) == [
+        "You need ims:images:share in {{ project.name }} to accept it.", "Off"]
+    marked = template_strings.mark(source)
+    assert ('{% else %}{% blocktranslate with name=project.name %}You need ims:images:share in {{ name }} to '
+            'accept it.{% endblocktranslate %}{% endif %}"') in marked
+    assert '{% else %}{% translate "Off" %}{% endif %}"' in marked
+    assert template_strings.unmarked(marked) == []
+
+
 def test_access_request_mail_goes_out_in_each_recipients_language(django_capture_on_commit_callbacks):
     for person in User.objects.filter(username__in=["admin", "viewer"]):
         person.email = f"{person.username}@example.test"
