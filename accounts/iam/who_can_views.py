@@ -15,13 +15,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
-from django.utils.translation import gettext, override
 from django.views.decorators.http import require_GET
 
 from accounts import permission_grid, who_can
 from accounts.enforcement import record_refusal
+from accounts.findings import localized
 from accounts.models import Policy, UserGroup
 from accounts.permissions import permission_required_action
+from accounts.policy.messages import Message, gettext_noop
 from accounts.selectors import all_projects
 
 from .policy_forms import WhoCanForm
@@ -138,21 +139,20 @@ def grant_grid(request):
     return render(request, "iam/whocan/grid.html", context)
 
 
-def _names_refusal() -> str:
-    """Why names are refused, in the active language (the action names verbatim); the audit log records it
-    in English (rendered under override("en"))."""
+def _names_refusal() -> Message:
+    """Why names are refused: English, worded so that it reads in the reader's language (the action names
+    verbatim), on the 403 and in the audit log."""
     actions = WHO_CAN_ACTIONS[0]
     for action in WHO_CAN_ACTIONS[1:]:
-        actions = gettext("%(first)s and %(second)s") % {"first": actions, "second": action}
-    return gettext("Seeing what a group holds, and who holds what, needs what who-can needs: %(actions)s.") % {
-        "actions": actions}
+        actions = Message(gettext_noop("%(first)s and %(second)s"), first=actions, second=action)
+    return Message(gettext_noop("Seeing what a group holds, and who holds what, needs what who-can needs: "
+                                "%(actions)s."), actions=actions)
 
 
 def _refuse_names(request, subject) -> None:
     """403, audited: a page that would say who holds what, for a reader who may not see it."""
     missing = next((a for a in WHO_CAN_ACTIONS if not request.authorization.allows(a)), WHO_CAN_ACTIONS[0])
-    with override("en"):
-        english = _names_refusal()
-    record_refusal(request.user, missing, message=english, target=subject,
+    refusal = _names_refusal()
+    record_refusal(request.user, missing, message=refusal, target=subject,
                    details={"method": request.method, "path": request.path})
-    raise PermissionDenied(_names_refusal())
+    raise PermissionDenied(localized(refusal))

@@ -325,3 +325,22 @@ def test_django_admins_page_of_an_audit_event_shows_its_message_in_the_readers_l
     assert "no grant allows" not in chinese
     english = _page(as_user("admin").get(path, **EN))
     assert "Denied: no grant allows iam:users:listUsers (implicit deny)." in english
+
+
+def test_the_who_can_names_refusal_reads_in_chinese_in_the_audit_log():
+    from types import SimpleNamespace
+
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.iam.who_can_views import _refuse_names
+
+    request = SimpleNamespace(authorization=SimpleNamespace(allows=lambda action: False), user=user("viewer"),
+                              method="GET", path="/iam/simulator/grid/")
+    with translation.override("zh-hans"), pytest.raises(PermissionDenied) as refused:
+        _refuse_names(request, None)
+    event = AuditEvent.objects.filter(outcome="denied").latest("pk")
+    assert event.message == ("Seeing what a group holds, and who holds what, needs what who-can needs: "
+                             "iam:users:listUsers and iam:permissions:listPermissions.")
+    with translation.override("zh-hans"):
+        assert event.shown_message == str(refused.value) and "Seeing" not in event.shown_message
+        assert "iam:users:listUsers" in event.shown_message
