@@ -222,15 +222,50 @@ def _nested(value: str, used):
 
 def worded(error, used) -> str:
     """A refusal (a ValidationError or any exception) made in the operator's language, in English: each of
-    its sentences worded from what `recording` remembered, joined by a space as the admin shows them; a
-    sentence that cannot be read back in English as Django's lazy text reads then, or as it is."""
+    its sentences worded — a lazy sentence from its own template, an eager one from what `recording`
+    remembered — joined by a space as the admin shows them; a sentence that cannot be worded is stored as
+    Django renders it in English (or as it is)."""
     from django.core.exceptions import ValidationError
 
-    raw = error.messages if isinstance(error, ValidationError) else [str(error)]
-    with override("en"):
-        english = error.messages if isinstance(error, ValidationError) else [str(error)]
-    sentences = [_worded_one(str(text), used) or english_text for text, english_text in zip(raw, english, strict=True)]
+    items = _items(error) if isinstance(error, ValidationError) else [(str(error), None, None)]
+    sentences = []
+    for message, params, english in items:
+        sentence = _lazy_worded(message, params) or _worded_one(_filled(message, params), used)
+        sentences.append(sentence or english or _filled(message, params))
     if len(sentences) == 1:
         return sentences[0]
     return Message(" ".join(f"%(s{i})s" for i in range(len(sentences))),
                    **{f"s{i}": sentence for i, sentence in enumerate(sentences)})
+
+
+def _items(error) -> list[tuple]:
+    """A ValidationError's sentences in the order of its `messages`: (message, params, its English)."""
+    instances = ([item for items in error.error_dict.values() for item in items] if hasattr(error, "error_dict")
+                 else error.error_list)
+    with override("en"):
+        return [(item.message, item.params, _filled(item.message, item.params)) for item in instances]
+
+
+def _filled(message, params) -> str:
+    return str(message % params if params else message)
+
+
+def _lazy_worded(message, params) -> Message | None:
+    """A gettext_lazy sentence (a model's or a form's) worded from its own template; None for any other."""
+    from django.utils.functional import Promise
+    from django.utils.translation import gettext
+
+    if hasattr(message, "template") and not params:  # a Message: its own wording
+        return message
+    if not isinstance(message, Promise):
+        return None
+    func, args = message.__reduce__()[1][:2]
+    if func is not gettext or len(args) != 1 or not isinstance(args[0], str):
+        return None
+    with override("en"):  # parameters that are not sentences of their own: verbatim, in English
+        plain = {name: value if value is None or isinstance(value, int | float)
+                 else _lazy_worded(value, None) or str(value) for name, value in (params or {}).items()}
+    try:
+        return Message(args[0], **plain)
+    except (KeyError, TypeError, ValueError):
+        return None

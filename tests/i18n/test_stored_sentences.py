@@ -344,3 +344,24 @@ def test_the_who_can_names_refusal_reads_in_chinese_in_the_audit_log():
     with translation.override("zh-hans"):
         assert event.shown_message == str(refused.value) and "Seeing" not in event.shown_message
         assert "iam:users:listUsers" in event.shown_message
+
+
+def test_a_lazy_refusal_of_a_chinese_operator_is_stored_in_english_with_its_wording():
+    """A model's own sentence (gettext_lazy, with parameters) and an eager one the service made, together."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext, gettext_lazy
+
+    from accounts import audit, wording
+
+    with translation.override("zh-hans"):
+        with wording.recording() as said:  # as the admin runs a service
+            error = ValidationError({
+                "name": ValidationError(gettext_lazy("The project %(name)s already exists."), params={"name": "Ops"}),
+                "code": gettext("The end must be in the future.")})
+        stored = wording.worded(error, said.used)  # as the admin audits it, after the service
+        chinese = " ".join(error.messages)
+    assert stored == "The project Ops already exists. The end must be in the future."
+    event = AuditEvent.objects.get(pk=audit.record(actor=None, action="iam:projects:createProject",
+                                                   outcome="denied", message=stored).pk)
+    with translation.override("zh-hans"):
+        assert event.shown_message == chinese and "Ops" in chinese and "exists" not in chinese
