@@ -1,8 +1,16 @@
 """gunicorn settings for `make serve` (gunicorn -c imsperm/gunicorn.conf.py imsperm.wsgi).
 
-Workers: WEB_CONCURRENCY, else 2 × cores + 1 (gunicorn's own advice for sync workers, which
-suit a console whose time goes to the database). Bind: GUNICORN_BIND, else 127.0.0.1:8000. The
-console logs each request itself as JSON (imsperm.requests), so gunicorn's access log stays off.
+Workers: WEB_CONCURRENCY, else 2 × cores + 1; each with GUNICORN_THREADS threads (default 8, gthread).
+Threads, because signing in hashes the password for about a third of a second of CPU: in a sync
+worker every page queued behind it waited as long, while a gthread worker answers pages on its other
+threads as the hash runs on its own low-priority thread (imsperm/password_hashing.py; hashlib releases
+the GIL). Measured under `make loadtest` in README, "Load, and sizing on paper". A worker accepts a
+connection only when one of its threads is free (worker_connections = threads, no keep-alive: the
+proxy opens a connection per request, as it did to sync workers), so the kernel hands the next
+request to a worker that can start it now rather than to one busy hashing. Each thread keeps its own
+database connection: workers × threads per server (README says when to add PgBouncer).
+Bind: GUNICORN_BIND, else 127.0.0.1:8000. The console logs each request itself as JSON
+(imsperm.requests), so gunicorn's access log stays off.
 """
 
 import multiprocessing
@@ -10,6 +18,10 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_connections = threads
+keepalive = 0
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 max_requests = 5000  # recycle workers now and then, spread out so they never restart together

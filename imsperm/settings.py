@@ -189,6 +189,16 @@ MAILERS = {"default": {"BACKEND": _MAILER, **({"OPTIONS": {"host": os.environ.ge
                                                if _MAILER.endswith("smtp.EmailBackend") else {})}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "imsperm@localhost")
 
+# Django's own list, the first computed on a low-priority thread of its own so that sign-ins do not
+# stall the pages of people already signed in (imsperm/password_hashing.py, issue 23).
+PASSWORD_HASHERS = [
+    "imsperm.password_hashing.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

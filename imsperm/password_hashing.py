@@ -1,0 +1,51 @@
+"""Password hashing off the request threads, at a lower CPU priority (issue 23, "Short tails under load").
+
+PBKDF2 is slow on purpose (Django's 1.5 million rounds: about a third of a second of CPU). hashlib
+releases the GIL while it hashes, so a gthread worker (imsperm/gunicorn.conf.py) goes on answering
+pages on its other threads — but on a busy host the hashing still takes whole cores from them. Here
+each process hashes on one thread of its own whose nice value is raised (Linux lets a thread lower
+its own priority), so the pages of people already signed in are served first and sign-ins take
+what CPU is left. The hash itself is Django's PBKDF2PasswordHasher's, unchanged (same algorithm name,
+same encoded form): stored passwords verify as before, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.contrib.auth import hashers
+
+# How much lower the hashing thread runs: at nice 10 it gets about a tenth of a core competing
+# with request threads at nice 0, and a whole idle core when nobody competes.
+NICENESS = 10
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Run by the hashing thread itself: raise its own nice value (a no-op where not supported)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+
+
+def hashing_pool() -> ThreadPoolExecutor:
+    """This process's hashing thread (made on first use, again after a fork: threads do not survive one)."""
+    global _pool, _pool_pid
+    with _lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-hashing",
+                                       initializer=_lower_priority)
+            _pool_pid = os.getpid()
+        return _pool
+
+
+class PBKDF2PasswordHasher(hashers.PBKDF2PasswordHasher):
+    """Django's PBKDF2 (SHA-256), computed on the process's low-priority hashing thread."""
+
+    def encode(self, password, salt, iterations=None):
+        return hashing_pool().submit(super().encode, password, salt, iterations).result()
