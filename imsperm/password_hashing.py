@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.contrib.auth import hashers
 
-# How much lower the hashing thread runs: at nice 10 it gets about a tenth of a core competing
-# with request threads at nice 0, and a whole idle core when nobody competes.
-NICENESS = 10
+# How much lower the hashing thread runs (IMSPERM_HASHING_NICENESS, 0 to 19): at nice 10 it gets
+# about a tenth of what a request thread at nice 0 gets of a busy core, and a whole idle core when
+# nobody competes. Higher: pages first even on a crowded host, sign-ins slower there.
+NICENESS = int(os.environ.get("IMSPERM_HASHING_NICENESS", "10"))
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid: int | None = None
