@@ -2,8 +2,10 @@
 
 import os
 import shutil
+import time
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -53,6 +55,19 @@ def last_used_pinned(monkeypatch):
     monkeypatch.setattr(last_used, "_now", lambda: started)
     yield
     last_used.reset()
+
+
+@pytest.fixture(autouse=True)
+def totp_clock_held(monkeypatch):
+    """django-otp's clock held at the test's start (the rest of the clock runs): a code a test computes is
+    still the current one when it submits it. A 30-second step turning in between made a code computed
+    after sign-in the next step's, so "already used" read as a valid new code, on a busy machine."""
+    from django_otp import oath
+    from django_otp.plugins.otp_totp import models as totp_models
+
+    held = time.time()
+    monkeypatch.setattr(oath, "time", lambda: held)
+    monkeypatch.setattr(totp_models, "time", SimpleNamespace(time=lambda: held))
 
 
 @pytest.fixture
