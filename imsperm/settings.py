@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "imsperm.middleware.RefuseNulMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "imsperm.sessions.SessionMiddleware",  # Django's, but done work stands if only the session's save failed
     "django.middleware.locale.LocaleMiddleware",  # the browser's language (Accept-Language, the cookie)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -54,3 +54,45 @@ def test_an_outage_is_logged_as_one_line_naming_the_cause_and_a_fault_keeps_its_
     assert OutageLogFilter().filter(fault) and fault.exc_info is not None
     handler = next(h for h in logging.getLogger("django.request").handlers)
     assert any(isinstance(f, OutageLogFilter) for f in handler.filters)  # the settings put it on the console
+
+
+def session_update_losing_the_database(answer_status: int, cause: Exception):
+    """A request whose view answered `answer_status` after changing its (existing) session, whose save then
+    meets `cause` — as when PostgreSQL restarts between the view's commit and the session's save."""
+    from django.http import HttpResponse
+
+    from imsperm.sessions import SessionMiddleware
+
+    middleware = SessionMiddleware(lambda request: HttpResponse(status=answer_status))
+    request = RequestFactory().post("/images/1/edit/")
+    request.COOKIES["sessionid"] = "an-existing-session-key"
+    middleware.process_request(request)
+    request.session["_messages"] = "Image saved."
+
+    def save(must_create=False):
+        try:
+            raise cause
+        except Exception:
+            raise UpdateError  # noqa: B904 (as Django's database backend raises it)
+
+    request.session.save = save
+    return middleware.process_response(request, HttpResponse(status=answer_status))
+
+
+def test_a_write_done_stands_when_only_its_sessions_save_lost_the_database(db, caplog):
+    response = session_update_losing_the_database(302, OperationalError("server closed the connection unexpectedly"))
+    assert response.status_code == 302  # the write committed: never "503, nothing was changed"
+    assert "session not saved after POST /images/1/edit/ answered 302" in caplog.text
+    from django.conf import settings
+
+    assert "imsperm.sessions.SessionMiddleware" in settings.MIDDLEWARE
+    assert "django.contrib.sessions.middleware.SessionMiddleware" not in settings.MIDDLEWARE
+
+
+def test_a_failed_answer_or_a_fault_that_is_no_outage_still_interrupts(db):
+    import pytest
+
+    with pytest.raises(SessionInterrupted):
+        session_update_losing_the_database(409, OperationalError("server closed the connection unexpectedly"))
+    with pytest.raises(SessionInterrupted):
+        session_update_losing_the_database(302, ValueError("a bug in a session's serializer"))
