@@ -260,7 +260,10 @@ class Flapper(Console):
     """Keeps modifying its image; allowed exactly while the administrator's grant is attached.
 
     It is the only writer of its image, so it knows the image's revision without reading the form
-    (which it may not open while the grant is detached): the world's starting one, plus one per save."""
+    (which it may not open while the grant is detached): the world's starting one, plus one per save.
+    A save whose answer never came (a killed worker) or said "try again" may have been done: then it reads
+    the revision from the image's page, which shows the form only while the grant is attached, and saves
+    nothing until it has it (a save with a stale revision would be a 409 judged as a stale refusal)."""
 
     fixed_count = 1
     persona = "flapper"
@@ -276,12 +279,24 @@ class Flapper(Console):
     @task
     def modify(self):
         image, token = WORLD["flap"]["image"], f"flap-{uuid.uuid4().hex}"
+        if self.revision is None and not self.learn_revision(image):
+            return
         response = self.post(f"/images/{image}/modify/", "flapper modify", {302, 403},
                              {"name": "load-flap-target", "description": token, "os_version": "", "min_disk": 40,
                               "min_ram": 1024, "revision": self.revision},
                              journal={"op": "modify", "image": image, "token": token,
                                       "audit_action": "ims:images:update", "audit_target": image})
-        self.revision += response.status_code == 302
+        if response.status_code == 302:
+            self.revision += 1
+        elif response.status_code != 403:  # no answer, 503, 409: done or not, the revision is not known
+            self.revision = None
+
+    def learn_revision(self, image) -> bool:
+        page, _sent, _answered = self.call("GET", f"/images/{image}/", "detail (flapper)", {200, 503})
+        found = REVISION_FIELD.search(page.text or "")
+        if found:
+            self.revision = int(found.group(1))
+        return found is not None
 
 
 class Administrator(Console):

@@ -158,11 +158,16 @@ def writer_images_kept(run: Run):
 
 
 def flap_target_kept(run: Run):
-    """1b. The flapper's image holds its last acknowledged description."""
+    """1b. The flapper's image holds its last acknowledged description, or that of a save sent after it whose
+    answer never came (status 0: a killed worker; it may go either way). The flapper saves one at a time."""
     acked_flaps = [e for e in run.flap_writes if acknowledged(e)]
+    if not acked_flaps:
+        return
+    last = acked_flaps[-1]
+    either_way = {e["token"] for e in run.flap_writes if e["status"] == 0 and e["t0"] > last["t0"]}
     target = Image.objects.get(pk=run.world["flap"]["image"])
-    if acked_flaps and target.description != acked_flaps[-1]["token"]:
-        yield "lost_writes", f"flap target: {target.description!r}, last acknowledged {acked_flaps[-1]['token']!r}"
+    if target.description != last["token"] and target.description not in either_way:
+        yield "lost_writes", f"flap target: {target.description!r}, last acknowledged {last['token']!r}"
 
 
 def flap_grant_kept(run: Run):

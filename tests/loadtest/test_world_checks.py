@@ -112,6 +112,22 @@ def test_the_flap_targets_last_acknowledged_description_and_the_grants_state_are
     assert verify(the_world, tmp_path, *journal)["checks"]["lost_writes"] == 0
 
 
+def test_the_flap_target_may_hold_a_later_save_whose_answer_never_came_not_one_answered_as_failed(the_world,
+                                                                                                  tmp_path):
+    """A killed worker may have done the flapper's save before the connection dropped (status 0): its
+    description is no lost write. A 503 said "nothing was changed": its description is one."""
+    flapper, flap = the_world["flapper"], the_world["flap"]
+    saves = {"op": "modify", "image": flap["image"], "audit_action": "ims:images:update", "audit_target": flap["image"]}
+    journal = [entry("flapper", flapper, 302, 1.0, token="flap-1", **saves),
+               entry("flapper", flapper, 0, 2.0, token="flap-unanswered", **saves),
+               entry("flapper", flapper, 503, 3.0, token="flap-503", **saves)]
+    Image.objects.filter(pk=flap["image"]).update(description="flap-unanswered")
+    assert verify(the_world, tmp_path, *journal)["checks"]["lost_writes"] == 0
+    Image.objects.filter(pk=flap["image"]).update(description="flap-503")
+    assert verify(the_world, tmp_path, *journal)["problems"]["lost_writes"] == [
+        "flap target: 'flap-503', last acknowledged 'flap-1'"]
+
+
 def test_a_refused_write_that_happened_is_found(the_world, tmp_path):
     reader, sentinels = the_world["readers"][0], the_world["sentinels"]
     Image.objects.filter(pk=sentinels[0]).update(description="refused-1")
