@@ -405,7 +405,10 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"
+        """Django admin's title of the event: its moment in the reader's zone and its outcome in their language."""
+        from preferences.moments import label
+
+        return f"{label(self.created_at, 'seconds')} {self.actor_name} {self.action} {self.get_outcome_display()}"
 
     @property
     def shown_message(self) -> str:

@@ -104,3 +104,26 @@ def test_an_images_os_type_and_bits_read_in_chinese_and_in_the_same_english(as_u
         assert str(bits[64]) == "64 位"
     with translation.override("en"):
         assert str(bits[64]) == "64-bit"
+
+
+def test_an_audit_events_title_in_admin_reads_in_the_readers_zone_and_language(db):
+    """Django admin titles an audit event's page with the event itself: its moment and outcome as the
+    reader reads every other time and word (it was UTC unlabelled and 'denied')."""
+    import datetime
+
+    from django.utils import timezone, translation
+
+    from accounts.models import AuditEvent
+
+    event = AuditEvent.objects.create(actor_name="viewer", action="ims:images:delete",
+                                      outcome=AuditEvent.Outcome.DENIED)
+    moment = datetime.datetime(2026, 12, 6, 10, 2, 3, tzinfo=datetime.UTC)
+    AuditEvent.objects.filter(pk=event.pk).update(created_at=moment)
+    event.refresh_from_db()
+    with translation.override("zh-hans"), timezone.override("Asia/Shanghai"):
+        title = str(event)
+        denied = str(AuditEvent.Outcome.DENIED.label)
+    assert title == f"2026-12-06 18:02:03 GMT+08:00 viewer ims:images:delete {denied}"
+    assert denied != "Denied"
+    with translation.override("en"), timezone.override("UTC"):
+        assert str(event) == "2026-12-06 10:02:03 GMT+00:00 viewer ims:images:delete Denied"
