@@ -19,10 +19,9 @@ from accounts.models import User
 from accounts.policy import ACTIONS, IAM_ACTIONS, IMS_ACTIONS, get_action
 from accounts.views import COMMON_OPERATIONS
 from api import services as api_services
+from tests.i18n.reading import EN, ZH
 
 pytestmark = pytest.mark.usefixtures("demo")
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -4,8 +4,6 @@ exactly as before and the migrations stay current."""
 
 from __future__ import annotations
 
-import re
-from html import unescape
 from io import StringIO
 
 import pytest
@@ -13,24 +11,18 @@ from django.core.management import call_command
 
 from federation import services as federation_services
 from federation.models import MappingRule
+from tests.i18n.reading import EN, ZH, page_text
 
 pytestmark = pytest.mark.usefixtures("demo")
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-def _page(response) -> str:
-    assert response.status_code == 200
-    return re.sub(r"\s+", " ", unescape(response.content.decode()))
 
 
 def test_the_admin_index_names_apps_and_models_in_chinese_and_in_the_same_english(as_user):
-    chinese = _page(as_user("admin").get("/admin/", **ZH))
+    chinese = page_text(as_user("admin").get("/admin/", **ZH))
     for words in ("身份与访问", "用户组", "审计事件", "联合身份（身份提供商）", "身份提供商", "镜像导出"):
         assert words in chinese, words
     for english in ("Identity and access", "User groups", "Audit events", "Image exports", "Identity providers"):
         assert english not in chinese, english
-    english = _page(as_user("admin").get("/admin/", **EN))
+    english = page_text(as_user("admin").get("/admin/", **EN))
     for words in ("Identity and access", "User groups", "Policies", "Audit events", "Federation (identity providers)",
                   "Identity providers", "Federated identities", "Images", "Image exports"):
         assert words in english, words
@@ -38,25 +30,25 @@ def test_the_admin_index_names_apps_and_models_in_chinese_and_in_the_same_englis
 
 def test_a_changelist_and_its_columns_read_in_chinese_and_in_the_same_english(as_user):
     admin = as_user("admin")
-    chinese = _page(admin.get("/admin/images/image/", **ZH))
+    chinese = page_text(admin.get("/admin/images/image/", **ZH))
     assert "镜像类型" in chinese and "磁盘格式" in chinese and "操作系统类型" in chinese
     assert "Image type" not in chinese and "Disk format" not in chinese
-    english = _page(admin.get("/admin/images/image/", **EN))
+    english = page_text(admin.get("/admin/images/image/", **EN))
     assert "Image type" in english and "Disk format" in english and "Os type" in english
-    groups = _page(admin.get("/admin/accounts/usergroup/", **ZH))
+    groups = page_text(admin.get("/admin/accounts/usergroup/", **ZH))
     assert "选择 用户组 来修改" in groups or "选择用户组来修改" in groups
     assert "user group" not in groups.lower()
-    assert "Select user group to change" in _page(admin.get("/admin/accounts/usergroup/", **EN))
+    assert "Select user group to change" in page_text(admin.get("/admin/accounts/usergroup/", **EN))
 
 
 def test_a_change_form_shows_field_labels_and_help_in_chinese_and_in_the_same_english(as_user):
     admin = as_user("admin")
     provider = federation_services.provider_create(
         actor=None, name="Corp", issuer="https://id.example.test", client_id="console", client_secret="s3cret")
-    chinese = _page(admin.get(f"/admin/federation/identityprovider/{provider.pk}/change/", **ZH))
+    chinese = page_text(admin.get(f"/admin/federation/identityprovider/{provider.pk}/change/", **ZH))
     assert "颁发者 URL" in chinese and "在登录页面上显示为“使用 <name> 登录”。" in chinese
     assert "issuer URL" not in chinese.lower().replace("颁发者 url", "")
-    english = _page(admin.get(f"/admin/federation/identityprovider/{provider.pk}/change/", **EN))
+    english = page_text(admin.get(f"/admin/federation/identityprovider/{provider.pk}/change/", **EN))
     assert "Issuer URL" in english and "Shown on the sign-in page as “Sign in with <name>”." in english
 
 
@@ -82,9 +74,9 @@ def test_a_name_taken_in_another_letter_case_is_refused_in_chinese_and_in_the_sa
     admin = as_user("admin")
     add = "/admin/accounts/usergroup/add/"
     data = form_data(admin.get(add, **ZH), "usergroup", name="ADMIN", description="")
-    chinese = _page(admin.post(add, data, **ZH))
+    chinese = page_text(admin.post(add, data, **ZH))
     assert "此用户组名称已被使用：仅字母大小写不同的名称（ADMIN 和 admin）视为相同。" in chinese
-    english = _page(admin.post(add, data, **EN))
+    english = page_text(admin.post(add, data, **EN))
     assert ("This group name is taken: names that differ only in letter case (ADMIN and admin) count as the same."
             in english)
 

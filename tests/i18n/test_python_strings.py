@@ -15,10 +15,10 @@ from accounts import authz
 from accounts.findings import localized
 from accounts.models import AuditEvent, Project, User
 from accounts.policy import validate_text
+from tests.i18n.reading import ZH
 
 pytestmark = pytest.mark.usefixtures("demo")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
 HTMX = {"HX-Request": "true"}
 # A statement with a misspelt key ("Acton") and an action the catalogue lacks.
 BROKEN = ('{\n  "Version": "1.1",\n  "Statement": [\n    {\n      "Effect": "Allow",\n'

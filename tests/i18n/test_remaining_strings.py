@@ -26,10 +26,9 @@ from federation import rules as rule_engine
 from federation import services as federation_services
 from federation.models import MappingRule
 from tests.demo_rows import policy, project, user
+from tests.i18n.reading import EN, ZH
 
 pytestmark = pytest.mark.usefixtures("demo")
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 def _page(response) -> str:

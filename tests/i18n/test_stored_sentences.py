@@ -17,15 +17,9 @@ from accounts.enforcement import Refused
 from accounts.models import AccessRequest, AuditEvent, UserGroup
 from accounts.services import access_requests as access_service
 from tests.demo_rows import project, user
+from tests.i18n.reading import EN, ZH, page_text
 
 pytestmark = pytest.mark.usefixtures("demo")
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-def _page(response) -> str:
-    assert response.status_code == 200
-    return re.sub(r"\s+", " ", unescape(response.content.decode()))
 
 
 def _in(language: str, read) -> str:
@@ -35,7 +29,7 @@ def _in(language: str, read) -> str:
 
 
 def _audit(as_user, action: str, language) -> str:
-    return _page(as_user("admin").get("/iam/audit/", {"action": action}, **language))
+    return page_text(as_user("admin").get("/iam/audit/", {"action": action}, **language))
 
 
 # --- the audit log
@@ -67,9 +61,9 @@ def test_an_explicit_deny_reads_in_the_audit_log_as_the_403_said_it(as_user, ima
 def test_the_image_history_shows_its_refusals_in_chinese(as_user, image_named):
     image = image_named("cn-north-4-ubuntu-system-00")
     as_user("viewer").post(f"/images/{image.pk}/delete/?project=cn-north-4")
-    chinese = _page(as_user("admin").get(f"/images/{image.pk}/?project=cn-north-4", **ZH))
+    chinese = page_text(as_user("admin").get(f"/images/{image.pk}/?project=cn-north-4", **ZH))
     assert "被拒绝" in chinese and "没有任何授权允许 ims:images:delete" in chinese
-    english = _page(as_user("admin").get(f"/images/{image.pk}/?project=cn-north-4", **EN))
+    english = page_text(as_user("admin").get(f"/images/{image.pk}/?project=cn-north-4", **EN))
     assert "Denied in cn-north-4: no grant allows ims:images:delete (implicit deny)." in english
 
 
@@ -105,10 +99,10 @@ def test_a_request_nobody_decided_reads_in_chinese_on_my_requests_and_in_the_mai
         access_service.expire_requests(now=asked.expires_at + timedelta(minutes=1))
     expired = AccessRequest.objects.get(pk=asked.pk)
     assert expired.decision_reason == "Nobody decided it in time."
-    chinese = _page(as_user("viewer").get("/iam/access-requests/mine/", **ZH))
+    chinese = page_text(as_user("viewer").get("/iam/access-requests/mine/", **ZH))
     assert _in("zh-hans", lambda: expired.shown_reason) in chinese and "Nobody decided" not in chinese
     assert re.search(r"[\u4e00-\u9fff]", _in("zh-hans", lambda: expired.shown_reason))
-    assert "Nobody decided it in time." in _page(as_user("viewer").get("/iam/access-requests/mine/", **EN))
+    assert "Nobody decided it in time." in page_text(as_user("viewer").get("/iam/access-requests/mine/", **EN))
     event = AuditEvent.objects.filter(action="iam:accessRequests:deny").latest("pk")
     assert event.message == "expired" and _in("zh-hans", lambda: event.shown_message) == "已过期"
     from accounts.access_requests import _requester_mail
@@ -122,18 +116,18 @@ def test_a_request_answered_at_once_reads_in_chinese_later_with_names_verbatim(a
     assert asked.status == AccessRequest.Status.ANSWERED
     stored = AccessRequest.objects.get(pk=asked.pk)
     assert stored.decision_reason == "You already hold ims:images:list on cn-north-4_dev: nothing to ask for."
-    chinese = _page(as_user("developer").get("/iam/access-requests/mine/", **ZH))
+    chinese = page_text(as_user("developer").get("/iam/access-requests/mine/", **ZH))
     assert "nothing to ask for" not in chinese
     shown = _in("zh-hans", lambda: stored.shown_reason)
     assert shown in chinese and "ims:images:list" in shown and "cn-north-4_dev" in shown
-    english = _page(as_user("developer").get("/iam/access-requests/mine/", **EN))
+    english = page_text(as_user("developer").get("/iam/access-requests/mine/", **EN))
     assert "You already hold ims:images:list on cn-north-4_dev: nothing to ask for." in english
 
 
 def test_a_deciders_own_words_stay_as_written(as_user):
     asked = _ask("viewer", "ims:images:delete", "cn-north-4")
     access_service.deny(actor=user("admin"), access_request=asked, reason="Not during the freeze")
-    assert "Not during the freeze" in _page(as_user("viewer").get("/iam/access-requests/mine/", **ZH))
+    assert "Not during the freeze" in page_text(as_user("viewer").get("/iam/access-requests/mine/", **ZH))
 
 
 # --- helpers
@@ -191,9 +185,9 @@ def test_a_refusal_worded_as_a_message_reads_in_chinese_on_the_403_page():
 def test_sudo_modes_window_and_its_audit_read_in_chinese(as_user):
     """The window was English inside the Chinese page ("超过 5 minutes"); the audit of a wrong password too."""
     browser = as_user("viewer")
-    chinese = _page(browser.get("/me/confirm/", **ZH))
+    chinese = page_text(browser.get("/me/confirm/", **ZH))
     assert "5 分钟" in chinese and "5 minutes" not in chinese
-    assert "5 minutes" in _page(browser.get("/me/confirm/", **EN))
+    assert "5 minutes" in page_text(browser.get("/me/confirm/", **EN))
     browser.post("/me/confirm/", {"password": "not-the-password"}, **EN)
     event = AuditEvent.objects.filter(action="sudo:confirm", outcome="denied").latest("pk")
     assert event.message == "Confirming it was them was refused: the password was not right."
@@ -320,10 +314,10 @@ def test_django_admins_page_of_an_audit_event_shows_its_message_in_the_readers_l
     as_user("viewer").get("/iam/users/")
     event = AuditEvent.objects.filter(action="iam:users:listUsers", outcome="denied").latest("pk")
     path = reverse("admin:accounts_auditevent_change", args=[event.pk])
-    chinese = _page(as_user("admin").get(path, **ZH))
+    chinese = page_text(as_user("admin").get(path, **ZH))
     assert chinese.count("被拒绝：没有任何授权允许 iam:users:listUsers（隐式拒绝）。") == 1
     assert "no grant allows" not in chinese
-    english = _page(as_user("admin").get(path, **EN))
+    english = page_text(as_user("admin").get(path, **EN))
     assert "Denied: no grant allows iam:users:listUsers (implicit deny)." in english
 
 
