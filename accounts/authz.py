@@ -41,7 +41,7 @@ from accounts.policy import (
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 
 from .models import ADMIN_GROUP_NAME, AuthorizationStamp, Grant, Membership
-from .prepared import RowsByKey, prefetched_rows
+from .prepared import RowsByKey, loaded_relation, prefetched_rows
 from .process_cache import ProcessCache
 
 DOMAIN_NAME = "imsperm"
@@ -458,10 +458,8 @@ class Authorization:
             keys_read = self._keys_read = self.grants.keys_read
         region = None  # when no statement reads it, read once per place instead (_base)
         if project_name and "g:requestedregion" in keys_read:  # requested_region, from the loaded relations
-            state = getattr(project, "_state", None)
-            region = getattr(state.fields_cache.get("region") if state is not None else None, "code", None)
-            if not region:
-                region = requested_region(project, project_name)
+            loaded = getattr(loaded_relation(project, "region"), "code", None)
+            region = loaded or requested_region(project, project_name)
         place = self._places.get((project_name, region))
         if place is None:
             place = self._places[(project_name, region)] = {}
@@ -536,9 +534,9 @@ def _row_keys(image, project_name: str | None, type_read: bool = True) -> tuple[
     keys["ims:architecture"] = architecture
     # Exact texts, the common case, told as the keys are read; anything else by the set of their types.
     plain = type(image_type) is type(os_type) is type(platform) is type(architecture) is str
-    cache = getattr(image, "_prefetched_objects_cache", None)  # prefetched_rows, inlined: once per row
-    prefetched = cache.get("tags") if cache else None
-    tags = image.tags.all() if prefetched is None else prefetched._result_cache
+    tags = prefetched_rows(image, "tags")
+    if tags is None:
+        tags = image.tags.all()
     spelled = _TAG_KEYS.get
     for tag in tags:
         key = spelled(tag.key)
@@ -565,8 +563,7 @@ def _private_seen_from(image, image_type, project_name: str):
 def _related(instance, name: str):
     """`instance.<name>` (None if it has none), read from the model's cache of loaded relations when it
     is there: the descriptor costs as much as the rest of a page row's keys (its project, its region)."""
-    state = getattr(instance, "_state", None)
-    found = None if state is None else state.fields_cache.get(name)
+    found = loaded_relation(instance, name)
     return getattr(instance, name, None) if found is None else found
 
 

@@ -87,6 +87,13 @@ def prefetched_rows(instance, relation: str) -> list | None:
     return None if queryset is None else queryset._result_cache
 
 
+def loaded_relation(instance, field: str):
+    """`instance.<field>` when select_related (or `cached_relation`) loaded it, else None, without a query
+    or the descriptor (which costs as much as the rest of a page row's keys); None for a non-model too."""
+    state = getattr(instance, "_state", None)
+    return None if state is None else state.fields_cache.get(field)
+
+
 def cached_relation(instance, field: str, value) -> None:
     """`instance.<field>` answers `value` without a query, as after select_related."""
     instance._state.fields_cache[field] = value
