@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sqlite3
 import time
 from io import StringIO
 from pathlib import Path
@@ -9,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.core import management
 from django.core.management import call_command
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -16,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from .browsing import PASSWORD
 from .browsing import sign_in as sign_in_through_form
 from .properties import examples
+from .sqlite_files import migrating_from_the_template
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Property tests judge answers, never speed: no per-example deadline and no "too slow" health check,
@@ -35,8 +38,19 @@ sweep_on_sqlite_only = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """Just before pytest-django creates the test database: an in-memory SQLite one is migrated by copying
+    the machine's migrated template (tests/sqlite_files.py) instead of running every migration again in
+    each test process; PostgreSQL migrates as Django does. Django's test-database creation imports
+    `call_command` when it runs, so the wrapper stands in `django.core.management` until `django_db_setup`
+    below puts Django's own back."""
+    management.call_command = migrating_from_the_template(management.call_command)
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The demo world, loaded once for the session; each test rolls back its own changes."""
+    management.call_command = getattr(management.call_command, "__wrapped__", management.call_command)
     with django_db_blocker.unblock():
         call_command("seed_demo", stdout=StringIO())
 
@@ -113,10 +127,34 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+_seeded_demo: dict[str, sqlite3.Connection] = {}  # this process's SQLite copy of the freshly seeded demo world
+
+
 @pytest.fixture
 def live_demo(live_server, transactional_db):
-    """A live server with the demo data (browser tests flush the database after each test)."""
-    call_command("seed_demo", stdout=StringIO())
+    """A live server with the demo data. Browser tests flush the database after each test, and seeding the
+    demo world again costs seconds per test; on SQLite (the browser lane's database) the first test of a
+    process seeds it and keeps a copy (sqlite3's backup API, the whole database in memory), and each later
+    test restores that copy in milliseconds. The process caches are emptied with it: what a test did is gone
+    from the database, so nothing computed from it may answer the next test either."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    from accounts.process_cache import ProcessCache
+
+    if connection.vendor != "sqlite":
+        call_command("seed_demo", stdout=StringIO())
+        return live_server
+    connection.ensure_connection()
+    seeded = _seeded_demo.get(connection.alias)
+    if seeded is None:
+        call_command("seed_demo", stdout=StringIO())
+        seeded = _seeded_demo[connection.alias] = sqlite3.connect(":memory:", check_same_thread=False)
+        connection.connection.backup(seeded)
+    else:
+        seeded.backup(connection.connection)
+    ProcessCache.clear_every()
+    cache.clear()
     return live_server
 
 
