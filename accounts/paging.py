@@ -190,22 +190,26 @@ def query_key(queryset) -> tuple:
     return sql, tuple(params)
 
 
-def _window(parts, condition, order, limit: int, sort_order=None, counted=(), caps=()):
+def _window(parts, condition, order, limit: int, sort_order=None, counted=(), caps=(), keys_first=False):
     """The first `limit` rows of the union of `parts` past `condition`, in `order`, with the capped
     counts of `counted` on each row (see _with_counts): (queryset, which count answers each).
 
     Each part is one index range; a union of several (the Public tab's two image types) takes the
     first `limit` of each through its own index, then orders those few: no sort over a whole table.
+    With `keys_first`, one part is asked the same way: its first `limit` keys (a walk PostgreSQL can
+    read from an index alone, testing each entry without its row), then those rows by key.
     `sort_order(order, vendor)`, when given, rewrites the order so that the matches are sorted rather
     than walked (a plan's choice for a selective search).
     """
     if sort_order is not None:
         order = sort_order(order, connections[parts[0].db].vendor)
-    if len(parts) == 1:
+    if len(parts) == 1 and not keys_first:
         rows, positions = _with_counts(parts[0].filter(condition), counted, caps)
         return rows.order_by(*order)[:limit], positions
     firsts = [part.filter(condition).order_by(*order).values("pk")[:limit] for part in parts]
-    if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+    if len(firsts) == 1:
+        ids = Q(pk__in=firsts[0])
+    elif connections[parts[0].db].features.supports_slicing_ordering_in_compound:
         # PostgreSQL: one IN over a UNION ALL (an OR of INs there is a sequential scan).
         ids = Q(pk__in=firsts[0].union(*firsts[1:], all=True))
     else:
@@ -299,7 +303,8 @@ def _counts(start: _Start, fetched: _Fetched, decoded: Cursor | None, parts_coun
 
 
 def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", prepare=None, attach=None,
-                also_count=(), also_count_cap: int = COUNT_CAP, plan: Plan | None = None) -> KeysetPage:
+                also_count=(), also_count_cap: int = COUNT_CAP, plan: Plan | None = None,
+                keys_first: bool = False) -> KeysetPage:
     """One page of a queryset (or of the union of several, `parts`) in `order`: all ascending or all
     descending, ending in a unique field.
 
@@ -308,7 +313,7 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     once they are known; `also_count` are querysets counted beside the page's own count (the quota), on
     every page, up to `also_count_cap` + 1. The counts ride on the rows' own query, except when `plan`
     needs them first to choose. A cursor carries the first page's count and plan, so later pages count
-    only `also_count`.
+    only `also_count`. `keys_first` finds a single part's page by its keys first (see _window).
     """
     parts = [parts] if hasattr(parts, "model") else list(parts)
     decoded = decode_cursor(cursor, parts[0], _names(order)[0]) if cursor else None
@@ -320,7 +325,8 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
     sort_order = plan.sorted_order if plan is not None and start.sorts else None
 
     def window(condition, window_order):
-        rows, positions = _window(parts, condition, window_order, size + 1, sort_order, start.beside, start.caps)
+        rows, positions = _window(parts, condition, window_order, size + 1, sort_order, start.beside, start.caps,
+                                  keys_first)
         return list(prepare(rows)), positions
 
     fetched = _fetch(parts, order, decoded, size, window)

@@ -9,10 +9,11 @@ with the old table, so they are created again after every `migrate` (images.apps
 the two search tables survive, keyed by image id.
 
 PostgreSQL: the pg_trgm extension and a GIN trigram index on UPPER(name::text), the expression
-Django's `icontains` compares, so the planner uses it for `name__icontains`.
+Django's `icontains` compares, so the planner uses it for `name__icontains` (a rare term); the
+browser's sort indexes hold that expression too (store_upper_name), for a common word's walk.
 """
 
-from .models import NAME_SEARCH_TABLE
+from .models import NAME_SEARCH_TABLE, SORT_INDEX_FIELDS
 
 IMAGE_TABLE = "images_image"
 NAME_KEY_TABLE = "images_image_name_key"
@@ -79,6 +80,49 @@ def create(schema_editor) -> None:
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEX} ON {IMAGE_TABLE} USING gin ((UPPER(name::text)) gin_trgm_ops)"
         )
+
+
+# PostgreSQL: the browser's sort indexes (images.models._browser_indexes, same names and key columns) end in
+# UPPER(name::text), the value the name search tests (`icontains`), and include the status (every tab leaves
+# out deleted images) and the name, so that a walk reads the index alone. A search for a word many images
+# share walks the sort's index testing each name (walking: a LIMIT finds the page; counting: each name of
+# the tab's range); reading UPPER(name) stored in the index instead of computing it for each name, and no
+# row for its status, makes that test several times cheaper. pg_trgm's index answers a rare term; the
+# planner chooses between them by its statistics of UPPER(name) (kept for the trigram index's expression).
+# SQLite keeps the plain indexes: it tests the name with LIKE, which folds case itself (images.list_plan).
+WALK_INCLUDES = ("status", "name")
+
+
+def walk_index_columns() -> dict[str, tuple[list[str], list[str]]]:
+    """Each browser sort index's name, key columns (images.models.SORT_INDEX_FIELDS) and the columns a
+    walk also reads (WALK_INCLUDES not among the keys), as PostgreSQL names them."""
+    columns = {}
+    for sort, fields in SORT_INDEX_FIELDS.items():
+        included = [name for name in WALK_INCLUDES if name not in fields]
+        columns[f"image_project_{sort}"] = (["project_id", "image_type", *fields], included)
+        columns[f"image_type_{sort}"] = (["image_type", *fields], included)
+    return columns
+
+
+def _rebuild_walk_indexes(schema_editor, *, for_walks: bool) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for index, (keys, included) in walk_index_columns().items():
+        definition = ", ".join(keys)
+        if for_walks:
+            definition += ", (UPPER(name::text))" + (f") INCLUDE ({', '.join(included)}" if included else "")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index}")
+        schema_editor.execute(f"CREATE INDEX {index} ON {IMAGE_TABLE} ({definition})")
+
+
+def store_upper_name(schema_editor) -> None:
+    """PostgreSQL: the browser's sort indexes rebuilt for walks that test the name (see above)."""
+    _rebuild_walk_indexes(schema_editor, for_walks=True)
+
+
+def forget_upper_name(schema_editor) -> None:
+    """The browser's sort indexes as images.models declares them."""
+    _rebuild_walk_indexes(schema_editor, for_walks=False)
 
 
 def drop(schema_editor) -> None:

@@ -329,7 +329,8 @@ def image_page(project: Project, query: ImageQuery, *, quota: bool = False, awai
                             walks=lambda: [_narrowed(part, query, walk=True, row_by_row=row_by_row) for part in tab])
     return keyset_page(parts, query.order, size=query.size, cursor=query.cursor,
                        attach=lambda rows: attach_relations(rows, projects),
-                       also_count=also, also_count_cap=QUOTA_COUNT_CAP, plan=choice)
+                       also_count=also, also_count_cap=QUOTA_COUNT_CAP, plan=choice,
+                       keys_first=connection.vendor == "postgresql")  # walks its indexes alone (search_index)
 
 
 # The quota line counts this far ("more than 1,000 of 100 used"): ten times the quota says all there
