@@ -22,16 +22,23 @@ from django.contrib.auth import hashers
 # about a tenth of what a request thread at nice 0 gets of a busy core, and a whole idle core when
 # nobody competes. Higher: pages first even on a crowded host, sign-ins slower there.
 NICENESS = int(os.environ.get("IMSPERM_HASHING_NICENESS", "10"))
+# The hashing thread's name as the system shows it (top -H, /proc/PID/task/TID/comm; at most 15
+# characters): `make loadtest` counts the CPU sign-ins' hashing took apart from the pages' by it.
+THREAD_NAME = "password-hash"
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid: int | None = None
 _lock = threading.Lock()
 
 
-def _lower_priority() -> None:
-    """Run by the hashing thread itself: raise its own nice value (a no-op where not supported)."""
+def _prepare_thread() -> None:
+    """Run by the hashing thread itself: raise its own nice value and name it for the system (each a
+    no-op where not supported)."""
+    thread = threading.get_native_id()
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        os.setpriority(os.PRIO_PROCESS, thread, NICENESS)
+    with contextlib.suppress(OSError), open(f"/proc/self/task/{thread}/comm", "w") as name:
+        name.write(THREAD_NAME)
 
 
 def hashing_pool() -> ThreadPoolExecutor:
@@ -40,7 +47,7 @@ def hashing_pool() -> ThreadPoolExecutor:
     with _lock:
         if _pool is None or _pool_pid != os.getpid():
             _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-hashing",
-                                       initializer=_lower_priority)
+                                       initializer=_prepare_thread)
             _pool_pid = os.getpid()
         return _pool
 

@@ -29,3 +29,10 @@ def test_each_target_is_met_only_at_or_under_its_bound():
 def test_no_browse_request_measured_meets_no_target():
     judged = figures.targets(figures.summary([("sign in", 5.0, 302)], Counter(), 1.0), 1.0)
     assert judged["browse_p99_ms"] == {"measured": None, "target": 300, "met": False}
+
+
+def test_the_cpu_target_leaves_out_only_sign_ins_password_hashing():
+    per_request = figures.cpu_per_request({"app_servers": 30.0, "password_hashing": 7.0, "postgresql": 4.0}, 2000)
+    assert per_request == {"app_servers": 15.0, "password_hashing": 3.5, "postgresql": 2.0,
+                           "app_servers_without_hashing": 11.5}
+    assert figures.cpu_per_request({"app_servers": 1.0, "password_hashing": 0.0}, 0)["app_servers"] is None
