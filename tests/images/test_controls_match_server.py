@@ -116,6 +116,7 @@ def work_in(client, project: str) -> None:
     session.save()
 
 
+@pytest.mark.sweep  # every operation on every sample for every persona and project: make test and CI, not the fast lane
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_enabled_controls_are_exactly_the_operations_the_server_accepts(as_user, persona):
     client = as_user(persona)
