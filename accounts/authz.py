@@ -611,6 +611,8 @@ _lock = threading.Lock()  # the memo dictionaries of one CompiledGrants (its cov
 # A user's compiled grants by (user id, stamp), and compiled documents by their content.
 _COMPILED_GRANTS: ProcessCache[CompiledGrants] = ProcessCache("compiled grants", _CACHE_SIZE)
 _COMPILED_DOCUMENTS: ProcessCache[CompiledPolicy] = ProcessCache("compiled documents", 4 * _CACHE_SIZE)
+# The grants of a set of groups by (group ids, admin, stamp), held by nobody: shared by their members.
+_COMPILED_GROUPS: ProcessCache[tuple[datetime, CompiledGrants]] = ProcessCache("compiled group grants", _CACHE_SIZE)
 # Condition keys the current HTTP request supplies, set by RequestKeysMiddleware from request_keys_for.
 request_keys: ContextVar[dict[str, object] | None] = ContextVar("imsperm_request_keys", default=None)
 
@@ -686,26 +688,45 @@ def grant_rule(grant, document: dict | None = None) -> GrantRule:
 
 
 def load_grants(user, stamp: str, moment: datetime | None = None) -> CompiledGrants:
-    """Load and compile a user's grants not ended at `moment` (now): three queries, whatever the
-    number of groups and grants."""
+    """Load and compile a user's grants not ended at `moment` (now), read afresh: three queries,
+    whatever the number of groups and grants."""
+    group_ids, is_admin = _groups_of(user)
+    grants = _load_group_grants(group_ids, is_admin, stamp, moment or clock())
+    return grants.for_member(user_id=user.pk, username=user.get_username(), is_active=user.is_active)
+
+
+def _groups_of(user) -> tuple[tuple[int, ...], bool]:
+    """The ids of the user's groups, and whether one is the built-in admin group (one query)."""
+    groups = list(Membership.objects.filter(user_id=user.pk).order_by("group_id")
+                  .values_list("group_id", "group__name", "group__is_builtin"))
+    return (tuple(group_id for group_id, _name, _builtin in groups),
+            any(name == ADMIN_GROUP_NAME and builtin for _id, name, builtin in groups))
+
+
+def _load_group_grants(group_ids: tuple[int, ...], is_admin: bool, stamp: str, moment: datetime) -> CompiledGrants:
+    """The grants of these groups not ended at `moment`, compiled, held by nobody yet (two queries)."""
     grants = list(
-        live(Grant.objects.filter(group__memberships__user_id=user.pk), moment)
+        live(Grant.objects.filter(group_id__in=group_ids), moment)
         .select_related("group", "policy")
         .prefetch_related("projects")
         .order_by("group__name", "policy__name")
     )
-    is_admin = Membership.objects.filter(
-        user_id=user.pk, group__name=ADMIN_GROUP_NAME, group__is_builtin=True
-    ).exists()
-    rules = [grant_rule(g) for g in grants]
-    return CompiledGrants(
-        user_id=user.pk,
-        username=user.get_username(),
-        is_active=user.is_active,
-        is_admin=is_admin,
-        rules=rules,
-        stamp=stamp,
-    )
+    return CompiledGrants(user_id=None, username="", is_active=True, is_admin=is_admin,
+                          rules=[grant_rule(g) for g in grants], stamp=stamp)
+
+
+def _shared_grants(user, stamp: str, moment: datetime) -> CompiledGrants:
+    """load_grants for a request, at the database's current stamp: the user's groups read afresh (one
+    query), their grants compiled once per process for each set of groups at this stamp and shared by
+    every member (`for_member`). Each change to memberships, grants or policies bumps the stamp, so
+    after one the next member of a set of groups costs that one query, not three and the compilation
+    of its decision table again. A set compiled at a later moment than `moment` is not used (a clock
+    held back, in tests: a grant ended then may not have ended yet now)."""
+    group_ids, is_admin = _groups_of(user)
+    _built, grants = _COMPILED_GROUPS.get_or_build(
+        (group_ids, is_admin, stamp), lambda: (moment, _load_group_grants(group_ids, is_admin, stamp, moment)),
+        still_valid=lambda kept: kept[0] <= moment and kept[1].valid_at(moment))
+    return grants.for_member(user_id=user.pk, username=user.get_username(), is_active=user.is_active)
 
 
 def authorization_for(user) -> Authorization | None:
@@ -721,7 +742,7 @@ def authorization_for(user) -> Authorization | None:
     stamp = current_stamp()
     moment = clock()
     grants = _COMPILED_GRANTS.get_or_build(
-        (user.pk, stamp), lambda: load_grants(user, stamp, moment),
+        (user.pk, stamp), lambda: _shared_grants(user, stamp, moment),
         still_valid=lambda kept: kept.is_active == user.is_active and kept.valid_at(moment))
     authorization = Authorization(grants, now=moment, request_context=request_keys.get())
     setattr(user, _USER_ATTR, authorization)

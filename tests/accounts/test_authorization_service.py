@@ -126,3 +126,38 @@ def test_conditions_see_image_tags(demo):
     dev = Image.objects.filter(tags__key="env", tags__value="dev", image_type="private").first()
     assert authz.decide(user, "ims:images:delete", image=prod).outcome == "explicit_deny"
     assert authz.decide(user, "ims:images:delete", image=dev).allowed
+
+
+def test_after_a_change_elsewhere_the_next_member_of_the_same_groups_costs_one_query_more(
+    crowded_user, django_assert_num_queries
+):
+    """Every change bumps the one stamp (make loadtest's administrator flips a grant every second), and a
+    request after it recompiles: the groups' grants are compiled once per process for all their members."""
+    twin = User.objects.create_user("crowded-twin", password="x")
+    Membership.objects.bulk_create(Membership(user=twin, group=m.group) for m in crowded_user.memberships.all())
+    outsider = UserGroup.objects.create(name="elsewhere")
+    services.grant_attach(actor=None, group=outsider, policies=[Policy.objects.get(name="IMS FullAccess")],
+                          all_resources=True)  # bumps the stamp: nothing the crowd holds
+    assert authz.decide(crowded_user, "ims:images:list", project="cn-north-4").allowed
+    twin = User.objects.get(pk=twin.pk)
+    with django_assert_num_queries(2):  # the stamp, the twin's groups
+        decision = authz.decide(twin, "ims:images:list", project="cn-north-4")
+    assert decision.allowed and len(authz.authorization_for(twin).rules) == 200
+    assert authz.authorization_for(twin).grants.username == "crowded-twin"
+    assert not authz.decide(twin, "ims:images:delete", project="cn-north-4").allowed
+
+
+def test_members_of_the_same_groups_are_decided_apart_when_one_is_inactive_or_admin(demo):
+    viewer = User.objects.get(username="viewer")
+    other = User.objects.create_user("viewer-2", password="x")
+    Membership.objects.create(user=other, group=UserGroup.objects.get(name="viewers"))
+    assert authz.decide(viewer, "ims:images:list", project="cn-north-4").allowed
+    other.is_active = False
+    other.save()
+    assert not authz.decide(User.objects.get(pk=other.pk), "ims:images:list", project="cn-north-4").allowed
+    Membership.objects.create(user=other, group=UserGroup.objects.get(name="admin"))
+    other = User.objects.get(pk=other.pk)
+    other.is_active = True
+    other.save()
+    assert authz.decide(User.objects.get(pk=other.pk), "iam:users:createUser").allowed
+    assert not authz.decide(User.objects.get(pk=viewer.pk), "iam:users:createUser").allowed
