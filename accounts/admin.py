@@ -9,7 +9,6 @@ not offered: superuser flags, project and region deletion, editing a grant or a 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -40,7 +39,7 @@ from .forms import AdminSetPasswordForm, AdminUserAddForm, GrantAdminForm, Polic
 from .models import AuditEvent, Grant, Membership, Policy, Project, Region, User, UserGroup
 from .policy.messages import Message, gettext_noop
 from .services import escalation
-from .wording import recording, worded
+from .wording import worded
 
 admin.site.site_header = gettext_lazy("imsperm operators")
 admin.site.site_title = gettext_lazy("imsperm admin")
@@ -99,7 +98,6 @@ class ServiceRefusal(Exception):
     action: str
     target: object = None
     target_repr: str = ""
-    said: list = dataclasses.field(default_factory=list)  # the sentences translated meanwhile (wording.recording)
 
     def __str__(self):
         return refusal_text(self.error)
@@ -111,7 +109,7 @@ def record_admin_refusal(request, refusal: ServiceRefusal) -> None:
         record_refusal(None, refusal.error)
         return
     target = refusal.target if getattr(refusal.target, "pk", None) is not None else None
-    record_refusal(request.user, refusal.action, message=worded(refusal.error, refusal.said), target=target,
+    record_refusal(request.user, refusal.action, message=worded(refusal.error), target=target,
                    target_repr=refusal.target_repr or ("" if target is not None else str(refusal.target or "")))
 
 
@@ -182,12 +180,10 @@ class ServiceAdminMixin:
             f"{self.opts.app_label}.{verb}_{self.opts.model_name}")
 
     def call_service(self, request, verb: str, obj, service, **kwargs):
-        with recording() as said:  # the refusal is shown in the operator's language, stored in English
-            try:
-                return service(actor=request.user, **kwargs)
-            except (ValidationError, PermissionDenied) as error:
-                raise ServiceRefusal(error, action=self.catalogue_action(verb) or "", target=obj,
-                                     said=said.used) from error
+        try:  # the refusal carries its wording: shown in the operator's language, stored in English
+            return service(actor=request.user, **kwargs)
+        except (ValidationError, PermissionDenied) as error:
+            raise ServiceRefusal(error, action=self.catalogue_action(verb) or "", target=obj) from error
 
     def _audit_denied(self, request, verb: str, object_id=None) -> None:
         """Audit Django admin's own 403 (the engine refused the model permission)."""

@@ -7,26 +7,34 @@ paths, keys and values quoted from the document stay verbatim. Anything else is 
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 
 
 def localized(message) -> str:
     """`message` in the active language: a Message's template translated, its parameters verbatim
     (a parameter that is itself a Message translated too; a counted one in the language's plural form; one
     with a `localized()` of its own rendered by it); any other text unchanged."""
-    own = getattr(message, "localized", None)
-    if callable(own):  # a text that renders itself (accounts.expiry.Until: a moment in the reader's zone)
-        return own()
     template = getattr(message, "template", None)
     if template is None:
+        own = getattr(message, "localized", None)
+        if callable(own):  # a text that renders itself (accounts.expiry.Until: a moment in the reader's zone)
+            return own()
         return "" if message is None else str(message)
-    params = {name: ", ".join(localized(item) for item in value) if isinstance(value, tuple)
-              else localized(value) if hasattr(value, "template") or hasattr(value, "localized") else value
-              for name, value in message.params.items()}
+    params = {name: _parameter(value) for name, value in message.params.items()}
     plural = getattr(message, "plural", None)
     if plural is not None:
         return ngettext(template, plural, message.count) % params
-    return gettext(template) % params
+    context = getattr(message, "context", None)
+    return (gettext(template) if context is None else pgettext(context, template)) % params
+
+
+def _parameter(value):
+    """A Message's parameter in the active language: a name or a number verbatim, a sentence translated."""
+    if type(value) is str or value is None or type(value) is int:  # the most of them: nothing to translate
+        return value
+    if isinstance(value, tuple):
+        return ", ".join(localized(item) for item in value)
+    return localized(value) if hasattr(value, "template") or hasattr(value, "localized") else value
 
 
 def located(finding) -> str:

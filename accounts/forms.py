@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.contrib.auth.forms import SetPasswordMixin, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts.policy import validate_text
@@ -38,7 +39,7 @@ class PolicyDocumentField(forms.CharField):
         result = validate_text(text or "")
         self.last_result = result
         if not result.ok:
-            raise ValidationError([located(f) for f in result.errors])
+            raise ValidationError([lazy(located, str)(f) for f in result.errors])  # in the reader's language
         return result.document
 
 
@@ -88,7 +89,8 @@ class GrantAdminForm(forms.ModelForm):
             from .services import is_global_only
 
             if policy is None or not is_global_only(policy):
-                raise ValidationError({"projects": gettext("Choose projects, or tick All resources.")})
+                raise ValidationError({"projects": ValidationError(
+                    gettext_lazy("Choose projects, or tick All resources."))})
         return data
 
 

@@ -17,10 +17,13 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import wording
+from .policy.messages import Message
 
 VERIFIED_AT_SESSION_KEY = "imsperm_mfa_verified_at"
 PENDING_SESSION_KEY = "imsperm_mfa_pending"
@@ -82,13 +85,14 @@ def code_was_used(user, code: str) -> bool:
     return False
 
 
-def refused_code_message(user, code: str, wrong: str = WRONG_CODE) -> str:
+def refused_code_message(user, code: str, wrong: str = WRONG_CODE):
     """What to tell someone whose code was refused: to wait for the next code when the one typed was
-    already used (the app still shows it), else `wrong`. The one wording at every door that takes a code."""
+    already used (the app still shows it), else `wrong` (a template). The one wording at every door that takes
+    a code; a lazy text, read in the person's language where it is shown, worded when stored."""
     if code_was_used(user, code):
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        return gettext(USED_CODE) % {"step": device.step if device else 30}
-    return gettext(wrong)  # in the person's language (a text already translated is returned as it is)
+        return wording.lazy(Message(USED_CODE, step=device.step if device else 30))
+    return wording.lazy(Message(wrong))
 
 
 def seconds_until_allowed(user, code: str) -> int:

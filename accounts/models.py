@@ -69,7 +69,8 @@ class User(AbstractUser):
         super().clean()
         loaded = getattr(self, "_loaded_username", None)
         if self.pk is not None and loaded is not None and self.username != loaded:
-            raise ValidationError({"username": gettext("A user name cannot change: create a new user for a new name.")})
+            raise ValidationError({"username": ValidationError(
+                gettext_lazy("A user name cannot change: create a new user for a new name."))})
 
     def get_absolute_url(self):
         return reverse("iam:user-detail", args=[self.pk])

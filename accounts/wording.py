@@ -5,34 +5,42 @@ the decision API, the structured log and the tests read that). Beside the Englis
 *wording*: the sentence's template and parameters (an `accounts.policy.messages.Message` as JSON), so a
 page renders it through gettext when it shows it (`shown`), names verbatim. Text a person wrote (a
 justification, a deny reason, an approval note) and rows written before have no wording: shown as written.
+
+A refusal a service raises carries its wording too (a lazy template with its parameters, or a Message made
+lazy by `lazy`): Django shows it in the reader's language, and Django admin stores it in English (`worded`).
 """
 
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
-from django.utils.translation import get_language, override, trans_real
+from django.core.exceptions import ValidationError
+from django.utils import functional, translation
+from django.utils.translation import override
 
 from .findings import localized
 from .policy.messages import Message, gettext_noop, ngettext
+from .policy.messages import pgettext as policy_pgettext
 
 
 def to_json(message) -> dict | None:
-    """The wording of `message` (a Message: its template, parameters, nested Messages, plural and count) as
-    JSON; None for plain text."""
+    """The wording of `message` (a Message: its template, parameters, nested Messages, plural and count, context)
+    as JSON; None for plain text."""
     template = getattr(message, "template", None)
     if template is None:
         return None
     data = {"template": template, "params": {name: _param(value) for name, value in message.params.items()}}
     if getattr(message, "plural", None) is not None:
         data["plural"], data["count"] = message.plural, message.count
+    if getattr(message, "context", None) is not None:
+        data["context"] = message.context
     return data
 
 
 def _param(value):
+    if isinstance(value, Lowered):
+        return {"lowered": to_json(value.label)}
     if isinstance(value, tuple):
         return {"list": [_param(item) for item in value]}
     if hasattr(value, "template"):
@@ -51,6 +59,8 @@ def from_json(data) -> Message | None:
     params = {name: _value(value) for name, value in (data.get("params") or {}).items()}
     if data.get("plural") is not None:
         return ngettext(data["template"], data["plural"], data["count"], **params)
+    if isinstance(data.get("context"), str):
+        return policy_pgettext(data["context"], data["template"], **params)
     return Message(data["template"], **params)
 
 
@@ -60,11 +70,28 @@ def _value(raw):
             return tuple(_value(item) for item in raw["list"])
         if "message" in raw:
             return from_json(raw["message"])
+        if "lowered" in raw:
+            return Lowered(from_json(raw["lowered"]))
         if "until" in raw:
             from .expiry import Until
 
             return Until(datetime.fromisoformat(raw["until"]["moment"]), datetime.fromisoformat(raw["until"]["now"]))
     return raw
+
+
+class Lowered(str):
+    """A label (a Message: a status, "Approved") in lower case inside a sentence ("it was approved by ana"):
+    the English lowered, read in the reader's language lowered too."""
+
+    label: Message
+
+    def __new__(cls, label: Message):
+        text = super().__new__(cls, str(label).lower())
+        text.label = label
+        return text
+
+    def localized(self) -> str:
+        return localized(self.label).lower()
 
 
 def shown(text: str, wording) -> str:
@@ -133,139 +160,110 @@ def _reason(reason, now):
                    group=reason.group_name, scope=scope)
 
 
-# --- refusals a service raised in the operator's language (Django admin), stored in English -----------
+# --- refusals a service raised, shown in the reader's language, stored in English -----------------------
+#
+# A service raises a ValidationError (or a PermissionDenied with a reason shown to the person) carrying its own
+# wording: a gettext_lazy (or pgettext_lazy) template with `params`, sentences among them lazy too, or a house
+# Message made lazy by `lazy` (a plural, a word in a context, a sentence built elsewhere). Django renders it in
+# the reader's language wherever it shows the error; `worded` words it from its template for the audit log.
+# tests/i18n/test_service_errors_worded.py keeps app code from raising an eagerly translated sentence.
 
-class _Recording:
-    """The active translation, remembering each sentence it translated: (template, plural, count, text)."""
-
-    def __init__(self, inner):
-        self.inner, self.used = inner, []
-
-    def gettext(self, template):
-        text = self.inner.gettext(template)
-        self.used.append((template, None, None, text))
-        return text
-
-    def ngettext(self, singular, plural, count):
-        text = self.inner.ngettext(singular, plural, count)
-        self.used.append((singular, plural, count, text))
-        return text
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+def _rendered(message) -> str:
+    return localized(message)
 
 
-@contextmanager
-def recording():
-    """Inside, eager gettext/ngettext calls of this thread are remembered (`.used`) as they are made, in the
-    active language, so a sentence a service made can be worded afterwards (`worded`). A `translation.override`
-    inside ends the remembering (it restores the plain translation): what is made after it is not worded."""
-    previous = getattr(trans_real._active, "value", None)
-    recorder = _Recording(previous if previous is not None else trans_real.translation(get_language()))
-    trans_real._active.value = recorder
-    try:
-        yield recorder
-    finally:
-        if previous is None:
-            del trans_real._active.value
-        else:
-            trans_real._active.value = previous
+_lazy_message = functional.lazy(_rendered, str)
 
 
-_FIELD = re.compile(r"%\((\w+)\)([sdif])|%%")
+def lazy(message: Message):
+    """A Message as a lazy text a ValidationError can carry: shown in the reader's language (its template
+    translated, parameters verbatim), worded from its own template when stored (`worded`)."""
+    return _lazy_message(message)
 
 
-def _pattern(translated: str):
-    """A regular expression reading a translated template's parameters back out of a sentence made from it."""
-    parts, seen, kinds, end = [], set(), {}, 0
-    for field in _FIELD.finditer(translated):
-        parts.append(re.escape(translated[end:field.start()]))
-        end = field.end()
-        name, kind = field.group(1), field.group(2)
-        if name is None:
-            parts.append("%")
-        elif name in seen:
-            parts.append(f"(?P={name})")
-        else:
-            seen.add(name)
-            kinds[name] = kind
-            parts.append(f"(?P<{name}>.+?)")
-    parts.append(re.escape(translated[end:]))
-    return re.compile("".join(parts), re.DOTALL), kinds
+def _lowered_text(label) -> str:
+    return str(label).lower()
 
 
-def _worded_one(text: str, used) -> Message | None:
-    """The Message whose translation made `text`: the latest remembered template it matches, its parameters
-    read back (a parameter that is itself a remembered sentence worded too)."""
-    for template, plural, count, translated in reversed(used):
-        pattern, kinds = _pattern(translated)
-        match = pattern.fullmatch(text)
-        if match is None:
-            continue
-        params = {name: int(value) if kinds[name] in "di" and value.lstrip("-").isdigit()
-                  else _nested(value, used) for name, value in match.groupdict().items()}
-        try:
-            return Message(template, **params) if plural is None else ngettext(template, plural, count, **params)
-        except (KeyError, TypeError, ValueError):  # read back wrongly: try an older one
-            continue
-    return None
+_lazy_lowered = functional.lazy(_lowered_text, str)
 
 
-def _nested(value: str, used):
-    """A parameter as it was made: a remembered sentence without parameters of its own (a duration's
-    unit, 'All resources') worded, anything else (a name) verbatim."""
-    for template, plural, _count, translated in reversed(used):
-        if plural is None and translated == value and "%(" not in translated:
-            return Message(template)
-    return value
+def lower(label):
+    """A lazy label (a model choice's, gettext_lazy) in lower case as a ValidationError's parameter: lowered in
+    the reader's language, worded as a `Lowered` label."""
+    return _lazy_lowered(label)
 
 
-def worded(error, used) -> str:
-    """A refusal (a ValidationError or any exception) made in the operator's language, in English: each of
-    its sentences worded — a lazy sentence from its own template, an eager one from what `recording`
-    remembered — joined by a space as the admin shows them; a sentence that cannot be worded is stored as
-    Django renders it in English (or as it is)."""
-    from django.core.exceptions import ValidationError
+def message_of(text) -> Message | None:
+    """The Message a lazy text (gettext_lazy, pgettext_lazy, `lazy`, `lower`) is made from; None for plain
+    text."""
+    return _lazy_worded(text, None)
 
-    items = _items(error) if isinstance(error, ValidationError) else [(str(error), None, None)]
-    sentences = []
-    for message, params, english in items:
-        sentence = _lazy_worded(message, params) or _worded_one(_filled(message, params), used)
-        sentences.append(sentence or english or _filled(message, params))
+
+def worded(error) -> str:
+    """A refusal a service raised (a ValidationError, a PermissionDenied), in English with its wording: each
+    of its sentences worded from its own template, joined by a space as the admin shows them; a sentence
+    without a template (plain text) as Django renders it in English."""
+    if isinstance(error, ValidationError):
+        instances = ([item for items in error.error_dict.values() for item in items]
+                     if hasattr(error, "error_dict") else error.error_list)
+        items = [(item.message, item.params) for item in instances]
+    else:
+        items = [(error.args[0] if error.args else "", None)]
+    sentences = [_lazy_worded(message, params) or _english(message, params) for message, params in items]
     if len(sentences) == 1:
         return sentences[0]
     return Message(" ".join(f"%(s{i})s" for i in range(len(sentences))),
                    **{f"s{i}": sentence for i, sentence in enumerate(sentences)})
 
 
-def _items(error) -> list[tuple]:
-    """A ValidationError's sentences in the order of its `messages`: (message, params, its English)."""
-    instances = ([item for items in error.error_dict.values() for item in items] if hasattr(error, "error_dict")
-                 else error.error_list)
+def _english(message, params) -> str:
     with override("en"):
-        return [(item.message, item.params, _filled(item.message, item.params)) for item in instances]
+        return str(message % params if params else message)
 
 
-def _filled(message, params) -> str:
-    return str(message % params if params else message)
-
-
-def _lazy_worded(message, params) -> Message | None:
-    """A gettext_lazy sentence (a model's or a form's) worded from its own template; None for any other."""
-    from django.utils.functional import Promise
-    from django.utils.translation import gettext
-
-    if hasattr(message, "template") and not params:  # a Message: its own wording
+def _lazy_worded(message, params) -> Message | Lowered | None:
+    """A sentence's Message: a Message itself, or a lazy one (gettext_lazy, pgettext_lazy, ngettext_lazy with
+    its count, `lazy`) worded from its own template with its parameters (lazy ones worded too, the rest
+    verbatim in English); None for plain text or a template its parameters do not fill."""
+    if hasattr(message, "template") and not params:
         return message
-    if not isinstance(message, Promise):
+    if not isinstance(message, functional.Promise):
         return None
-    func, args = message.__reduce__()[1][:2]
-    if func is not gettext or len(args) != 1 or not isinstance(args[0], str):
+    func, args, kwargs = message.__reduce__()[1][:3]
+    build = _WORDING.get(func)
+    if build is None:  # a lazy text of another kind: no template to word it from
         return None
-    with override("en"):  # parameters that are not sentences of their own: verbatim, in English
-        plain = {name: value if value is None or isinstance(value, int | float)
-                 else _lazy_worded(value, None) or str(value) for name, value in (params or {}).items()}
     try:
-        return Message(args[0], **plain)
-    except (KeyError, TypeError, ValueError):
+        return build(*args, **kwargs, **{name: _parameter(value) for name, value in (params or {}).items()})
+    except (KeyError, TypeError, ValueError):  # a template its parameters do not fill
         return None
+
+
+def _lowered_label(label) -> Lowered | None:
+    worded_label = _lazy_worded(label, None)
+    return None if worded_label is None else Lowered(worded_label)
+
+
+def _counted(*, singular: str, plural: str, number: int, **params) -> Message:
+    if not isinstance(number, int):  # ngettext_lazy counting a parameter named later: not worded here
+        raise TypeError(number)
+    return ngettext(singular, plural, number, **params)
+
+
+# How each kind of lazy text is worded, by the function it defers: (its arguments, then its parameters).
+_WORDING = {
+    _rendered: lambda message: message,
+    _lowered_text: _lowered_label,
+    translation.gettext: Message,
+    translation.pgettext: policy_pgettext,
+    translation.ngettext: _counted,
+}
+
+
+def _parameter(value):
+    """A parameter as stored: a number as it is, a sentence (lazy, a Message, a `Lowered` label, an end) worded,
+    anything else (a name) verbatim, in English."""
+    if value is None or isinstance(value, int | float) or hasattr(value, "template") or hasattr(value, "localized"):
+        return value
+    return _lazy_worded(value, None) or _english(value, None)

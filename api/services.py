@@ -12,7 +12,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts import audit
 from accounts.enforcement import refuse
@@ -30,18 +30,18 @@ def api_token_create(*, actor, name: str) -> tuple[ApiToken, str]:
     """A new token for `actor`; returns it and its secret (kept nowhere: only the digest is stored)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError(gettext("Give the token a name, such as the service that will use it."))
+        raise ValidationError(gettext_lazy("Give the token a name, such as the service that will use it."))
     if len(name) > ApiToken._meta.get_field("name").max_length:
-        raise ValidationError(gettext("A token name is at most 64 characters."))
+        raise ValidationError(gettext_lazy("A token name is at most 64 characters."))
     with transaction.atomic():
         active = ApiToken.objects.select_for_update().filter(user=actor, revoked_at__isnull=True)
         names = {token.name.lower() for token in active}
         if name.lower() in names:
-            raise ValidationError(gettext("You already have a token named %(name)s. Choose another name.")
-                                   % {"name": name})
+            raise ValidationError(gettext_lazy("You already have a token named %(name)s. Choose another name."),
+                                  params={"name": name})
         if len(names) >= MAX_ACTIVE_TOKENS:
-            raise ValidationError(gettext("You have %(max_active_tokens)s tokens: revoke one before creating "
-                                          "another.") % {"max_active_tokens": MAX_ACTIVE_TOKENS})
+            raise ValidationError(gettext_lazy("You have %(max_active_tokens)s tokens: revoke one before creating "
+                                               "another."), params={"max_active_tokens": MAX_ACTIVE_TOKENS})
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken.objects.create(user=actor, name=name, digest=token_digest(secret),
                                         prefix=secret[: len(TOKEN_PREFIX) + 6])
@@ -59,7 +59,8 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:
-            raise ValidationError(gettext("API token %(name)s is already revoked.") % {"name": locked.name})
+            raise ValidationError(gettext_lazy("API token %(name)s is already revoked."),
+                                  params={"name": locked.name})
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
         audit.record(actor=actor, action="apitoken:revoke", target=locked,

@@ -82,8 +82,9 @@ class PreviewForm(forms.Form):
             value = locate.loads(text)  # the console's one JSON check: NUL, lone surrogates, depth, numbers
         except locate.UnusableJSON as error:
             said = "; ".join(f"{locate.json_path(path)}: {localized(problem)}" for path, problem in error.problems)
-            raise forms.ValidationError(gettext("Not usable JSON: %(error)s.") % {"error": said[:200]}) from None
+            raise forms.ValidationError(gettext_lazy("Not usable JSON: %(error)s."),
+                                        params={"error": said[:200]}) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError(gettext("Paste a JSON object of claims, like {\"email\": "
+            raise forms.ValidationError(gettext_lazy("Paste a JSON object of claims, like {\"email\": "
                                                 "\"ana@example.com\"}."))
         return value

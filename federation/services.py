@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts import audit, enforcement, services
 from accounts.enforcement import Refused, atomic_service, require
@@ -115,8 +115,8 @@ def provider_create(*, actor, name: str, issuer: str, client_id: str, client_sec
 def _validate(provider) -> None:
     provider.full_clean()
     if "openid" not in provider.scope_list:
-        raise ValidationError({"scopes": gettext("The scopes must include openid (this is an OpenID Connect "
-                                                 "sign-in).")})
+        raise ValidationError({"scopes": ValidationError(gettext_lazy("The scopes must include openid (this is an "
+                                                                      "OpenID Connect sign-in)."))})
 
 
 @atomic_service

@@ -197,9 +197,9 @@ class TagsForm(OperationForm, forms.Form):
         if errors:
             raise forms.ValidationError(errors)
         if len(tags) > MAX_TAGS_PER_IMAGE:
-            raise forms.ValidationError(gettext("An image can have at most %(max_tags_per_image)s tags; you gave "
-                                                 "%(count)s.")
-                                         % {"max_tags_per_image": MAX_TAGS_PER_IMAGE, "count": len(tags)})
+            raise forms.ValidationError(gettext_lazy("An image can have at most %(max_tags_per_image)s tags; you "
+                                                     "gave %(count)s."),
+                                        params={"max_tags_per_image": MAX_TAGS_PER_IMAGE, "count": len(tags)})
         return tags
 
 
@@ -212,8 +212,9 @@ class UploadForm(OperationForm, forms.Form):
         limit = settings.IMSPERM_MAX_UPLOAD_BYTES
         if uploaded.size > limit:
             raise forms.ValidationError(
-                gettext("The file is %(size)s bytes; uploads are limited to %(limit)s bytes. Nothing was stored.")
-                 % {"size": f"{uploaded.size:,}", "limit": f"{limit:,}"}
+                gettext_lazy("The file is %(size)s bytes; uploads are limited to %(limit)s bytes. Nothing was "
+                             "stored."),
+                params={"size": f"{uploaded.size:,}", "limit": f"{limit:,}"},
             )
         return uploaded
 
@@ -251,16 +252,18 @@ class ShareForm(OperationForm, forms.Form):
         names = list(dict.fromkeys(n for value in self.cleaned_data["projects"]
                                    for n in re.split(r"[\s,]+", value[:4000]) if n))
         if not names:
-            raise forms.ValidationError(gettext("Choose at least one project."))
+            raise forms.ValidationError(gettext_lazy("Choose at least one project."))
         if len(names) > MAX_MEMBERS_PER_IMAGE:
-            raise forms.ValidationError(gettext("An image can be shared with at most %(max_members_per_image)s "
-                                                "projects.") % {"max_members_per_image": MAX_MEMBERS_PER_IMAGE})
+            raise forms.ValidationError(gettext_lazy("An image can be shared with at most %(max_members_per_image)s "
+                                                     "projects."),
+                                        params={"max_members_per_image": MAX_MEMBERS_PER_IMAGE})
         found = {p.name: p for p in Project.objects.filter(name__in=names)}
         unknown = [name for name in names if name not in found]
         if unknown:
             raise forms.ValidationError(
-                gettext("No project is called %(names)s. Check the spelling: project names look like cn-north-4 or "
-                        "cn-north-4_dev.") % {"names": ', '.join(unknown)}
+                gettext_lazy("No project is called %(names)s. Check the spelling: project names look like "
+                             "cn-north-4 or cn-north-4_dev."),
+                params={"names": ', '.join(unknown)},
             )
         return [found[name] for name in names]
 
@@ -271,7 +274,7 @@ class UnshareForm(OperationForm, forms.Form):
     def clean_project(self) -> Project:
         project = Project.objects.filter(name=self.cleaned_data["project"]).first()
         if project is None:
-            raise forms.ValidationError(gettext("No such project."))
+            raise forms.ValidationError(gettext_lazy("No such project."))
         return project
 
 

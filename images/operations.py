@@ -18,7 +18,12 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy, pgettext
+from django.utils.translation import gettext, gettext_lazy
+
+from accounts import wording
+from accounts.findings import localized
+from accounts.policy.messages import Message, gettext_noop, pgettext
+from accounts.wording import Lowered, message_of
 
 from . import forms
 from .links import image_url
@@ -39,76 +44,98 @@ def membership_of(image: Image, project) -> ImageMember | None:
     return next((m for m in image.members.all() if m.project_id == project.pk), None)
 
 
-def _owned(image: Image, project, verb: str) -> str | None:
-    """`verb`: what only the owner may do, already translated (pgettext "image operation")."""
+# What each operation is called inside a sentence: a word translated in its sense (an image operation, or
+# one done). The rules below say why an image's state forbids an operation as an English Message (its
+# template and parameters), read in the person's language where it is shown (Operation.rule, pages) and worded
+# when a service refuses with it (accounts.wording.lazy).
+_MODIFY, _MODIFIED = pgettext("image operation", "modify"), pgettext("image operation done", "modified")
+_TAG = pgettext("image operation", "tag")
+_UPLOAD_INTO = pgettext("image operation", "upload a file into")
+_DELETE, _DELETED = pgettext("image operation", "delete"), pgettext("image operation done", "deleted")
+_SHARE, _SHARED = pgettext("image operation", "share"), pgettext("image operation done", "shared")
+_ACCEPT, _ACCEPTED = pgettext("image operation", "accept"), pgettext("image operation done", "accepted")
+_REJECT, _REJECTED = pgettext("image operation", "reject"), pgettext("image operation done", "rejected")
+_EXPORT, _EXPORTED = pgettext("image operation", "export"), pgettext("image operation done", "exported")
+_REPLICATE, _REPLICATED = pgettext("image operation", "replicate"), pgettext("image operation done", "replicated")
+
+
+# Each status inside a sentence ("this one is queued"): its label's own wording, lowered.
+_STATUSES = {status.value: Lowered(message_of(status.label)) for status in Image.Status}
+
+
+def _status(image: Image) -> Lowered | str:
+    return _STATUSES.get(image.status, image.status)
+
+
+def _owned(image: Image, project, verb: Message) -> Message | None:
+    """`verb`: what only the owner may do (an "image operation" word)."""
     if image.project_id != project.pk:
-        return gettext("Only the owning project (%(project)s) can %(verb)s this image.") % {
-            "project": image.project.name, "verb": verb}
+        return Message(gettext_noop("Only the owning project (%(project)s) can %(verb)s this image."),
+                       project=image.project.name, verb=verb)
     return None
 
 
-def _private(image: Image, participle: str) -> str | None:
+def _private(image: Image, participle: Message) -> Message | None:
     if image.image_type == Image.ImageType.GOLD:
-        return gettext("Public images cannot be %(done)s.") % {"done": participle}
+        return Message(gettext_noop("Public images cannot be %(done)s."), done=participle)
     if image.image_type == Image.ImageType.MARKET:
-        return gettext("Marketplace images cannot be %(done)s.") % {"done": participle}
+        return Message(gettext_noop("Marketplace images cannot be %(done)s."), done=participle)
     return None
 
 
-def _active(image: Image, participle: str) -> str | None:
+def _active(image: Image, participle: Message) -> Message | None:
     if image.status != Image.Status.ACTIVE:
-        return gettext("Only active images can be %(done)s; this one is %(status)s.") % {
-            "done": participle, "status": image.get_status_display().lower()}
+        return Message(gettext_noop("Only active images can be %(done)s; this one is %(status)s."),
+                       done=participle, status=_status(image))
     return None
 
 
 def modify_rule(image, project):
-    modified = pgettext("image operation done", "modified")
-    return (_owned(image, project, pgettext("image operation", "modify")) or _private(image, modified)
-            or _active(image, modified))
+    return _owned(image, project, _MODIFY) or _private(image, _MODIFIED) or _active(image, _MODIFIED)
 
 
 def tags_rule(image, project):
-    owned = _owned(image, project, pgettext("image operation", "tag"))
+    owned = _owned(image, project, _TAG)
     if image.image_type == Image.ImageType.GOLD:
-        return owned or gettext("Public images cannot be tagged.")
+        return owned or Message(gettext_noop("Public images cannot be tagged."))
     return owned
 
 
 def upload_rule(image, project):
-    owned = _owned(image, project, pgettext("image operation", "upload a file into"))
+    owned = _owned(image, project, _UPLOAD_INTO)
     if image.status != Image.Status.QUEUED:
-        status = image.get_status_display().lower()
-        return owned or gettext("Only queued images accept a file; this one is %(status)s.") % {"status": status}
+        return owned or Message(gettext_noop("Only queued images accept a file; this one is %(status)s."),
+                                status=_status(image))
     return owned
 
 
 def delete_rule(image, project):
     if image.image_type == Image.ImageType.GOLD:
-        return gettext("Public images are protected and cannot be deleted.")
+        return Message(gettext_noop("Public images are protected and cannot be deleted."))
     return (
-        _owned(image, project, pgettext("image operation", "delete"))
-        or _private(image, pgettext("image operation done", "deleted"))
-        or (gettext("Protected images cannot be deleted. Turn protection off first.") if image.protected else None)
+        _owned(image, project, _DELETE)
+        or _private(image, _DELETED)
+        or (Message(gettext_noop("Protected images cannot be deleted. Turn protection off first."))
+            if image.protected else None)
     )
 
 
 def share_rule(image, project):
     return (
-        _owned(image, project, pgettext("image operation", "share"))
-        or _private(image, pgettext("image operation done", "shared"))
-        or (gettext("Encrypted images cannot be shared.") if image.encrypted else None)
+        _owned(image, project, _SHARE)
+        or _private(image, _SHARED)
+        or (Message(gettext_noop("Encrypted images cannot be shared.")) if image.encrypted else None)
     )
 
 
-def _pending_share(image, project, verb: str, done: str) -> str | None:
+def _pending_share(image, project, verb: Message, done: Message) -> Message | None:
     if image.project_id == project.pk:
-        return gettext("This image belongs to %(project)s: there is no share to %(verb)s.") % {
-            "project": project.name, "verb": verb}
+        return Message(gettext_noop("This image belongs to %(project)s: there is no share to %(verb)s."),
+                       project=project.name, verb=verb)
     membership = membership_of(image, project)
     if membership is None or membership.status != ImageMember.Status.PENDING:
-        return gettext("Only an image shared with %(project)s and awaiting acceptance can be %(done)s.") % {
-            "project": project.name, "done": done}
+        return Message(gettext_noop("Only an image shared with %(project)s and awaiting acceptance can be "
+                                    "%(done)s."), project=project.name, done=done)
     return None
 
 
@@ -117,30 +144,27 @@ def accept_rule(image, project):
     membership = membership_of(image, project)
     if image.project_id != project.pk and membership is not None and membership.status == ImageMember.Status.REJECTED:
         return None
-    return _pending_share(image, project, pgettext("image operation", "accept"),
-                          pgettext("image operation done", "accepted"))
+    return _pending_share(image, project, _ACCEPT, _ACCEPTED)
 
 
 def reject_rule(image, project):
-    return _pending_share(image, project, pgettext("image operation", "reject"),
-                          pgettext("image operation done", "rejected"))
+    return _pending_share(image, project, _REJECT, _REJECTED)
 
 
 def export_rule(image, project):
-    exported = pgettext("image operation done", "exported")
     return (
-        _owned(image, project, pgettext("image operation", "export"))
-        or _private(image, exported)
-        or _active(image, exported)
-        or (gettext("ISO images cannot be exported.") if image.disk_format == Image.DiskFormat.ISO else None)
-        or (gettext("Full-server images cannot be exported.") if image.kind == Image.Kind.WHOLE else None)
+        _owned(image, project, _EXPORT)
+        or _private(image, _EXPORTED)
+        or _active(image, _EXPORTED)
+        or (Message(gettext_noop("ISO images cannot be exported.")) if image.disk_format == Image.DiskFormat.ISO
+            else None)
+        or (Message(gettext_noop("Full-server images cannot be exported.")) if image.kind == Image.Kind.WHOLE
+            else None)
     )
 
 
 def replicate_rule(image, project):
-    replicated = pgettext("image operation done", "replicated")
-    return (_owned(image, project, pgettext("image operation", "replicate")) or _private(image, replicated)
-            or _active(image, replicated))
+    return _owned(image, project, _REPLICATE) or _private(image, _REPLICATED) or _active(image, _REPLICATED)
 
 
 # Whether an operation can ever apply to an image seen from a project. A list row leaves out the
@@ -184,14 +208,14 @@ def always_applies(image, project):
     return True
 
 
-def cross_region_rule(image) -> str | None:
+def cross_region_rule(image) -> Message | None:
     """What forbids replicating to another region (SPEC 8)."""
     if image.encrypted:
-        return gettext("Encrypted images cannot be replicated to another region.")
+        return Message(gettext_noop("Encrypted images cannot be replicated to another region."))
     if image.disk_format == Image.DiskFormat.ISO:
-        return gettext("ISO images cannot be replicated to another region.")
+        return Message(gettext_noop("ISO images cannot be replicated to another region."))
     if image.kind == Image.Kind.WHOLE:
-        return gettext("Full-server images cannot be replicated to another region.")
+        return Message(gettext_noop("Full-server images cannot be replicated to another region."))
     return None
 
 
@@ -235,8 +259,9 @@ def _upload(actor, image, project, data) -> Done:
     outcome = _services().image_upload(actor=actor, image=image, project=project, uploaded=data["file"],
                                        max_bytes=settings.IMSPERM_MAX_UPLOAD_BYTES)
     if not outcome.ok:
-        raise ImageChanged({"file": (gettext("%(problem)s The upload failed and the image is now killed.")
-                                     % {"problem": outcome.problem})})
+        raise ImageChanged({"file": ValidationError(gettext_lazy("%(problem)s The upload failed and the image is now "
+                                                                 "killed."),
+                                                    params={"problem": wording.lazy(outcome.problem)})})
     return Done(gettext("The file was uploaded: %(name)s is now active.") % {"name": image.name})
 
 
@@ -293,12 +318,14 @@ class Operation:
     whose selected rows it can act on (`past` is its past tense there). `per_member` ones act on one
     share member: drawn beside each member, not in the details page's bar nor as a form of their own.
     `applies` says whether the operation can ever apply to an image (else a row leaves its control out).
+    `why` says why the image's state forbids it now, as an English Message (the service refuses with it, worded);
+    `rule` reads that in the person's language (pages).
     """
 
     name: str
     action: str
     label: str
-    rule: Callable[[Image, object], str | None]
+    why: Callable[[Image, object], Message | None]  # why the image's state forbids it now (None: nothing does)
     perform: Callable[..., Done]
     form: type | None = None
     in_row: bool = True
@@ -312,6 +339,11 @@ class Operation:
     @property
     def needs_input(self) -> bool:
         return self.form is not None
+
+    def rule(self, image, project) -> str | None:
+        """Why the image's state forbids the operation now, in the person's language (None: nothing does)."""
+        reason = self.why(image, project)
+        return None if reason is None else localized(reason)
 
     @property
     def bulk(self) -> bool:
@@ -382,10 +414,10 @@ def controls_for(
     for operation in operations:
         if not authorization.allows(operation.action, project, image):
             continue
-        reason = operation.rule(image, project)
+        reason = operation.why(image, project)
         if applicable_only and reason is not None and not operation.applies(image, project):
-            continue
-        controls.append(Control(operation, operation.url(image), reason))
+            continue  # left out: its reason is never read
+        controls.append(Control(operation, operation.url(image), None if reason is None else localized(reason)))
     return controls
 
 
@@ -405,16 +437,17 @@ class CreateControl:
         return f"{reverse('images:create')}?kind={self.kind}"
 
 
-def quota_reason(image_count: int) -> str | None:
+def quota_reason(image_count: int) -> Message | None:
     if image_count >= PRIVATE_IMAGE_QUOTA:
-        return gettext("The project has reached its quota of %(quota)s private images.") % {
-            "quota": PRIVATE_IMAGE_QUOTA}
+        return Message(gettext_noop("The project has reached its quota of %(quota)s private images."),
+                       quota=PRIVATE_IMAGE_QUOTA)
     return None
 
 
 def create_controls(authorization, project, image_count: int) -> list[CreateControl]:
     """One "Create" control per image kind the engine allows in `project`."""
-    reason = quota_reason(image_count)
+    quota = quota_reason(image_count)
+    reason = None if quota is None else localized(quota)
     return [
         CreateControl(kind, Image.Kind(kind).label, action, reason)
         for kind, action in CREATE_ACTIONS.items()

@@ -15,11 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
-from accounts import audit
+from accounts import audit, wording
 from accounts.enforcement import atomic_service, require
-from accounts.findings import localized
 from accounts.models import AuditEvent, Project
 from accounts.policy.messages import Message, gettext_noop
 
@@ -44,9 +43,9 @@ def snapshot(image: Image) -> dict:
 
 
 def _check_state(operation_name: str, image: Image, project: Project) -> None:
-    reason = OPERATIONS_BY_NAME[operation_name].rule(image, project)
+    reason = OPERATIONS_BY_NAME[operation_name].why(image, project)
     if reason:
-        raise ValidationError(reason)
+        raise ValidationError(wording.lazy(reason))
 
 
 def _begin(actor, operation_name: str, image: Image, project: Project | None) -> Project:
@@ -65,7 +64,7 @@ def image_create(*, actor, project: Project, kind: str, **attributes) -> Image:
     Project.objects.select_for_update().filter(pk=project.pk).first()
     reason = quota_reason(private_image_count(project))
     if reason:
-        raise ValidationError(reason)
+        raise ValidationError(wording.lazy(reason))
     image = Image(project=project, kind=kind, image_type=Image.ImageType.PRIVATE, status=Image.Status.QUEUED,
                   **attributes)
     image.full_clean()
@@ -114,8 +113,8 @@ def image_update(*, actor, image: Image, project: Project | None = None, expecte
     project = _begin(actor, "modify", image, project)
     unknown = set(changes) - set(MODIFIABLE_FIELDS)
     if unknown:
-        raise ValidationError(gettext("These attributes cannot be modified: %(names)s.")
-                               % {"names": ', '.join(sorted(unknown))})
+        raise ValidationError(gettext_lazy("These attributes cannot be modified: %(names)s."),
+                              params={"names": ', '.join(sorted(unknown))})
     _claim_revision(image, expected_revision)
     before = {field: getattr(image, field) for field in changes}
     for field, value in changes.items():
@@ -133,9 +132,9 @@ def image_tags_set(*, actor, image: Image, project: Project | None = None, tags:
     """Replace the image's tags (at most 10), refusing if someone saved it after `expected_revision`."""
     project = _begin(actor, "tags", image, project)
     if len(tags) > MAX_TAGS_PER_IMAGE:
-        raise ValidationError({"tags": (gettext("An image can have at most %(max_tags_per_image)s tags; you gave "
-                                                "%(count)s.")
-                                        % {"max_tags_per_image": MAX_TAGS_PER_IMAGE, "count": len(tags)})})
+        raise ValidationError({"tags": ValidationError(
+            gettext_lazy("An image can have at most %(max_tags_per_image)s tags; you gave %(count)s."),
+            params={"max_tags_per_image": MAX_TAGS_PER_IMAGE, "count": len(tags)})})
     _claim_revision(image, expected_revision)
     before = {tag.key: tag.value for tag in image.tags.all()}
     image.tags.all().delete()
@@ -150,7 +149,8 @@ def image_tags_set(*, actor, image: Image, project: Project | None = None, tags:
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    """An upload either made the image active or killed it; `problem` says why it was killed."""
+    """An upload either made the image active or killed it; `problem` says why it was killed (a Message, read in
+    the person's language where it is shown)."""
 
     image: Image
     problem: str = ""
@@ -169,8 +169,9 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
     """
     project = _begin(actor, "upload", image, project)
     if uploaded.size > max_bytes:
-        raise ValidationError({"file": (gettext("The file is %(size)s bytes; uploads are limited to %(max_bytes)s.")
-                                        % {"size": f"{uploaded.size:,}", "max_bytes": f"{max_bytes:,}"})})
+        raise ValidationError({"file": ValidationError(
+            gettext_lazy("The file is %(size)s bytes; uploads are limited to %(max_bytes)s."),
+            params={"size": f"{uploaded.size:,}", "max_bytes": f"{max_bytes:,}"})})
     try:
         detected = uploads.detect_format(uploaded, uploaded.size, image.disk_format)
         uploads.check_matches(detected, image.disk_format)
@@ -181,7 +182,7 @@ def image_upload(*, actor, image: Image, project: Project | None = None, uploade
         audit.record(actor=actor, action="ims:images:upload", target=image, project=project,
                      outcome=AuditEvent.Outcome.ERROR, message=rejected.message,
                      details={"file": uploaded.name, "size": uploaded.size, "after": {"status": "killed"}})
-        return UploadOutcome(image, localized(rejected.message))  # the audit above keeps the English
+        return UploadOutcome(image, rejected.message)  # a Message: the audit above keeps its English
     # Written under a temporary name first; moved to the image's own name as the transaction's last
     # step, so the row commits "active" only with its whole file in place. A failure before the
     # commit removes the file; one at the commit (its outcome unknown) leaves it to uploads.tidy.
@@ -223,17 +224,18 @@ def image_share_add(*, actor, image: Image, project: Project | None = None, memb
     problems = []
     for member in members:
         if member.pk == image.project_id:
-            problems.append(gettext("%(project)s owns the image: it cannot be a member.") % {"project": member.name})
+            problems.append(ValidationError(gettext_lazy("%(project)s owns the image: it cannot be a member."),
+                                            params={"project": member.name}))
         elif member.pk in existing:
-            problems.append(gettext("The image is already shared with %(project)s.") % {"project": member.name})
+            problems.append(ValidationError(gettext_lazy("The image is already shared with %(project)s."),
+                                            params={"project": member.name}))
     if problems:
         raise ValidationError({"projects": problems})
     if len(existing) + len(members) > MAX_MEMBERS_PER_IMAGE:
-        raise ValidationError({"projects": (
-            gettext("An image can be shared with at most %(max_members_per_image)s projects; it has %(count)s and "
-                     "you added %(count2)s.")
-             % {"max_members_per_image": MAX_MEMBERS_PER_IMAGE, "count": len(existing), "count2": len(members)}
-        )})
+        raise ValidationError({"projects": ValidationError(
+            gettext_lazy("An image can be shared with at most %(max_members_per_image)s projects; it has %(count)s and "
+                         "you added %(count2)s."),
+            params={"max_members_per_image": MAX_MEMBERS_PER_IMAGE, "count": len(existing), "count2": len(members)})})
     created = [ImageMember.objects.create(image=image, project=member) for member in members]
     audit.record(actor=actor, action="ims:images:share", target=image, project=project,
                  details={"after": {"members_added": [m.name for m in members]}})
@@ -246,7 +248,8 @@ def image_share_remove(*, actor, image: Image, project: Project | None = None, m
     project = _begin(actor, "unshare", image, project)
     removed, _ = ImageMember.objects.filter(image=image, project=member).delete()
     if not removed:
-        raise ValidationError({"project": gettext("The image is not shared with %(name)s.") % {"name": member.name}})
+        raise ValidationError({"project": ValidationError(gettext_lazy("The image is not shared with %(name)s."),
+                                                          params={"name": member.name})})
     audit.record(actor=actor, action="ims:images:share", target=image, project=project,
                  details={"before": {"member": member.name}, "after": {"member": None}})
 
@@ -328,10 +331,10 @@ def image_replicate(*, actor, image: Image, project: Project | None = None, targ
     if target.region_id != image.project.region_id:
         reason = cross_region_rule(image)
         if reason:
-            raise ValidationError({"target": reason})
+            raise ValidationError({"target": ValidationError(wording.lazy(reason))})
     reason = quota_reason(private_image_count(target))
-    if reason:
-        raise ValidationError({"target": reason.replace("The project", target.name)})
+    if reason:  # said on the target's field: "The project" is the one chosen there
+        raise ValidationError({"target": ValidationError(wording.lazy(reason))})
     copy = Image(**{field: getattr(image, field) for field in SNAPSHOT_FIELDS})
     copy.project = target
     copy.source = image

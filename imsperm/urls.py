@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import URLPattern, URLResolver, include, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts import passkeys
 from accounts.permissions import public_view
@@ -46,7 +46,7 @@ def _operators_only(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.user.is_authenticated and not _is_operator(request.user):
-            return errors.permission_denied(request, PermissionDenied(gettext(OPERATORS_ONLY)))
+            return errors.permission_denied(request, PermissionDenied(gettext_lazy(OPERATORS_ONLY)))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -17,11 +17,11 @@ def validate_time_zone(value: str) -> None:
         return
     if len(value) > TIME_ZONE_MAX_LENGTH or value not in _known_zones():
         raise ValidationError(_("“%(zone)s” is not an IANA time zone (for example Europe/Paris, Asia/Shanghai "
-                                "or UTC).") % {"zone": value[:TIME_ZONE_MAX_LENGTH]}, code="invalid_time_zone")
+                                "or UTC)."), params={"zone": value[:TIME_ZONE_MAX_LENGTH]}, code="invalid_time_zone")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError(_("“%(zone)s” is not an IANA time zone.") % {"zone": value},
+        raise ValidationError(_("“%(zone)s” is not an IANA time zone."), params={"zone": value},
                               code="invalid_time_zone") from error
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts import audit
 
@@ -35,11 +35,11 @@ def _clean(changes: dict) -> dict:
         try:
             validate_time_zone(changes["time_zone"])
         except ValidationError as error:
-            errors["time_zone"] = error.messages
+            errors["time_zone"] = error.error_list
     if "theme" in changes and changes["theme"] not in UserPreference.Theme.values:
-        errors["theme"] = [gettext("Choose auto, light or dark.")]
+        errors["theme"] = [ValidationError(gettext_lazy("Choose auto, light or dark."))]
     if "language" in changes and changes["language"] not in {"", *dict(settings.LANGUAGES)}:
-        errors["language"] = [gettext("Choose a language the console offers.")]
+        errors["language"] = [ValidationError(gettext_lazy("Choose a language the console offers."))]
     if errors:
         raise ValidationError(errors)
     return changes
@@ -51,7 +51,8 @@ def update_preferences(*, actor, **changes) -> UserPreference:
     changed, nothing written; otherwise one save and one audit event naming what changed."""
     unknown = set(changes) - set(FIELDS)
     if unknown:
-        raise ValidationError(gettext("Unknown preference: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+        raise ValidationError(gettext_lazy("Unknown preference: %(names)s."),
+                              params={"names": ", ".join(sorted(unknown))})
     _clean(changes)
     preference = preference_of(actor)
     before = {field: _value(preference, field) for field in changes}

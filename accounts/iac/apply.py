@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from accounts import audit
+from accounts import audit, wording
 from accounts.enforcement import Refused, record_refusal
 from accounts.models import User
 from accounts.policy.messages import Message, gettext_noop
@@ -90,10 +90,10 @@ def apply_configuration(configuration: Configuration, *, actor, prune: bool = Fa
 
 def record_refused_import(failure: StepFailed, actor, import_id: str, source: str) -> None:
     """A refused permission, audited once as the import's (after the rollback discarded the step's own)."""
-    if isinstance(failure.error, Refused):
+    if isinstance(failure.error, Refused):  # the refusal in English with its wording, not as the page said it
         record_refusal(actor, failure.error.explanation.action,
                        message=Message(gettext_noop("Import refused at %(path)s: %(message)s"), path=failure.path,
-                                       message=failure.message),
+                                       message=wording.decision_message(failure.error.explanation)),
                        target_type="configuration", target_id=import_id, target_repr=source or "IAM configuration",
                        details={"import_id": import_id, "path": failure.path})
 

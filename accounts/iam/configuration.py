@@ -21,9 +21,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import iac, responses
+from accounts import iac, responses, wording
 from accounts.enforcement import record_refusal
-from accounts.findings import localized
 from accounts.iac import limits
 from accounts.permissions import permission_required_action, public_view
 
@@ -45,15 +44,17 @@ class ImportForm(forms.Form):
         upload = data.get("file")
         if upload is not None:
             if upload.size > limits.MAX_BYTES:  # the view answers 413 before: kept for any other caller
-                raise forms.ValidationError({"file": localized(limits.bytes_refusal(upload.size))})
+                raise forms.ValidationError({"file": forms.ValidationError(
+                    wording.lazy(limits.bytes_refusal(upload.size)))})
             try:
                 data["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
-                raise forms.ValidationError({"file": gettext("The file is not UTF-8 text.")}) from None
+                raise forms.ValidationError({"file": forms.ValidationError(
+                    gettext_lazy("The file is not UTF-8 text."))}) from None
         else:
             data["text"] = data.get("document") or ""
         if not data["text"].strip():
-            raise forms.ValidationError(gettext("Paste a configuration or choose a file."))
+            raise forms.ValidationError(gettext_lazy("Paste a configuration or choose a file."))
         return data
 
 
@@ -110,7 +111,7 @@ def _refused_before_reading(request):
     if refusal is not None:  # audited like every refusal (the one recorder), then the 403
         record_refusal(request.user, "iam:config:import", message=refusal, target_type="page",
                        target_repr=request.path, details={"method": request.method})
-        raise PermissionDenied(localized(refusal))  # audited above in English
+        raise PermissionDenied(refusal)  # audited above in English; the 403 page reads it in the person's language
     if int(request.META.get("CONTENT_LENGTH") or 0) > limits.MAX_REQUEST_BYTES:
         return responses.payload_too_large(request, gettext("The request is larger than any configuration file it "
                                                             "may carry."))

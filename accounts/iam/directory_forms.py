@@ -78,8 +78,8 @@ class UserCreateForm(PasswordChoiceForm):
     def clean_groups(self):
         groups = self.cleaned_data.get("groups") or []
         if len(groups) > MAX_GROUPS_PER_USER:
-            raise ValidationError(gettext("A user can be in at most %(max_groups_per_user)s groups.")
-                                   % {"max_groups_per_user": MAX_GROUPS_PER_USER})
+            raise ValidationError(gettext_lazy("A user can be in at most %(max_groups_per_user)s groups."),
+                                  params={"max_groups_per_user": MAX_GROUPS_PER_USER})
         return groups
 
     def clean(self):

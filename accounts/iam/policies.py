@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import impact, least_privilege, responses, services, who_can
@@ -393,9 +393,10 @@ def policy_delete(request, pk):
             holders = Grant.objects.filter(policy=policy).values("group").distinct().count()
             if names or not holders:
                 raise
-            raise ValidationError(ngettext("%(name)s is attached to %(holders)s group: detach it first.",
-                                           "%(name)s is attached to %(holders)s groups: detach it first.", holders)
-                                  % {"name": policy.name, "holders": holders}) from error
+            raise ValidationError(ngettext_lazy("%(name)s is attached to %(holders)s group: detach it first.",
+                                                "%(name)s is attached to %(holders)s groups: detach it first.",
+                                                holders),
+                                  params={"name": policy.name, "holders": holders}) from error
         return gettext("Deleted %(name)s.") % {"name": policy.name}
 
     def context():

@@ -52,8 +52,8 @@ def parse_context(text: str) -> dict[str, object]:
     problems = []
     lines = [line.strip() for line in text.splitlines()]
     if len([line for line in lines if line]) > MAX_CONTEXT_LINES:
-        raise ValidationError(gettext("Give at most %(max_context_lines)s context values.")
-                               % {"max_context_lines": MAX_CONTEXT_LINES})
+        raise ValidationError(gettext_lazy("Give at most %(max_context_lines)s context values."),
+                              params={"max_context_lines": MAX_CONTEXT_LINES})
     for number, line in enumerate(lines, start=1):
         if not line:
             continue

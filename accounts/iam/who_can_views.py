@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET
 
 from accounts import permission_grid, who_can
 from accounts.enforcement import record_refusal
-from accounts.findings import localized
 from accounts.models import Policy, UserGroup
 from accounts.permissions import permission_required_action
 from accounts.policy.messages import Message, gettext_noop
@@ -155,4 +154,4 @@ def _refuse_names(request, subject) -> None:
     refusal = _names_refusal()
     record_refusal(request.user, missing, message=refusal, target=subject,
                    details={"method": request.method, "path": request.path})
-    raise PermissionDenied(localized(refusal))
+    raise PermissionDenied(refusal)  # a Message: the 403 page reads it in the person's language

@@ -25,6 +25,7 @@ class Message(str):
     params: dict
     plural: str | None = None  # set by `ngettext`: the English plural, and the count that chose between them
     count: int | None = None
+    context: str | None = None  # set by `pgettext`: the template's context (a word translated in its sense)
 
     def __new__(cls, template: str, **params):
         # A tuple parameter is a list of texts (Messages or names), written joined by ", ".
@@ -36,6 +37,8 @@ class Message(str):
         return message
 
     def __reduce__(self):  # pickle and copy rebuild from the template, not from the English text
+        if self.context is not None:
+            return _rebuild_in_context, (self.context, self.template, self.params)
         if self.plural is not None:
             return _rebuild_plural, (self.template, self.plural, self.count, self.params)
         return _rebuild, (self.template, self.params)
@@ -47,6 +50,18 @@ def ngettext(singular: str, plural: str, count: int, **params) -> Message:
     message = Message(singular if count == 1 else plural, **params)
     message.template, message.plural, message.count = singular, plural, count
     return message
+
+
+def pgettext(context: str, template: str, **params) -> Message:
+    """An English Message whose template is translated in `context` (gettext's msgctxt), as Django's pgettext
+    translates it: a word with more than one sense ("modify" as an image operation)."""
+    message = Message(template, **params)
+    message.context = context
+    return message
+
+
+def _rebuild_in_context(context: str, template: str, params: dict) -> Message:
+    return pgettext(context, template, **params)
 
 
 def _rebuild(template: str, params: dict) -> Message:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts import audit, authz, wording
 from accounts.enforcement import Refused, atomic_service, require
@@ -132,16 +132,18 @@ def _label(access_request: AccessRequest) -> str:
 
 def _check_what(action: str | None, policy: Policy | None) -> None:
     if bool(action) == (policy is not None):
-        raise ValidationError({"action": gettext("Ask for one action, or one role or policy.")})
+        raise ValidationError({"action": ValidationError(gettext_lazy("Ask for one action, or one role or policy."))})
     if action and action not in ACTION_NAMES:
-        raise ValidationError({"action": gettext("%(action)s is not an action of the catalogue.") % {"action": action}})
+        raise ValidationError({"action": ValidationError(gettext_lazy("%(action)s is not an action of the catalogue."),
+                                                         params={"action": action})})
 
 
 def _check_duration(duration: timedelta | None, *, field: str = "duration", at_most: timedelta = MAX_DURATION) -> None:
     if duration is None or duration <= timedelta(0):
-        raise ValidationError({field: gettext("Choose how long you need it.")})
+        raise ValidationError({field: ValidationError(gettext_lazy("Choose how long you need it."))})
     if duration > at_most:
-        raise ValidationError({field: gettext("At most %(duration)s.") % {"duration": duration_text(at_most)}})
+        raise ValidationError({field: ValidationError(gettext_lazy("At most %(duration)s."),
+                                                      params={"duration": duration_text(at_most)})})
 
 
 def _answer_now(requester, access_request: AccessRequest) -> str | None:
@@ -179,10 +181,12 @@ def ask(*, actor, action: str | None = None, policy: Policy | None = None, proje
     _check_duration(duration)
     justification = (justification or "").strip()
     if not justification:
-        raise ValidationError({"justification": gettext("Say why you need it: the approver reads this.")})
+        raise ValidationError({"justification": ValidationError(
+            gettext_lazy("Say why you need it: the approver reads this."))})
     if len(justification) > MAX_JUSTIFICATION:
-        raise ValidationError({"justification": (gettext("At most %(max_justification)s characters.")
-                                                 % {"max_justification": MAX_JUSTIFICATION})})
+        raise ValidationError({"justification": ValidationError(
+            gettext_lazy("At most %(max_justification)s characters."),
+            params={"max_justification": MAX_JUSTIFICATION})})
     now = authz.clock().replace(microsecond=0)
     access_request = AccessRequest(requester=actor, action=action or "", policy=policy, duration=duration,
                                    all_resources=all_resources, project=project, justification=justification,
@@ -190,7 +194,7 @@ def ask(*, actor, action: str | None = None, policy: Policy | None = None, proje
     if is_global(access_request) or all_resources:
         access_request.all_resources, access_request.project = True, None
     elif project is None:
-        raise ValidationError({"project": gettext("Choose a project, or All resources.")})
+        raise ValidationError({"project": ValidationError(gettext_lazy("Choose a project, or All resources."))})
     answer = _answer_now(actor, access_request)
     if answer:
         access_request.status, access_request.decided_at, access_request.decision_reason = Status.ANSWERED, now, answer
@@ -216,12 +220,13 @@ def _locked_pending(access_request: AccessRequest, now: datetime) -> AccessReque
     locked = (AccessRequest.objects.select_for_update(of=("self",)).select_related("requester", "policy", "project")
               .get(pk=access_request.pk))
     if locked.status != Status.PENDING:
-        message = (gettext("This request is no longer pending: it was %(status)s by %(name)s.")
-                   if locked.decided_by_name else gettext("This request is no longer pending: it was %(status)s."))
-        raise ValidationError(message % {"status": locked.get_status_display().lower(),
-                                         "name": locked.decided_by_name}, code="decided")
+        message = (gettext_lazy("This request is no longer pending: it was %(status)s by %(name)s.")
+                   if locked.decided_by_name else gettext_lazy("This request is no longer pending: it was %(status)s."))
+        raise ValidationError(message, params={"status": wording.lower(Status(locked.status).label),
+                                               "name": locked.decided_by_name}, code="decided")
     if locked.expires_at <= now:
-        raise ValidationError(gettext("This request lapsed: nobody decided it in time. The requester may ask again."),
+        raise ValidationError(gettext_lazy("This request lapsed: nobody decided it in time. The requester may ask "
+                                           "again."),
                               code="decided")
     return locked
 
@@ -239,9 +244,9 @@ def _personal_group(actor, requester: User) -> UserGroup:
     others = list(Membership.objects.filter(group=group).exclude(user=requester)
                   .values_list("user__username", flat=True))
     if others or group.is_builtin:
-        raise ValidationError(gettext("The group %(name)s holds other people (%(others)s): rename it, so approved "
-                                       "access goes to the requester alone.")
-                               % {"name": group.name, "others": ", ".join(others) or gettext("built-in")})
+        raise ValidationError(gettext_lazy("The group %(name)s holds other people (%(others)s): rename it, so "
+                                           "approved access goes to the requester alone."),
+                              params={"name": group.name, "others": ", ".join(others) or gettext_lazy("built-in")})
     if not Membership.objects.filter(group=group, user=requester).exists():
         escalation.require_may_add_members(actor, "iam:accessRequests:approve", group)
         group_add_member(actor=None, group=group, user=requester)
@@ -258,9 +263,9 @@ def _policy_to_grant(access_request: AccessRequest) -> Policy:
         return policy_create(actor=None, name=name, document=document,
                              description=f"Granted by approved access requests for {access_request.action}")
     if policy.document != document:
-        raise ValidationError(gettext("The policy %(name)s no longer holds just %(action)s: restore it, or rename "
-                                       "it so a new one is made.")
-                               % {"name": policy.name, "action": access_request.action})
+        raise ValidationError(gettext_lazy("The policy %(name)s no longer holds just %(action)s: restore it, or "
+                                           "rename it so a new one is made."),
+                              params={"name": policy.name, "action": access_request.action})
     return policy
 
 
@@ -300,7 +305,7 @@ def deny(*, actor, access_request: AccessRequest, reason: str) -> AccessRequest:
     _require_may_decide(actor, locked, "deny")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": gettext("Say why: the requester reads this.")})
+        raise ValidationError({"reason": ValidationError(gettext_lazy("Say why: the requester reads this."))})
     locked.status, locked.decided_at, locked.decided_by = Status.DENIED, now, actor
     locked.decided_by_name, locked.decision_reason = actor.get_username() if actor else "system", reason[:1000]
     locked.save()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from accounts import audit, authz
 from accounts.enforcement import atomic_service, require
@@ -117,7 +117,7 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
     policies = list(policies)
     projects = list(projects)
     if not policies:
-        raise ValidationError(gettext("Choose at least one role or policy to attach."))
+        raise ValidationError(gettext_lazy("Choose at least one role or policy to attach."))
     now = authz.clock()
     expires = _future_end(expires, now)
     _require_may_attach(actor, group, policies)
@@ -128,12 +128,13 @@ def grant_attach(*, actor, group: UserGroup, policies, all_resources: bool, proj
     existing = {g.policy_id: g for g in group.grants.prefetch_related("projects")}
     new_count = sum(1 for p in policies + dependencies if p.pk not in existing)
     if len(existing) + new_count > MAX_GRANTS_PER_GROUP:
-        raise ValidationError(gettext("A group can hold at most %(max_grants_per_group)s grants.")
-                               % {"max_grants_per_group": MAX_GRANTS_PER_GROUP})
+        raise ValidationError(gettext_lazy("A group can hold at most %(max_grants_per_group)s grants."),
+                              params={"max_grants_per_group": MAX_GRANTS_PER_GROUP})
     for policy in policies + dependencies:
         whole = all_resources or is_global_only(policy)
         if not whole and not projects:
-            raise ValidationError({"projects": gettext("Choose at least one project, or the scope All resources.")})
+            raise ValidationError({"projects": ValidationError(
+                gettext_lazy("Choose at least one project, or the scope All resources."))})
         _attach_one(actor, group, policy, existing.get(policy.pk), whole=whole, projects=projects,
                     expires=expires, now=now, dependency=policy in dependencies)
     return AttachResult(tuple(policies), tuple(dependencies), all_resources, tuple(projects), expires)
@@ -145,7 +146,7 @@ def _future_end(expires: datetime | None, now: datetime) -> datetime | None:
         return None
     expires = expires.replace(microsecond=0)
     if expires <= now:
-        raise ValidationError({"expires": gettext("The end must be in the future.")})
+        raise ValidationError({"expires": ValidationError(gettext_lazy("The end must be in the future."))})
     return expires
 
 
@@ -222,8 +223,8 @@ def grant_set_expires(*, actor, group: UserGroup, policy: Policy, expires: datet
     grant = (Grant.objects.select_for_update().filter(group=group, policy=policy).prefetch_related("projects")
              .first())
     if grant is None:
-        raise ValidationError(gettext("%(name)s is not attached to %(name2)s.")
-                               % {"name": policy.name, "name2": group.name})
+        raise ValidationError(gettext_lazy("%(name)s is not attached to %(name2)s."),
+                              params={"name": policy.name, "name2": group.name})
     expires = expires.replace(microsecond=0) if expires is not None else None
     if grant.expires == expires:
         return False
@@ -258,18 +259,18 @@ def grant_detach(*, actor, group: UserGroup, policies) -> list[Policy]:
         require(actor, "iam:permissions:revokePermission", target=group,
                 target_repr=f"{policy.name} → {group.name}")
     if group.is_admin_group:
-        raise ValidationError(gettext("The built-in admin group keeps its permissions: nothing can be detached from "
-                                      "it."))
+        raise ValidationError(gettext_lazy("The built-in admin group keeps its permissions: nothing can be detached "
+                                           "from it."))
     escalation.require_may_detach(actor, "iam:permissions:revokePermission", group, policies)
     blockers = detach_blockers(group, policies)
     if blockers:
         needed = ", ".join(p.name for p in blockers)
         raise ValidationError(
-            ngettext("%(needed)s still depends on what you are detaching: detach %(needed)s in the same step.",
-                     "%(needed)s still depend on what you are detaching: detach %(needed)s in the same step.",
-                     len(blockers)) % {"needed": needed},
+            ngettext_lazy("%(needed)s still depends on what you are detaching: detach %(needed)s in the same step.",
+                          "%(needed)s still depend on what you are detaching: detach %(needed)s in the same step.",
+                          len(blockers)),
             code="dependents",
-            params={"dependents": [p.pk for p in blockers]},
+            params={"needed": needed, "dependents": [p.pk for p in blockers]},
         )
     grants = list(Grant.objects.select_for_update().filter(group=group, policy__in=policies)
                   .select_related("policy").prefetch_related("projects"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -32,7 +32,7 @@ def group_update(*, actor, group: UserGroup, name: str, description: str,
     require(actor, "iam:groups:updateGroup", target=group)
     escalation.require_may_change_group(actor, "iam:groups:updateGroup", group)
     if group.is_builtin and name != group.name:
-        raise ValidationError({"name": gettext("The built-in admin group cannot be renamed.")})
+        raise ValidationError({"name": ValidationError(gettext_lazy("The built-in admin group cannot be renamed."))})
     locked = UserGroup.objects.select_for_update().get(pk=group.pk)
     claim_revision(locked, expected_revision)
     before = {"name": locked.name, "description": locked.description}
@@ -49,7 +49,7 @@ def group_update(*, actor, group: UserGroup, name: str, description: str,
 def group_delete(*, actor, group: UserGroup) -> None:
     require(actor, "iam:groups:deleteGroup", target=group)
     if group.is_builtin:
-        raise ValidationError(gettext("The built-in admin group cannot be deleted."))
+        raise ValidationError(gettext_lazy("The built-in admin group cannot be deleted."))
     escalation.require_may_delete_group(actor, "iam:groups:deleteGroup", group)
     audit.record(actor=actor, action="iam:groups:deleteGroup", target=group, details={"before": {
         "name": group.name,
@@ -66,10 +66,12 @@ def group_add_member(*, actor, group: UserGroup, user: User) -> Membership:
     escalation.require_may_act_on_account(actor, "iam:groups:addUserToGroup", user)
     User.objects.select_for_update().filter(pk=user.pk).first()
     if Membership.objects.filter(group=group, user=user).exists():
-        raise ValidationError(gettext("%(user)s is already a member of %(group)s.") % {"user": user, "group": group})
+        raise ValidationError(gettext_lazy("%(user)s is already a member of %(group)s."),
+                              params={"user": user, "group": group})
     if Membership.objects.filter(user=user).count() >= MAX_GROUPS_PER_USER:
-        raise ValidationError(gettext("%(user)s is already in %(max_groups_per_user)s groups, the most a user can "
-                                      "be in.") % {"user": user, "max_groups_per_user": MAX_GROUPS_PER_USER})
+        raise ValidationError(gettext_lazy("%(user)s is already in %(max_groups_per_user)s groups, the most a user "
+                                           "can be in."),
+                              params={"user": user, "max_groups_per_user": MAX_GROUPS_PER_USER})
     membership = Membership.objects.create(group=group, user=user)
     audit.record(actor=actor, action="iam:groups:addUserToGroup", target=group,
                  details={"after": {"member": user.username}})
@@ -83,9 +85,10 @@ def group_remove_member(*, actor, group: UserGroup, user: User) -> None:
     escalation.require_may_act_on_account(actor, "iam:groups:removeUserFromGroup", user)
     membership = Membership.objects.select_for_update().filter(group=group, user=user).first()
     if membership is None:
-        raise ValidationError(gettext("%(user)s is not a member of %(group)s.") % {"user": user, "group": group})
+        raise ValidationError(gettext_lazy("%(user)s is not a member of %(group)s."),
+                              params={"user": user, "group": group})
     if group.is_admin_group and user.is_active and _active_admins() <= 1:
-        raise ValidationError(gettext("This is the last active member of the admin group: it cannot be removed."))
+        raise ValidationError(gettext_lazy("This is the last active member of the admin group: it cannot be removed."))
     membership.delete()
     audit.record(actor=actor, action="iam:groups:removeUserFromGroup", target=group,
                  details={"before": {"member": user.username}})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
@@ -30,7 +30,8 @@ def mfa_enrolment_start(*, actor) -> TOTPDevice:
     """A new, unconfirmed authenticator-app secret for `actor` (replacing any unfinished one)."""
     with transaction.atomic():
         if mfa.has_mfa(actor):
-            raise ValidationError(gettext("MFA is already on. Turn it off first to set up a new authenticator app."))
+            raise ValidationError(gettext_lazy("MFA is already on. Turn it off first to set up a new authenticator "
+                                               "app."))
         TOTPDevice.objects.filter(user=actor, confirmed=False).delete()
         return TOTPDevice.objects.create(user=actor, name="Authenticator app", confirmed=False)
 
@@ -40,11 +41,11 @@ def mfa_enrolment_confirm(*, actor, code: str) -> tuple[TOTPDevice, list[str]]:
     (shown once: only django-otp's copies remain, each usable once)."""
     device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("-pk").first()
     if device is None:
-        raise ValidationError(gettext("Start the set-up again: there is no authenticator app waiting to be "
-                                      "confirmed."))
+        raise ValidationError(gettext_lazy("Start the set-up again: there is no authenticator app waiting to be "
+                                           "confirmed."))
     code = mfa.normalise_code(code)
     if not (code.isdigit() and device.verify_token(code)):
-        raise ValidationError(gettext(WRONG_CODE))
+        raise ValidationError(gettext_lazy(WRONG_CODE))
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -62,7 +63,8 @@ def mfa_remove(*, actor, code: str) -> None:
     """Turn MFA off after a current code (app or recovery); a wrong code is refused and audited."""
     wait = mfa.seconds_until_allowed(actor, code)
     if wait:
-        raise ValidationError(gettext("Too many wrong codes. Wait %(wait)s seconds, then try again.") % {"wait": wait})
+        raise ValidationError(gettext_lazy("Too many wrong codes. Wait %(wait)s seconds, then try again."),
+                              params={"wait": wait})
     device = mfa.verify_code(actor, code)
     if device is None:
         record_refusal(actor, "mfa:disable", target=actor,
@@ -83,7 +85,7 @@ def passkey_rename(*, actor, passkey_id, name: str) -> WebAuthnCredential:
     """Name one of one's own passkeys (another person's is not found)."""
     name = " ".join("".join(c for c in str(name) if c.isprintable()).split())[:64]  # no NUL, no control
     if not name:
-        raise ValidationError(gettext("Give the passkey a name."))
+        raise ValidationError(gettext_lazy("Give the passkey a name."))
     with transaction.atomic():
         passkey = _own_passkey(actor, passkey_id)
         old = passkey.name
@@ -123,11 +125,12 @@ def mfa_reset(*, actor, user) -> None:
     """
     require(actor, "iam:users:updateUser", target=user)
     if actor is not None and actor.pk == user.pk:
-        raise ValidationError(gettext("Turn your own MFA off on the Sign-in security page, with a current code."))
+        raise ValidationError(gettext_lazy("Turn your own MFA off on the Sign-in security page, with a current code."))
     escalation.require_covers_user(actor, "iam:users:updateUser", user, doing="resetting the MFA of")
     passkeys = WebAuthnCredential.objects.filter(user=user)
     if not mfa.has_mfa(user) and not passkeys.exists():
-        raise ValidationError(gettext("%(get_username)s has no MFA to reset.") % {"get_username": user.get_username()})
+        raise ValidationError(gettext_lazy("%(get_username)s has no MFA to reset."),
+                              params={"get_username": user.get_username()})
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     removed = passkeys.delete()[1].get(WebAuthnCredential._meta.label, 0)

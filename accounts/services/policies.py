@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
-from accounts import audit
+from accounts import audit, wording
 from accounts.enforcement import atomic_service, require
-from accounts.findings import localized
 from accounts.models import MAX_CUSTOM_POLICIES, Grant, Policy, PolicyRevision, UserGroup
 from accounts.policy import validate_document, validate_text
+from accounts.policy.messages import Message, gettext_noop
 
 from . import escalation
 
@@ -19,8 +19,9 @@ class PolicyDocumentError(ValidationError):
 
     def __init__(self, result):
         self.findings = result.findings
-        messages = [f"{f.path or gettext('document')}: {localized(f.message)}" for f in result.errors]
-        super().__init__(messages or [gettext("The policy document is invalid.")], code="invalid_policy")
+        messages = [wording.lazy(Message("%(path)s: %(message)s", path=f.path or Message(gettext_noop("document")),
+                                         message=f.message)) for f in result.errors]
+        super().__init__(messages or [gettext_lazy("The policy document is invalid.")], code="invalid_policy")
 
 
 class ConcurrentEditError(ValidationError):
@@ -51,8 +52,8 @@ def _record_revision(policy: Policy, actor, *, restored_from: int | None = None)
 
 def _save_new_policy(*, actor, name: str, description: str, parsed: dict, details: dict) -> Policy:
     if Policy.objects.filter(is_system=False).count() >= MAX_CUSTOM_POLICIES:
-        raise ValidationError(gettext("This account already has %(max_custom_policies)s custom policies, the most "
-                                      "allowed.") % {"max_custom_policies": MAX_CUSTOM_POLICIES})
+        raise ValidationError(gettext_lazy("This account already has %(max_custom_policies)s custom policies, the "
+                                           "most allowed."), params={"max_custom_policies": MAX_CUSTOM_POLICIES})
     policy = Policy(name=name, description=description, document=parsed, kind=Policy.Kind.POLICY)
     policy.full_clean()
     policy.save()
@@ -108,7 +109,7 @@ def policy_update(*, actor, policy: Policy, name: str, description: str, documen
     """
     require(actor, "iam:roles:updateRole", target=policy)
     if policy.is_system:
-        raise ValidationError(gettext("System-defined roles and policies are read-only."))
+        raise ValidationError(gettext_lazy("System-defined roles and policies are read-only."))
     parsed = parse_policy_document(document)
     current = Policy.objects.select_for_update().get(pk=policy.pk)
     if current.revision != expected_revision:
@@ -145,8 +146,8 @@ def policy_restore(*, actor, policy: Policy, number: int, expected_revision: int
     try:
         old = PolicyRevision.objects.get(policy=policy, number=number)
     except PolicyRevision.DoesNotExist:
-        raise ValidationError((gettext("%(name)s has no recorded revision %(number)s.")
-                               % {"name": policy.name, "number": number}), code="no_revision") from None
+        raise ValidationError(gettext_lazy("%(name)s has no recorded revision %(number)s."),
+                              params={"name": policy.name, "number": number}, code="no_revision") from None
     return policy_update(actor=actor, policy=policy, name=policy.name, description=old.description,
                          document=old.document, expected_revision=expected_revision, restored_from=number)
 
@@ -155,11 +156,11 @@ def policy_restore(*, actor, policy: Policy, number: int, expected_revision: int
 def policy_delete(*, actor, policy: Policy) -> None:
     require(actor, "iam:roles:deleteRole", target=policy)
     if policy.is_system:
-        raise ValidationError(gettext("System-defined roles and policies cannot be deleted."))
+        raise ValidationError(gettext_lazy("System-defined roles and policies cannot be deleted."))
     groups = list(UserGroup.objects.filter(grants__policy=policy).values_list("name", flat=True))
     if groups:
-        raise ValidationError(gettext("%(name)s is attached to %(names)s: detach it first.")
-                               % {"name": policy.name, "names": ', '.join(groups)})
+        raise ValidationError(gettext_lazy("%(name)s is attached to %(names)s: detach it first."),
+                              params={"name": policy.name, "names": ', '.join(groups)})
     audit.record(actor=actor, action="iam:roles:deleteRole", target=policy,
                  details={"before": {"name": policy.name, "document": policy.document}})
     policy.delete()

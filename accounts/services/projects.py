@@ -8,7 +8,7 @@ every project name and grant scope of the region starts with that code.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -19,11 +19,12 @@ from ._common import claim_revision
 
 def _check_subproject_name(region: Region, name: str, *, exclude_pk=None) -> None:
     if not name.startswith(f"{region.code}_") or name == f"{region.code}_":
-        raise ValidationError({"name": (gettext("A subproject of %(code)s is named %(code)s_<name>.")
-                                        % {"code": region.code})})
+        raise ValidationError({"name": ValidationError(
+            gettext_lazy("A subproject of %(code)s is named %(code)s_<name>."), params={"code": region.code})})
     clash = Project.objects.filter(name__iexact=name).exclude(pk=exclude_pk).first()
     if clash is not None:
-        raise ValidationError({"name": gettext("The project %(name)s already exists.") % {"name": clash.name}})
+        raise ValidationError({"name": ValidationError(gettext_lazy("The project %(name)s already exists."),
+                                                       params={"name": clash.name})})
 
 
 @atomic_service
@@ -31,7 +32,8 @@ def region_create(*, actor, code: str, name: str) -> Region:
     """Create a region with its default project (named like the region)."""
     require(actor, "iam:projects:createProject", target_repr=code)
     if Region.objects.filter(code__iexact=code).exists():
-        raise ValidationError({"code": gettext("The region %(code)s already exists.") % {"code": code}})
+        raise ValidationError({"code": ValidationError(gettext_lazy("The region %(code)s already exists."),
+                                                       params={"code": code})})
     region = Region(code=code, name=name)
     region.full_clean()
     region.save()
@@ -67,9 +69,9 @@ def project_create(*, actor, region: Region, name: str, description: str = "") -
     _check_subproject_name(region, name)
     subprojects = Project.objects.filter(region=region).exclude(name=region.code).count()
     if subprojects >= MAX_SUBPROJECTS_PER_REGION:
-        raise ValidationError(gettext("%(code)s already has %(max_subprojects_per_region)s subprojects, the most a "
-                                       "region can have.")
-                               % {"code": region.code, "max_subprojects_per_region": MAX_SUBPROJECTS_PER_REGION})
+        raise ValidationError(gettext_lazy("%(code)s already has %(max_subprojects_per_region)s subprojects, the most "
+                                           "a region can have."),
+                              params={"code": region.code, "max_subprojects_per_region": MAX_SUBPROJECTS_PER_REGION})
     project = Project(name=name, region=region, description=description)
     project.full_clean()
     project.save()
@@ -88,8 +90,8 @@ def project_update(*, actor, project: Project, name: str, description: str,
     claim_revision(locked, expected_revision)
     if name != locked.name:
         if locked.is_default:
-            raise ValidationError({"name": gettext("A region's default project is named like the region: it cannot "
-                                                   "be renamed.")})
+            raise ValidationError({"name": ValidationError(gettext_lazy("A region's default project is named like the "
+                                                                        "region: it cannot be renamed."))})
         _check_subproject_name(locked.region, name, exclude_pk=locked.pk)
     before = {"name": locked.name, "description": locked.description}
     locked.name, locked.description = name, description

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts import audit
 from accounts.enforcement import atomic_service, require
@@ -53,7 +53,8 @@ def user_create(*, actor, username: str, password: str | None = None, email: str
     # The system itself (actor None: seed_demo, `iam_apply` without --actor restoring a backup) brings
     # back the person the name was; people creating users through a door never reuse it.
     if actor is not None and username_was_someone_elses(username):
-        raise ValidationError({"username": gettext(USERNAME_WAS_SOMEONES) % {"name": username}},
+        raise ValidationError({"username": ValidationError(gettext_lazy(USERNAME_WAS_SOMEONES),
+                                                           params={"name": username})},
                               code="name_was_someones")
     generated = None
     if not password and not without_password:
@@ -87,13 +88,13 @@ def user_update(*, actor, user: User, expected_revision: int | None = None, **ch
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
     locked = User.objects.select_for_update().get(pk=user.pk)
     if changes.pop("username", locked.username) != locked.username:
-        raise ValidationError({"username": gettext(USERNAME_FIXED)}, code="username_fixed")
+        raise ValidationError({"username": ValidationError(gettext_lazy(USERNAME_FIXED))}, code="username_fixed")
     claim_revision(locked, expected_revision)
     before = {k: getattr(locked, k) for k in changes}
     deactivating = changes.get("is_active") is False and locked.is_active
     if deactivating and _is_admin_member(locked) and _active_admins() <= 1:
-        raise ValidationError({"is_active": gettext("This is the last active member of the admin group: it cannot "
-                                                    "be deactivated.")})
+        raise ValidationError({"is_active": ValidationError(gettext_lazy("This is the last active member of the admin "
+                                                                         "group: it cannot be deactivated."))})
     for key, value in changes.items():
         setattr(locked, key, value)
     locked.full_clean()
@@ -125,9 +126,10 @@ def user_delete(*, actor, user: User) -> None:
     require(actor, "iam:users:deleteUser", target=user)
     escalation.require_covers_user(actor, "iam:users:deleteUser", user, doing="deleting")
     if user.is_active and _is_admin_member(user) and _active_admins() <= 1:
-        raise ValidationError(gettext("This is the last active member of the admin group: it cannot be deleted."))
+        raise ValidationError(gettext_lazy("This is the last active member of the admin group: it cannot be "
+                                           "deleted."))
     if actor is not None and actor.pk == user.pk:
-        raise ValidationError(gettext("You cannot delete your own user."))
+        raise ValidationError(gettext_lazy("You cannot delete your own user."))
     audit.record(actor=actor, action="iam:users:deleteUser", target=user,
                  details={"before": {"username": user.username, "groups": list(
                      user.iam_groups.values_list("name", flat=True))}})

@@ -335,24 +335,27 @@ def test_the_who_can_names_refusal_reads_in_chinese_in_the_audit_log():
     event = AuditEvent.objects.filter(outcome="denied").latest("pk")
     assert event.message == ("Seeing what a group holds, and who holds what, needs what who-can needs: "
                              "iam:users:listUsers and iam:permissions:listPermissions.")
-    with translation.override("zh-hans"):
-        assert event.shown_message == str(refused.value) and "Seeing" not in event.shown_message
+    from accounts.findings import localized
+
+    with translation.override("zh-hans"):  # the 403 page reads the refusal it carries as the audit log does
+        assert event.shown_message == localized(refused.value.args[0]) and "Seeing" not in event.shown_message
         assert "iam:users:listUsers" in event.shown_message
 
 
 def test_a_lazy_refusal_of_a_chinese_operator_is_stored_in_english_with_its_wording():
-    """A model's own sentence (gettext_lazy, with parameters) and an eager one the service made, together."""
+    """A service's sentences carry their wording (a lazy template with parameters, a house Message made lazy):
+    raised while a Chinese operator works, shown in Chinese, stored in English, read back in Chinese."""
     from django.core.exceptions import ValidationError
-    from django.utils.translation import gettext, gettext_lazy
+    from django.utils.translation import gettext_lazy
 
     from accounts import audit, wording
+    from accounts.policy.messages import Message, gettext_noop
 
     with translation.override("zh-hans"):
-        with wording.recording() as said:  # as the admin runs a service
-            error = ValidationError({
-                "name": ValidationError(gettext_lazy("The project %(name)s already exists."), params={"name": "Ops"}),
-                "code": gettext("The end must be in the future.")})
-        stored = wording.worded(error, said.used)  # as the admin audits it, after the service
+        error = ValidationError({  # as a service raises it
+            "name": ValidationError(gettext_lazy("The project %(name)s already exists."), params={"name": "Ops"}),
+            "code": ValidationError(wording.lazy(Message(gettext_noop("The end must be in the future."))))})
+        stored = wording.worded(error)  # as the admin audits it, after the service
         chinese = " ".join(error.messages)
     assert stored == "The project Ops already exists. The end must be in the future."
     event = AuditEvent.objects.get(pk=audit.record(actor=None, action="iam:projects:createProject",

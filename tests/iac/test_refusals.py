@@ -114,3 +114,22 @@ def test_the_command_prints_located_errors_and_exits_2(exported, tmp_path):
     assert exit_.value.code == 2
     assert f"error: $.grants[{len(data['grants']) - 1}]: Refused" in err.getvalue()
     assert "Nothing was changed." in err.getvalue()
+
+
+def test_a_refused_import_in_chinese_is_audited_in_english_and_read_in_chinese(exported):
+    """The import's refusal was audited as the page said it: in Chinese for a Chinese operator. Now the refusal
+    is stored in English with its wording, and read in the reader's language."""
+    from django.utils import translation
+
+    _, data = exported
+    data["grants"].append({"group": "iam-admins", "policy": "IMS FullAccess", "scope": "all_resources"})
+    iam_admin = User.objects.get(username="iam-admin")
+    with translation.override("zh-hans"):
+        errors = refused(data, actor=iam_admin)
+    assert "would hand over" not in errors[0][1]  # the page's words: Chinese
+    event = AuditEvent.objects.filter(outcome="denied", actor=iam_admin).first()
+    assert event.message.startswith(f"Import refused at {errors[0][0]}: Refused: Attaching IMS FullAccess to "
+                                    "iam-admins would hand over permissions you do not hold yourself: ")
+    with translation.override("zh-hans"):
+        shown = event.shown_message
+    assert errors[0][1] in shown and "would hand over" not in shown
