@@ -21,6 +21,7 @@ from accounts import audit, wording
 from accounts.enforcement import atomic_service, require
 from accounts.models import AuditEvent, Project
 from accounts.policy.messages import Message, gettext_noop
+from accounts.services._common import CHANGED_MEANWHILE
 
 from . import uploads
 from .models import MAX_MEMBERS_PER_IMAGE, MAX_TAGS_PER_IMAGE, Image, ImageExport, ImageMember, ImageTag
@@ -78,12 +79,8 @@ class ConcurrentImageEditError(ValidationError):
 
     def __init__(self, current: Image):
         self.current = current
-        super().__init__(
-            f"{current.name} was changed by someone else after you opened it (it is now at revision "
-            f"{current.revision}). Your input is kept below, beside the current values: review them, "
-            "then save again to replace them.",
-            code="conflict",
-        )
+        super().__init__(CHANGED_MEANWHILE, code="conflict",
+                         params={"name": current.name, "revision": current.revision})
 
 
 def _claim_revision(image: Image, expected_revision: int) -> None:

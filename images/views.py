@@ -26,6 +26,7 @@ from django.utils.translation import get_language, gettext, gettext_lazy, ngette
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import authz, impact, permissions, who_can
+from accounts.findings import localized
 from accounts.forms import add_service_errors
 from accounts.iam.who_can_views import WHO_CAN_ACTIONS, who_can_context
 from accounts.models import AuditEvent
@@ -555,7 +556,8 @@ def _bulk_run(request, op, images, decisions, project) -> tuple[list, list]:
         try:
             message = op.perform(request.user, image, project, {}).message
         except (ValidationError, PermissionDenied) as error:
-            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            text = (" ".join(error.messages) if isinstance(error, ValidationError)  # in the person's language
+                    else localized(error.args[0]) if error.args else "")
             skipped.append((image.name, gettext("failed. %(why)s") % {"why": text}))
         else:
             done.append((image.name, message))

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.utils.translation import gettext_lazy
 
 from accounts.models import ADMIN_GROUP_NAME, Membership
 
@@ -18,18 +19,21 @@ def _is_admin_member(user) -> bool:
     return Membership.objects.filter(user=user, group__name=ADMIN_GROUP_NAME, group__is_builtin=True).exists()
 
 
+# A save refused because someone saved the same row after the form was loaded (images too): its wording, so
+# that it reads in the person's language and is stored in English (accounts/wording.py).
+CHANGED_MEANWHILE = gettext_lazy(
+    "%(name)s was changed by someone else after you opened it (it is now at revision %(revision)s). Your input "
+    "is kept below, beside the current values: review them, then save again to replace them.")
+
+
 class StaleEditError(ValidationError):
     """Someone saved the user, group, region or project after this form loaded it (as
     images.services.ConcurrentImageEditError for images); `current` is the row as saved now."""
 
     def __init__(self, current):
         self.current = current
-        super().__init__(
-            f"{current} was changed by someone else after you opened it (it is now at revision "
-            f"{current.revision}). Your input is kept below, beside the current values: review them, "
-            "then save again to replace them.",
-            code="conflict",
-        )
+        super().__init__(CHANGED_MEANWHILE, code="conflict",
+                         params={"name": str(current), "revision": current.revision})
 
 
 def claim_revision(instance, expected_revision: int | None) -> None:

@@ -114,9 +114,9 @@ def policy_update(*, actor, policy: Policy, name: str, description: str, documen
     current = Policy.objects.select_for_update().get(pk=policy.pk)
     if current.revision != expected_revision:
         raise ConcurrentEditError(
-            f"{current.name} was changed by someone else (now revision {current.revision}, you edited "
-            f"revision {expected_revision}). Your text is kept below: review their version, then save again.",
-            code="conflict",
+            gettext_lazy("%(name)s was changed by someone else (now revision %(revision)s, you edited revision "
+                         "%(edited)s). Your text is kept below: review their version, then save again."),
+            code="conflict", params={"name": current.name, "revision": current.revision, "edited": expected_revision},
         )
     _require_may_widen(actor, current, parsed)
     before = {"name": current.name, "description": current.description, "document": current.document}
