@@ -96,7 +96,7 @@ def access_request_new(request):
             else:
                 messages.success(request, (gettext("Asked for %(describe)s. Those who can grant it are told; you "
                                                    "will be told of their decision.")
-                                           % {"describe": service.describe(asked)}))
+                                           % {"describe": localized(service.describe(asked))}))
             return redirect("iam:access-request-mine")
     return render(request, "iam/access_requests/new.html", {"form": form},
                   status=422 if form.errors else 200)

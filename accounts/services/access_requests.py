@@ -21,7 +21,7 @@ from accounts import audit, authz, wording
 from accounts.enforcement import Refused, atomic_service, require
 from accounts.models import AccessRequest, Membership, Policy, Project, User, UserGroup
 from accounts.policy import ACTION_NAMES, SERVICES, get_action
-from accounts.policy.messages import Message, gettext_noop
+from accounts.policy.messages import Message, gettext_noop, ngettext
 
 from . import escalation
 from .grants import dependency_closure, expires_text, grant_attach, is_global_only
@@ -76,21 +76,27 @@ def handover(access_request: AccessRequest, edges=None) -> set[escalation.Handov
     return pairs
 
 
-def describe(access_request: AccessRequest) -> str:
-    """'ims:images:delete in cn-north-4 for 8 hours' — how messages and the audit log name a request."""
-    return f"{access_request.what} on {access_request.scope_label} for {duration_text(access_request.duration)}"
+def describe(access_request: AccessRequest) -> Message:
+    """'ims:images:delete on cn-north-4 for 8 hours' — how messages and the audit log name a request (English,
+    worded: pages show it in the reader's language with accounts.findings.localized)."""
+    scope = access_request.scope_label
+    return Message(gettext_noop("%(what)s on %(scope)s for %(duration)s"), what=access_request.what,
+                   scope=Message(gettext_noop("All resources")) if scope == "All resources" else scope,
+                   duration=duration_text(access_request.duration))
 
 
-def duration_text(duration: timedelta | None) -> str:
+def duration_text(duration: timedelta | None) -> Message | str:
+    """'8 hours', '1 day', '90 minutes': English, counted (the reader's language picks its plural form)."""
     if duration is None:
         return ""
     minutes = round(duration.total_seconds() / 60)
     if minutes % (24 * 60) == 0:
         days = minutes // (24 * 60)
-        return f"{days} day{'s' if days != 1 else ''}"
+        return ngettext("%(number)s day", "%(number)s days", days, number=days)
     if minutes % 60 == 0:
-        return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
-    return f"{minutes} minutes"
+        hours = minutes // 60
+        return ngettext("%(number)s hour", "%(number)s hours", hours, number=hours)
+    return ngettext("%(number)s minute", "%(number)s minutes", minutes, number=minutes)
 
 
 # --- who may decide ------------------------------------------------------------------------------
@@ -143,7 +149,7 @@ def _check_duration(duration: timedelta | None, *, field: str = "duration", at_m
         raise ValidationError({field: ValidationError(gettext_lazy("Choose how long you need it."))})
     if duration > at_most:
         raise ValidationError({field: ValidationError(gettext_lazy("At most %(duration)s."),
-                                                      params={"duration": duration_text(at_most)})})
+                                                      params={"duration": wording.lazy(duration_text(at_most))})})
 
 
 def _answer_now(requester, access_request: AccessRequest) -> str | None:

@@ -49,7 +49,8 @@ def access_request_badge(context):
 
 @register.filter
 def access_duration(duration) -> str:
-    """'8 hours', '1 day'."""
+    """'8 hours', '1 day', in the reader's language."""
+    from accounts.findings import localized
     from accounts.services.access_requests import duration_text
 
-    return duration_text(duration)
+    return localized(duration_text(duration))

@@ -248,3 +248,19 @@ def test_the_badge_costs_constant_queries(as_user):
     few = queries(browser, BADGE)
     grow_requests()
     assert queries(browser, BADGE) == few <= 6
+
+
+def test_asking_in_chinese_says_what_where_and_how_long_in_chinese(as_user):
+    """The flash message and my requests name the duration in the reader's language ('8 hours' was English in
+    both); the audit log keeps the English."""
+    from tests.i18n.reading import ZH, page_text
+
+    response = as_user("viewer").post(NEW, {"what": "action:ims:images:delete", "project": "cn-north-4",
+                                            "duration": "8h", "justification": "Remove the broken images"},
+                                      follow=True, **ZH)
+    page = page_text(response)
+    assert "在 cn-north-4 上的 ims:images:delete，为期 8 小时" in page
+    assert "8 hours" not in page
+    assert "8 小时" in page_text(as_user("viewer").get(MINE, **ZH))
+    event = AuditEvent.objects.filter(action="iam:accessRequests:create").latest("pk")
+    assert event.details["duration"] == "8 hours"
