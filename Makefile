@@ -28,21 +28,18 @@ run: demo
 	@echo "Another port: make run PORT=8080"
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-# The suite runs on every core (pytest-xdist), a test file per worker at a time so that a module's
-# fixtures are built once. Two lanes: browser tests flush their database after each test, so they run
-# after the others, never beside them on one worker; they build nothing per module, so they are dealt
-# out one test at a time (the sweeps come one test per persona, which the workers share). Exit code 5 (no test
-# selected, e.g. PYTEST_ARGS naming one file) is not a failure of a lane. Each lane ends with its 15
-# slowest tests, so CI says where time goes.
+# The suite runs on every core (pytest-xdist), in one run: a test file stays on one worker so that its module's
+# fixtures are built once, while browser tests and sweeps (one test per persona) are dealt out one at a time
+# to whichever worker is free, browser tests last (tests/conftest.py: pytest_itemcollected and
+# pytest_collection_modifyitems). Exit code 5 (no test selected, e.g. PYTEST_ARGS naming one file) is not a
+# failure. Each run ends with its 25 slowest tests, so CI says where time goes.
 JOBS ?= auto
-PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist loadfile --durations=15
-PYTEST_BROWSER := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist load --durations=15
+PYTEST := DJANGO_DEBUG=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=25
 
 test: setup
 	@scripts/ensure-chromium || echo "warning: no Chromium; browser tests will be reported as skipped"
 	@scripts/ensure-gettext
-	$(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(PYTEST_BROWSER) -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PYTEST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The fast lane: everything but the browser tests, the deployment tests (real gunicorn workers) and the sweeps (every
 # route, field or change for every persona: the crawler, the fuzzers, the brute forces; marker `sweep`).

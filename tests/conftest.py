@@ -53,6 +53,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     management.call_command = getattr(management.call_command, "__wrapped__", management.call_command)
     with django_db_blocker.unblock():
         call_command("seed_demo", stdout=StringIO())
+        _keep_the_seeded_demo()
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +70,17 @@ def last_used_pinned(monkeypatch):
     monkeypatch.setattr(last_used, "_now", lambda: started)
     yield
     last_used.reset()
+
+
+@pytest.fixture(autouse=True)
+def language_restored():
+    """A request in Chinese leaves its language active in the test's thread (the middleware activates it for
+    the request; a server's next request activates its own): the next test must not read Chinese."""
+    from django.utils import translation
+
+    language = translation.get_language()
+    yield
+    translation.activate(language) if language else translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -102,10 +114,21 @@ def as_user(client):
     return sign_in
 
 
+def pytest_itemcollected(item):
+    """How xdist shares the work (`--dist loadgroup`: make test, make test-fast, make test-database): a file's
+    tests stay together on one worker, so that its module fixtures are built once, except browser tests and
+    sweeps, which build nothing per module and are dealt out one test at a time (a sweep comes one test per
+    persona), so that they fill whichever worker is free. Marked as each test is collected, before xdist reads
+    the groups (its own collection hook)."""
+    if "browser" not in item.keywords and "sweep" not in item.keywords:
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Browser tests run last (they flush the database the other tests share) and need Chromium;
-    CI (IMSPERM_REQUIRE_BROWSER=1) fails instead of skipping them."""
+    CI (IMSPERM_REQUIRE_BROWSER=1) fails instead of skipping them. xdist's workers take work in this order,
+    so on each worker the browser tests come after every other test it runs (pytest_itemcollected)."""
     items.sort(key=lambda item: "browser" in item.keywords)
     if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
         return
@@ -127,31 +150,37 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-_seeded_demo: dict[str, sqlite3.Connection] = {}  # this process's SQLite copy of the freshly seeded demo world
+_seeded_demo: dict[str, sqlite3.Connection] = {}  # this process's copy of its freshly seeded SQLite demo world
+
+
+def _keep_the_seeded_demo() -> None:
+    """A copy of the seeded in-memory SQLite test database (sqlite3's backup API, the whole database in memory)."""
+    from django.db import connections
+
+    for connection in connections.all():
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            connection.ensure_connection()
+            _seeded_demo[connection.alias] = sqlite3.connect(":memory:", check_same_thread=False)
+            connection.connection.backup(_seeded_demo[connection.alias])
 
 
 @pytest.fixture
 def live_demo(live_server, transactional_db):
-    """A live server with the demo data. Browser tests flush the database after each test, and seeding the
-    demo world again costs seconds per test; on SQLite (the browser lane's database) the first test of a
-    process seeds it and keeps a copy (sqlite3's backup API, the whole database in memory), and each later
-    test restores that copy in milliseconds. The process caches are emptied with it: what a test did is gone
-    from the database, so nothing computed from it may answer the next test either."""
+    """A live server with the demo data. A browser test's database is flushed after it (transactional_db: the
+    live server's thread must see what the test writes), and seeding the demo world again costs seconds per
+    test; on SQLite (where browser tests run) each test restores the session's seeded copy in milliseconds.
+    The process caches are emptied with it: what an earlier test did is gone from the database, so nothing
+    computed from it may answer this one either."""
     from django.core.cache import cache
     from django.db import connection
 
     from accounts.process_cache import ProcessCache
 
-    if connection.vendor != "sqlite":
-        call_command("seed_demo", stdout=StringIO())
-        return live_server
-    connection.ensure_connection()
     seeded = _seeded_demo.get(connection.alias)
     if seeded is None:
         call_command("seed_demo", stdout=StringIO())
-        seeded = _seeded_demo[connection.alias] = sqlite3.connect(":memory:", check_same_thread=False)
-        connection.connection.backup(seeded)
     else:
+        connection.ensure_connection()
         seeded.backup(connection.connection)
     ProcessCache.clear_every()
     cache.clear()
