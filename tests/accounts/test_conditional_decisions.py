@@ -18,7 +18,7 @@ from accounts.policy import compile_document
 from accounts.prepared import prefetched_rows
 from tests.accounts.test_decision_table import PROJECT_NAMES, plain_decide, project_object
 from tests.policy.test_decision_table_conditions import ACTIONS, documents
-from tests.properties import examples
+from tests.properties import examples, one_of
 
 TIMES = [datetime(2024, 12, 31, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC),
          datetime(2025, 6, 1, 0, 0, 1, tzinfo=UTC)]
@@ -58,7 +58,7 @@ def grants(draw):
         rules.append(GrantRule(
             grant_id=grant_id, group_name=f"group-{grant_id % 3}", policy_id=which, policy_name=f"policy-{which}",
             policy_kind="custom", all_resources=draw(st.booleans()),
-            project_names=frozenset(draw(st.lists(st.sampled_from(PROJECT_NAMES), max_size=2))),
+            project_names=frozenset(draw(st.lists(one_of(PROJECT_NAMES), max_size=2))),
             document=texts[which], compiled=compiled[which],
         ))
     return CompiledGrants(user_id=7, username="alice", is_active=True, is_admin=False, rules=rules, stamp="test")
@@ -67,15 +67,15 @@ def grants(draw):
 @st.composite
 def images(draw, pk):
     tags = [SimpleNamespace(key=key, value=value) for key, value in draw(st.dictionaries(
-        st.sampled_from(["env", "Env", "team"]), st.sampled_from(["prod", "dev", "PROD", "a", ""]), max_size=3,
+        one_of(["env", "Env", "team"]), one_of(["prod", "dev", "PROD", "a", ""]), max_size=3,
     )).items()]
     image = SimpleNamespace(
         pk=pk,
-        project=project_object(draw(st.sampled_from(PROJECT_NAMES))),
-        image_type=draw(st.sampled_from(["private", "gold", "shared"])),
-        os_type=draw(st.sampled_from(["Linux", "Windows", "Other"])),
-        platform=draw(st.sampled_from(["Ubuntu", "CentOS", "Windows", "Other"])),
-        architecture=draw(st.sampled_from(["x86", "arm"])),
+        project=project_object(draw(one_of(PROJECT_NAMES))),
+        image_type=draw(one_of(["private", "gold", "shared"])),
+        os_type=draw(one_of(["Linux", "Windows", "Other"])),
+        platform=draw(one_of(["Ubuntu", "CentOS", "Windows", "Other"])),
+        architecture=draw(one_of(["x86", "arm"])),
         tags=SimpleNamespace(all=lambda: list(tags)),
     )
     if draw(st.booleans()):  # a page's rows: tags already in memory, as after prefetch_related
@@ -87,15 +87,15 @@ def images(draw, pk):
 
 
 image_pools = st.integers(1, 5).flatmap(lambda size: st.tuples(*(images(pk) for pk in range(1, size + 1))))
-requests = st.tuples(st.sampled_from([*ACTIONS, "ims:images:list", "ims:images:share"]),
-                     st.one_of(st.none(), st.sampled_from(PROJECT_NAMES),
-                               st.sampled_from(PROJECT_NAMES).map(project_object),
-                               st.sampled_from(PROJECT_NAMES).map(elsewhere)), st.integers(0, 4))
+requests = st.tuples(one_of([*ACTIONS, "ims:images:list", "ims:images:share"]),
+                     st.one_of(st.none(), one_of(PROJECT_NAMES),
+                               one_of(PROJECT_NAMES).map(project_object),
+                               one_of(PROJECT_NAMES).map(elsewhere)), st.integers(0, 4))
 
 
 @settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(grants(), image_pools, st.lists(requests, min_size=1, max_size=10),
-       st.lists(st.tuples(st.sampled_from(TIMES), st.sampled_from(REQUEST_KEYS)), min_size=1, max_size=4))
+       st.lists(st.tuples(one_of(TIMES), one_of(REQUEST_KEYS)), min_size=1, max_size=4))
 def test_pages_of_images_are_decided_as_the_plain_evaluator_request_after_request(grants_, pool, asked, visits):
     # Several requests, each at its own time with its own keys, ask about the same images with the
     # same compiled grants: whatever one request's memos or the shared tables kept, the next agrees.

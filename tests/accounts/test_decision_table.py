@@ -24,7 +24,7 @@ from accounts.authz import (
 from accounts.policy import ACTION_NAMES, SERVICES, ActionTable, compile_document, evaluate, get_action, lower_keys
 from accounts.policy.catalogue import IMAGE_KEY_ACTIONS
 from tests.policy.test_policy_evaluator import CONTEXT_VALUES, contexts, documents
-from tests.properties import examples
+from tests.properties import examples, one_of
 
 CATALOGUE_ACTIONS = sorted(ACTION_NAMES)
 PROJECT_NAMES = ["cn-north-4", "eu-west-101", "eu-west-101_dev"]
@@ -103,13 +103,13 @@ def compiled_grants(draw, *, is_active=None, is_admin=None):
         rules.append(GrantRule(
             grant_id=grant_id, group_name=f"group-{grant_id % 3}", policy_id=which, policy_name=f"policy-{which}",
             policy_kind="custom", all_resources=draw(st.booleans()),
-            project_names=frozenset(draw(st.lists(st.sampled_from(PROJECT_NAMES), max_size=2))),
+            project_names=frozenset(draw(st.lists(one_of(PROJECT_NAMES), max_size=2))),
             document=texts[which], compiled=compiled[which],
         ))
     return CompiledGrants(
         user_id=7, username="alice",
-        is_active=draw(st.sampled_from([True, True, True, False])) if is_active is None else is_active,
-        is_admin=draw(st.sampled_from([False, False, False, True])) if is_admin is None else is_admin,
+        is_active=draw(one_of([True, True, True, False])) if is_active is None else is_active,
+        is_admin=draw(one_of([False, False, False, True])) if is_admin is None else is_admin,
         rules=rules, stamp="test",
     )
 
@@ -120,19 +120,19 @@ def project_object(name):
 
 
 projects = st.one_of(
-    st.none(), st.sampled_from(PROJECT_NAMES), st.sampled_from(PROJECT_NAMES).map(project_object)
+    st.none(), one_of(PROJECT_NAMES), one_of(PROJECT_NAMES).map(project_object)
 )
 
 
 @st.composite
 def images(draw, pk):
     tags = [SimpleNamespace(key=key, value=value) for key, value in draw(st.dictionaries(
-        st.sampled_from(["env", "Env", "team"]), st.sampled_from(CONTEXT_VALUES["ims:ResourceTag/env"]), max_size=2,
+        one_of(["env", "Env", "team"]), one_of(CONTEXT_VALUES["ims:ResourceTag/env"]), max_size=2,
     )).items()]
     return SimpleNamespace(
         pk=pk,
-        project=project_object(draw(st.sampled_from(PROJECT_NAMES))),
-        image_type=draw(st.sampled_from(["private", "public", "shared"])),
+        project=project_object(draw(one_of(PROJECT_NAMES))),
+        image_type=draw(one_of(["private", "public", "shared"])),
         os_type="Linux", platform="Ubuntu", architecture="x86",
         tags=SimpleNamespace(all=lambda tags=tags: tags),
     )
@@ -142,7 +142,7 @@ def images(draw, pk):
 # images with distinct keys and its requests pick among them.
 image_pools = st.integers(0, 3).flatmap(lambda size: st.tuples(*(images(pk) for pk in range(1, size + 1))))
 requests = st.tuples(
-    st.sampled_from(CATALOGUE_ACTIONS), projects, st.one_of(st.none(), st.integers(0, 2)),
+    one_of(CATALOGUE_ACTIONS), projects, st.one_of(st.none(), st.integers(0, 2)),
     st.one_of(st.none(), contexts()),
 )
 
@@ -151,7 +151,7 @@ requests = st.tuples(
 
 @settings(max_examples=examples(200))
 @given(st.lists(documents(), max_size=4), st.lists(st.integers(0, 3), max_size=8),
-       st.sampled_from([*CATALOGUE_ACTIONS, "ecs:servers:list"]), st.lists(contexts(), min_size=1, max_size=4))
+       one_of([*CATALOGUE_ACTIONS, "ecs:servers:list"]), st.lists(contexts(), min_size=1, max_size=4))
 def test_the_table_decides_as_the_evaluator_for_every_context(texts, picks, action, request_contexts):
     compiled = [compile_document(document) for document in texts]
     # The same policy granted several times shares its compiled conditions, as the loader's cache does.
@@ -217,7 +217,7 @@ def test_the_service_explains_every_request_as_the_plain_evaluator(grants, pool,
                 assert explanation.reasons == expected.reasons
 
 
-@given(compiled_grants(), st.lists(st.tuples(st.sampled_from(CATALOGUE_ACTIONS), projects), min_size=1, max_size=8))
+@given(compiled_grants(), st.lists(st.tuples(one_of(CATALOGUE_ACTIONS), projects), min_size=1, max_size=8))
 def test_holds_and_the_keys_read_follow_the_statements_naming_the_action(grants, asked):
     authorization = Authorization(grants, now=NOW)
     for action, project in asked:
@@ -328,7 +328,7 @@ def test_a_conditional_deny_means_the_permission_is_not_held_outright():
 
 @settings(max_examples=examples(200))
 @given(st.lists(documents(), min_size=1, max_size=4), st.lists(st.lists(st.integers(0, 3), max_size=4), max_size=4),
-       st.sampled_from(CATALOGUE_ACTIONS), st.lists(contexts(), min_size=1, max_size=3))
+       one_of(CATALOGUE_ACTIONS), st.lists(contexts(), min_size=1, max_size=3))
 def test_joined_tables_decide_as_one_table_over_all_their_policies(texts, groups, action, request_contexts):
     compiled = [compile_document(document) for document in texts]
     parts = [[(f"g{g}-{n}", compiled[pick % len(compiled)]) for n, pick in enumerate(picks)]

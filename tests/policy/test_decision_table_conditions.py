@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from accounts.policy import ActionTable, compile_document, evaluate, lower_keys
 from accounts.policy.conditions import CompiledCondition
 from tests.policy.test_policy_evaluator import OPERATORS
-from tests.properties import examples
+from tests.properties import examples, one_of
 from tests.work import python_steps
 
 ACTIONS = ["ims:images:get", "ims:images:update", "ims:images:delete"]
@@ -57,22 +57,22 @@ VALUES = {
 
 @st.composite
 def condition_entries(draw):
-    key = draw(st.sampled_from(sorted(KEYS)))
+    key = draw(one_of(sorted(KEYS)))
     key_type, listed_values = KEYS[key]
     if draw(st.integers(0, 7)) == 0:
-        return "Null", key, draw(st.sampled_from([True, False, "true"]))
-    prefix = draw(st.sampled_from(["", "", "ForAnyValue:", "ForAllValues:"]))
-    suffix = draw(st.sampled_from(["", "", "IfExists"]))
-    listed = draw(st.lists(st.sampled_from(listed_values), min_size=1, max_size=3))
-    spelled = draw(st.sampled_from([key, key.lower(), key.upper()]))
-    operator = prefix + draw(st.sampled_from(OPERATORS[key_type])) + suffix
+        return "Null", key, draw(one_of([True, False, "true"]))
+    prefix = draw(one_of(["", "", "ForAnyValue:", "ForAllValues:"]))
+    suffix = draw(one_of(["", "", "IfExists"]))
+    listed = draw(st.lists(one_of(listed_values), min_size=1, max_size=3))
+    spelled = draw(one_of([key, key.lower(), key.upper()]))
+    operator = prefix + draw(one_of(OPERATORS[key_type])) + suffix
     return operator, spelled, listed if len(listed) > 1 or draw(st.booleans()) else listed[0]
 
 
 @st.composite
 def statements(draw):
-    statement = {"Effect": draw(st.sampled_from(["Allow", "Deny"])),
-                 "Action": draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2))}
+    statement = {"Effect": draw(one_of(["Allow", "Deny"])),
+                 "Action": draw(st.lists(one_of(PATTERNS), min_size=1, max_size=2))}
     block = {}
     for operator, key, listed in draw(st.lists(condition_entries(), max_size=3)):
         block.setdefault(operator, {})[key] = listed
@@ -87,8 +87,8 @@ documents = st.lists(statements(), min_size=1, max_size=5).map(lambda found: {"V
 @st.composite
 def contexts(draw):
     context = {}
-    for key in draw(st.lists(st.sampled_from(sorted(VALUES)), unique=True)):
-        context[draw(st.sampled_from([key, key.lower(), key.upper()]))] = draw(st.sampled_from(VALUES[key]))
+    for key in draw(st.lists(one_of(sorted(VALUES)), unique=True)):
+        context[draw(one_of([key, key.lower(), key.upper()]))] = draw(one_of(VALUES[key]))
     return context
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from accounts.policy import ActionTable, RowDecider, RowKeys, compile_document, evaluate, lower_keys
 from accounts.policy.conditions import CompiledCondition
 from tests.policy.test_decision_table_conditions import ACTIONS, contexts, documents
-from tests.properties import examples
+from tests.properties import examples, one_of
 
 IMAGE_KEYS = ["ims:ResourceTag/env", "ims:ResourceTag/team", "ims:OsType", "ims:Platform", "ims:ImageType"]
 ROW_VALUES = ["prod", "dev", "PROD", "a", "Linux", "Windows", "Ubuntu", "private", "shared", "", None, 1, True,
@@ -30,7 +30,7 @@ def varies(key: str) -> bool:
     return key.startswith("ims:")
 
 
-rows = st.dictionaries(st.sampled_from(IMAGE_KEYS), st.sampled_from(ROW_VALUES), max_size=5).map(lower_keys)
+rows = st.dictionaries(one_of(IMAGE_KEYS), one_of(ROW_VALUES), max_size=5).map(lower_keys)
 
 
 def asked_row(row: dict, as_row_keys: bool):
@@ -181,32 +181,32 @@ DATE_OPERATORS = ["DateLessThan", "DateLessThanEquals", "DateGreaterThan", "Date
 @st.composite
 def times(draw):
     """A request's time: on, just before or after a listed instant, in any offset, naive, or text."""
-    moment = draw(st.sampled_from(EDGES)) + draw(st.sampled_from(NEAR))
+    moment = draw(one_of(EDGES)) + draw(one_of(NEAR))
     form = draw(st.integers(0, 3))
     if form == 0:
-        return moment.astimezone(draw(st.sampled_from(ZONES)))
+        return moment.astimezone(draw(one_of(ZONES)))
     if form == 1:
         return moment.astimezone(UTC).replace(tzinfo=None)  # naive: read as UTC
     if form == 2:
         return moment.isoformat()
-    return draw(st.sampled_from([None, "yesterday", 5]))
+    return draw(one_of([None, "yesterday", 5]))
 
 
 @st.composite
 def time_statements(draw):
     block = {}
     for _ in range(draw(st.integers(1, 2))):
-        operator = draw(st.sampled_from([*DATE_OPERATORS, "Null", "StringEquals"]))
+        operator = draw(one_of([*DATE_OPERATORS, "Null", "StringEquals"]))
         if operator == "Null":
-            block[operator] = {"g:CurrentTime": draw(st.sampled_from([True, False]))}
+            block[operator] = {"g:CurrentTime": draw(one_of([True, False]))}
         elif operator == "StringEquals":
-            block[operator] = {"g:CurrentTime": [draw(st.sampled_from(LISTED))]}
+            block[operator] = {"g:CurrentTime": [draw(one_of(LISTED))]}
         else:
-            prefix = draw(st.sampled_from(["", "ForAnyValue:", "ForAllValues:"]))
-            suffix = draw(st.sampled_from(["", "IfExists"]))
-            block[prefix + operator + suffix] = {"g:CurrentTime": draw(st.lists(st.sampled_from(LISTED), min_size=1,
+            prefix = draw(one_of(["", "ForAnyValue:", "ForAllValues:"]))
+            suffix = draw(one_of(["", "IfExists"]))
+            block[prefix + operator + suffix] = {"g:CurrentTime": draw(st.lists(one_of(LISTED), min_size=1,
                                                                                 max_size=3))}
-    return {"Effect": draw(st.sampled_from(["Allow", "Deny"])), "Action": ["ims:images:get"], "Condition": block}
+    return {"Effect": draw(one_of(["Allow", "Deny"])), "Action": ["ims:images:get"], "Condition": block}
 
 
 @settings(max_examples=examples(300), deadline=None)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from accounts.policy import ACTION_NAMES, IMS_ACTIONS, compile_document, evaluate, strongest, validate_document
 from accounts.policy.evaluator import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY
-from tests.properties import examples
+from tests.properties import examples, one_of
 
 ACTIONS = [*sorted(ACTION_NAMES), "ecs:servers:list", "ecs:servers:delete", "obs:buckets:get"]
 PATTERNS = [
@@ -73,15 +73,15 @@ CONTEXT_VALUES = {
 
 @st.composite
 def condition_entries(draw):
-    key = draw(st.sampled_from(sorted(KEYS)))
+    key = draw(one_of(sorted(KEYS)))
     key_type, values = KEYS[key]
-    base = draw(st.sampled_from(OPERATORS[key_type]))
+    base = draw(one_of(OPERATORS[key_type]))
     if draw(st.integers(0, 9)) == 0:
-        return "Null", key, draw(st.sampled_from([True, False, "true", "false"]))
-    prefix = draw(st.sampled_from(["", "", "ForAnyValue:", "ForAllValues:"]))
-    suffix = draw(st.sampled_from(["", "", "IfExists"]))
-    listed = draw(st.lists(st.sampled_from(values), min_size=1, max_size=3))
-    spelled = draw(st.sampled_from([key, key.lower(), key.upper()]))
+        return "Null", key, draw(one_of([True, False, "true", "false"]))
+    prefix = draw(one_of(["", "", "ForAnyValue:", "ForAllValues:"]))
+    suffix = draw(one_of(["", "", "IfExists"]))
+    listed = draw(st.lists(one_of(values), min_size=1, max_size=3))
+    spelled = draw(one_of([key, key.lower(), key.upper()]))
     return prefix + base + suffix, spelled, listed if len(listed) > 1 or draw(st.booleans()) else listed[0]
 
 
@@ -96,8 +96,8 @@ def conditions(draw):
 @st.composite
 def statements(draw, effects=("Allow", "Deny")):
     statement = {
-        "Effect": draw(st.sampled_from(effects)),
-        "Action": draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3)),
+        "Effect": draw(one_of(effects)),
+        "Action": draw(st.lists(one_of(PATTERNS), min_size=1, max_size=3)),
     }
     block = draw(conditions())
     if block:
@@ -114,13 +114,13 @@ def documents(effects=("Allow", "Deny")):
 @st.composite
 def contexts(draw):
     context = {}
-    for key in draw(st.lists(st.sampled_from(sorted(CONTEXT_VALUES)), unique=True)):
+    for key in draw(st.lists(one_of(sorted(CONTEXT_VALUES)), unique=True)):
         values = CONTEXT_VALUES[key]
-        spelled = draw(st.sampled_from([key, key.lower(), key.upper()]))
+        spelled = draw(one_of([key, key.lower(), key.upper()]))
         if draw(st.integers(0, 3)) == 0:
-            context[spelled] = draw(st.lists(st.sampled_from(values), max_size=3))
+            context[spelled] = draw(st.lists(one_of(values), max_size=3))
         else:
-            context[spelled] = draw(st.sampled_from(values))
+            context[spelled] = draw(one_of(values))
     return context
 
 
@@ -129,7 +129,7 @@ def compiled(documents):
 
 
 many_documents = st.lists(documents(), max_size=4)
-actions = st.sampled_from(ACTIONS)
+actions = one_of(ACTIONS)
 
 
 # An independent reference model, written naively from the SPEC text.
