@@ -116,10 +116,12 @@ class Deployment:
         return result.stdout
 
     def create(self) -> None:
-        """The database, migrated and seeded with the demo world; static files collected."""
+        """The database, migrated (a copy of the machine's migrated template: tests/database_templates.py)
+        and seeded with the demo world; static files collected."""
+        from tests.database_templates import migrated_postgres_database
+
         self.workdir.mkdir(parents=True, exist_ok=True)
-        _admin_sql(f'CREATE DATABASE "{self.name}"', self.postgres_url)
-        self.manage("migrate", "--noinput")
+        migrated_postgres_database(self.postgres_url, self.name)
         self.manage("seed_demo")
         self.manage("collectstatic", "--noinput")
 

@@ -18,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from .browsing import PASSWORD
 from .browsing import sign_in as sign_in_through_form
 from .properties import examples
-from .sqlite_files import migrating_from_the_template
+from .database_templates import migrating_from_the_template
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Property tests judge answers, never speed: no per-example deadline and no "too slow" health check,
@@ -40,7 +40,7 @@ sweep_on_sqlite_only = pytest.mark.skipif(
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings):
     """Just before pytest-django creates the test database: an in-memory SQLite one is migrated by copying
-    the machine's migrated template (tests/sqlite_files.py) instead of running every migration again in
+    the machine's migrated template (tests/database_templates.py) instead of running every migration again in
     each test process; PostgreSQL migrates as Django does. Django's test-database creation imports
     `call_command` when it runs, so the wrapper stands in `django.core.management` until `django_db_setup`
     below puts Django's own back."""

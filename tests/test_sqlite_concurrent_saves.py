@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.sqlite_files import migrated_database
+from tests.database_templates import migrated_database
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sqlite_files import migrated_database
+from tests.database_templates import migrated_database
 
 pytestmark = pytest.mark.deployment  # real gunicorn workers: out of the fast lane
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sqlite_files import migrated_database
+from tests.database_templates import migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
