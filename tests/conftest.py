@@ -17,8 +17,8 @@ from hypothesis import settings as hypothesis_settings
 
 from .browsing import PASSWORD
 from .browsing import sign_in as sign_in_through_form
-from .properties import examples
 from .database_templates import migrating_from_the_template
+from .properties import examples
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Property tests judge answers, never speed: no per-example deadline and no "too slow" health check,
@@ -128,8 +128,10 @@ def pytest_itemcollected(item):
 def pytest_collection_modifyitems(config, items):
     """Browser tests run last (they flush the database the other tests share) and need Chromium;
     CI (IMSPERM_REQUIRE_BROWSER=1) fails instead of skipping them. xdist's workers take work in this order,
-    so on each worker the browser tests come after every other test it runs (pytest_itemcollected)."""
-    items.sort(key=lambda item: "browser" in item.keywords)
+    so on each worker the browser tests come after every other test it runs (pytest_itemcollected). Within
+    each part the sweeps come first: they are the longest tests (up to a minute each), and one dealt out last
+    would leave the other worker idle while it runs."""
+    items.sort(key=lambda item: ("browser" in item.keywords, "sweep" not in item.keywords))
     if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
         return
     if os.environ.get("IMSPERM_REQUIRE_BROWSER"):
