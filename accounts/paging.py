@@ -144,30 +144,50 @@ def boundary_cursor(row, order: tuple[str, ...], position: int, direction: str =
     return encode_cursor(direction, position, [getattr(row, name) for name in fields], count, sorted_matches)
 
 
-def _capped_count_sql(querysets, caps) -> tuple[list[tuple[str, tuple]], list[int]]:
-    """Each queryset's row count stopping at its cap + 1 as a scalar subquery (an index range each),
-    and for each queryset which of them answers it: the same rows asked twice are counted once."""
+def _one_count_sql(counted, cap: int) -> tuple[str, list]:
+    """The capped count of `counted`: one queryset, or a list of them counted together (the parts of one
+    tab: their rows are disjoint) under one shared cap, so that the count stops at cap + 1 rows in all
+    rather than at cap + 1 in each part (a common word's count of the Public tab walked both of its
+    parts' ranges to 10,001 before the sum was capped)."""
+    group = list(counted) if isinstance(counted, (list, tuple)) else [counted]
+    selects, params = [], []
+    for queryset in group:
+        sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
+        selects.append(sql)
+        params.extend(sql_params)
+    if len(selects) == 1:
+        return selects[0], params
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) part_{i}" for i, sql in enumerate(selects))
+    return f"{union} LIMIT {int(cap) + 1}", params
+
+
+def _capped_count_sql(counted, caps) -> tuple[list[tuple[str, tuple]], list[int]]:
+    """Each of `counted`'s row count (a queryset, or a list of them counted together: _one_count_sql)
+    stopping at its cap + 1 as a scalar subquery (an index range each), and for each which of them
+    answers it: the same rows asked twice are counted once."""
     distinct: dict[tuple, int] = {}
     positions = []
-    for queryset, cap in zip(querysets, caps, strict=True):
-        sql, params = queryset.order_by().values("pk")[: cap + 1].query.get_compiler(queryset.db).as_sql()
+    for each, cap in zip(counted, caps, strict=True):
+        sql, params = _one_count_sql(each, cap)
         sql = f"SELECT COUNT(*) FROM ({sql}) capped_{len(distinct)}"
         positions.append(distinct.setdefault((sql, tuple(params)), len(distinct)))
     return list(distinct), positions
 
 
-def capped_counts(querysets, cap: int = COUNT_CAP, caps=None) -> list[int]:
+def capped_counts(counted, cap: int = COUNT_CAP, caps=None) -> list[int]:
     """Each queryset's row count, stopping at cap + 1 (or at its own of `caps` + 1), all in one query
-    (each count an index range)."""
-    querysets = list(querysets)
-    if not querysets:
+    (each count an index range). An item of `counted` may be a list of querysets whose rows are disjoint,
+    counted together under its one cap."""
+    counted = list(counted)
+    if not counted:
         return []
-    selects, positions = _capped_count_sql(querysets, caps or [cap] * len(querysets))
-    with connections[querysets[0].db].cursor() as cursor:
+    selects, positions = _capped_count_sql(counted, caps or [cap] * len(counted))
+    first = counted[0][0] if isinstance(counted[0], (list, tuple)) else counted[0]
+    with connections[first.db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f"({sql})" for sql, _ in selects),
                        [param for _, params in selects for param in params])
-        counted = cursor.fetchone()
-    return [counted[position] for position in positions]
+        found = cursor.fetchone()
+    return [found[position] for position in positions]
 
 
 _COUNTED_BESIDE = "paging_capped_count_{}"
@@ -246,14 +266,12 @@ def _start(parts, also_count, also_count_cap: int, decoded: Cursor | None, plan:
     if decoded is not None:  # a later page: the cursor carries the count and the plan
         return _Start(decoded.count, None, decoded.sorted_matches, also_count, [also_count_cap] * len(also_count))
     if plan is not None:  # the plan is chosen by the counts: they come first, in one query
-        counts = capped_counts([*parts, *also_count],
-                               caps=[COUNT_CAP] * len(parts) + [also_count_cap] * len(also_count))
-        count, extra = min(sum(counts[: len(parts)]), COUNT_CAP + 1), counts[len(parts):]
+        counts = capped_counts([parts, *also_count], caps=[COUNT_CAP] + [also_count_cap] * len(also_count))
+        count, extra = counts[0], counts[1:]
         exact = {query_key(queryset): counted for queryset, counted in zip(also_count, extra, strict=True)
                  if counted <= also_count_cap}  # not stopped by its cap
         return _Start(count, extra, plan.sorts(count, size, exact), [], [])
-    return _Start(None, None, False, [*parts, *also_count],
-                  [COUNT_CAP] * len(parts) + [also_count_cap] * len(also_count))
+    return _Start(None, None, False, [parts, *also_count], [COUNT_CAP] + [also_count_cap] * len(also_count))
 
 
 @dataclass
@@ -284,7 +302,7 @@ def _fetch(parts, order, decoded: Cursor | None, size: int, window) -> _Fetched:
     return _Fetched(rows, positions, max(decoded.position - len(rows), 1) if has_previous else 1, has_previous, True)
 
 
-def _counts(start: _Start, fetched: _Fetched, decoded: Cursor | None, parts_count: int) -> tuple[int, list[int]]:
+def _counts(start: _Start, fetched: _Fetched, decoded: Cursor | None) -> tuple[int, list[int]]:
     """The page's count and extra counts: from the counts beside its rows (or counted apart when no row
     carries them), corrected on a later page by what it saw."""
     count, extra = start.count, start.extra
@@ -294,7 +312,7 @@ def _counts(start: _Start, fetched: _Fetched, decoded: Cursor | None, parts_coun
         else:
             counted = capped_counts(start.beside, caps=start.caps)
         if decoded is None:
-            count, extra = min(sum(counted[:parts_count]), COUNT_CAP + 1), counted[parts_count:]
+            count, extra = counted[0], counted[1:]
         else:
             extra = counted
     if decoded is not None:
@@ -330,7 +348,7 @@ def keyset_page(parts, order: tuple[str, ...], *, size: int, cursor: str = "", p
         return list(prepare(rows)), positions
 
     fetched = _fetch(parts, order, decoded, size, window)
-    count, extra = _counts(start, fetched, decoded, len(parts))
+    count, extra = _counts(start, fetched, decoded)
     if attach is not None and fetched.rows:
         attach(fetched.rows)
     return _page(fetched, order, size, count, extra, start.sorts)

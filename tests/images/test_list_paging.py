@@ -336,15 +336,33 @@ def test_the_rows_counted_for_the_plan_are_exactly_what_the_choice_needs(count, 
 
 
 def test_a_selective_search_counts_only_a_few_rows_before_the_filters(as_user, many_images):
-    """Each public image type's matches are counted to the cap; the rows before the search, which only
-    SQLite's plan choice reads, only as far as that choice needs (PostgreSQL counts none)."""
+    """The public image types' matches are counted together to one cap; the rows before the search, which
+    only SQLite's plan choice reads, only as far as that choice needs (PostgreSQL counts none)."""
     client = as_user("viewer")
     url = "/images/?project=cn-north-4&tab=public&size=10&q=paged-a-3"
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     limits = [int(limit) for q in queries for limit in re.findall(r"LIMIT (\d+)\) capped_", q["sql"])]
-    assert limits and max(limits[2:] or [0]) < 100 and limits[:2] == [10_001, 10_001], limits
+    assert limits and max(limits[1:] or [0]) < 100 and limits[:1] == [10_001], limits
+
+
+@pytest.mark.parametrize("search", ["", "paged"])
+def test_the_public_tabs_two_parts_are_counted_together_under_one_cap(as_user, many_images, monkeypatch, search):
+    """The Public tab is two index ranges (public and marketplace images): its count stops at the cap + 1 rows
+    in all, one count for both, and says the same as counting each: exact up to the cap, "more than" past it."""
+    public = Image.objects.filter(image_type__in=("gold", "market"), name__icontains=search).exclude(status="deleted")
+    largest = max(public.filter(image_type=kind).count() for kind in ("gold", "market"))
+    url = f"/images/?project=cn-north-4&tab=public&size=10&q={search}"
+    client = as_user("viewer")
+    for cap, shown in [(public.count(), f"of {public.count()}<"), (largest, f"of more than {largest}<")]:
+        monkeypatch.setattr("accounts.paging.COUNT_CAP", cap)
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(url).content.decode()
+        assert shown in html
+        limits = [int(limit) for q in queries for limit in re.findall(r"LIMIT (\d+)\) capped_", q["sql"])]
+        assert limits.count(cap + 1) == 1, limits  # one count of both parts, not one each summed
 
 
 def test_the_quota_line_counts_to_ten_times_the_quota_and_the_list_to_its_own_cap(as_user, many_images,
