@@ -37,14 +37,21 @@ def request_access_for(context, action="", project=""):
     return access_requests.request_url(action=action, project=project or None)
 
 
+@register.simple_tag(takes_context=True)
+def access_request_badge_shown(context) -> bool:
+    """Whether the top bar shows the badge's slot: the viewer may see the queue (decided without a query).
+    `{% access_request_badge_shown as shown %}`: an input of the cached top bar (accounts/templatetags/chrome.py)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    authorization = authz.authorization_for(user) if user is not None else None
+    return authorization is not None and authorization.allows("iam:accessRequests:list")
+
+
 @register.inclusion_tag("iam/access_requests/_badge_slot.html", takes_context=True)
 def access_request_badge(context):
     """Where the top bar's badge goes, for those who may see the queue (decided without a query): htmx
     fetches the count once the page has loaded, so no page pays for it (accounts.iam.access_requests)."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    authorization = authz.authorization_for(user) if user is not None else None
-    return {"show": authorization is not None and authorization.allows("iam:accessRequests:list")}
+    return {"show": access_request_badge_shown(context)}
 
 
 @register.filter

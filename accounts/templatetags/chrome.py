@@ -1,0 +1,91 @@
+"""The page chrome drawn once per process for each state it can show (issue 23).
+
+    {% chrome user.username request.preferences.theme … %} … {% endchrome %}
+
+renders its part of a template once per process for each value of the expressions it names (with the
+active language and script prefix), through the house's one process cache, and fills in what differs on
+every request: the CSRF token, the CSP nonce and the request's path. The names are the block's inputs:
+every value the block reads that is not one of those three, nor the language, must be among them
+(a decision too, such as whether the access-request badge is shown: `{% access_request_badge_shown as … %}`,
+the decision itself rather than the authorization stamp, so a grant change is seen on the very next
+request and an unrelated one does not redraw every person's chrome). A block holding a template `{% block %}`
+is refused when parsed: a page's block is not an input the key could name.
+
+Each per-request value is drawn by the block's own template with a stand-in (control characters no
+token, nonce, path or markup holds, left alone by HTML escaping), then replaced by the real value,
+escaped as the template escapes it: the same HTML as rendering the block, at a substitution's cost. The
+token and nonce are computed only when the block holds them, as rendering would (asking for either has
+effects: the CSRF cookie is renewed, the nonce goes into the CSP header).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from html import escape as html_escape
+
+from django import template
+from django.template.loader_tags import BlockNode
+from django.urls import get_script_prefix
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from accounts.process_cache import ProcessCache
+
+register = template.Library()
+
+_FRAGMENTS: ProcessCache[str] = ProcessCache("page chrome", 1024)
+_SLOT = "\x02{}\x02"
+_SLOTS = re.compile("\x02(csrf|nonce|path)\x02")
+# Each parsed block its own number: a template parsed again (DEBUG's uncached loader) never reads
+# another parse's fragments.
+_serial = itertools.count()
+
+
+class _PathSlot:
+    """The request as the block sees it: its path a stand-in, everything else the request's own."""
+
+    def __init__(self, request):
+        self._request = request
+
+    path = _SLOT.format("path")
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
+
+
+class ChromeNode(template.Node):
+    def __init__(self, nodelist, inputs):
+        self.nodelist, self.inputs, self.serial = nodelist, inputs, next(_serial)
+
+    def render(self, context):
+        request = context.get("request")
+        csrf, nonce = context.get("csrf_token"), context.get("csp_nonce")
+        key = (self.serial, get_language(), get_script_prefix(), request is None, csrf is None, nonce is None,
+               *(value.resolve(context) for value in self.inputs))
+        html = _FRAGMENTS.get(key)
+        if html is None:
+            stand_ins = {"csrf_token": None if csrf is None else _SLOT.format("csrf"),
+                         "csp_nonce": None if nonce is None else _SLOT.format("nonce"),
+                         "request": None if request is None else _PathSlot(request)}
+            with context.push(**stand_ins):
+                html = _FRAGMENTS.put(key, self.nodelist.render(context))
+        values = {}
+
+        def real(match):
+            name = match.group(1)
+            if name not in values:
+                values[name] = html_escape(str(csrf if name == "csrf" else nonce if name == "nonce" else request.path))
+            return values[name]
+
+        return mark_safe(_SLOTS.sub(real, html))  # the template escaped everything; the slots got escaped values
+
+
+@register.tag("chrome")
+def do_chrome(parser, token):
+    inputs = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    nodelist = parser.parse(("endchrome",))
+    parser.delete_first_token()
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError("{% chrome %} cannot hold a {% block %}: its key could not name it.")
+    return ChromeNode(nodelist, inputs)
