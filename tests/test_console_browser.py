@@ -13,12 +13,14 @@ from accounts.management.commands.seed_demo import PERSONAS, demo_id
 from accounts.models import Policy, UserGroup
 from accounts.policy import ACTION_NAMES
 
-from .browsing import back, forward
+from .browsing import back, forward, settled
 from .browsing import sign_in as sign_in_through_form
 from .conftest import sweep_on_sqlite_only
+from .page_states import Checked, page_fingerprint
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 8000
+FIRST_PAGE_TIMEOUT = 30000
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -189,25 +191,44 @@ def tour_paths(live_demo) -> list[tuple[str, str]]:
 @pytest.mark.sweep
 @pytest.mark.parametrize("username", [name for name, *_ in PERSONAS])
 def test_every_page_for_every_persona_fits_a_phone_and_never_fails(browser, live_demo, settings, username):
-    """One browser context per width; a page is looked at once each. One test per persona, so that the
-    browser lane's workers share the sweep."""
+    """Each page loaded once, at a phone's width: its status, and nothing wider than the screen (measured for
+    every persona: the name in the top bar takes room). One test per persona, so that the browser lane's
+    workers share the sweep.
+
+    The screenshots: the whole page at a phone's width, where overflow shows, then the window's worth at a
+    desktop's, the same page widened (the layout is CSS alone: no script reads the width). Each distinct
+    state is photographed once per run (tests/page_states.py): a persona who sees the same page as one
+    before (apart from the name in the top bar) gets a link to that one's pictures, tour-<persona>-<width>-
+    <page>.png -> tour-<first persona>-<width>-<page>.png."""
     from .conftest import SCREENSHOTS
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     paths = tour_paths(live_demo)
+    photographed = Checked("tour")
     too_wide = []
-    for width_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        context = browser.new_context(viewport=size)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT)
-        sign_in_through_form(page, live_demo.url, username)
-        for name, path in paths:
-            response = page.goto(f"{live_demo.url}{path}")
-            assert response.status in (200, 403, 404), (username, path, response.status)
-            # the whole page at a phone's width, where overflow shows; the window's worth at a desktop's
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    # a server process's first page loads its templates and translations: seconds on a busy machine
+    page.goto(f"{live_demo.url}/accounts/login/", timeout=FIRST_PAGE_TIMEOUT)
+    sign_in_through_form(page, live_demo.url, username)
+    for name, path in paths:
+        response = page.goto(f"{live_demo.url}{path}")
+        assert response.status in (200, 403, 404), (username, path, response.status)
+        settled(page)
+        if overflow(page) > 0:
+            too_wide.append((username, name, overflow(page)))
+        first = photographed.first(page_fingerprint(page, str(response.status)), f"{username}/{name}")
+        for width_name in ("phone", "desktop"):
             shot = SCREENSHOTS / f"tour-{username}-{width_name}-{name}.png"
-            page.screenshot(path=str(shot), full_page=width_name == "phone")
-            if width_name == "phone" and overflow(page) > 0:
-                too_wide.append((username, name, overflow(page)))
-        context.close()
+            shot.unlink(missing_ok=True)
+            if first is not None:
+                persona, page_name = first.split("/")
+                shot.symlink_to(f"tour-{persona}-{width_name}-{page_name}.png")
+        if first is None:
+            page.screenshot(path=str(SCREENSHOTS / f"tour-{username}-phone-{name}.png"), full_page=True)
+            page.set_viewport_size(DESKTOP)
+            page.screenshot(path=str(SCREENSHOTS / f"tour-{username}-desktop-{name}.png"))
+            page.set_viewport_size(PHONE)
+    context.close()
     assert too_wide == [], too_wide
