@@ -42,6 +42,15 @@ _SLOTS = re.compile("\x02(csrf|nonce|path)\x02")
 _serial = itertools.count()
 
 
+def _frozen(value):
+    """An input as part of a key: lists and dicts (a page's filters) as tuples."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    return value
+
+
 class _PathSlot:
     """The request as the block sees it: its path a stand-in, everything else the request's own."""
 
@@ -62,7 +71,7 @@ class ChromeNode(template.Node):
         request = context.get("request")
         csrf, nonce = context.get("csrf_token"), context.get("csp_nonce")
         key = (self.serial, get_language(), get_script_prefix(), request is None, csrf is None, nonce is None,
-               *(value.resolve(context) for value in self.inputs))
+               *(_frozen(value.resolve(context)) for value in self.inputs))
         html = _FRAGMENTS.get(key)
         if html is None:
             stand_ins = {"csrf_token": None if csrf is None else _SLOT.format("csrf"),
