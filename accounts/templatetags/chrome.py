@@ -3,12 +3,12 @@
     {% chrome user.username request.preferences.theme … %} … {% endchrome %}
 
 renders its part of a template once per process for each value of the expressions it names (with the
-active language and script prefix), through the house's one process cache, and fills in what differs on
-every request: the CSRF token, the CSP nonce and the request's path. The names are the block's inputs:
-every value the block reads that is not one of those three, nor the language, must be among them
-(a decision too, such as whether the access-request badge is shown: `{% access_request_badge_shown as … %}`,
-the decision itself rather than the authorization stamp, so a grant change is seen on the very next
-request and an unrelated one does not redraw every person's chrome). A block holding a template `{% block %}`
+active language, script prefix and URL configuration), through the house's one process cache, and fills
+in what differs on every request: the CSRF token, the CSP nonce and the request's path. The names are the
+block's inputs: every other value the block reads must be among them (a decision too, such as whether
+the access-request badge is shown: `{% access_request_badge_shown as … %}`, the decision itself rather
+than the authorization stamp, so a grant change is seen on the very next request and an unrelated one
+does not redraw every person's chrome). A block holding a template `{% block %}`
 is refused when parsed: a page's block is not an input the key could name.
 
 Each per-request value is drawn by the block's own template with a stand-in (control characters no
@@ -26,7 +26,7 @@ from html import escape as html_escape
 
 from django import template
 from django.template.loader_tags import BlockNode
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
@@ -70,8 +70,8 @@ class ChromeNode(template.Node):
     def render(self, context):
         request = context.get("request")
         csrf, nonce = context.get("csrf_token"), context.get("csp_nonce")
-        key = (self.serial, get_language(), get_script_prefix(), request is None, csrf is None, nonce is None,
-               *(_frozen(value.resolve(context)) for value in self.inputs))
+        key = (self.serial, get_language(), get_script_prefix(), get_urlconf(), request is None, csrf is None,
+               nonce is None, *(_frozen(value.resolve(context)) for value in self.inputs))
         html = _FRAGMENTS.get(key)
         if html is None:
             stand_ins = {"csrf_token": None if csrf is None else _SLOT.format("csrf"),
