@@ -156,6 +156,7 @@ class Checked:
             self.local[state] = who
             return None
         path = self.folder / state
+        self.folder.mkdir(parents=True, exist_ok=True)  # should something have tidied the temporary directory
         try:
             descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
