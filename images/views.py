@@ -255,7 +255,7 @@ def image_list(request):
     listing = permissions.check(request, "ims:images:list", project=project, refuse=bool(request.htmx))
     context = {
         "project": project,
-        "switcher": selectors.project_switcher(request, authorization, project),
+        "switcher": lambda: selectors.project_switcher(request, authorization, project),
         "query": query,
         "tabs": selectors.TABS,
         "listing": listing,
@@ -310,7 +310,7 @@ def _detail_context(request, authorization, image, project, bound=None):
     return {
         "image": image,
         "project": project,
-        "switcher": selectors.project_switcher(request, authorization, project),
+        "switcher": lambda: selectors.project_switcher(request, authorization, project),
         "bar": bar,
         "unavailable": [control for control in bar if not control.enabled],
         "controls": controls,
@@ -502,7 +502,7 @@ def image_create(request):
         status = 200
     chosen = form["kind"].value() if form["kind"].value() in kinds else kinds[0]
     context = {"form": form, "project": project, "create_action": CREATE_ACTIONS[chosen],
-               "switcher": selectors.project_switcher(request, authorization, project)}
+               "switcher": lambda: selectors.project_switcher(request, authorization, project)}
     return render(request, "images/create.html", context, status=status)
 
 

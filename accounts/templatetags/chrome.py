@@ -1,10 +1,11 @@
 """The page chrome drawn once per process for each state it can show (issue 23).
 
-    {% chrome user.username request.preferences.theme … %} … {% endchrome %}
+    {% chrome user.is_authenticated request.preferences.theme … %} … {% endchrome %}
 
 renders its part of a template once per process for each value of the expressions it names (with the
 active language, script prefix and URL configuration), through the house's one process cache, and fills
-in what differs on every request: the CSRF token, the CSP nonce and the request's path. The names are the
+in what differs on every request: the CSRF token, the CSP nonce, the request's path and the user's name
+(each read as it is, `{{ request.path }}`, never through a filter). The names are the
 block's inputs: every other value the block reads must be among them (a decision too, such as whether
 the access-request badge is shown: `{% access_request_badge_shown as … %}`, the decision itself rather
 than the authorization stamp, so a grant change is seen on the very next request and an unrelated one
@@ -36,7 +37,7 @@ register = template.Library()
 
 _FRAGMENTS: ProcessCache[str] = ProcessCache("page chrome", 1024)
 _SLOT = "\x02{}\x02"
-_SLOTS = re.compile("\x02(csrf|nonce|path)\x02")
+_SLOTS = re.compile("\x02(csrf|nonce|path|username)\x02")
 # Each parsed block its own number: a template parsed again (DEBUG's uncached loader) never reads
 # another parse's fragments.
 _serial = itertools.count()
@@ -63,20 +64,33 @@ class _PathSlot:
         return getattr(self._request, name)
 
 
+class _UserSlot:
+    """The user as the block sees it: its username a stand-in, everything else the user's own."""
+
+    def __init__(self, user):
+        self._user = user
+
+    username = _SLOT.format("username")
+
+    def __getattr__(self, name):
+        return getattr(self._user, name)
+
+
 class ChromeNode(template.Node):
     def __init__(self, nodelist, inputs):
         self.nodelist, self.inputs, self.serial = nodelist, inputs, next(_serial)
 
     def render(self, context):
         request = context.get("request")
-        csrf, nonce = context.get("csrf_token"), context.get("csp_nonce")
+        csrf, nonce, user = context.get("csrf_token"), context.get("csp_nonce"), context.get("user")
         key = (self.serial, get_language(), get_script_prefix(), get_urlconf(), request is None, csrf is None,
-               nonce is None, *(_frozen(value.resolve(context)) for value in self.inputs))
+               nonce is None, user is None, *(_frozen(value.resolve(context)) for value in self.inputs))
         html = _FRAGMENTS.get(key)
         if html is None:
             stand_ins = {"csrf_token": None if csrf is None else _SLOT.format("csrf"),
                          "csp_nonce": None if nonce is None else _SLOT.format("nonce"),
-                         "request": None if request is None else _PathSlot(request)}
+                         "request": None if request is None else _PathSlot(request),
+                         "user": None if user is None else _UserSlot(user)}
             with context.push(**stand_ins):
                 html = _FRAGMENTS.put(key, self.nodelist.render(context))
         values = {}
@@ -84,7 +98,8 @@ class ChromeNode(template.Node):
         def real(match):
             name = match.group(1)
             if name not in values:
-                values[name] = html_escape(str(csrf if name == "csrf" else nonce if name == "nonce" else request.path))
+                values[name] = html_escape(str(csrf if name == "csrf" else nonce if name == "nonce"
+                                               else request.path if name == "path" else user.username))
             return values[name]
 
         return mark_safe(_SLOTS.sub(real, html))  # the template escaped everything; the slots got escaped values

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import get_language
 
 from accounts.process_cache import ProcessCache
+from accounts.selectors import all_projects
 from images.links import image_url
 from images.operations import Control
 
@@ -121,10 +122,14 @@ _SWITCHERS: ProcessCache[str] = ProcessCache("project switchers", 256)
 @register.simple_tag(takes_context=True)
 def project_switcher(context):
     """`images/_switcher.html` (every project, grouped by region; those the user holds nothing in
-    disabled), rendered once per process for each (authorization stamp, current project, reachable
-    projects): with fifty projects it is a page's largest fragment, and it changes only with the stamp."""
+    disabled), rendered once per process for each state it shows: the projects and their regions as read
+    at the current authorization stamp, the current project, the projects the user holds anything in
+    (from the grants of the current stamp), the language. With fifty projects it is a page's largest
+    fragment; keyed by what it shows rather than by the stamp itself, a grant change elsewhere (the load
+    test's administrator flips one every second) does not draw it again for everyone."""
     request, project = context["request"], context["project"]
     grants = request.authorization.grants
-    key = (grants.stamp, project.pk, grants.project_names_with_any_permission, get_script_prefix(), get_language())
+    shown = tuple((each.pk, each.name, each.region.code, each.region.name) for each in all_projects(request))
+    key = (shown, project.pk, grants.project_names_with_any_permission, get_script_prefix(), get_language())
     return _SWITCHERS.get_or_build(
         key, lambda: context.template.engine.get_template("images/_switcher.html").render(context))
