@@ -18,8 +18,9 @@ from django.template.loader_tags import IncludeNode
 
 from accounts.templatetags.chrome import ChromeNode
 
-# Filled in on every request (the block's slots), or bound to the language and script prefix in its key.
-PER_REQUEST = {"csrf_token", "csp_nonce", "request.path"}
+# Filled in on every request (the block's slots: the user's name since 027d5e9), or bound to the language
+# and script prefix in its key.
+PER_REQUEST = {"csrf_token", "csp_nonce", "request.path", "user.username"}
 # Tags whose Python reads the context: each reads only what the named input already decides.
 TRUSTED_TAGS = {
     # shows the badge's slot when `access_request_badge_shown` is true: the block's `badge_shown` input
