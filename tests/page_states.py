@@ -28,10 +28,13 @@ What it replaces, because it differs between two renderings of the same state an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -134,6 +137,14 @@ def page_fingerprint(page, *extra: str) -> str:
 _this_process: dict[str, dict[str, str]] = {}
 
 
+def _tidy_earlier_runs(older_than: float = 24 * 3600) -> None:
+    """The folders of runs that ended long ago (a run's own is a few hundred empty-sized files)."""
+    for folder in Path(tempfile.gettempdir()).glob("imsperm-page-states-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - folder.stat().st_mtime > older_than:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 class Checked:
     """The states a test run has checked, for one kind of check ("axe", "tour").
 
@@ -145,6 +156,7 @@ class Checked:
         run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
         self.folder = Path(tempfile.gettempdir()) / f"imsperm-page-states-{run}" / kind if run else None
         if self.folder:
+            _tidy_earlier_runs()
             self.folder.mkdir(parents=True, exist_ok=True)
         self.local = _this_process.setdefault(kind, {})
 
