@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.template import Template, Variable
-from django.template.base import FilterExpression, Node, NodeList
+from django.template.base import FilterExpression, Node, NodeList, VariableNode
 from django.template.loader import get_template
 from django.template.loader_tags import IncludeNode
 
@@ -89,6 +89,11 @@ def reads_outside_inputs(chrome: ChromeNode) -> list[str]:
                 found.append(f"{where}: the tag {node.func.__name__} reads the context")
             for expression in _expressions(node):
                 found.extend(f"{where}: {lookup}" for lookup in _lookups(expression) if not allowed(lookup))
+                # A slot holds a stand-in when the block is drawn: printed as it is, it is replaced by the
+                # request's value; through a filter or in a tag's test it would act on the stand-in.
+                plainly_printed = isinstance(node, VariableNode) and not expression.filters
+                found.extend(f"{where}: {lookup} (a per-request value) used other than printed as it is"
+                             for lookup in _lookups(expression) if lookup in PER_REQUEST and not plainly_printed)
             if isinstance(node, IncludeNode):
                 name = node.template.var
                 if not isinstance(name, str):
@@ -140,6 +145,10 @@ def test_every_value_a_chrome_block_reads_is_one_of_its_inputs(name):
      "block: other"),
     ("{% chrome user.username %}<a href=\"{% url 'images:list' %}?q={{ request.GET.q }}\">{% endchrome %}",
      "block: request.GET.q"),
+    ("{% chrome user.is_authenticated %}{{ user.username|upper }}{% endchrome %}",
+     "block: user.username (a per-request value) used other than printed as it is"),
+    ("{% chrome tabs %}{% if request.path == '/images/' %}x{% endif %}{% endchrome %}",
+     "block: request.path (a per-request value) used other than printed as it is"),
 ])
 def test_a_value_read_but_not_named_is_found(source, unnamed):
     """The check itself: a block that reads what its key does not name is reported (and only that)."""

@@ -99,7 +99,8 @@ def test_the_project_switcher_shows_a_new_or_renamed_project_on_the_next_request
 
 
 def test_the_project_switcher_enables_a_project_on_the_request_after_a_grant(demo, client):
-    """The switcher is drawn once per process for each (stamp, project, reachable projects)."""
+    """The switcher is drawn once per process for each state it shows (the projects, the current one, those the
+    user holds anything in): a grant changes that state, so the next request draws it anew."""
     user = _grant_in("eu-west-101", "switching")
     client.force_login(user)
     option = b'<option value="cn-north-4" disabled'
