@@ -2,6 +2,7 @@
 IAM as code (iam_export / iam_apply). The engine's clock is frozen by patching django.utils.timezone.now."""
 
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from unittest import mock
@@ -156,10 +157,12 @@ def apply(data, at=T0):
     with frozen(at):
         configuration = iac.parse_text(text_of(data))
         stdout = StringIO()
-        path = "/tmp/h9-iam.json"
-        with open(path, "w") as handle:
+        # A file of this test's own: a fixed name in /tmp is shared by every run on the machine (two clones'
+        # suites at once), and another run's file applied here leaves other grants on the group.
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete_on_close=False) as handle:
             handle.write(text_of(data))
-        call_command("iam_apply", path, stdout=stdout)
+            handle.close()
+            call_command("iam_apply", handle.name, stdout=stdout)
         return configuration, stdout.getvalue()
 
 
