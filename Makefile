@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := imsperm.settings
+# Python keeps what it compiled (__pycache__, ignored by git), even where the shell says not to
+# (PYTHONDONTWRITEBYTECODE): otherwise every test worker, server and subprocess compiles the app again, and pytest
+# rewrites every test module's asserts again, about 5 s per process start here.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast test-database setup migrate demo lint bench browser-deps clean serve loadtest faulttest check-translations
 
