@@ -10,7 +10,7 @@ from html import unescape
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Project
@@ -36,6 +36,27 @@ FILTERS = ["", "status=active", "os_type=Linux&disk_format=qcow2"]
 @pytest.fixture
 def named_images(demo):
     """120 images in cn-north-4 named from STEMS (ties in every sort key), of every type, status and OS."""
+    return make_named_images()
+
+
+@pytest.fixture(scope="class")
+def named_images_for_the_class(django_db_setup, django_db_blocker):
+    """named_images made once for a class of tests that only read them, in a transaction around the class that
+    is rolled back after it (each test still rolls back its own changes, in the savepoint pytest-django opens)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock():
+            make_named_images()
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def make_named_images():
     rng = random.Random(23)
     north = Project.objects.get(name="cn-north-4")
     return Image.objects.bulk_create(
@@ -94,20 +115,22 @@ def every_plan(client, url, monkeypatch):
 
 @pytest.mark.parametrize("term", TERMS)
 @pytest.mark.parametrize("tab", ["public", "private"])
-def test_every_plan_shows_the_same_pages(as_user, named_images, monkeypatch, term, tab):
-    client = as_user("viewer")
-    rng = random.Random(term + tab)
-    for sort in rng.sample(SORTS, 3):
-        for narrowed in FILTERS:
-            url = f"/images/?project=cn-north-4&tab={tab}&sort={sort}&size=7&{urlencode({'q': term})}&{narrowed}"
-            seen = every_plan(client, url, monkeypatch)
-            first = seen[(False, True)]
-            assert all(shown == first for shown in seen.values()), (sort, narrowed, seen)
-            rows = [image_id for ids in first[0] for image_id in ids]
-            assert len(rows) == len(set(rows))
-            if term.isascii():  # the same rows as the name's ASCII case folded (every seeded name pairs so)
-                names = {str(pk): name for pk, name in Image.objects.filter(pk__in=rows).values_list("pk", "name")}
-                assert all(term.lower() in names[row].lower() for row in rows), names
+@pytest.mark.usefixtures("named_images_for_the_class")
+class TestEveryPlan:
+    def test_every_plan_shows_the_same_pages(self, as_user, monkeypatch, term, tab):
+        client = as_user("viewer")
+        rng = random.Random(term + tab)
+        for sort in rng.sample(SORTS, 3):
+            for narrowed in FILTERS:
+                url = f"/images/?project=cn-north-4&tab={tab}&sort={sort}&size=7&{urlencode({'q': term})}&{narrowed}"
+                seen = every_plan(client, url, monkeypatch)
+                first = seen[(False, True)]
+                assert all(shown == first for shown in seen.values()), (sort, narrowed, seen)
+                rows = [image_id for ids in first[0] for image_id in ids]
+                assert len(rows) == len(set(rows))
+                if term.isascii():  # the same rows as the name's ASCII case folded (every seeded name pairs so)
+                    names = {str(pk): name for pk, name in Image.objects.filter(pk__in=rows).values_list("pk", "name")}
+                    assert all(term.lower() in names[row].lower() for row in rows), names
 
 
 def test_a_common_word_is_tested_row_by_row_in_the_same_number_of_queries(as_user, named_images,
