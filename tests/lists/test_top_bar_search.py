@@ -48,11 +48,16 @@ def test_each_persona_sees_exactly_what_they_may_open(persona, as_user):
 @pytest.mark.parametrize("persona", NAMES)
 def test_every_result_a_persona_gets_opens_for_them(persona, as_user):
     browser = as_user(persona)
+    shown = {}  # each result's URL, with the first search that showed it
     for text in ("cn-north", "view", "a", "admin", "public"):
         for response in (browser.get("/search/", {"q": text}),
                          browser.get("/search/", {"q": text, "preview": "1"}, HTTP_HX_REQUEST="true")):
             for url in re.findall(r'<a href="([^"]+)" data-hit=', response.content.decode()):
-                assert browser.get(url).status_code == 200, f"{persona} was shown {url} for {text!r}"
+                shown.setdefault(url, text)
+    # A URL shown by several searches (the dropdown and the results page list the same things) is opened once:
+    # whether a page opens for the persona depends on what they hold, which opening a page never changes.
+    for url, text in shown.items():
+        assert browser.get(url).status_code == 200, f"{persona} was shown {url} for {text!r}"
 
 
 def test_ids_find_things_too(as_user):

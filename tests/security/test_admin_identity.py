@@ -15,6 +15,7 @@ import json
 import re
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -26,9 +27,32 @@ PASSWORD = "Identity-pass-1234"
 ATTACKERS = ["iam-admin", "holder-of-the-action"]
 
 
+@pytest.fixture(scope="module")
+def made_once(django_db_setup, django_db_blocker):
+    """The world below, made once for the module in a transaction around its tests and rolled back after them
+    (each test still rolls back its own changes, in the savepoint pytest-django opens inside it). Every test of
+    the module uses it. Process caches are keyed by a random stamp each change renews (accounts/process_cache.py),
+    so nothing one test cached outlives its rollback."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock():
+            make_the_world()
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(demo):
+def world(made_once, demo):
     """admin2 (an admin member, also in `plain-out`), and two groups without grants anyone may fill."""
+    return admin2()
+
+
+def make_the_world():
     admin2, _ = services.user_create(actor=None, username="admin2", password=PASSWORD, email="admin2@example.com",
                                      first_name="Ada", last_name="Second", is_staff=True)
     services.group_add_member(actor=None, group=UserGroup.objects.get(name="admin"), user=admin2)
@@ -42,7 +66,6 @@ def world(demo):
     iam_admin = User.objects.get(username="iam-admin")
     iam_admin.is_staff = True  # so that Django admin is a door for it too
     iam_admin.save(update_fields=["is_staff"])
-    return admin2
 
 
 def holder_of(actions) -> User:

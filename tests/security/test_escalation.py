@@ -88,10 +88,13 @@ def refusals_recorded(actor) -> int:
 def try_every_attack(client, actor) -> list[str]:
     """Run every attack; return those that were not refused with 403 and a denied audit event."""
     failures = []
-    for what, url, data in attacks(actor):
+    # What one attack left is what the next one starts from: nothing but forgetting the actor's cached
+    # permissions (in memory) comes between them, so the state read after one is the state before the next.
+    paths = attacks(actor)
+    denied, after = refusals_recorded(actor), snapshot()
+    for what, url, data in paths:
         authz.forget(actor)
-        before_denied = refusals_recorded(actor)
-        before = snapshot()
+        before_denied, before = denied, after
         response = client.post(url, data)
         after = snapshot()
         denied = refusals_recorded(actor)
@@ -222,12 +225,15 @@ def admin_attacks(actor: User, operator) -> list[tuple[str, str, dict]]:
 def try_every_admin_attack(client, operator, actor) -> list[str]:
     """Django admin answers refusals as form errors or messages: what counts is no change, an audit, no 500."""
     failures = []
-    for what, url, data in admin_attacks(actor, operator):
+    paths = admin_attacks(actor, operator)  # the forms read first, as before
+    denied, after = refusals_recorded(actor), snapshot()  # as in try_every_attack: one's after is the next's before
+    for what, url, data in paths:
         authz.forget(actor)
-        before_denied, before = refusals_recorded(actor), snapshot()
+        before_denied, before = denied, after
         response = client.post(url, data)
         after = snapshot()
-        if response.status_code >= 500 or after != before or refusals_recorded(actor) <= before_denied:
+        denied = refusals_recorded(actor)
+        if response.status_code >= 500 or after != before or denied <= before_denied:
             failures.append(f"{what}: {response.status_code}, changed={after != before}")
     return failures
 
