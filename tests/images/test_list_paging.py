@@ -8,7 +8,7 @@ import re
 from html import unescape
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +18,7 @@ from accounts.models import Grant, Membership, Policy, Project, UserGroup
 from images import search_index
 from images.models import Image, ImageMember
 from images.selectors import SORTS, TABS
+from tests.scoped_rows import made_for_the_scope
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -37,17 +38,8 @@ def many_images(demo):
 def many_images_for_the_class(django_db_setup, django_db_blocker):
     """many_images made once for a class of tests that only read them, in a transaction around the class that
     is rolled back after it (each test still rolls back its own changes, in the savepoint pytest-django opens)."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-    try:
-        with django_db_blocker.unblock():
-            make_many_images()
+    with made_for_the_scope(django_db_blocker, make_many_images):
         yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 def make_many_images():

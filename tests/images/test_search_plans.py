@@ -10,11 +10,12 @@ from html import unescape
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Project
 from images.models import Image
+from tests.scoped_rows import made_for_the_scope
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -43,17 +44,8 @@ def named_images(demo):
 def named_images_for_the_class(django_db_setup, django_db_blocker):
     """named_images made once for a class of tests that only read them, in a transaction around the class that
     is rolled back after it (each test still rolls back its own changes, in the savepoint pytest-django opens)."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-    try:
-        with django_db_blocker.unblock():
-            make_named_images()
+    with made_for_the_scope(django_db_blocker, make_named_images):
         yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 def make_named_images():

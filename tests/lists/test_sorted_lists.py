@@ -8,7 +8,6 @@ it), not again by each sort's test: every sort of a table reads the same rows it
 
 import html
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +20,7 @@ from accounts import audit, services
 from accounts.models import AuditEvent, Policy, User, UserGroup
 from api import services as api_services
 from api.models import ApiToken, token_digest
+from tests.scoped_rows import made_for_the_scope
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -142,26 +142,9 @@ CASES = {"argvalues": [(table, (table, sort)) for table, sort in SORTS], "ids": 
 MODELS = {"users": User, "groups": UserGroup, "policies": Policy, "audit": AuditEvent, "tokens": ApiToken}
 
 
-@contextmanager
-def kept_for_the_class(django_db_blocker):
-    """A transaction around a class's tests, rolled back after them: what is made in it is there for each of
-    them (a test's own changes are still rolled back after it, by the savepoint pytest-django opens inside)."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-    try:
-        yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
 def _grown(request, django_db_blocker, rows):
     table = request.param
-    with kept_for_the_class(django_db_blocker):
-        with django_db_blocker.unblock():
-            TABLES[table][2](rows)
+    with made_for_the_scope(django_db_blocker, lambda: TABLES[table][2](rows)):
         yield table
 
 
@@ -185,15 +168,15 @@ def grown_10_then_40(request, django_db_setup, django_db_blocker):
     put back as it was."""
     table = request.param
     model = MODELS[table]
-    with kept_for_the_class(django_db_blocker):
-        with django_db_blocker.unblock():
-            TABLES[table][2](10)
-            before = set(model.objects.values_list("pk", flat=True))
-            repeats = dict(AuditEvent.objects.values_list("pk", "repeat_count"))
-            TABLES[table][2](40, "x")
-            more = set(model.objects.values_list("pk", flat=True)) - before
-            repeated = {pk: count for pk, count in AuditEvent.objects.filter(pk__in=repeats).values_list(
-                "pk", "repeat_count") if count != repeats[pk]}
+
+    def grow():
+        TABLES[table][2](10)
+        before = set(model.objects.values_list("pk", flat=True))
+        repeats = dict(AuditEvent.objects.values_list("pk", "repeat_count"))
+        TABLES[table][2](40, "x")
+        more = set(model.objects.values_list("pk", flat=True)) - before
+        repeated = {pk: count for pk, count in AuditEvent.objects.filter(pk__in=repeats).values_list(
+            "pk", "repeat_count") if count != repeats[pk]}
         assert len(more) + (sum(repeated.values()) - sum(repeats[pk] for pk in repeated)
                             if table == "audit" else 0) == 40
 
@@ -202,6 +185,9 @@ def grown_10_then_40(request, django_db_setup, django_db_blocker):
             for pk in repeated:
                 AuditEvent.objects.filter(pk=pk).update(repeat_count=repeats[pk])
 
+        return take_away
+
+    with made_for_the_scope(django_db_blocker, grow) as take_away:
         yield take_away
 
 

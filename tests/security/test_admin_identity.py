@@ -15,13 +15,13 @@ import json
 import re
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import iac, services
 from accounts.models import AuditEvent, Membership, Policy, User, UserGroup
 from tests.admin.conftest import form_data
+from tests.scoped_rows import made_for_the_scope
 
 PASSWORD = "Identity-pass-1234"
 ATTACKERS = ["iam-admin", "holder-of-the-action"]
@@ -33,17 +33,8 @@ def made_once(django_db_setup, django_db_blocker):
     (each test still rolls back its own changes, in the savepoint pytest-django opens inside it). Every test of
     the module uses it. Process caches are keyed by a random stamp each change renews (accounts/process_cache.py),
     so nothing one test cached outlives its rollback."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-    try:
-        with django_db_blocker.unblock():
-            make_the_world()
+    with made_for_the_scope(django_db_blocker, make_the_world):
         yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 @pytest.fixture
