@@ -110,6 +110,8 @@ def _reported(result: dict) -> int:
     print(json.dumps(result, indent=1))
     if "targets" in result:
         print(figures.targets_table(result["targets"]))
+        print(f"   (the machine's speed meanwhile: {result.get('hashing_ms_per_sign_in')} ms of CPU per sign-in's "
+              "password hash, the same work in every run)")
     failed = {name: count for name, count in result["checks"].items() if count}
     print("== checks " + ("FAILED: " + json.dumps(failed) if failed else "passed: all zero"))
     return 1 if failed else 0
@@ -149,6 +151,7 @@ def main() -> int:
                   "wall_seconds": round(time.time() - started, 1)}
         requests = result["load"]["requests"]
         per_request = result["cpu_ms_per_request"] = figures.cpu_per_request(cpu, requests)
+        result["hashing_ms_per_sign_in"] = figures.hashing_ms_per_sign_in(cpu, result["load"].get("sign_ins"))
         result["targets"] = figures.targets(result["load"], per_request["app_servers_without_hashing"])
         _answer_checks(result)
         _server_log_checks(result, work)

@@ -11,7 +11,7 @@ def test_the_browse_tail_leaves_out_sign_in_and_writes():
                 + [("sign in", 9000.0, 302)] * 50 + [("modify", 7000.0, 302)] * 50)
     summary = figures.summary(measured, Counter(), 10.0)
     assert summary["browse"] == {"requests": 1000, "p50_ms": 10.0, "p99_ms": 900.0, "p99.9_ms": 5000.0}
-    assert summary["requests"] == 1100 and summary["rps"] == 110.0
+    assert summary["requests"] == 1100 and summary["rps"] == 110.0 and summary["sign_ins"] == 50
     # The keys other code reads are still there.
     assert {"p50_ms", "p95_ms", "p99_ms", "without_sign_in", "by_status", "unexpected"} <= summary.keys()
     assert summary["without_sign_in"]["p99_ms"] == 7000.0
@@ -36,3 +36,10 @@ def test_the_cpu_target_leaves_out_only_sign_ins_password_hashing():
     assert per_request == {"app_servers": 15.0, "password_hashing": 3.5, "postgresql": 2.0,
                            "app_servers_without_hashing": 11.5}
     assert figures.cpu_per_request({"app_servers": 1.0, "password_hashing": 0.0}, 0)["app_servers"] is None
+
+
+def test_the_machines_speed_is_the_hashing_cpu_of_each_sign_in():
+    assert figures.hashing_ms_per_sign_in({"app_servers": 30.0, "password_hashing": 6.7}, 20) == 335.0
+    assert figures.hashing_ms_per_sign_in({"app_servers": 30.0, "password_hashing": 11.1}, 20) == 555.0
+    assert figures.hashing_ms_per_sign_in({"app_servers": 30.0, "password_hashing": 0.0}, 0) is None
+    assert figures.hashing_ms_per_sign_in({"app_servers": 30.0}, 20) is None
