@@ -52,28 +52,17 @@ def _frozen(value):
     return value
 
 
-class _PathSlot:
-    """The request as the block sees it: its path a stand-in, everything else the request's own."""
+class _WithSlot:
+    """An object as the block sees it: one attribute (the request's path, the user's username) a stand-in,
+    everything else the object's own."""
 
-    def __init__(self, request):
-        self._request = request
-
-    path = _SLOT.format("path")
-
-    def __getattr__(self, name):
-        return getattr(self._request, name)
-
-
-class _UserSlot:
-    """The user as the block sees it: its username a stand-in, everything else the user's own."""
-
-    def __init__(self, user):
-        self._user = user
-
-    username = _SLOT.format("username")
+    def __init__(self, wrapped, attribute: str):
+        self._wrapped, self._attribute = wrapped, attribute
 
     def __getattr__(self, name):
-        return getattr(self._user, name)
+        if name == self._attribute:
+            return _SLOT.format(name)
+        return getattr(self._wrapped, name)
 
 
 class ChromeNode(template.Node):
@@ -89,8 +78,8 @@ class ChromeNode(template.Node):
         if html is None:
             stand_ins = {"csrf_token": None if csrf is None else _SLOT.format("csrf"),
                          "csp_nonce": None if nonce is None else _SLOT.format("nonce"),
-                         "request": None if request is None else _PathSlot(request),
-                         "user": None if user is None else _UserSlot(user)}
+                         "request": None if request is None else _WithSlot(request, "path"),
+                         "user": None if user is None else _WithSlot(user, "username")}
             with context.push(**stand_ins):
                 html = _FRAGMENTS.put(key, self.nodelist.render(context))
         values = {}
