@@ -36,8 +36,7 @@ def many_images(demo):
 
 @pytest.fixture(scope="class")
 def many_images_for_the_class(django_db_setup, django_db_blocker):
-    """many_images made once for a class of tests that only read them, in a transaction around the class that
-    is rolled back after it (each test still rolls back its own changes, in the savepoint pytest-django opens)."""
+    """many_images made once for a class of tests that only read them (tests/scoped_rows.py)."""
     with made_for_the_scope(django_db_blocker, make_many_images):
         yield
 

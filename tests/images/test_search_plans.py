@@ -42,8 +42,7 @@ def named_images(demo):
 
 @pytest.fixture(scope="class")
 def named_images_for_the_class(django_db_setup, django_db_blocker):
-    """named_images made once for a class of tests that only read them, in a transaction around the class that
-    is rolled back after it (each test still rolls back its own changes, in the savepoint pytest-django opens)."""
+    """named_images made once for a class of tests that only read them (tests/scoped_rows.py)."""
     with made_for_the_scope(django_db_blocker, make_named_images):
         yield
 
