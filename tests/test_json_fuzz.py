@@ -19,11 +19,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -70,16 +67,13 @@ LOCATED = re.compile(r'"pointer": "/|data-testid="error-path">\$|data-line="\d+"
                      r'|class="finding finding-error"')
 TOKENS = itertools.count()
 _SECRETS: list[str] = []
-_ADMIN_SESSION: dict = {}  # the test's admin session: its cookie's value and admin's key (_admin)
 
 
 @pytest.fixture(autouse=True)
 def api_limits(settings):
     settings.IMSPERM_API_RATE = "100000/m"
     cache.clear()
-    _ADMIN_SESSION.clear()
     yield
-    _ADMIN_SESSION.clear()
     cache.clear()
 
 
@@ -126,20 +120,7 @@ class Endpoint:
 
 
 def _admin(client: Client) -> Client:
-    """`client` signed in as admin. One sign-in per test (force_login: its signals write the sign-in, most of
-    a request's cost here); each later client of the test is handed the same session's cookie, as a browser
-    keeps it, while that session is still admin's and holds no message a page would show next (else: a new
-    sign-in). api_limits forgets the session after each test."""
-    name = settings.SESSION_COOKIE_NAME
-    key = _ADMIN_SESSION.get(name)
-    if key is not None:
-        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
-        if session.get(SESSION_KEY) == str(_ADMIN_SESSION["pk"]) and "_messages" not in session:
-            client.cookies[name] = key
-            return client
-    admin = User.objects.get(username="admin")
-    client.force_login(admin)
-    _ADMIN_SESSION.update({name: client.cookies[name].value, "pk": admin.pk})
+    client.force_login(User.objects.get(username="admin"))
     return client
 
 
